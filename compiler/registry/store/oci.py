@@ -1,0 +1,183 @@
+"""OCI registry as artifact store (oci://host[:port]/repo), via the OCI distribution HTTP API.
+
+Each file is a blob; a model is an OCI artifact manifest (artifactType below) whose layers are the
+files (titled by path) and whose config is the tree manifest, tagged `sha256-<model digest hex>`.
+The manifest keeps the blobs reachable when the registry garbage-collects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..errors import DigestMismatch, InvalidArgument, NotFound, RegistryError
+from .base import CHUNK, Blob, ModelFile, hash_file, sha256_digest, split_digest, write_stream_atomically
+
+ARTIFACT_TYPE = "application/vnd.modelctl.model.v1"
+FILE_MEDIA_TYPE = "application/vnd.modelctl.model.file.v1"
+TREE_MEDIA_TYPE = "application/vnd.modelctl.model.tree.v1+json"
+EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
+MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+EMPTY_JSON = b"{}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class OciStore:
+    def __init__(self, url: str, *, chunk_size: int = 8 * CHUNK, timeout: float = 120.0) -> None:
+        parts = urlsplit(url)
+        repo = parts.path.strip("/")
+        if parts.scheme != "oci" or not parts.hostname or not repo:
+            raise InvalidArgument(f"invalid OCI artifact store {url!r}: expected oci://HOST[:PORT]/REPOSITORY")
+        self.url, self.repo, self.chunk_size = url, repo, chunk_size
+        scheme = "http" if _is_loopback(parts.hostname) else "https"  # plain HTTP only on loopback
+        self._http = httpx.Client(base_url=f"{scheme}://{parts.netloc}", timeout=timeout, follow_redirects=True)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- HTTP helpers ------------------------------------------------------------------------
+
+    def _request(self, method: str, url: str, **kwargs) -> httpx.Response:  # noqa: ANN003
+        try:
+            return self._http.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise RegistryError(f"artifact store {self.url}: {type(exc).__name__}: {exc}") from None
+
+    def _fail(self, what: str, response: httpx.Response) -> RegistryError:
+        body = response.text[:300].strip()
+        return RegistryError(f"artifact store {self.url}: {what} failed: HTTP {response.status_code} {body}")
+
+    # --- blobs -------------------------------------------------------------------------------
+
+    def _blob_url(self, digest: str) -> str:
+        split_digest(digest)
+        return f"/v2/{self.repo}/blobs/{digest}"
+
+    def has(self, digest: str) -> bool:
+        response = self._request("HEAD", self._blob_url(digest))
+        if response.status_code == 200:
+            return True
+        if response.status_code == 404:
+            return False
+        raise self._fail(f"HEAD blob {digest}", response)
+
+    def put_bytes(self, data: bytes) -> Blob:
+        blob = Blob(sha256_digest(data), len(data))
+        if not self.has(blob.digest):
+            self._upload(blob, lambda: iter([data]))
+        return blob
+
+    def put_file(self, path: Path) -> Blob:
+        blob = hash_file(path)
+        if not self.has(blob.digest):
+            def chunks():  # noqa: ANN202
+                with open(path, "rb") as f:
+                    while chunk := f.read(self.chunk_size):
+                        yield chunk
+            self._upload(blob, chunks)
+        return blob
+
+    def _upload(self, blob: Blob, chunks) -> None:  # noqa: ANN001
+        """Monolithic PUT for small blobs, chunked PATCHes for big ones; the registry checks the digest."""
+        response = self._request("POST", f"/v2/{self.repo}/blobs/uploads/")
+        if response.status_code != 202:
+            raise self._fail("start upload", response)
+        location = response.headers["Location"]
+        if blob.size <= self.chunk_size:
+            body = b"".join(chunks())
+            response = self._request("PUT", location, params={"digest": blob.digest}, content=body,
+                                     headers={"Content-Type": "application/octet-stream"})
+        else:
+            offset = 0
+            for chunk in chunks():
+                response = self._request("PATCH", location, content=chunk, headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Range": f"{offset}-{offset + len(chunk) - 1}"})
+                if response.status_code != 202:
+                    raise self._fail("upload chunk", response)
+                location, offset = response.headers["Location"], offset + len(chunk)
+            response = self._request("PUT", location, params={"digest": blob.digest})
+        if response.status_code != 201:
+            raise self._fail(f"upload blob {blob.digest}", response)
+
+    def _get(self, digest: str) -> httpx.Response:
+        response = self._request("GET", self._blob_url(digest))
+        if response.status_code == 404:
+            raise NotFound("blob", digest)
+        if response.status_code != 200:
+            raise self._fail(f"GET blob {digest}", response)
+        return response
+
+    def read_bytes(self, digest: str) -> bytes:
+        data = self._get(digest).content
+        actual = sha256_digest(data)
+        if actual != digest:
+            raise DigestMismatch(digest, actual, f"blob in {self.url}")
+        return data
+
+    def fetch(self, digest: str, dest: Path) -> None:
+        try:
+            with self._http.stream("GET", self._blob_url(digest)) as response:
+                if response.status_code == 404:
+                    raise NotFound("blob", digest)
+                if response.status_code != 200:
+                    response.read()
+                    raise self._fail(f"GET blob {digest}", response)
+                write_stream_atomically(response.iter_bytes(CHUNK), dest, digest)
+        except httpx.HTTPError as exc:
+            raise RegistryError(f"artifact store {self.url}: {type(exc).__name__}: {exc}") from None
+
+    # --- model manifests ---------------------------------------------------------------------
+
+    @staticmethod
+    def tag_for(model_digest: str) -> str:
+        return "sha256-" + split_digest(model_digest)
+
+    def publish(self, model_digest: str, files: list[ModelFile], tree: Blob | None) -> None:
+        if tree is None:
+            config = {"mediaType": EMPTY_MEDIA_TYPE, **self._descriptor(self.put_bytes(EMPTY_JSON))}
+        else:
+            config = {"mediaType": TREE_MEDIA_TYPE, **self._descriptor(tree)}
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "artifactType": ARTIFACT_TYPE,
+            "config": config,
+            "layers": [{"mediaType": FILE_MEDIA_TYPE, **self._descriptor(f.blob),
+                        "annotations": {"org.opencontainers.image.title": f.path}} for f in files],
+            "annotations": {"io.modelctl.model.digest": model_digest},
+        }
+        body = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+        response = self._request("PUT", f"/v2/{self.repo}/manifests/{self.tag_for(model_digest)}",
+                                 content=body, headers={"Content-Type": MANIFEST_MEDIA_TYPE})
+        if response.status_code != 201:
+            raise self._fail(f"push manifest for {model_digest}", response)
+        returned = response.headers.get("Docker-Content-Digest")
+        if returned and returned != "sha256:" + hashlib.sha256(body).hexdigest():
+            raise DigestMismatch("sha256:" + hashlib.sha256(body).hexdigest(), returned, "pushed manifest")
+
+    def read_manifest(self, model_digest: str) -> dict:
+        response = self._request("GET", f"/v2/{self.repo}/manifests/{self.tag_for(model_digest)}",
+                                 headers={"Accept": MANIFEST_MEDIA_TYPE})
+        if response.status_code == 404:
+            raise NotFound("model manifest", model_digest)
+        if response.status_code != 200:
+            raise self._fail("GET manifest", response)
+        return response.json()
+
+    @staticmethod
+    def _descriptor(blob: Blob) -> dict:
+        return {"digest": blob.digest, "size": blob.size}
