@@ -1,0 +1,347 @@
+"""Resolve validated documents into a dependency graph: references, files, cycles, fingerprints.
+
+model → image → deployment → endpoint, environment → image (and environment → environment by
+`inherit`). Every problem becomes a diagnostic; one broken node does not hide the others.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..diagnostics import Diagnostic, Location, did_you_mean
+from ..digest import path_sha256
+from ..load import LoadedDocument, LoadResult
+from ..safepath import UnsafePath, repo_path
+from ..spec.common import split_model_ref
+from ..spec.deployment import DEPLOYMENT_SPEC_BY_TARGET
+from ..spec.workspace import WorkspaceSpec
+from .environments import CURATED_PREFIX, curated_environments, merge_environments
+from .fingerprint import fingerprint, image_toolchain_digest
+from .nodes import (DeploymentNode, EndpointNode, EnvironmentNode, FileRef, Graph, ImageNode, ModelNode, ModelUse,
+                    Node, WorkspaceInfo)
+from . import checks
+
+KIND_ORDER = ("Model", "Environment", "Image", "Deployment", "Endpoint")
+
+
+@dataclass
+class _Context:
+    root: Path
+    result: LoadResult
+    docs: dict[str, LoadedDocument] = field(default_factory=dict)  # id -> doc
+    diags: list[Diagnostic] = field(default_factory=list)
+    nodes: dict[str, Node] = field(default_factory=dict)
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(n for k, n in self.result.declared if k == kind)
+
+    def declared(self, kind: str, name: str) -> bool:
+        return (kind, name) in self.result.declared
+
+    def error(self, doc: LoadedDocument, path: tuple, message: str, **kw) -> None:
+        self.diags.append(Diagnostic(message, doc.raw.locate(path), path=".".join(map(str, path)), **kw))
+
+
+def build_graph(result: LoadResult) -> tuple[Graph | None, list[Diagnostic]]:
+    ctx = _Context(result.root, result)
+    workspace = _workspace(ctx)
+    _index(ctx)
+    edges = _edges(ctx)
+    order = _order(ctx, edges)
+    for node_id in order:
+        if node_id in ctx.docs:
+            _resolve(ctx, node_id, workspace)
+    checks.run_all(ctx.nodes, ctx.docs, ctx.diags)
+    graph = Graph(str(ctx.root), workspace, {i: ctx.nodes[i] for i in order if i in ctx.nodes})
+    return graph, ctx.diags
+
+
+# -- documents -------------------------------------------------------------------------------
+
+def _workspace(ctx: _Context) -> WorkspaceInfo:
+    found = [d for d in ctx.result.documents if d.kind == "Workspace"]
+    declared = [name for kind, name in ctx.result.declared if kind == "Workspace"]
+    if not found:
+        if not declared:
+            ctx.diags.append(Diagnostic(
+                "no Workspace document in the repo", Location("modelctl.yaml"), code="no-workspace",
+                expected="one document of kind Workspace (usually modelctl.yaml)",
+                suggestion="run 'modelctl init' to create one"))
+        return WorkspaceInfo("invalid", WorkspaceSpec(), Location("modelctl.yaml"))
+    for extra in found[1:]:
+        ctx.error(extra, ("kind",), f"more than one Workspace (first one at {found[0].raw.location})",
+                  code="duplicate", suggestion="keep one Workspace per repo")
+    first = found[0]
+    return WorkspaceInfo(first.name, first.doc.spec, first.raw.location)
+
+
+def _index(ctx: _Context) -> None:
+    for doc in ctx.result.documents:
+        if doc.kind == "Workspace":
+            continue
+        if doc.id in ctx.docs:
+            first = ctx.docs[doc.id]
+            ctx.error(doc, ("metadata", "name"), f"duplicate {doc.kind} '{doc.name}' (first defined at {first.raw.location})",
+                      code="duplicate", suggestion="rename one of them")
+            continue
+        ctx.docs[doc.id] = doc
+    for env_id, doc in curated_environments().items():
+        ctx.docs[f"Environment/{env_id}"] = doc
+
+
+def _env_id(ref: str) -> str:
+    return f"Environment/{ref}"
+
+
+def _edges(ctx: _Context) -> dict[str, list[str]]:
+    """Parent ids per document, for ordering and cycle detection (unknown refs are dropped)."""
+    edges: dict[str, list[str]] = {}
+    for node_id, doc in ctx.docs.items():
+        spec = doc.doc.spec
+        parents: list[str] = []
+        if doc.kind == "Environment" and spec.inherit:
+            parents.append(_env_id(spec.inherit))
+        elif doc.kind == "Image":
+            parents += [f"Model/{split_model_ref(r)[0]}" for r in spec.models]
+            if spec.environment:
+                parents.append(_env_id(spec.environment))
+        elif doc.kind == "Deployment":
+            parents.append(f"Image/{spec.image}")
+        elif doc.kind == "Endpoint":
+            parents += [f"Deployment/{d}" for d in spec.traffic]
+            if spec.mirror:
+                parents.append(f"Deployment/{spec.mirror.deployment}")
+        edges[node_id] = [p for p in dict.fromkeys(parents) if p in ctx.docs]
+    return edges
+
+
+def _order(ctx: _Context, edges: dict[str, list[str]]) -> list[str]:
+    sorter = graphlib.TopologicalSorter({k: edges[k] for k in sorted(edges, key=_sort_key)})
+    try:
+        return list(sorter.static_order())
+    except graphlib.CycleError as err:
+        cycle = list(reversed(err.args[1]))
+        doc = ctx.docs[cycle[0]]
+        field_path = ("spec", "inherit") if doc.kind == "Environment" else ("spec",)
+        ctx.error(doc, field_path, "dependency cycle: " + " -> ".join(cycle), code="cycle",
+                  suggestion="break the cycle by removing one of these references")
+        for member in set(cycle):
+            edges[member] = []
+        return _order(ctx, edges)
+
+
+def _sort_key(node_id: str) -> tuple:
+    kind, _, name = node_id.partition("/")
+    return (KIND_ORDER.index(kind) if kind in KIND_ORDER else 99, name)
+
+
+# -- per kind --------------------------------------------------------------------------------
+
+def _resolve(ctx: _Context, node_id: str, workspace: WorkspaceInfo) -> None:
+    doc = ctx.docs[node_id]
+    resolver = {"Model": _model, "Environment": _environment, "Image": _image,
+                "Deployment": _deployment, "Endpoint": _endpoint}[doc.kind]
+    node = resolver(ctx, doc, workspace) if doc.kind != "Environment" else _environment(ctx, doc, node_id)
+    if node is not None:
+        ctx.nodes[node.id] = node
+
+
+def _base(doc: LoadedDocument, parents: list[str], fp: str, node_id: str | None = None) -> dict:
+    node_id = node_id or doc.id
+    return dict(id=node_id, kind=doc.kind, name=node_id.split("/", 1)[1], metadata=doc.doc.metadata,
+                source=doc.raw.location, parents=tuple(parents), fingerprint=fp)
+
+
+def _file(ctx: _Context, doc: LoadedDocument, path: tuple, rel: str) -> FileRef | None:
+    try:
+        full = repo_path(ctx.root, rel)
+    except UnsafePath as err:
+        ctx.error(doc, path, str(err), code="bad-path", expected="a file or folder inside the repo",
+                  suggestion=_path_hint(ctx.root, rel))
+        return None
+    return FileRef(full.relative_to(ctx.root).as_posix(), path_sha256(full), full.is_dir())
+
+
+def _path_hint(root: Path, rel: str) -> str | None:
+    parent = (root / rel).parent
+    if parent.is_dir() and parent.resolve().is_relative_to(root.resolve()):
+        siblings = [p.name for p in parent.iterdir()]
+        hint = did_you_mean(Path(rel).name, siblings)
+        if hint:
+            return hint
+    return "paths are relative to the repo root and must stay inside it"
+
+
+def _model(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ModelNode | None:
+    spec = doc.doc.spec
+    artifact = _file(ctx, doc, ("spec", "path"), spec.path) if spec.path else None
+    compiled = _file(ctx, doc, ("spec", "accelerator", "path"), spec.accelerator.path) if spec.accelerator else None
+    if (spec.path and artifact is None) or (spec.accelerator and compiled is None):
+        return None
+    fp = fingerprint("Model", doc.doc.metadata, spec, files=[artifact, compiled])
+    return ModelNode(**_base(doc, [], fp), spec=spec, artifact=artifact, compiled=compiled)
+
+
+def _environment(ctx: _Context, doc: LoadedDocument, node_id: str) -> EnvironmentNode | None:
+    spec = doc.doc.spec
+    curated = node_id.startswith(_env_id(CURATED_PREFIX))
+    parents: list[str] = []
+    if spec.inherit:
+        parent_id = _env_id(spec.inherit)
+        parent = ctx.nodes.get(parent_id)
+        if parent is None:
+            if parent_id not in ctx.docs:
+                ctx.error(doc, ("spec", "inherit"), f"unknown environment '{spec.inherit}'", code="unknown-reference",
+                          suggestion=did_you_mean(spec.inherit, _environment_names(ctx)))
+            return None
+        spec = merge_environments(parent.spec, spec)
+        parents.append(parent_id)
+    if not spec.base:
+        ctx.error(doc, ("spec",), "environment has no 'base' image (set 'base' or 'inherit')", code="missing",
+                  suggestion="add 'base: python:3.11-slim'")
+        return None
+    parent_fps = [ctx.nodes[p].fingerprint for p in parents]
+    fp = fingerprint("Environment", doc.doc.metadata, spec, parents=parent_fps)
+    return EnvironmentNode(**_base(doc, parents, fp, node_id), spec=spec, curated=curated)
+
+
+def _environment_names(ctx: _Context) -> list[str]:
+    return [k.split("/", 1)[1] for k in ctx.docs if k.startswith("Environment/")]
+
+
+def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode | None:
+    spec = doc.doc.spec
+    ok = True
+    uses: list[ModelUse] = []
+    for i, ref in enumerate(spec.models):
+        name, selector = split_model_ref(ref)
+        model_id = f"Model/{name}"
+        if not ctx.declared("Model", name):
+            ctx.error(doc, ("spec", "models", i), f"unknown model '{name}'", code="unknown-reference",
+                      expected="the name of a Model in this repo", suggestion=did_you_mean(name, ctx.names("Model")))
+            ok = False
+        elif model_id not in ctx.nodes:
+            ok = False  # the model itself has errors, reported at its own document
+        uses.append(ModelUse(model_id, name, selector))
+    env_id = None
+    if spec.environment:
+        env_id = _env_id(spec.environment)
+        if env_id not in ctx.docs:
+            hint = did_you_mean(spec.environment, _environment_names(ctx))
+            if not hint and not spec.environment.startswith(CURATED_PREFIX):
+                curated = [n for n in _environment_names(ctx) if n.startswith(CURATED_PREFIX)]
+                hint = did_you_mean(CURATED_PREFIX + spec.environment, curated)
+            ctx.error(doc, ("spec", "environment"), f"unknown environment '{spec.environment}'",
+                      code="unknown-reference", expected="curated/<name> or an Environment in this repo",
+                      suggestion=hint)
+            ok = False
+        elif env_id not in ctx.nodes:
+            ok = False
+    script = None
+    if spec.scoring.script:
+        script = _file(ctx, doc, ("spec", "scoring", "script"), spec.scoring.script)
+        ok = ok and script is not None
+    if not ok:
+        return None
+    parents = [u.model_id for u in uses] + ([env_id] if env_id else [])
+    parents = list(dict.fromkeys(parents))
+    extra = {"toolchain": image_toolchain_digest()} if not spec.prebuilt else {}
+    fp = fingerprint("Image", doc.doc.metadata, spec, files=[script], extra=extra,
+                     parents=[ctx.nodes[p].fingerprint for p in parents])
+    return ImageNode(**_base(doc, parents, fp), spec=spec, models=tuple(uses), environment_id=env_id,
+                     scoring_script=script)
+
+
+def _target(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo):
+    name = doc.doc.spec.target
+    target = ws.spec.targets.get(name)
+    if target is None:
+        known = sorted(ws.spec.targets)
+        ctx.error(doc, ("spec", "target"), f"unknown target '{name}': it is not in the Workspace's targets",
+                  code="unknown-reference", expected="one of: " + ", ".join(known) if known else "a target in modelctl.yaml",
+                  suggestion=did_you_mean(name, known) or f"add '{name}' under spec.targets in the Workspace")
+    return target
+
+
+def _deployment(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> DeploymentNode | None:
+    spec = doc.doc.spec
+    target = _target(ctx, doc, ws)
+    ok = target is not None
+    image_id = f"Image/{spec.image}"
+    if not ctx.declared("Image", spec.image):
+        ctx.error(doc, ("spec", "image"), f"unknown image '{spec.image}'", code="unknown-reference",
+                  expected="the name of an Image in this repo", suggestion=did_you_mean(spec.image, ctx.names("Image")))
+        ok = False
+    elif image_id not in ctx.nodes:
+        ok = False
+    if target is not None:
+        ok = _target_sections(ctx, doc, target.type) and ok
+    if not ok:
+        return None
+    typed = DEPLOYMENT_SPEC_BY_TARGET[target.type].model_validate(spec.model_dump(by_alias=True, exclude_unset=True))
+    fp = fingerprint("Deployment", doc.doc.metadata, typed, parents=[ctx.nodes[image_id].fingerprint],
+                     extra={"target": target.model_dump(mode="json")})
+    return DeploymentNode(**_base(doc, [image_id], fp), spec=typed, target_name=spec.target, target=target,
+                          image_id=image_id)
+
+
+def _target_sections(ctx: _Context, doc: LoadedDocument, target_type: str) -> bool:
+    spec = doc.doc.spec
+    ok = True
+    for section in ("edge", "fpga"):
+        present = getattr(spec, section) is not None
+        if present and target_type != section:
+            ctx.error(doc, ("spec", section), f"'{section}' settings are only allowed on {section} targets; "
+                      f"target '{spec.target}' is of type {target_type}", code="wrong-target-type",
+                      suggestion=f"remove '{section}' or deploy to a {section} target")
+            ok = False
+        elif not present and target_type == section:
+            ctx.error(doc, ("spec",), f"a deployment on {section} target '{spec.target}' needs a '{section}' section",
+                      code="missing", expected=f"spec.{section}", suggestion=f"add '{section}:' (see docs/targets/{section}.md)")
+            ok = False
+    return ok
+
+
+def _endpoint(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> EndpointNode | None:
+    spec = doc.doc.spec
+    target = _target(ctx, doc, ws)
+    ok = target is not None
+    if target is not None and target.type not in ("kubernetes", "docker"):
+        ctx.error(doc, ("spec", "target"), f"endpoints route traffic on kubernetes or docker targets; "
+                  f"'{spec.target}' is of type {target.type}", code="wrong-target-type")
+        ok = False
+    deployments: list[str] = []
+    refs = [(("spec", "traffic", name), name) for name in spec.traffic]
+    if spec.mirror:
+        refs.append((("spec", "mirror", "deployment"), spec.mirror.deployment))
+    for path, name in refs:
+        dep_id = f"Deployment/{name}"
+        if not ctx.declared("Deployment", name):
+            ctx.error(doc, path, f"unknown deployment '{name}'", code="unknown-reference",
+                      expected="the name of a Deployment in this repo",
+                      suggestion=did_you_mean(name, ctx.names("Deployment")))
+            ok = False
+        elif dep_id not in ctx.nodes:
+            ok = False
+        elif ctx.nodes[dep_id].target_name != spec.target:
+            ctx.error(doc, path, f"deployment '{name}' runs on target '{ctx.nodes[dep_id].target_name}', "
+                      f"not on the endpoint's target '{spec.target}'", code="wrong-target",
+                      suggestion="an endpoint routes only to deployments on its own target")
+            ok = False
+        deployments.append(dep_id)
+    total = sum(spec.traffic.values())
+    if total not in (0, 100):
+        split = " + ".join(str(v) for v in spec.traffic.values())
+        ctx.error(doc, ("spec", "traffic"), f"traffic split totals {total} ({split}), not 100",
+                  code="traffic-total", expected="percentages that total 100 (or all 0)",
+                  suggestion="adjust the weights so they add up to 100")
+        ok = False
+    if not ok:
+        return None
+    deployments = list(dict.fromkeys(deployments))
+    # Routing depends on deployment names, not their content: a model change must not touch the endpoint.
+    fp = fingerprint("Endpoint", doc.doc.metadata, spec, extra={"target": target.model_dump(mode="json")})
+    return EndpointNode(**_base(doc, deployments, fp), spec=spec, target_name=spec.target, target=target,
+                        deployment_ids=tuple(deployments))

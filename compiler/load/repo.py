@@ -1,0 +1,179 @@
+"""Discover a repo's YAML files, apply a stage overlay, and validate every document's schema."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..diagnostics import Diagnostic, Location, did_you_mean
+from ..spec import API_VERSION, KINDS
+from . import errors
+from .yaml_source import RawDocument, read_file
+
+SKIP_DIRS = {".git", ".modelctl", ".venv", "venv", "node_modules", "__pycache__", "out", "build", "dist", "stages"}
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    raw: RawDocument
+    doc: BaseModel  # one of compiler.spec.KINDS
+
+    @property
+    def kind(self) -> str:
+        return self.raw.data["kind"]
+
+    @property
+    def name(self) -> str:
+        return self.raw.data["metadata"]["name"]
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
+@dataclass
+class LoadResult:
+    root: Path
+    documents: list[LoadedDocument] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    declared: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) of every document, valid or not
+
+
+def discover(root: Path) -> list[Path]:
+    """Every YAML file under root, sorted, skipping VCS, build output and stage overlays."""
+    found: list[Path] = []
+    for path in root.rglob("*"):
+        rel = path.relative_to(root)
+        if any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts[:-1]):
+            continue
+        if path.suffix in YAML_SUFFIXES and path.is_file() and not rel.name.startswith("."):
+            found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def load_repo(root: Path, *, stage: str | None = None, paths: list[Path] | None = None) -> LoadResult:
+    root = root.resolve()
+    result = LoadResult(root)
+    if not root.is_dir():
+        result.diagnostics.append(Diagnostic(f"not a directory: {root}", code="io"))
+        return result
+    raws = _read_all(root, paths if paths is not None else discover(root), result.diagnostics)
+    raws = _drop_excluded(raws)
+    if stage:
+        raws = _apply_stage(root, stage, raws, result.diagnostics)
+    for raw in raws:
+        if (doc_id := _doc_id(raw)) is not None:
+            result.declared.add(doc_id)
+        doc = validate_document(raw, result.diagnostics)
+        if doc is not None:
+            result.documents.append(LoadedDocument(raw, doc))
+    return result
+
+
+def _read_all(root: Path, files: list[Path], diags: list[Diagnostic]) -> list[RawDocument]:
+    raws: list[RawDocument] = []
+    for path in files:
+        rel = path.resolve().relative_to(root).as_posix() if path.resolve().is_relative_to(root) else str(path)
+        docs, problems = read_file(path, rel)
+        raws.extend(docs)
+        diags.extend(problems)
+    return raws
+
+
+def _drop_excluded(raws: list[RawDocument]) -> list[RawDocument]:
+    patterns: list[str] = []
+    for raw in raws:
+        if isinstance(raw.data, dict) and raw.data.get("kind") == "Workspace":
+            spec = raw.data.get("spec") or {}
+            if isinstance(spec, dict) and isinstance(spec.get("exclude"), list):
+                patterns.extend(p for p in spec["exclude"] if isinstance(p, str))
+    if not patterns:
+        return raws
+    return [r for r in raws if not any(fnmatch.fnmatch(r.file, p) for p in patterns)]
+
+
+def validate_document(raw: RawDocument, diags: list[Diagnostic]) -> BaseModel | None:
+    data = raw.data
+    if not isinstance(data, dict):
+        diags.append(Diagnostic(
+            f"a document must be a mapping, got {errors.describe(data)}", raw.location,
+            expected="a mapping with apiVersion, kind, metadata and spec", code="not-a-mapping"))
+        return None
+    kind = data.get("kind")
+    if "kind" not in data:
+        diags.append(Diagnostic("missing required field 'kind'", raw.location, path="kind",
+                                expected="one of: " + ", ".join(KINDS), suggestion="add 'kind:'", code="missing"))
+        return None
+    if kind not in KINDS:
+        diags.append(Diagnostic(f"unknown kind {kind!r}", raw.locate(("kind",)), path="kind",
+                                expected="one of: " + ", ".join(KINDS),
+                                suggestion=did_you_mean(str(kind), KINDS), code="unknown-kind"))
+        return None
+    version = data.get("apiVersion")
+    if version != API_VERSION:
+        message = "missing required field 'apiVersion'" if version is None else f"unsupported apiVersion {errors.describe(version)}"
+        diags.append(Diagnostic(message, raw.locate(("apiVersion",)), path="apiVersion",
+                                expected=f"'{API_VERSION}'", suggestion=f"write 'apiVersion: {API_VERSION}'",
+                                code="api-version"))
+        return None
+    model = KINDS[kind]
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        diags.extend(errors.convert(err, raw, model))
+        return None
+
+
+# -- stages: overlays under stages/<stage>/ patch documents by kind + name (RFC 7386 merge patch)
+
+def _apply_stage(root: Path, stage: str, raws: list[RawDocument], diags: list[Diagnostic]) -> list[RawDocument]:
+    stage_dir = root / "stages" / stage
+    if not stage_dir.is_dir():
+        known = sorted(p.name for p in (root / "stages").iterdir() if p.is_dir()) if (root / "stages").is_dir() else []
+        diags.append(Diagnostic(f"unknown stage '{stage}': no folder stages/{stage}", Location("stages"),
+                                expected="one of: " + ", ".join(known) if known else "a folder stages/<stage>",
+                                suggestion=did_you_mean(stage, known), code="unknown-stage"))
+        return raws
+    patches = _read_all(root, sorted(p for p in stage_dir.rglob("*") if p.suffix in YAML_SUFFIXES), diags)
+    by_id = {_doc_id(r): i for i, r in enumerate(raws) if _doc_id(r)}
+    out = list(raws)
+    for patch in patches:
+        pid = _doc_id(patch)
+        if pid is None:
+            diags.append(Diagnostic("a stage patch needs 'kind' and 'metadata.name'", patch.location,
+                                    expected="kind and metadata.name of the resource to patch", code="stage-patch"))
+        elif pid in by_id:
+            base = out[by_id[pid]]
+            out[by_id[pid]] = RawDocument(base.file, base.index, merge_patch(base.data, patch.data),
+                                          base.tree, overlay=patch)
+        else:
+            diags.append(Diagnostic(f"stage patch for {pid[0]}/{pid[1]} matches no resource", patch.location,
+                                    suggestion=did_you_mean(f"{pid[0]}/{pid[1]}", [f"{k}/{n}" for k, n in by_id]),
+                                    code="stage-patch"))
+    return out
+
+
+def _doc_id(raw: RawDocument) -> tuple[str, str] | None:
+    d = raw.data
+    if isinstance(d, dict) and isinstance(d.get("metadata"), dict) and d.get("kind") and d["metadata"].get("name"):
+        return str(d["kind"]), str(d["metadata"]["name"])
+    return None
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: mappings merge recursively, null deletes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+

@@ -1,0 +1,48 @@
+"""The front half of the compiler as one call: load → validate → resolve into a graph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .diagnostics import Diagnostic, DiagnosticError, errors_only
+from .graph import Graph, build_graph
+from .load import load_repo
+from .spec import Workspace
+
+
+@dataclass
+class Compiled:
+    root: Path
+    graph: Graph | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.graph is not None and not errors_only(self.diagnostics)
+
+    def require(self) -> Graph:
+        """The graph, or DiagnosticError with every problem found."""
+        if not self.ok:
+            raise DiagnosticError(sorted(errors_only(self.diagnostics), key=Diagnostic.sort_key))
+        return self.graph
+
+
+def compile_repo(root: Path, *, stage: str | None = None) -> Compiled:
+    loaded = load_repo(Path(root), stage=stage)
+    graph, problems = build_graph(loaded)
+    diagnostics = sorted(loaded.diagnostics + problems, key=Diagnostic.sort_key)
+    return Compiled(loaded.root, graph, diagnostics)
+
+
+def load_workspace(root: Path) -> Workspace:
+    """Just the repo's Workspace document (for commands that need only the registry settings)."""
+    loaded = load_repo(Path(root))
+    found = [d.doc for d in loaded.documents if d.kind == "Workspace"]
+    if not found:
+        ws_errors = [d for d in loaded.diagnostics if "Workspace" in d.message or d.location and
+                     d.location.file.endswith("modelctl.yaml")]
+        raise DiagnosticError(ws_errors or [Diagnostic(
+            f"no Workspace document in {loaded.root}", code="no-workspace",
+            suggestion="run 'modelctl init' or pass the repo folder")])
+    return found[0]

@@ -1,0 +1,61 @@
+"""Prometheus metrics, aggregated across uvicorn workers with prometheus_client's multiprocess mode.
+
+`python -m modelctl_runtime` sets PROMETHEUS_MULTIPROC_DIR before any worker starts, so every
+worker writes its samples to mmap'd files there and any worker's /metrics reports the sum.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    def __init__(self):
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        if self.multiprocess:
+            from prometheus_client.multiprocess import MultiProcessCollector
+            MultiProcessCollector(self.registry)
+            reg = None  # samples live in the shared folder, not in this registry
+        else:
+            reg = self.registry
+        self.requests = Counter("modelctl_requests", "Requests handled, by model, endpoint and status code.",
+                                ("model", "endpoint", "status"), registry=reg)
+        self.latency = Histogram("modelctl_request_duration_seconds", "Request latency in seconds.",
+                                 ("model", "endpoint", "status"), buckets=LATENCY_BUCKETS, registry=reg)
+        self.in_flight = Gauge("modelctl_requests_in_flight", "Requests being handled now.",
+                               registry=reg, multiprocess_mode="livesum")
+        self.load_seconds = Gauge("modelctl_model_load_seconds", "Time to load the model, in seconds.",
+                                  ("model", "version"), registry=reg, multiprocess_mode="max")
+        self.model_ready = Gauge("modelctl_model_ready", "1 when the model is loaded in every worker.",
+                                 ("model", "version"), registry=reg, multiprocess_mode="livemin")
+        self.queue_depth = Gauge("modelctl_collector_queue_depth", "Records waiting to be written.",
+                                 registry=reg, multiprocess_mode="livesum")
+        self.collected = Counter("modelctl_collector_records", "Records written to the sink.",
+                                 ("collection",), registry=reg)
+        self.dropped = Counter("modelctl_collector_dropped", "Records dropped (queue_full or sink_error).",
+                               ("reason",), registry=reg)
+        self._children: dict = {}
+
+    def observe(self, model: str, endpoint: str, status: int, seconds: float) -> None:
+        key = (model, endpoint, status)
+        pair = self._children.get(key)
+        if pair is None:  # labels() takes a lock; cache the children per label set
+            labels = (model, endpoint, str(status))
+            pair = self._children[key] = (self.requests.labels(*labels), self.latency.labels(*labels))
+        pair[0].inc()
+        pair[1].observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def close(self) -> None:
+        if self.multiprocess:
+            from prometheus_client.multiprocess import mark_process_dead
+            mark_process_dead(os.getpid())  # drop this worker's live gauges

@@ -1,0 +1,104 @@
+"""Where collected records go: a partitioned folder of JSON Lines files, or an HTTP endpoint."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import orjson
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+DUMP_OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NAIVE_UTC
+
+
+def _default(obj):
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "replace")
+    return str(obj)
+
+
+def dump_record(record: dict) -> bytes:
+    return orjson.dumps(record, default=_default, option=DUMP_OPTS)
+
+
+def _segment(value: str) -> str:
+    safe = _UNSAFE.sub("_", value)
+    return safe if safe.strip(".") else "_"
+
+
+class FileSink:
+    """root/<model>/<version>/<yyyy>/<mm>/<dd>/<hh>/<collection>-<time>-<pid>-<seq>-<rand>.jsonl
+
+    One file per batch and partition, written to a dot-prefixed temp name, fsynced and renamed, so
+    readers never see a partial file and names never collide across workers.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._seq = itertools.count()
+
+    def write(self, records: list[dict]) -> None:
+        groups: dict[tuple, list[bytes]] = {}
+        for r in records:
+            hour = datetime.fromtimestamp(r["_ts"], timezone.utc).strftime("%Y/%m/%d/%H")
+            key = (r.get("model") or "_", r.get("version") or "_", hour, r["collection"])
+            groups.setdefault(key, []).append(dump_record({k: v for k, v in r.items() if k != "_ts"}))
+        for (model, version, hour, collection), lines in groups.items():
+            folder = self.root / _segment(model) / _segment(version) / hour
+            folder.mkdir(parents=True, exist_ok=True)
+            name = (f"{_segment(collection)}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
+                    f"-{next(self._seq)}-{uuid.uuid4().hex[:8]}.jsonl")
+            tmp = folder / f".{name}.tmp"
+            with open(tmp, "wb") as f:
+                f.write(b"\n".join(lines) + b"\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, folder / name)
+            dir_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+
+
+class HttpSink:
+    """POSTs each batch as {"records": [...]} JSON; retries with backoff, then gives up (counted as drops)."""
+
+    def __init__(self, url: str, attempts: int = 4, timeout: float = 10.0):
+        self.url = url
+        self.attempts = attempts
+        self.timeout = timeout
+
+    def write(self, records: list[dict]) -> None:
+        body = b'{"records":[' + b",".join(
+            dump_record({k: v for k, v in r.items() if k != "_ts"}) for r in records) + b"]}"
+        request = urllib.request.Request(self.url, data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        delay = 0.25
+        for attempt in range(self.attempts):
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as resp:
+                    if 200 <= resp.status < 300:
+                        return
+            except urllib.error.HTTPError as exc:
+                if 400 <= exc.code < 500 and exc.code not in (408, 429):
+                    raise  # the sink refuses this batch; retrying will not help
+            except (urllib.error.URLError, OSError):
+                pass
+            if attempt < self.attempts - 1:
+                time.sleep(delay)
+                delay *= 2
+        raise OSError(f"HTTP sink {self.url} did not accept the batch after {self.attempts} attempts")
+
+
+def make_sink(uri: str):
+    if uri.startswith("file://"):
+        return FileSink(Path(uri[len("file://"):]))
+    return HttpSink(uri)

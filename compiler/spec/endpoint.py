@@ -1,0 +1,22 @@
+"""Endpoint: a stable name in front of deployments, with a traffic split and an optional mirror."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from .common import Name, StrictModel
+
+
+class Mirror(StrictModel):
+    deployment: Name
+    percent: int = Field(ge=0, le=100)
+
+
+class EndpointSpec(StrictModel):
+    target: str = Field(min_length=1)
+    traffic: dict[Name, Annotated[int, Field(ge=0, le=100)]] = Field(description="Percent of traffic per deployment; must total 100 (or 0).")
+    mirror: Mirror | None = None
+    path: str = Field("/", pattern=r"^/[A-Za-z0-9/_.-]*$", description="URL path prefix routed to this endpoint.")
+    hostnames: list[str] = Field(default_factory=list)

@@ -1,0 +1,51 @@
+"""Workspace: where the registry, artifacts and images live, and the deployment targets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field
+
+from .common import StrictModel
+
+
+class DockerTarget(StrictModel):
+    type: Literal["docker"]
+    host: str | None = Field(None, description="Docker engine URL; DOCKER_HOST or the default socket when unset.")
+    bind_address: str = Field("127.0.0.1", description="Host address that published ports bind to.")
+    port_range: list[int] = Field([18000, 18999], min_length=2, max_length=2, description="First and last host port modelctl may publish services on.")
+
+
+class KubernetesTarget(StrictModel):
+    type: Literal["kubernetes"]
+    context: str | None = Field(None, description="kubeconfig context; the current one when unset.")
+    kubeconfig: str | None = Field(None, description="Path to a kubeconfig; KUBECONFIG or ~/.kube/config when unset.")
+    namespace: str = "default"
+    gateway: str | None = Field(None, description="Gateway (namespace/name) that HTTPRoutes attach to.")
+
+
+class EdgeTarget(StrictModel):
+    type: Literal["edge"]
+    publish: str = Field(description="Where bundles are published: file://DIR or oci://HOST/REPO.")
+    hub: str | None = Field(None, description="IoT hub name, for documentation of the bundle.")
+
+
+class FpgaTarget(StrictModel):
+    type: Literal["fpga"]
+    publish: str = Field(description="Where accelerator host configs are published: file://DIR or oci://HOST/REPO.")
+
+
+Target = Annotated[Union[DockerTarget, KubernetesTarget, EdgeTarget, FpgaTarget], Field(discriminator="type")]
+TARGET_TYPES = ("docker", "kubernetes", "edge", "fpga")
+
+
+class WorkspaceSpec(StrictModel):
+    registry: str = Field("sqlite:///.modelctl/registry.db", description="SQLAlchemy URL of the model registry.")
+    artifacts: str = Field("file://.modelctl/artifacts", description="Artifact store: file://DIR or oci://HOST/REPO.")
+    image_registry: str | None = Field(None, description="Registry images are pushed to, e.g. 127.0.0.1:5000/team.")
+    base_images: dict[str, str] = Field(
+        default_factory=dict,
+        description="Map of base image names to the images used instead (e.g. a local mirror).",
+    )
+    targets: dict[str, Target] = Field(default_factory=dict)
+    exclude: list[str] = Field(default_factory=list, description="Glob patterns of YAML files that are not modelctl documents.")
