@@ -124,17 +124,20 @@ def init(directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="Fold
 
 
 def _register_groups() -> None:
-    """Sub-command groups from sibling modules; each exposes `app` (typer) or a command function."""
+    """Commands from sibling modules: each has `register(app)`, or a typer `app` added as a group."""
     import importlib
 
-    for module_name, group in (("models", "models"), ("images", "images")):
+    for module_name in ("models", "images", "render", "plan", "deploy", "monitor", "history", "locks", "gitops"):
         try:
             module = importlib.import_module(f"{__package__}.{module_name}")
         except ModuleNotFoundError as err:
             if err.name != f"{__package__}.{module_name}":
                 raise
             continue
-        app.add_typer(module.app, name=group)
+        if hasattr(module, "register"):
+            module.register(app)
+        else:
+            app.add_typer(module.app, name=module_name)
 
 
 _register_groups()
