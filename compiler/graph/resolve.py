@@ -40,8 +40,9 @@ class _Context:
     def declared(self, kind: str, name: str) -> bool:
         return (kind, name) in self.result.declared
 
-    def error(self, doc: LoadedDocument, path: tuple, message: str, **kw) -> None:
-        self.diags.append(Diagnostic(message, doc.raw.locate(path), path=".".join(map(str, path)), **kw))
+    def error(self, doc: LoadedDocument, path: tuple, message: str, *, key: bool = False, **kw) -> None:
+        """Report at the field's value, or at its key when the key itself is the reference."""
+        self.diags.append(Diagnostic(message, doc.raw.locate(path, key=key), path=".".join(map(str, path)), **kw))
 
 
 def build_graph(result: LoadResult) -> tuple[Graph | None, list[Diagnostic]]:
@@ -313,13 +314,13 @@ def _endpoint(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Endpoint
                   f"'{spec.target}' is of type {target.type}", code="wrong-target-type")
         ok = False
     deployments: list[str] = []
-    refs = [(("spec", "traffic", name), name) for name in spec.traffic]
+    refs = [(("spec", "traffic", name), name, True) for name in spec.traffic]
     if spec.mirror:
-        refs.append((("spec", "mirror", "deployment"), spec.mirror.deployment))
-    for path, name in refs:
+        refs.append((("spec", "mirror", "deployment"), spec.mirror.deployment, False))
+    for path, name, is_key in refs:
         dep_id = f"Deployment/{name}"
         if not ctx.declared("Deployment", name):
-            ctx.error(doc, path, f"unknown deployment '{name}'", code="unknown-reference",
+            ctx.error(doc, path, f"unknown deployment '{name}'", code="unknown-reference", key=is_key,
                       expected="the name of a Deployment in this repo",
                       suggestion=did_you_mean(name, ctx.names("Deployment")))
             ok = False
@@ -328,7 +329,7 @@ def _endpoint(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Endpoint
         elif ctx.nodes[dep_id].target_name != spec.target:
             ctx.error(doc, path, f"deployment '{name}' runs on target '{ctx.nodes[dep_id].target_name}', "
                       f"not on the endpoint's target '{spec.target}'", code="wrong-target",
-                      suggestion="an endpoint routes only to deployments on its own target")
+                      suggestion="an endpoint routes only to deployments on its own target", key=is_key)
             ok = False
         deployments.append(dep_id)
     total = sum(spec.traffic.values())
