@@ -25,7 +25,7 @@ def open_registry(url: str, artifacts: str, root: Path, *,
 
     Relative SQLite and file paths are relative to `root`, the workspace repository.
     """
-    root = Path(root)
+    root = Path(root).absolute()
     engine = create_registry_engine(normalize_url(url, root))
     try:
         upgrade(engine)

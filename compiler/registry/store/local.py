@@ -17,7 +17,7 @@ THROTTLE_ENV = "MODELCTL_STORE_THROTTLE_SECONDS"
 
 class LocalStore:
     def __init__(self, root: Path) -> None:
-        self.root = root
+        self.root = root = root.absolute()
         self.url = root.as_uri()
         self._blobs = root / "blobs" / "sha256"
         self._tmp = root / "tmp"
