@@ -98,7 +98,7 @@ class OciStore:
         location = response.headers["Location"]
         if blob.size <= self.chunk_size:
             body = b"".join(chunks())
-            response = self._request("PUT", location, params={"digest": blob.digest}, content=body,
+            response = self._request("PUT", self._with_digest(location, blob), content=body,
                                      headers={"Content-Type": "application/octet-stream"})
         else:
             offset = 0
@@ -109,9 +109,14 @@ class OciStore:
                 if response.status_code != 202:
                     raise self._fail("upload chunk", response)
                 location, offset = response.headers["Location"], offset + len(chunk)
-            response = self._request("PUT", location, params={"digest": blob.digest})
+            response = self._request("PUT", self._with_digest(location, blob))
         if response.status_code != 201:
             raise self._fail(f"upload blob {blob.digest}", response)
+
+    @staticmethod
+    def _with_digest(location: str, blob: Blob) -> httpx.URL:
+        # Keep the registry's own query (upload state); httpx's params= would replace it.
+        return httpx.URL(location).copy_merge_params({"digest": blob.digest})
 
     def _get(self, digest: str) -> httpx.Response:
         response = self._request("GET", self._blob_url(digest))
