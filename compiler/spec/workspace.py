@@ -28,6 +28,9 @@ class EdgeTarget(StrictModel):
     type: Literal["edge"]
     publish: str = Field(description="Where bundles are published: file://DIR or oci://HOST/REPO.")
     hub: str | None = Field(None, description="IoT hub name, for documentation of the bundle.")
+    registry_credentials: str | None = Field(
+        None, pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+        description="Name of a secret (username, password) for the image registry; manifests refer to it, never copy it.")
 
 
 class FpgaTarget(StrictModel):

@@ -1,0 +1,123 @@
+"""Image build contexts: images/<image>/{Dockerfile, .dockerignore, requirements, runtime, config, models}.
+
+Layout follows the image/runtime contract: /opt/modelctl/{modelctl_runtime/, config.json,
+models/<name>/<version>/…, score/…}, a virtualenv at /opt/venv, user 10001.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Mapping
+
+from ..diagnostics import Diagnostic, DiagnosticError
+from ..graph import EnvironmentNode, Graph, ImageNode, ModelNode
+from ..paths import RUNTIME_DIR
+from .naming import MANAGED_BY, base_image, image_tag, model_digest, model_version, split_digest
+from .serialize import compact_json, json_text
+from .templating import Templates
+from .tree import OutputTree
+
+USER_ID = 10001
+RUNTIME_PACKAGE = "modelctl_runtime"
+
+
+def render_image(graph: Graph, image: ImageNode, tree: OutputTree, templates: Templates,
+                 model_versions: Mapping[str, str] | None) -> None:
+    if image.spec.prebuilt:
+        return  # nothing to build: deployments use the reference as written
+    root = Path(graph.root)
+    folder = f"images/{image.name}"
+    env = graph.get(image.environment_id)
+    assert isinstance(env, EnvironmentNode)
+    models = [_model_entry(graph.get(u.model_id), model_versions, image) for u in image.models]
+
+    for model, entry in zip((graph.get(u.model_id) for u in image.models), models):
+        _copy_tree(tree, root / model.artifact.path, f"{folder}/{entry['path']}", image.id)
+    script = None
+    if image.scoring_script is not None:
+        script = f"score/{PurePosixPath(image.scoring_script.path).name}"
+        _copy_tree(tree, root / image.scoring_script.path, f"{folder}/{script}", image.id)
+    for path in sorted(p for p in RUNTIME_DIR.rglob("*.py") if "__pycache__" not in p.parts):
+        tree.copy(f"{folder}/{RUNTIME_PACKAGE}/{path.relative_to(RUNTIME_DIR).as_posix()}", image.id, path)
+
+    config = {"schemaVersion": 1, "image": image.name, "models": models,
+              "scoring": {"script": script} if script else None}
+    tree.add(f"{folder}/config.json", image.id, json_text(config))
+    tree.add(f"{folder}/requirements.txt", image.id, _requirements(env))
+    tree.add(f"{folder}/runtime-requirements.txt", image.id, _runtime_requirements())
+    tree.add(f"{folder}/.dockerignore", image.id, templates.render("docker/dockerignore.j2", {}, resource=image.id))
+    context = {
+        "resource": image.id,
+        "base": base_image(graph, env.spec.base),
+        "port": image.spec.port,
+        "uid": USER_ID,
+        "apt": sorted(env.spec.apt),
+        "env": sorted(env.spec.env.items()),
+        "labels": sorted(image_labels(graph, image, env, models).items()),
+        "has_score": script is not None,
+        "has_models": bool(models),
+    }
+    tree.add(f"{folder}/Dockerfile", image.id, templates.render("docker/Dockerfile.j2", context, resource=image.id))
+
+
+def _model_entry(model: ModelNode, model_versions, image: ImageNode) -> dict:
+    if model.artifact is None:
+        raise DiagnosticError([Diagnostic(
+            f"{image.id} uses {model.id}, whose artifact is remote ({model.spec.uri}); render copies model files "
+            "into the build context and works offline", model.source, path="spec.uri", code="remote-artifact",
+            suggestion="register the model and pass its local copy as spec.path, or use a prebuilt image")])
+    version = model_version(model, model_versions)
+    leaf = PurePosixPath(model.artifact.path).name
+    sig = model.spec.signature
+    return {
+        "name": model.name,
+        "version": version,
+        "framework": model.spec.framework,
+        "path": f"models/{model.name}/{version}/{leaf}",
+        "digest": model_digest(model),
+        "signature": sig.model_dump(mode="json", by_alias=True) if sig else None,
+    }
+
+
+def _copy_tree(tree: OutputTree, source: Path, dest: str, node: str) -> None:
+    if source.is_dir():
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            tree.copy(f"{dest}/{path.relative_to(source).as_posix()}", node, path)
+    else:
+        tree.copy(dest, node, source)
+
+
+def _requirements(env: EnvironmentNode) -> str:
+    lines = [f"# Pinned packages of {env.id}.", *env.spec.pip]
+    return "\n".join(lines) + "\n"
+
+
+def _runtime_requirements() -> str:
+    path = RUNTIME_DIR / "requirements.txt"
+    return path.read_text(encoding="utf-8") if path.is_file() else "# the scoring runtime pins nothing yet\n"
+
+
+def image_labels(graph: Graph, image: ImageNode, env: EnvironmentNode, models: list[dict]) -> dict[str, str]:
+    base = base_image(graph, env.spec.base)
+    base_name, base_digest = split_digest(base)
+    labels = {
+        "org.opencontainers.image.title": image.name,
+        "org.opencontainers.image.description": image.metadata.description or f"modelctl scoring image {image.name}",
+        "org.opencontainers.image.version": image_tag(image),
+        "org.opencontainers.image.vendor": graph.workspace.name,
+        "org.opencontainers.image.base.name": base_name,
+        "modelctl.io/managed-by": MANAGED_BY,
+        "modelctl.io/image": image.name,
+        "modelctl.io/resource": image.id,
+        "modelctl.io/fingerprint": image.fingerprint,
+        "modelctl.io/environment": env.name,
+        "modelctl.io/models": compact_json([{k: m[k] for k in ("name", "version", "digest")} for m in models]),
+    }
+    if base_digest:
+        labels["org.opencontainers.image.base.digest"] = base_digest
+    for m in models:
+        labels[f"modelctl.io/model.{m['name']}.version"] = m["version"]
+        if m["digest"]:
+            labels[f"modelctl.io/model.{m['name']}.digest"] = m["digest"]
+    return labels
+

@@ -1,0 +1,67 @@
+"""FPGA accelerator host configs: fpga/<deployment>/{accelerator.json, models/<name>/<version>/…}.
+
+The format is documented in docs/targets/fpga.md. The compiled model artifact is copied beside
+the config so the folder is self-contained; the bitstream is referenced by uri + sha256.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Mapping
+
+from ..graph import DeploymentNode, Graph, ImageNode, ModelNode
+from .naming import MANAGED_BY, image_reference, model_version
+from .serialize import json_text
+from .tree import OutputTree
+
+SCHEMA_VERSION = 1
+
+
+def render_fpga(graph: Graph, dep: DeploymentNode, tree: OutputTree, model_versions: Mapping[str, str] | None) -> None:
+    folder = f"fpga/{dep.name}"
+    config = accelerator_config(graph, dep, model_versions)
+    for model, entry in zip(_models(graph, dep), config["models"]):
+        tree.copy(f"{folder}/{entry['artifact']['path']}", dep.id, Path(graph.root) / model.compiled.path)
+    tree.add(f"{folder}/accelerator.json", dep.id, json_text(config))
+
+
+def _models(graph: Graph, dep: DeploymentNode) -> list[ModelNode]:
+    image = graph.get(dep.image_id)
+    assert isinstance(image, ImageNode)
+    return [graph.get(u.model_id) for u in image.models]
+
+
+def accelerator_config(graph: Graph, dep: DeploymentNode, model_versions: Mapping[str, str] | None) -> dict:
+    fpga = dep.spec.fpga
+    image = graph.get(dep.image_id)
+    models = []
+    for model in _models(graph, dep):  # the graph checks guarantee a compiled form of the right architecture
+        version = model_version(model, model_versions)
+        models.append({
+            "name": model.name,
+            "version": version,
+            "framework": model.spec.framework,
+            "artifact": {"path": f"models/{model.name}/{version}/{PurePosixPath(model.compiled.path).name}",
+                         "sha256": model.compiled.sha256,
+                         "architecture": model.spec.accelerator.architecture},
+        })
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "kind": "AcceleratorHostConfig",
+        "deployment": dep.name,
+        "labels": {"app.kubernetes.io/managed-by": MANAGED_BY, "modelctl.io/resource": dep.id,
+                   "modelctl.io/fingerprint": dep.fingerprint},
+        "device": {"family": fpga.device.family, "part": fpga.device.part},
+        "bitstream": {"uri": fpga.bitstream.uri, "sha256": fpga.bitstream.sha256,
+                      "architecture": fpga.bitstream.architecture},
+        "models": models,
+        "serving": {
+            "image": image_reference(graph, image),
+            "port": image.spec.port,
+            "auth": {"mode": dep.spec.auth.mode, "secretRef": dep.spec.auth.secret_ref},
+            "env": dict(sorted(dep.spec.env.items())),
+            "requestTimeoutSeconds": dep.spec.request_timeout_seconds,
+        },
+        "batchSize": fpga.batch_size,
+        "precision": fpga.precision,
+    }

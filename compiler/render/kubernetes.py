@@ -1,0 +1,205 @@
+"""Kubernetes objects per Deployment/Endpoint on a kubernetes target, built as plain dicts.
+
+kubernetes/<target>/deployments/<name>.yaml: ServiceAccount, Deployment, Service,
+HorizontalPodAutoscaler (with autoscale), PodDisruptionBudget, NetworkPolicy.
+kubernetes/<target>/endpoints/<name>.yaml: a Gateway API HTTPRoute (weighted backends, mirror).
+
+Label values may not hold '/' nor exceed 63 characters, so the resource id and the 64-hex
+fingerprint are annotations (modelctl.io/resource, modelctl.io/fingerprint); the labels
+modelctl.io/kind and modelctl.io/name make the same id selectable.
+"""
+
+from __future__ import annotations
+
+from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode
+from .naming import MANAGED_BY, image_reference, image_tag
+from .serialize import compact_json, yaml_documents
+from .tree import OutputTree
+
+USER_ID = 10001
+SERVICE_PORT = 80
+SECRETS_DIR = "/var/run/secrets/modelctl/auth"
+COLLECTED_DIR = "/var/lib/modelctl/collected"
+# Keys a deployment's auth secret must hold, per mode, and the runtime variable each feeds.
+AUTH_SECRET_KEYS = {
+    "key": {"keys": "MODELCTL_AUTH_KEYS_FILE"},
+    "token": {"token-secret": "MODELCTL_TOKEN_SECRET_FILE"},
+    "mtls": {"tls.crt": "MODELCTL_TLS_CERT_FILE", "tls.key": "MODELCTL_TLS_KEY_FILE",
+             "ca.crt": "MODELCTL_TLS_CLIENT_CA_FILE"},
+}
+
+
+def render_deployment(graph: Graph, dep: DeploymentNode, tree: OutputTree) -> int:
+    objects = deployment_objects(graph, dep)
+    tree.add(f"kubernetes/{dep.target_name}/deployments/{dep.name}.yaml", dep.id, yaml_documents(objects))
+    return len(objects)
+
+
+def render_endpoint(graph: Graph, ep: EndpointNode, tree: OutputTree) -> int:
+    objects = [http_route(graph, ep)]
+    tree.add(f"kubernetes/{ep.target_name}/endpoints/{ep.name}.yaml", ep.id, yaml_documents(objects))
+    return len(objects)
+
+
+def _meta(name: str, namespace: str, labels: dict, node) -> dict:
+    return {"name": name, "namespace": namespace, "labels": labels,
+            "annotations": {"modelctl.io/resource": node.id, "modelctl.io/fingerprint": node.fingerprint}}
+
+
+def _labels(graph: Graph, node, *, app: str, component: str, version: str | None) -> dict[str, str]:
+    labels = dict(node.metadata.labels)
+    labels.update({
+        "app.kubernetes.io/name": app,
+        "app.kubernetes.io/instance": node.name,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": graph.workspace.name,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "modelctl.io/kind": node.kind,
+        "modelctl.io/name": node.name,
+    })
+    if version:
+        labels["app.kubernetes.io/version"] = version
+    return labels
+
+
+def selector(dep: DeploymentNode) -> dict[str, str]:
+    """Immutable once applied: only the deployment's identity, never its version."""
+    return {"app.kubernetes.io/instance": dep.name, "modelctl.io/kind": "Deployment"}
+
+
+def deployment_objects(graph: Graph, dep: DeploymentNode) -> list[dict]:
+    image = graph.get(dep.image_id)
+    assert isinstance(image, ImageNode)
+    ns = dep.target.namespace
+    labels = _labels(graph, dep, app=image.name, component="scorer", version=image_tag(image))
+    spec = dep.spec
+    objects = [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(dep.name, ns, labels, dep),
+         "automountServiceAccountToken": False},
+        _deployment(graph, dep, image, labels),
+        {"apiVersion": "v1", "kind": "Service", "metadata": _meta(dep.name, ns, labels, dep),
+         "spec": {"type": "ClusterIP", "selector": selector(dep),
+                  "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}]}},
+    ]
+    if spec.autoscale is not None:
+        objects.append({
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": _meta(dep.name, ns, labels, dep),
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": dep.name},
+                     "minReplicas": spec.autoscale.min, "maxReplicas": spec.autoscale.max,
+                     "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                         "type": "Utilization", "averageUtilization": spec.autoscale.target_utilization}}}]}})
+    objects.append({
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta(dep.name, ns, labels, dep),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(dep)}}})
+    objects.append({
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(dep.name, ns, labels, dep),
+        "spec": {"podSelector": {"matchLabels": selector(dep)}, "policyTypes": ["Ingress"],
+                 "ingress": [{"ports": [{"port": image.spec.port, "protocol": "TCP"}]}]}})
+    return objects
+
+
+def _deployment(graph: Graph, dep: DeploymentNode, image: ImageNode, labels: dict) -> dict:
+    spec = dep.spec
+    env, volumes, mounts = _settings(dep, image)
+    container = {
+        "name": "scorer",
+        "image": image_reference(graph, image),
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": "http", "containerPort": image.spec.port, "protocol": "TCP"}],
+        "env": env,
+        "resources": {"requests": {"cpu": spec.resources.cpu, "memory": spec.resources.memory},
+                      "limits": {"memory": spec.resources.memory}},
+        "readinessProbe": _probe(spec.probes.readiness, "/v2/health/ready", spec.auth.mode),
+        "livenessProbe": _probe(spec.probes.liveness, "/v2/health/live", spec.auth.mode),
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
+                            "privileged": False, "capabilities": {"drop": ["ALL"]}},
+        "volumeMounts": mounts,
+    }
+    deployment_spec = {
+        "selector": {"matchLabels": selector(dep)},
+        "revisionHistoryLimit": 5,
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+        "template": {
+            "metadata": {"labels": labels, "annotations": {"modelctl.io/resource": dep.id,
+                                                           "modelctl.io/fingerprint": dep.fingerprint}},
+            "spec": {
+                "serviceAccountName": dep.name,
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "terminationGracePeriodSeconds": spec.request_timeout_seconds + 10,
+                "securityContext": {"runAsNonRoot": True, "runAsUser": USER_ID, "runAsGroup": USER_ID,
+                                    "fsGroup": USER_ID, "seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [container],
+                "volumes": volumes,
+            },
+        },
+    }
+    if spec.autoscale is None:  # with an HPA, the autoscaler owns spec.replicas
+        deployment_spec["replicas"] = spec.replicas
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(dep.name, dep.target.namespace, labels, dep),
+            "spec": deployment_spec}
+
+
+def _settings(dep: DeploymentNode, image: ImageNode) -> tuple[list, list, list]:
+    """Container env, pod volumes and mounts. Secrets are only ever referenced, never read."""
+    spec = dep.spec
+    env = {
+        "MODELCTL_PORT": {"value": str(image.spec.port)},
+        "MODELCTL_AUTH_MODE": {"value": spec.auth.mode},
+        "MODELCTL_TIMEOUT_SECONDS": {"value": str(spec.request_timeout_seconds)},
+    }
+    volumes = [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    dc = spec.data_collection
+    if dc.enabled:
+        env["MODELCTL_DATA_COLLECTION"] = {"value": compact_json(
+            {"enabled": True, "sampling": dc.sampling, "sink": dc.sink, "redact": list(dc.redact)})}
+        if dc.sink.startswith("file://"):
+            volumes.append({"name": "collected", "emptyDir": {}})
+            mounts.append({"name": "collected", "mountPath": dc.sink[len("file://"):] or COLLECTED_DIR})
+    keys = AUTH_SECRET_KEYS.get(spec.auth.mode, {})
+    if keys and spec.auth.secret_ref:
+        volumes.append({"name": "auth", "secret": {"secretName": spec.auth.secret_ref, "defaultMode": 0o440,
+                                                   "items": [{"key": k, "path": k} for k in keys]}})
+        mounts.append({"name": "auth", "mountPath": SECRETS_DIR, "readOnly": True})
+        for key, var in keys.items():
+            env[var] = {"value": f"{SECRETS_DIR}/{key}"}
+    for name, value in spec.env.items():
+        env[name] = {"value": value}
+    for name, ref in spec.secret_env.items():
+        env[name] = {"valueFrom": {"secretKeyRef": {"name": ref.secret_ref, "key": ref.key}}}
+    return [{"name": k, **v} for k, v in sorted(env.items())], volumes, mounts
+
+
+def _probe(probe, path: str, auth_mode: str) -> dict:
+    if auth_mode == "mtls":  # the kubelet has no client certificate: probe from inside
+        action = {"exec": {"command": ["/opt/venv/bin/python", "-m", "modelctl_runtime.healthcheck"]}}
+    else:
+        action = {"httpGet": {"path": path, "port": "http", "scheme": "HTTP"}}
+    return {**action, "initialDelaySeconds": probe.initial_delay_seconds, "periodSeconds": probe.period_seconds,
+            "timeoutSeconds": probe.timeout_seconds, "failureThreshold": probe.failure_threshold}
+
+
+def http_route(graph: Graph, ep: EndpointNode) -> dict:
+    spec = ep.spec
+    rule: dict = {
+        "matches": [{"path": {"type": "PathPrefix", "value": spec.path}}],
+        "backendRefs": [{"group": "", "kind": "Service", "name": name, "port": SERVICE_PORT, "weight": weight}
+                        for name, weight in sorted(spec.traffic.items())],
+    }
+    if spec.mirror is not None:
+        rule["filters"] = [{"type": "RequestMirror", "requestMirror": {
+            "backendRef": {"group": "", "kind": "Service", "name": spec.mirror.deployment, "port": SERVICE_PORT},
+            "percent": spec.mirror.percent}}]
+    route_spec: dict = {"rules": [rule]}
+    if ep.target.gateway:
+        namespace, _, name = ep.target.gateway.rpartition("/")
+        parent = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": name}
+        if namespace:
+            parent["namespace"] = namespace
+        route_spec["parentRefs"] = [parent]
+    if spec.hostnames:
+        route_spec["hostnames"] = sorted(spec.hostnames)
+    labels = _labels(graph, ep, app=ep.name, component="endpoint", version=None)
+    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": _meta(ep.name, ep.target.namespace, labels, ep), "spec": route_spec}

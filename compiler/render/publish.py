@@ -1,0 +1,102 @@
+"""Write a rendered tree into a temp dir beside `out`, then swap it in (never a half-written out)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..diagnostics import Diagnostic, DiagnosticError
+from .tree import OutputTree
+
+MANIFEST = "manifest.json"
+GENERATOR = "modelctl render"
+
+
+def check_out_dir(out: Path, repo_root: Path) -> None:
+    """Refuse an `out` whose old content we would delete but did not write: it must be new, empty or ours."""
+    out = out.resolve()
+    problem = None
+    if out == Path(out.anchor) or repo_root.resolve().is_relative_to(out):
+        problem = f"--out {out} contains the repo itself"
+    elif out.exists() and not out.is_dir():
+        problem = f"--out {out} exists and is not a folder"
+    elif out.is_dir() and any(out.iterdir()) and not _is_render_output(out):
+        problem = f"--out {out} is a folder with other content (no {MANIFEST} from a previous render)"
+    if problem:
+        raise DiagnosticError([Diagnostic(problem, code="bad-out-dir",
+                                          suggestion="pass a new or empty folder, e.g. --out build/render")])
+
+
+def _is_render_output(out: Path) -> bool:
+    try:
+        return json.loads((out / MANIFEST).read_text()).get("generator") == GENERATOR
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def publish(tree: OutputTree, out: Path) -> None:
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.render-"))
+    try:
+        os.chmod(tmp, 0o755)
+        _write_all(tree, tmp)
+        _swap(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _write_all(tree: OutputTree, root: Path) -> None:
+    made: set[Path] = {root}
+    for item in tree.files.values():
+        path = root / item.path
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
+        if item.source is not None:
+            shutil.copyfile(item.source, path)
+        else:
+            with open(path, "wb") as fh:
+                fh.write(item.data)
+        os.chmod(path, 0o644)  # readable by the image's non-root user after COPY
+    for folder in made:
+        os.chmod(folder, 0o755)
+    _fsync_tree(root)
+
+
+def _fsync_tree(root: Path) -> None:
+    """Flush the new files to disk (one syncfs(2) for the file system) before the rename shows them."""
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        if _libc_syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+def _libc_syncfs(fd: int) -> int:
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).syncfs(fd)
+    except (OSError, AttributeError):
+        return -1
+
+
+def _swap(tmp: Path, out: Path) -> None:
+    if not out.exists():
+        os.rename(tmp, out)
+        return
+    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+    os.rmdir(old)
+    os.rename(out, old)
+    try:
+        os.rename(tmp, out)
+    except BaseException:
+        os.rename(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,46 @@
+"""The in-memory output of a render: relative path → bytes (or a repo file to copy), per node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ..digest import file_sha256, sha256_bytes
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    path: str  # posix, relative to the output root
+    node: str  # id of the node that produced it
+    data: bytes | None = None
+    source: Path | None = None  # copied byte for byte (model files) instead of held in memory
+
+    def sha256(self) -> str:
+        return sha256_bytes(self.data) if self.data is not None else file_sha256(self.source)
+
+
+class OutputTree:
+    """Collects files; refuses a path outside the tree or a second file at the same path."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, OutputFile] = {}
+
+    def add(self, path: str, node: str, data: bytes | str) -> None:
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self._put(OutputFile(_clean(path), node, data=data))
+
+    def copy(self, path: str, node: str, source: Path) -> None:
+        self._put(OutputFile(_clean(path), node, source=source))
+
+    def _put(self, item: OutputFile) -> None:
+        if item.path in self.files:
+            raise ValueError(f"two rendered files at {item.path} ({self.files[item.path].node} and {item.node})")
+        self.files[item.path] = item
+
+
+def _clean(path: str) -> str:
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or ".." in pure.parts or not pure.parts or "\\" in path:
+        raise ValueError(f"rendered path {path!r} is not a plain relative path")
+    return pure.as_posix()
