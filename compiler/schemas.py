@@ -28,7 +28,7 @@ def register(name: str, generator: Callable[[], dict]) -> None:
 
 
 def _with_header(name: str, schema: dict, title: str) -> dict:
-    return {"$schema": DRAFT, "$id": f"{SCHEMA_BASE_ID}{name}.json", "title": title, **schema}
+    return {**schema, "$schema": DRAFT, "$id": f"{SCHEMA_BASE_ID}{name}.json", "title": title}
 
 
 def _kind_schema(kind: str) -> Callable[[], dict]:
@@ -55,7 +55,7 @@ def _load_plugins() -> None:
     """Modules that register schemas; imported lazily so `compiler.schemas` stays light."""
     import importlib
 
-    for module in ("compiler.plan.document", "compiler.targets.edge.schema"):
+    for module in ("compiler.plan.document", "compiler.render.edge_schema"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as err:
