@@ -7,9 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from . import image_catalog, model_catalog, operations
 from .artifacts import materialize
 from .database import Db, create_registry_engine, normalize_url
+from .errors import RegistryError
 from .migrations import upgrade
 from .records import Action, AliasEvent, Deployment, ImageVersion, Lock, ModelVersion
 from .store import ArtifactStore, open_store
@@ -26,10 +29,15 @@ def open_registry(url: str, artifacts: str, root: Path, *,
     Relative SQLite and file paths are relative to `root`, the workspace repository.
     """
     root = Path(root).absolute()
-    engine = create_registry_engine(normalize_url(url, root))
+    db_url = normalize_url(url, root)
+    engine = create_registry_engine(db_url)
     try:
         upgrade(engine)
         store = open_store(artifacts, root)
+    except OperationalError as exc:
+        engine.dispose()
+        shown = db_url.render_as_string(hide_password=True)
+        raise RegistryError(f"cannot open the registry database {shown}: {str(exc.orig).strip()}") from None
     except BaseException:
         engine.dispose()
         raise
