@@ -109,7 +109,7 @@ def validate_document(raw: RawDocument, diags: list[Diagnostic]) -> BaseModel | 
         diags.append(Diagnostic("missing required field 'kind'", raw.location, path="kind",
                                 expected="one of: " + ", ".join(KINDS), suggestion="add 'kind:'", code="missing"))
         return None
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         diags.append(Diagnostic(f"unknown kind {kind!r}", raw.locate(("kind",)), path="kind",
                                 expected="one of: " + ", ".join(KINDS),
                                 suggestion=did_you_mean(str(kind), KINDS), code="unknown-kind"))

@@ -153,6 +153,9 @@ def parse_text(text: str, file: str) -> tuple[list[RawDocument], list[Diagnostic
         diags.append(_yaml_error(file, err))
     except (YAMLError, RecursionError, ValueError) as err:
         diags.append(Diagnostic(f"cannot parse YAML: {err}", Location(file), code="yaml-syntax"))
+    except Exception as err:  # noqa: BLE001 - the YAML library can fail on odd input (e.g. IndexError)
+        diags.append(Diagnostic(f"cannot parse YAML ({type(err).__name__}: {err})", Location(file),
+                                suggestion="check the file for stray characters", code="yaml-syntax"))
     return docs, diags
 
 
