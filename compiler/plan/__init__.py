@@ -1,0 +1,15 @@
+"""Plan and apply: diff the repo against live state, then change only what the plan shows.
+
+    plan = make_plan(graph, live, scope=Scope(targets=("local",)))
+    print(render_text(plan)); write_plan(plan, Path("plan.json"))
+
+See docs/plan-apply.md.
+"""
+
+from .diff import make_plan
+from .errors import ApplyError, PlanError, StalePlan
+from .model import Action, FieldDiff, NotApplied, Plan, Scope
+from .state import LiveState
+
+__all__ = ["Action", "ApplyError", "FieldDiff", "LiveState", "NotApplied", "Plan", "PlanError", "Scope",
+           "StalePlan", "make_plan"]

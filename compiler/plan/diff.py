@@ -1,0 +1,306 @@
+"""make_plan: the graph (what git says) against LiveState (what runs) → a Plan. Pure: no I/O.
+
+Rules, per resource:
+- Model: registered when the registry's latest version has another digest ("register: model x 3 → 4").
+- Image: built and pushed when no registered version has its fingerprint, or its tag is missing
+  from the image registry; a prebuilt image is tracked by digest.
+- Deployment (docker targets): rolled out when the container receiving traffic runs another
+  fingerprint; repaired when the router, the container or the registry record is missing;
+  deleted when it is gone from git (prune), unless it was deployed with lifecycle.preventDestroy.
+Only fields modelctl sets are compared (the spec it recorded in a label), never what the engine
+adds, so server-side defaults never show as drift.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from ..graph import DeploymentNode, Graph, ImageNode, ModelNode
+from ..targets.oci import parse_reference
+from .errors import PlanError
+from .model import Action, FieldDiff, Plan, Scope
+from .refs import image_reference, registry_digest, short
+from .scope import Selection, select
+from .state import LiveState
+
+
+def make_plan(graph: Graph, live: LiveState, *, scope: Scope = Scope(), git_commit: str | None = None,
+              created_at: str | None = None) -> Plan:
+    selection = select(graph, scope)
+    actions: dict[str, Action] = {}
+    for node in selection.nodes:
+        if isinstance(node, ModelNode):
+            actions[node.id] = _model(graph, node, live)
+        elif isinstance(node, ImageNode):
+            actions[node.id] = _image(graph, node, live, actions)
+        elif isinstance(node, DeploymentNode):
+            actions[node.id] = _deployment(graph, node, live, actions)
+    if scope.prune:
+        for action in _prune(graph, live, selection, scope):
+            actions[action.resource] = action
+    ordered = _with_dependencies(graph, list(actions.values()))
+    return Plan(
+        workspace=graph.workspace.name, root=graph.root, scope=scope, actions=tuple(ordered),
+        stages=_stages(ordered), live_fingerprint=live.fingerprint(), not_applied=selection.not_applied,
+        git_commit=git_commit, created_at=created_at or datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+# --- models --------------------------------------------------------------------------------------
+
+def _model(graph: Graph, node: ModelNode, live: LiveState) -> Action:
+    digest = registry_digest(graph, node)
+    fact = live.models.get(node.name)
+    if digest is None:  # a remote artifact: registered by `modelctl models register`, never fetched here
+        version = fact.version if fact else None
+        return Action(node.id, "no-op", ("remote artifact: not registered by apply",), fingerprint=node.fingerprint,
+                      detail=(("version", version), ("digest", fact.digest if fact else None)))
+    if fact is None:
+        return Action(node.id, "create", (f"register: model {node.name} version 1",),
+                      (FieldDiff("artifact.digest", None, digest),), fingerprint=node.fingerprint,
+                      detail=(("version", 1), ("digest", digest), ("framework", node.spec.framework)))
+    if fact.digest != digest:
+        new = fact.last_version + 1
+        return Action(node.id, "update", (f"register: model {node.name} {fact.version} → {new}",),
+                      (FieldDiff("artifact.digest", fact.digest, digest), FieldDiff("version", fact.version, new)),
+                      fingerprint=node.fingerprint,
+                      detail=(("version", new), ("digest", digest), ("framework", node.spec.framework)))
+    return Action(node.id, "no-op", fingerprint=node.fingerprint, detail=(("version", fact.version), ("digest", digest)))
+
+
+# --- images --------------------------------------------------------------------------------------
+
+def _model_versions(node: ImageNode, live: LiveState, actions: dict[str, Action]) -> list[tuple[str, Any]]:
+    """(model, version) the image will contain: predicted for models registered by this plan."""
+    out: list[tuple[str, Any]] = []
+    for use in node.models:
+        if use.selector == "latest":
+            planned = actions.get(use.model_id)
+            version = planned.get("version") if planned else None
+            if version is None and use.name in live.models:
+                version = live.models[use.name].version
+            out.append((use.name, version))
+        elif use.selector.isdigit():
+            out.append((use.name, int(use.selector)))
+        else:
+            out.append((use.name, use.selector))
+    return out
+
+
+def _image(graph: Graph, node: ImageNode, live: LiveState, actions: dict[str, Action]) -> Action:
+    if node.spec.prebuilt:
+        return _prebuilt(node, live)
+    ref = image_reference(graph, node)
+    fact = live.images.get(node.name)
+    models = _model_versions(node, live, actions)
+    pushed = live.manifests.get(ref) if parse_reference(ref).host else "local"  # no registry: kept on the engine
+    detail: list[tuple[str, Any]] = [("ref", ref), ("models", [list(m) for m in models])]
+    model_text = ", ".join(f"{m}@{v}" for m, v in models) or "no models"
+    if fact is None or fact.fingerprint != node.fingerprint:
+        version = fact.version + 1 if fact else 1
+        detail.append(("version", version))
+        diffs = [FieldDiff("fingerprint", fact.fingerprint if fact else None, node.fingerprint),
+                 FieldDiff("ref", fact.image_ref if fact else None, ref)]
+        if fact is None:
+            return Action(node.id, "create", (f"build: image {node.name} ({model_text})",), tuple(diffs),
+                          fingerprint=node.fingerprint, detail=tuple(detail))
+        before = dict(fact.models)
+        reasons = [f"rebuild: model {m} {before[m]} → {v}" for m, v in models if m in before and before[m] != v]
+        reasons += [f"rebuild: model {m}@{v} added" for m, v in models if m not in before]
+        reasons += [f"rebuild: model {m} removed" for m in before if m not in dict(models)]
+        if [list(m) for m in fact.models] != [list(m) for m in models]:
+            diffs.append(FieldDiff("models", [list(m) for m in fact.models], [list(m) for m in models]))
+        if not reasons:
+            reasons = [f"rebuild: image definition changed (environment, scoring code or spec; "
+                       f"fingerprint {short(fact.fingerprint)} → {short(node.fingerprint)})"]
+        return Action(node.id, "update", tuple(reasons), tuple(diffs), fingerprint=node.fingerprint,
+                      detail=tuple(detail))
+    detail.append(("version", fact.version))
+    if pushed is None:
+        return Action(node.id, "update", (f"push: {ref} is missing from the image registry",),
+                      (FieldDiff("pushed", None, ref),), fingerprint=node.fingerprint, detail=tuple(detail))
+    if fact.image_ref is None:
+        return Action(node.id, "update", ("record: the registry has no image reference for this version",),
+                      (FieldDiff("ref", None, ref),), fingerprint=node.fingerprint, detail=tuple(detail))
+    return Action(node.id, "no-op", fingerprint=node.fingerprint, detail=tuple(detail))
+
+
+def _prebuilt(node: ImageNode, live: LiveState) -> Action:
+    ref = node.spec.prebuilt
+    digest = live.manifests.get(ref)
+    if digest is None:
+        raise PlanError(f"{node.id}: prebuilt image {ref} was not found in its registry "
+                        "(push it first, or fix spec.prebuilt)")
+    name = ref.split("@", 1)[0]
+    if "@" not in ref and ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]
+    pinned = f"{name}@{digest}"
+    fact = live.images.get(node.name)
+    detail = (("ref", pinned), ("models", []), ("version", (fact.version if fact else 0) + 1))
+    if fact is None:
+        return Action(node.id, "create", (f"track: prebuilt image {pinned}",), (FieldDiff("ref", None, pinned),),
+                      fingerprint=node.fingerprint, detail=detail)
+    if fact.image_ref != pinned or fact.fingerprint != node.fingerprint:
+        return Action(node.id, "update", (f"track: prebuilt image now {pinned} (was {fact.image_ref})",),
+                      (FieldDiff("ref", fact.image_ref, pinned),), fingerprint=node.fingerprint, detail=detail)
+    return Action(node.id, "no-op", fingerprint=node.fingerprint,
+                  detail=(("ref", pinned), ("models", []), ("version", fact.version)))
+
+
+# --- deployments ---------------------------------------------------------------------------------
+
+def deployment_spec_json(node: DeploymentNode) -> dict:
+    """What the container is started from; stored in a label and compared field by field."""
+    return node.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _set_fields(node: DeploymentNode) -> dict:
+    """What the user wrote (defaults left out): shown for a new deployment."""
+    return node.spec.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else k))
+        return out
+    return {prefix: value}
+
+
+def spec_diffs(before: dict | None, after: dict) -> list[FieldDiff]:
+    old = _flatten(before, "spec") if before else {}
+    new = _flatten(after, "spec") if after else {}
+    return [FieldDiff(path, old.get(path), new.get(path)) for path in sorted(set(old) | set(new))
+            if old.get(path) != new.get(path)]
+
+
+def _deployment(graph: Graph, node: DeploymentNode, live: LiveState, actions: dict[str, Action]) -> Action:
+    image_node = graph.get(node.image_id)
+    image_action = actions.get(node.image_id)
+    ref = image_action.get("ref") if image_action else image_reference(graph, image_node)
+    spec = deployment_spec_json(node)
+    router = live.routers.get(node.target_name)
+    route = router.route(node.name) if router else None
+    containers = live.containers_of(node.target_name, node.name)
+    active = next((c for c in containers if route and c.name == route.container), None)
+    record = live.record(node.target_name, node.name)
+    detail: list[tuple[str, Any]] = [("image", image_node.name), ("ref", ref),
+                                     ("port", route.port if route else None),
+                                     ("url", f"http://{router.bind_address}:{route.port}" if route and router else None)]
+    common = dict(target=node.target_name, fingerprint=node.fingerprint, detail=tuple(detail))
+    if not containers and route is None:
+        return Action(node.id, "create", (f"deploy: {node.name} on target {node.target_name} from {ref}",),
+                      tuple([FieldDiff("image", None, ref)] + spec_diffs(None, _set_fields(node))), **common)
+    reasons: list[str] = []
+    diffs: list[FieldDiff] = []
+    if active is None:
+        reasons.append("route: no healthy container receives the traffic")
+    elif active.fingerprint != node.fingerprint:
+        if active.image_ref != ref:
+            why = ""
+            if image_action and image_action.is_change:
+                why = " (" + "; ".join(r.split(": ", 1)[-1] for r in image_action.reasons) + ")"
+            reasons.append(f"roll out: image {image_node.name} changed{why}")
+            diffs.append(FieldDiff("image", active.image_ref, ref))
+        try:
+            old_spec = json.loads(active.spec) if active.spec else None
+        except ValueError:
+            old_spec = None
+        changed = spec_diffs(old_spec, spec)
+        diffs += changed
+        if changed:
+            reasons.append("roll out: " + ", ".join(d.path for d in changed[:4]) + (" …" if len(changed) > 4 else "") + " changed")
+        if not reasons:
+            reasons.append("roll out: deployment definition changed (target settings)")
+    else:
+        if not active.running:
+            reasons.append(f"restart: container {active.name} is {active.state}")
+        if router is not None and not router.running:
+            reasons.append(f"router: the router of target {node.target_name} is not running")
+    stale = [c for c in containers if c is not active and (active is None or c.name != active.name)]
+    if active is not None and stale:
+        reasons.append(f"clean up: {len(stale)} old container{'s' * (len(stale) != 1)}")
+    if not reasons and (record is None or record.fingerprint != node.fingerprint):
+        reasons.append("record: the registry's deployment record is missing or outdated")
+    if not reasons:
+        return Action(node.id, "no-op", **common)
+    return Action(node.id, "update", tuple(reasons), tuple(diffs), **common)
+
+
+# --- prune ---------------------------------------------------------------------------------------
+
+def _prune(graph: Graph, live: LiveState, selection: Selection, scope: Scope) -> list[Action]:
+    targets = {name for name, _ in selection.docker_targets}
+    desired = {(n.target_name, n.name) for n in graph.of_kind("Deployment")}
+    found: dict[tuple[str, str], dict] = {}
+    for c in live.containers:
+        if c.target in targets:
+            entry = found.setdefault((c.target, c.deployment), {"containers": [], "protected": False})
+            entry["containers"].append(c.name)
+            entry["protected"] |= c.prevent_destroy
+    for t, router in live.routers.items():
+        if t in targets:
+            for r in router.routes:
+                entry = found.setdefault((t, r.deployment), {"containers": [], "protected": False})
+                entry["protected"] |= r.prevent_destroy
+    for r in live.records:
+        if r.target in targets:
+            found.setdefault((r.target, r.name), {"containers": [], "protected": False})
+    names_in_git = {n.name for n in graph.of_kind("Deployment")}
+    actions = []
+    for (target, name), entry in sorted(found.items()):
+        if (target, name) in desired:
+            continue
+        rid = f"Deployment/{name}" if name not in names_in_git else f"Deployment/{name}@{target}"
+        if scope.resources and rid not in selection.explicit:
+            continue
+        if entry["protected"]:
+            raise PlanError(f"{rid} on target {target} is gone from git but was deployed with "
+                            "lifecycle.preventDestroy: true; refusing to plan its deletion. Put it back, or "
+                            "deploy it once with preventDestroy: false before removing it, or plan with --no-prune.")
+        reason = "prune: removed from git" if name not in names_in_git else f"prune: moved off target {target}"
+        actions.append(Action(rid, "delete", (reason,),
+                              (FieldDiff("containers", sorted(entry["containers"]), None),),
+                              target=target, detail=(("containers", sorted(entry["containers"])), ("name", name))))
+    return actions
+
+
+# --- order ---------------------------------------------------------------------------------------
+
+def _with_dependencies(graph: Graph, actions: list[Action]) -> list[Action]:
+    """Each change depends on the changes of the resources it is built from (transitively)."""
+    changed = {a.resource for a in actions if a.is_change}
+    out = []
+    for a in actions:
+        deps: list[str] = []
+        if a.is_change and a.resource in graph.nodes:
+            todo, seen = list(graph.get(a.resource).parents), set()
+            while todo:
+                p = todo.pop()
+                if p in seen or p not in graph.nodes:
+                    continue
+                seen.add(p)
+                if p in changed:
+                    deps.append(p)
+                todo.extend(graph.get(p).parents)
+        out.append(Action(a.resource, a.action, a.reasons, a.diffs, tuple(sorted(deps)), a.target, a.fingerprint,
+                          a.detail))
+    return out
+
+
+def _stages(actions: list[Action]) -> tuple[tuple[str, ...], ...]:
+    """Level of each change = 1 + the deepest level it depends on; deletes run last, together."""
+    level: dict[str, int] = {}
+    for a in actions:  # actions are in dependency order
+        if a.is_change and a.action != "delete":
+            level[a.resource] = 1 + max((level[d] for d in a.depends_on if d in level), default=-1)
+    stages: list[list[str]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+    for rid, lv in level.items():
+        stages[lv].append(rid)
+    deletes = [a.resource for a in actions if a.action == "delete"]
+    if deletes:
+        stages.append(deletes)
+    return tuple(tuple(s) for s in stages if s)
