@@ -24,6 +24,9 @@ services-down:
 test: $(STAMP) services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+golden: $(STAMP)
+	$(BIN)/python tests/render/regen_golden.py
+
 schemas: $(STAMP)
 	$(BIN)/modelctl schema --write
 
