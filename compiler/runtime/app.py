@@ -254,7 +254,8 @@ class App:
                 name = item.get("name")
                 if specs is not None and isinstance(name, str) and name not in specs:
                     raise HTTPError(422, f"unknown input '{name}'; the model takes {sorted(specs)}", input=name)
-            spec = specs.get(item.get("name")) if specs and isinstance(item, dict) else None
+            name = item.get("name") if isinstance(item, dict) else None
+            spec = specs.get(name) if specs and isinstance(name, str) else None
             name, arr = decode_input(item, spec, blob)
             if name in arrays:
                 raise HTTPError(422, f"input '{name}' given twice", input=name)

@@ -234,7 +234,7 @@ class CustomModel(Model):
 
 def load_custom(cfg: ModelConfig) -> CustomModel:
     model_dir = str(cfg.path if cfg.path.is_dir() else cfg.path.parent)
-    os.environ.setdefault("AZUREML_MODEL_DIR", model_dir)
+    os.environ["AZUREML_MODEL_DIR"] = model_dir
     os.environ["MODELCTL_MODEL_DIR"] = model_dir
     os.environ["MODELCTL_MODEL_PATH"] = str(cfg.path)
     spec = importlib.util.spec_from_file_location(f"modelctl_score_{cfg.name.replace('-', '_')}", cfg.script)
