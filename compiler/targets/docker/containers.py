@@ -1,0 +1,150 @@
+"""Backend containers: run one deployment's image, non-root, limited, labelled; wait for health."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any
+
+import docker
+import httpx
+from docker.errors import DockerException, NotFound
+from docker.types import Mount
+
+from ...plan.errors import ApplyError
+from ...render.quantities import memory_bytes, nano_cpus
+from ..base import DeployRequest, Progress
+from . import labels as L
+from .secrets import ContainerSecrets, resolve
+
+DEFAULT_UID = "10001:10001"
+COLLECT_DIR = "/var/lib/modelctl/collected"
+LOG_TAIL = 20
+
+
+def container_name(workspace: str, deployment: str, fingerprint: str) -> str:
+    return f"{workspace}-{deployment}-{fingerprint[:12]}"
+
+
+def free_port(address: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+def backends(client: docker.DockerClient, workspace: str, target: str, deployment: str) -> list[Any]:
+    filters = L.managed_filter(workspace, **{L.ROLE: "backend", L.TARGET: target,
+                                             L.RESOURCE: f"Deployment/{deployment}"})
+    return client.containers.list(all=True, filters=filters)
+
+
+def environment(req: DeployRequest, secrets: ContainerSecrets, notes: list[str]) -> dict[str, str]:
+    spec = req.spec
+    env = {"MODELCTL_PORT": str(req.image_port), "MODELCTL_AUTH_MODE": spec.auth.mode,
+           "MODELCTL_TIMEOUT_SECONDS": str(spec.request_timeout_seconds)}
+    dc = spec.data_collection
+    env["MODELCTL_DATA_COLLECTION"] = json.dumps({"enabled": dc.enabled, "sampling": dc.sampling, "sink": dc.sink,
+                                                  "redact": list(dc.redact)}, sort_keys=True)
+    secret_name = spec.auth.secret_ref or f"{req.name}-keys"
+    if spec.auth.mode == "key":
+        got = resolve(req.root, secret_name, generate=True)
+        env["MODELCTL_AUTH_KEYS_FILE"] = secrets.add("auth-keys", got.value)
+        if got.note:
+            notes.append(got.note)
+    elif spec.auth.mode == "token":
+        got = resolve(req.root, secret_name, generate=True)
+        env["MODELCTL_TOKEN_SECRET_FILE"] = secrets.add("token-secret", got.value)
+        if got.note:
+            notes.append(got.note)
+    elif spec.auth.mode == "mtls":
+        raise ApplyError(f"{req.resource}: auth mode mtls is not supported on docker targets by this version "
+                         "(the router speaks plain HTTP to the backend); use key or token, or a kubernetes target")
+    for var, ref in sorted(spec.secret_env.items()):
+        value = resolve(req.root, ref.secret_ref, key=ref.key).value
+        env[f"{var}_FILE"] = secrets.add(f"env-{var}", value)
+    env.update(spec.env)
+    return env
+
+
+def image_user(client: docker.DockerClient, ref: str) -> str:
+    user = (client.api.inspect_image(ref).get("Config") or {}).get("User") or ""
+    return DEFAULT_UID if user in ("", "root", "0", "0:0") else user
+
+
+def run_backend(client: docker.DockerClient, req: DeployRequest, name: str, notes: list[str]) -> tuple[Any, int]:
+    secrets = ContainerSecrets(req.root, name)
+    env = environment(req, secrets, notes)
+    port = free_port()
+    mounts = [Mount(target=inside, source=host, type="bind", read_only=True) for host, inside in secrets.mounts]
+    mounts.append(Mount(target=COLLECT_DIR, source=f"modelctl-{req.workspace}-{req.name}-collected", type="volume",
+                        labels={L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace}))
+    labels = {L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace, L.ROLE: "backend",
+              L.RESOURCE: req.resource, L.TARGET: req.target_name, L.FINGERPRINT: req.fingerprint,
+              L.IMAGE: req.image_name, L.IMAGE_REF: req.image_ref, L.BACKEND_PORT: str(port),
+              L.SPEC: json.dumps(req.spec_json, sort_keys=True, separators=(",", ":")),
+              L.PREVENT_DESTROY: str(req.spec.lifecycle.prevent_destroy).lower(),
+              "app.kubernetes.io/name": req.name, "app.kubernetes.io/component": "scoring"}
+    try:
+        container = client.containers.run(
+            req.image_ref, name=name, detach=True, environment=env, labels=labels, mounts=mounts,
+            ports={f"{req.image_port}/tcp": ("127.0.0.1", port)}, user=image_user(client, req.image_ref),
+            nano_cpus=nano_cpus(req.spec.resources.cpu), mem_limit=memory_bytes(req.spec.resources.memory),
+            restart_policy={"Name": "unless-stopped"}, read_only=True, tmpfs={"/tmp": "rw,size=64m"},
+            cap_drop=["ALL"], security_opt=["no-new-privileges"])
+    except DockerException as exc:
+        raise ApplyError(f"{req.resource}: could not start a container from {req.image_ref}: {exc}",
+                         resource=req.resource) from None
+    return container, port
+
+
+def gate_seconds(spec) -> float:  # noqa: ANN001
+    r = spec.probes.readiness
+    return r.initial_delay_seconds + r.period_seconds * r.failure_threshold + 15
+
+
+def wait_ready(container: Any, port: int, timeout: float, progress: Progress) -> tuple[bool, str]:
+    """Poll /v2/health/ready until 200; stop early when the container exits. (ok, last failing check)."""
+    url = f"http://127.0.0.1:{port}/v2/health/ready"
+    deadline = time.monotonic() + timeout
+    last = "GET /v2/health/ready: no answer yet"
+    with httpx.Client(timeout=2.0) as http:
+        while time.monotonic() < deadline:
+            try:
+                resp = http.get(url)
+                if resp.status_code == 200:
+                    return True, ""
+                last = f"GET /v2/health/ready answered HTTP {resp.status_code}: {resp.text[:300].strip()}"
+            except httpx.HTTPError as exc:
+                last = f"GET /v2/health/ready: {type(exc).__name__}"
+            container.reload()
+            state = container.attrs.get("State", {})
+            if state.get("Status") in ("exited", "dead") or state.get("Restarting") or state.get("RestartCount", 0) > 0:
+                return False, (f"the container exited with code {state.get('ExitCode')} "
+                               f"(restarts: {state.get('RestartCount', 0)})")
+            health = (state.get("Health") or {}).get("Status")
+            if health == "unhealthy":
+                return False, f"docker HEALTHCHECK reports unhealthy; {last}"
+            progress("waiting for health")
+            time.sleep(0.25)
+    return False, f"{last} (gave up after {timeout:.0f} s)"
+
+
+def last_logs(container: Any, lines: int = LOG_TAIL) -> str:
+    try:
+        return container.logs(tail=lines).decode(errors="replace").rstrip()
+    except DockerException:
+        return "(no logs)"
+
+
+def remove(container: Any, *, stop_timeout: int = 10) -> None:
+    try:
+        container.stop(timeout=stop_timeout)
+    except NotFound:
+        return
+    except DockerException:
+        pass
+    try:
+        container.remove(force=True)
+    except NotFound:
+        pass

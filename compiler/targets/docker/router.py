@@ -1,0 +1,276 @@
+"""The router of a docker target: one nginx container that owns every deployment's stable port.
+
+Docker cannot move a published port from one container to another, so the stable URL of a
+deployment is a `listen` of this router (host network, bound to the target's bind address), and
+a blue/green switch is a new upstream file + `nginx -s reload` — graceful: in-flight requests
+finish on the old workers, new ones go to the new backend. No request is dropped.
+
+Each route is one file `routes/<deployment>.conf` whose first line is a JSON header; reading the
+folder back (`read_routes`) is how the plan learns what serves which port.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import tarfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+from docker.errors import DockerException, NotFound
+
+from ...digest import canonical_sha256
+from ...plan.errors import ApplyError
+from ...plan.state import RouteFact, RouterFact
+from . import labels as L
+
+ROUTER_UID = 10002
+CONF_DIR = "/etc/modelctl-router"
+ROUTES_DIR = f"{CONF_DIR}/routes"
+HEADER = "# modelctl-route "
+
+DOCKERFILE = f"""\
+FROM {{base}}
+RUN apt-get update \\
+    && apt-get install -y --no-install-recommends nginx-light \\
+    && rm -rf /var/lib/apt/lists/* \\
+    && mkdir -p {ROUTES_DIR} /tmp/nginx \\
+    && chown -R {ROUTER_UID}:{ROUTER_UID} {CONF_DIR} /tmp/nginx
+COPY nginx.conf {CONF_DIR}/nginx.conf
+USER {ROUTER_UID}:{ROUTER_UID}
+CMD ["nginx", "-c", "{CONF_DIR}/nginx.conf", "-g", "daemon off;"]
+"""
+
+NGINX_CONF = f"""\
+worker_processes 1;
+pid /tmp/nginx/nginx.pid;
+error_log stderr warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path /tmp/nginx/body;
+    proxy_temp_path /tmp/nginx/proxy;
+    fastcgi_temp_path /tmp/nginx/fastcgi;
+    uwsgi_temp_path /tmp/nginx/uwsgi;
+    scgi_temp_path /tmp/nginx/scgi;
+    client_max_body_size 256m;
+    proxy_read_timeout 3600s;
+    server_tokens off;
+    include {ROUTES_DIR}/*.conf;
+}}
+"""
+
+ROUTE = """\
+{header}
+upstream {upstream} {{
+    server 127.0.0.1:{backend_port};
+    keepalive 32;
+}}
+server {{
+    listen {bind}:{port};
+    location / {{
+        proxy_pass http://{upstream};
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-For $remote_addr;
+        proxy_set_header X-Request-ID $request_id;
+    }}
+}}
+"""
+
+
+def router_base(base_images: dict[str, str]) -> str:
+    """The router is built FROM a Debian image, through the workspace's baseImages map."""
+    for name in ("debian:bookworm-slim", "python:3.11-slim"):
+        if name in base_images:
+            return base_images[name]
+    return "debian:bookworm-slim"
+
+
+def router_image_tag(base: str) -> str:
+    return "modelctl/router:" + canonical_sha256([DOCKERFILE, NGINX_CONF, base])[:16]
+
+
+def router_name(workspace: str, target: str) -> str:
+    return f"modelctl-{workspace}-{target}-router"
+
+
+@dataclass
+class Router:
+    client: docker.DockerClient
+    workspace: str
+    target_name: str
+    bind_address: str
+    base: str
+
+    @property
+    def name(self) -> str:
+        return router_name(self.workspace, self.target_name)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def ensure(self) -> Any:
+        """The router container, built and started if needed (idempotent)."""
+        tag = router_image_tag(self.base)
+        try:
+            c = self.client.containers.get(self.name)
+            if c.labels.get(L.FINGERPRINT) == tag:
+                if c.status != "running":
+                    c.start()
+                    self._wait_running(c)
+                return c
+            c.remove(force=True)  # an older router: routes are rewritten by the deployments that need them
+        except NotFound:
+            pass
+        self._build_image(tag)
+        c = self.client.containers.run(
+            tag, name=self.name, detach=True, network_mode="host", user=f"{ROUTER_UID}:{ROUTER_UID}",
+            restart_policy={"Name": "unless-stopped"}, cap_drop=["ALL"], security_opt=["no-new-privileges"],
+            labels={L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: self.workspace, L.ROLE: "router",
+                    L.TARGET: self.target_name, L.RESOURCE: f"Router/{self.target_name}", L.FINGERPRINT: tag},
+            mem_limit="128m")
+        self._wait_running(c)
+        return c
+
+    def _wait_running(self, c) -> None:  # noqa: ANN001
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            c.reload()
+            if c.status == "running":
+                ok = c.exec_run(["nginx", "-c", f"{CONF_DIR}/nginx.conf", "-t"])
+                if ok.exit_code == 0 and self._pid_ready(c):
+                    return
+            elif c.status in ("exited", "dead"):
+                break
+            time.sleep(0.2)
+        logs = c.logs(tail=20).decode(errors="replace")
+        raise ApplyError(f"the router {self.name} of target {self.target_name} did not start:\n{logs}")
+
+    def _pid_ready(self, c) -> bool:  # noqa: ANN001
+        return c.exec_run(["test", "-s", "/tmp/nginx/nginx.pid"]).exit_code == 0
+
+    def _build_image(self, tag: str) -> None:
+        try:
+            self.client.api.inspect_image(tag)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for name, text in (("Dockerfile", DOCKERFILE.replace("{base}", self.base)), ("nginx.conf", NGINX_CONF)):
+                data = text.encode()
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        buf.seek(0)
+        output = []
+        for chunk in self.client.api.build(fileobj=buf, custom_context=True, tag=tag, rm=True, forcerm=True,
+                                           decode=True, labels={L.MANAGED_BY_KEY: L.MANAGED_BY}):
+            if "error" in chunk:
+                raise ApplyError(f"building the router image {tag} FROM {self.base} failed: {chunk['error']}\n"
+                                 + "\n".join(output[-20:]))
+            output += [x for x in chunk.get("stream", "").splitlines() if x.strip()]
+
+    # --- routes ------------------------------------------------------------------------------
+
+    def allocate_port(self, deployment: str, port_range: list[int]) -> int:
+        """The deployment's current port, else the lowest free one in the target's range."""
+        routes = read_routes(self.client, self.name)
+        current = next((r for r in routes if r.deployment == deployment), None)
+        if current:
+            return current.port
+        used = {r.port for r in routes}
+        for port in range(port_range[0], port_range[1] + 1):
+            if port not in used and _bindable(self.bind_address, port):
+                return port
+        raise ApplyError(f"no free port left in {port_range[0]}-{port_range[1]} on target {self.target_name} "
+                         "(set a wider spec.targets.<name>.portRange)")
+
+    def set_route(self, route: RouteFact) -> None:
+        header = HEADER + json.dumps({"deployment": route.deployment, "container": route.container,
+                                      "port": route.port, "backendPort": route.backend_port,
+                                      "fingerprint": route.fingerprint, "preventDestroy": route.prevent_destroy},
+                                     sort_keys=True)
+        text = ROUTE.format(header=header, upstream="modelctl_" + route.deployment.replace("-", "_"),
+                            backend_port=route.backend_port, bind=self.bind_address, port=route.port)
+        c = self.client.containers.get(self.name)
+        _put_file(c, ROUTES_DIR, f"{route.deployment}.conf", text.encode())
+        self._reload(c)
+
+    def remove_route(self, deployment: str) -> None:
+        try:
+            c = self.client.containers.get(self.name)
+        except NotFound:
+            return
+        if c.status != "running":
+            c.start()
+            self._wait_running(c)
+        c.exec_run(["rm", "-f", f"{ROUTES_DIR}/{deployment}.conf"])
+        self._reload(c)
+
+    def _reload(self, c) -> None:  # noqa: ANN001
+        test = c.exec_run(["nginx", "-c", f"{CONF_DIR}/nginx.conf", "-t"])
+        if test.exit_code != 0:
+            raise ApplyError(f"router {self.name}: the new configuration is invalid:\n"
+                             + test.output.decode(errors="replace"))
+        reload = c.exec_run(["nginx", "-c", f"{CONF_DIR}/nginx.conf", "-s", "reload"])
+        if reload.exit_code != 0:
+            raise ApplyError(f"router {self.name}: reload failed:\n" + reload.output.decode(errors="replace"))
+
+
+def _bindable(address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((address, port))
+            return True
+        except OSError:
+            return False
+
+
+def _put_file(container, folder: str, name: str, data: bytes) -> None:  # noqa: ANN001
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode, info.uid, info.gid = len(data), 0o644, ROUTER_UID, ROUTER_UID
+        info.mtime = int(time.time())
+        tar.addfile(info, io.BytesIO(data))
+    if not container.put_archive(folder, buf.getvalue()):
+        raise ApplyError(f"could not write {folder}/{name} into {container.name}")
+
+
+def read_routes(client: docker.DockerClient, name: str) -> list[RouteFact]:
+    try:
+        stream, _ = client.api.get_archive(name, ROUTES_DIR)
+    except NotFound:
+        return []
+    except DockerException as exc:
+        raise ApplyError(f"cannot read the routes of {name}: {exc}") from None
+    data = b"".join(stream)
+    routes = []
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        for member in tar.getmembers():
+            if not member.isfile() or not member.name.endswith(".conf"):
+                continue
+            first = tar.extractfile(member).readline().decode(errors="replace")
+            if not first.startswith(HEADER):
+                continue
+            try:
+                h = json.loads(first[len(HEADER):])
+                routes.append(RouteFact(h["deployment"], h["container"], int(h["port"]), int(h["backendPort"]),
+                                        h["fingerprint"], bool(h.get("preventDestroy", False))))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return sorted(routes, key=lambda r: r.deployment)
+
+
+def read_router(client: docker.DockerClient, workspace: str, target_name: str, bind_address: str) -> RouterFact | None:
+    name = router_name(workspace, target_name)
+    found = client.api.containers(all=True, filters={"name": f"^/{name}$"})
+    if not found:
+        return None
+    running = found[0].get("State") == "running"
+    return RouterFact(target_name, name, running, bind_address, tuple(read_routes(client, name)))

@@ -1,0 +1,75 @@
+"""Secrets by reference: a name in the spec, the value from the environment or a local file.
+
+`auth.secretRef: iris-keys` resolves, in order, from env MODELCTL_SECRET_IRIS_KEYS or the file
+`<repo>/.modelctl/secrets/iris-keys` (mode 0600). For key/token auth a random value is generated
+there on first apply. A container gets its own read-only copy, bind-mounted as a file; the value
+never appears in a label, an env value, a plan, a log line or a rendered file.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as random
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...atomic import atomic_write_text
+from ...plan.errors import ApplyError
+
+SECRETS_DIR = Path(".modelctl/secrets")
+RUN_DIR = Path(".modelctl/run")
+MOUNT_DIR = "/run/secrets/modelctl"
+
+
+def env_name(name: str) -> str:
+    return "MODELCTL_SECRET_" + name.upper().replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    value: str
+    note: str | None = None  # said once, when a value was generated
+
+
+def resolve(root: Path, name: str, *, key: str | None = None, generate: bool = False) -> Resolved:
+    """The value of secret `name` (or of `name/key` for a folder secret)."""
+    if key is None and os.environ.get(env_name(name)):
+        return Resolved(os.environ[env_name(name)])
+    base = Path(root) / SECRETS_DIR / name
+    path = base / key if key else base
+    if path.is_file():
+        return Resolved(path.read_text(encoding="utf-8"))
+    if not generate or key is not None:
+        where = f"{path}" if key else f"env {env_name(name)} or the file {path}"
+        raise ApplyError(f"secret '{name}'{f' key {key!r}' if key else ''} not found: set {where} (mode 0600)")
+    value = random.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    atomic_write_text(path, value + "\n")
+    os.chmod(path, 0o600)
+    return Resolved(value + "\n", f"generated a random key for secret '{name}' in {path} "
+                                  "(callers send it as 'Authorization: Bearer <key>')")
+
+
+class ContainerSecrets:
+    """Per-container read-only copies under .modelctl/run/<container>/ (folder 0700, files 0444)."""
+
+    def __init__(self, root: Path, container: str) -> None:
+        self.folder = Path(root).resolve() / RUN_DIR / container
+        self.mounts: list[tuple[str, str]] = []  # (host path, container path)
+
+    def add(self, filename: str, value: str) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.folder, 0o700)
+        host = self.folder / filename
+        host.unlink(missing_ok=True)
+        atomic_write_text(host, value)
+        os.chmod(host, 0o444)  # readable by the container's non-root user; the folder keeps others out
+        inside = f"{MOUNT_DIR}/{filename}"
+        self.mounts.append((str(host), inside))
+        return inside
+
+
+def remove_copies(root: Path, container: str) -> None:
+    shutil.rmtree(Path(root).resolve() / RUN_DIR / container, ignore_errors=True)
