@@ -42,6 +42,9 @@ class _Context:
 
     def error(self, doc: LoadedDocument, path: tuple, message: str, *, key: bool = False, **kw) -> None:
         """Report at the field's value, or at its key when the key itself is the reference."""
+        if kw.get("code") == "unknown-reference" and not kw.get("suggestion") and self.result.unreadable:
+            kw["suggestion"] = (f"it may be defined in {', '.join(self.result.unreadable)}, "
+                                "which could not be read (see its error)")
         self.diags.append(Diagnostic(message, doc.raw.locate(path, key=key), path=".".join(map(str, path)), **kw))
 
 

@@ -42,6 +42,7 @@ class LoadResult:
     documents: list[LoadedDocument] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     declared: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) of every document, valid or not
+    unreadable: list[str] = field(default_factory=list)  # files with a YAML error: their names are unknown
 
 
 def discover(root: Path) -> list[Path]:
@@ -63,6 +64,7 @@ def load_repo(root: Path, *, stage: str | None = None, paths: list[Path] | None 
         result.diagnostics.append(Diagnostic(f"not a directory: {root}", code="io"))
         return result
     raws = _read_all(root, paths if paths is not None else discover(root), result.diagnostics)
+    result.unreadable = sorted({d.location.file for d in result.diagnostics if d.location})
     raws = _drop_excluded(raws)
     if stage:
         raws = _apply_stage(root, stage, raws, result.diagnostics)
@@ -150,7 +152,7 @@ def _apply_stage(root: Path, stage: str, raws: list[RawDocument], diags: list[Di
         elif pid in by_id:
             base = out[by_id[pid]]
             out[by_id[pid]] = RawDocument(base.file, base.index, merge_patch(base.data, patch.data),
-                                          base.tree, overlay=patch)
+                                          base.positions, overlay=patch)
         else:
             diags.append(Diagnostic(f"stage patch for {pid[0]}/{pid[1]} matches no resource", patch.location,
                                     suggestion=did_you_mean(f"{pid[0]}/{pid[1]}", [f"{k}/{n}" for k, n in by_id]),

@@ -98,7 +98,7 @@ CASES = [
     ("not-a-mapping", add("models/list.yaml", "- just\n- a list\n"),
      "models/list.yaml", 1, 1, "a document must be a mapping, got a list", None),
     ("unclosed-bracket", edit("images/i.yaml", "[iris@latest]", "[iris@latest"),
-     "images/i.yaml", 7, 14, "expected ',' or ']', but got ':' (while parsing a flow sequence)", None),
+     "images/i.yaml", 7, 14, "did not find expected ',' or ']' (while parsing a flow sequence)", None),
     ("edge-on-docker", edit("deployments/d.yaml", "  replicas: 2", "  replicas: 2\n  edge: {targetCondition: x}"),
      "deployments/d.yaml", 9, 3, "'edge' settings are only allowed on edge targets; target 'prod' is of type kubernetes", None),
     ("unknown-deployment", edit("endpoints/e.yaml", "green: 10", "gren: 10"),
@@ -106,7 +106,7 @@ CASES = [
     ("path-and-uri", edit("models/m.yaml", "  path:", "  uri: https://example.com/m.joblib\n  path:"),
      "models/m.yaml", 5, 1, "set exactly one of 'path' (a file in the repo) or 'uri' (a remote artifact)", None),
     ("python-tag", edit("models/m.yaml", "framework: sklearn", "framework: !!python/object:os.system ls"),
-     "models/m.yaml", 1, 1, "unsupported YAML tag or value type tag:yaml.org,2002:python/object:os.system", "remove the '!tag'"),
+     "models/m.yaml", 6, 14, "unsupported YAML tag or value type tag:yaml.org,2002:python/object:os.system", "remove the '!tag'"),
     ("sampling-range", edit("deployments/d.yaml", "  replicas: 2", "  replicas: 2\n  dataCollection: {enabled: true, sampling: 1.5}"),
      "deployments/d.yaml", 9, 45, "invalid value number 1.5 for 'sampling': input should be less than or equal to 1", None),
     ("layered-without-base", {"modelctl.yaml": EDGE_WS, **add("deployments/cam.yaml", LAYERED)},
@@ -151,6 +151,13 @@ def test_symlink_out_of_repo(make_repo, tmp_path):
     diags = compile_repo(root).diagnostics
     assert [(d.location.file, d.location.line, d.location.col, d.message) for d in diags] == [
         ("models/m.yaml", 7, 9, "path 'artifacts/link.joblib' is a symlink pointing outside the repo")]
+
+
+def test_unknown_reference_hints_at_an_unparsable_file(make_repo):
+    diags = compile_repo(make_repo(edit("models/m.yaml", "  framework:", "\tframework:"))).diagnostics
+    [ref] = [d for d in diags if d.code == "unknown-reference"]
+    assert ref.message == "unknown model 'iris'"
+    assert ref.suggestion == "it may be defined in models/m.yaml, which could not be read (see its error)"
 
 
 def test_all_errors_of_a_repo_in_one_run(make_repo):
