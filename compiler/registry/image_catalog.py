@@ -103,10 +103,11 @@ def list_images(db: Db, prefix: str | None = None, tags: dict[str, str | None] |
     if limit < 1 or offset < 0:
         raise InvalidArgument("limit must be ≥ 1 and offset ≥ 0")
     query = select(iv.c.id)
-    for key, value in (tags or {}).items():
-        t = it.alias()
-        cond = and_(t.c.image_id == iv.c.id, t.c.key == key)
-        query = query.join(t, cond if value is None else and_(cond, t.c.value == str(value)))
+    for key, value in (tags or {}).items():       # each filter: an index range on (key, value, id)
+        matching = select(it.c.image_id).where(it.c.key == key)
+        if value is not None:
+            matching = matching.where(it.c.value == str(value))
+        query = query.where(iv.c.id.in_(matching))
     if prefix:
         query = query.where(iv.c.name.startswith(prefix, autoescape=True))
     if model:

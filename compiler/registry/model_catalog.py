@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, Select, and_, delete, func, select, update
 
 from . import schema as s
 from .artifacts import store_model
@@ -32,19 +32,25 @@ def check_properties(properties: dict[str, Any] | None) -> dict[str, Any]:
 
 # --- reading -------------------------------------------------------------------------------------
 
-def load_versions(conn: Connection, ids: list[int]) -> list[ModelVersion]:
-    """ModelVersion records for row ids, in the order given (tags and aliases fetched in bulk)."""
-    if not ids:
+def load_versions(conn: Connection, ids: list[int] | Select) -> list[ModelVersion]:
+    """ModelVersion records for row ids (in the order given) or for an id query (newest first).
+
+    An id query stays a subquery in the three statements below, so a page costs three
+    index-driven queries and no per-id bind parameters.
+    """
+    if isinstance(ids, list) and not ids:
         return []
-    rows = {r.id: r for r in conn.execute(select(mv).where(mv.c.id.in_(ids)))}
-    tags: dict[int, dict[str, str]] = {i: {} for i in ids}
-    for r in conn.execute(select(mt).where(mt.c.model_id.in_(ids))):
+    query = select(mv).where(mv.c.id.in_(ids))
+    rows = {r.id: r for r in conn.execute(query if isinstance(ids, list) else query.order_by(mv.c.id.desc()))}
+    order = ids if isinstance(ids, list) else list(rows)
+    tags: dict[int, dict[str, str]] = {i: {} for i in order}
+    for r in conn.execute(select(mt.c.model_id, mt.c.key, mt.c.value).where(mt.c.model_id.in_(ids))):
         tags[r.model_id][r.key] = r.value
-    names = {r.name for r in rows.values()}
     aliases: dict[tuple[str, int], list[str]] = {}
-    for r in conn.execute(select(ma).where(ma.c.name.in_(names)).order_by(ma.c.alias)):
+    names = select(mv.c.name).where(mv.c.id.in_(ids))
+    for r in conn.execute(select(ma.c.name, ma.c.version, ma.c.alias).where(ma.c.name.in_(names)).order_by(ma.c.alias)):
         aliases.setdefault((r.name, r.version), []).append(r.alias)
-    return [_record(rows[i], tags[i], aliases.get((rows[i].name, rows[i].version), [])) for i in ids if i in rows]
+    return [_record(rows[i], tags[i], aliases.get((rows[i].name, rows[i].version), [])) for i in order if i in rows]
 
 
 def _record(row, tags: dict[str, str], aliases: list[str]) -> ModelVersion:  # noqa: ANN001
@@ -99,10 +105,11 @@ def list_models(db: Db, prefix: str | None = None, tags: dict[str, str | None] |
     if limit < 1 or offset < 0:
         raise InvalidArgument("limit must be ≥ 1 and offset ≥ 0")
     query = select(mv.c.id)
-    for key, value in (tags or {}).items():
-        t = mt.alias()
-        cond = and_(t.c.model_id == mv.c.id, t.c.key == key)
-        query = query.join(t, cond if value is None else and_(cond, t.c.value == str(value)))
+    for key, value in (tags or {}).items():       # each filter: an index range on (key, value, id)
+        matching = select(mt.c.model_id).where(mt.c.key == key)
+        if value is not None:
+            matching = matching.where(mt.c.value == str(value))
+        query = query.where(mv.c.id.in_(matching))
     if prefix:
         query = query.where(mv.c.name.startswith(prefix, autoescape=True))
     if framework:
@@ -111,7 +118,7 @@ def list_models(db: Db, prefix: str | None = None, tags: dict[str, str | None] |
         query = query.where(mv.c.archived.is_(False))
     query = query.order_by(mv.c.id.desc()).limit(limit).offset(offset)
     with db.read() as conn:
-        return load_versions(conn, list(conn.execute(query).scalars()))
+        return load_versions(conn, query)
 
 
 # --- writing -------------------------------------------------------------------------------------
