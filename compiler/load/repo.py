@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,15 +47,13 @@ class LoadResult:
 
 
 def discover(root: Path) -> list[Path]:
-    """Every YAML file under root, sorted, skipping VCS, build output and stage overlays."""
-    found: list[Path] = []
-    for path in root.rglob("*"):
-        rel = path.relative_to(root)
-        if any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts[:-1]):
-            continue
-        if path.suffix in YAML_SUFFIXES and path.is_file() and not rel.name.startswith("."):
-            found.append(path)
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+    """Every YAML file under root, sorted, skipping VCS, build output, hidden folders and stage overlays."""
+    found: list[str] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")]
+        found.extend(os.path.join(folder, f) for f in files if f.endswith(YAML_SUFFIXES) and not f.startswith("."))
+    prefix = len(str(root)) + 1
+    return [Path(p) for p in sorted(found, key=lambda p: p[prefix:].replace(os.sep, "/"))]
 
 
 def load_repo(root: Path, *, stage: str | None = None, paths: list[Path] | None = None) -> LoadResult:
@@ -79,8 +78,10 @@ def load_repo(root: Path, *, stage: str | None = None, paths: list[Path] | None 
 
 def _read_all(root: Path, files: list[Path], diags: list[Diagnostic]) -> list[RawDocument]:
     raws: list[RawDocument] = []
+    prefix = str(root) + os.sep
     for path in files:
-        rel = path.resolve().relative_to(root).as_posix() if path.resolve().is_relative_to(root) else str(path)
+        text = str(path)
+        rel = text[len(prefix):].replace(os.sep, "/") if text.startswith(prefix) else text
         docs, problems = read_file(path, rel)
         raws.extend(docs)
         diags.extend(problems)

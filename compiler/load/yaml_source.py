@@ -9,24 +9,78 @@ duplicate keys an error, refuse non-standard tags, and bound alias expansion.
 
 from __future__ import annotations
 
-import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.constructor import BaseConstructor, ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import BaseResolver
+
+try:  # libyaml's C parser; the pure-Python one is the fallback
+    from yaml._yaml import CParser as _Parser
+except ImportError:  # pragma: no cover
+    from yaml.parser import Parser as _Parser  # type: ignore[assignment]
+    from yaml.composer import Composer
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Parser(Reader, Scanner, _Parser, Composer):  # type: ignore[no-redef]
+        def __init__(self, stream):
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            _Parser.__init__(self)
+            Composer.__init__(self)
 
 from ..diagnostics import Diagnostic, Location
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_NODES_PER_DOCUMENT = 200_000  # bounds alias expansion ("billion laughs")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 TAG = "tag:yaml.org,2002:"
-SCALAR_TAGS = {f"{TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
-MERGE_TAG = f"{TAG}merge"
+STR_TAG = f"{TAG}str"
+
+
+class _Loader(_Parser, BaseConstructor, BaseResolver):
+    """Composes nodes only; every plain scalar arrives tagged str and we apply YAML 1.2's core
+    schema ourselves (so `no`/`on`/dates stay strings, as in YAML 1.2 and ruamel.yaml)."""
+
+    def __init__(self, stream):
+        _Parser.__init__(self, stream)
+        BaseConstructor.__init__(self)
+        BaseResolver.__init__(self)
+
+
+_INT = re.compile(r"[-+]?[0-9]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_CONSTANTS: dict[str, object] = {
+    "": None, "~": None, "null": None, "Null": None, "NULL": None,
+    "true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False,
+    ".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".Inf": float("inf"),
+    ".INF": float("inf"), "-.Inf": float("-inf"), "-.INF": float("-inf"),
+    ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan"),
+}
+
+
+def core_schema_value(text: str) -> object:
+    """A plain scalar under YAML 1.2's core schema."""
+    if text in _CONSTANTS:
+        return _CONSTANTS[text]
+    if _INT.fullmatch(text):
+        return int(text)
+    if text[:2] in ("0x", "0o") and len(text) > 2:
+        try:
+            return int(text, 16 if text[1] == "x" else 8)
+        except ValueError:
+            return text
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    return text
+
+
+EXPLICIT_TYPES = {f"{TAG}int": int, f"{TAG}float": (int, float), f"{TAG}bool": bool, f"{TAG}null": type(None)}
 
 
 @dataclass(frozen=True)
@@ -69,7 +123,6 @@ class _Builder:
     """Plain values from a composed node tree, recording positions per field path."""
 
     def __init__(self) -> None:
-        self.scalars = SafeConstructor()
         self.positions: dict[tuple, tuple] = {}
         self.count = 0
         self.stack: set[int] = set()
@@ -102,21 +155,21 @@ class _Builder:
             raise YamlProblem(f"unsupported YAML tag {node.tag}", node, "remove the '!tag'", code="yaml-tag")
 
     def _scalar(self, node: ScalarNode) -> Any:
-        if node.tag not in SCALAR_TAGS:
-            raise YamlProblem(f"unsupported YAML tag or value type {node.tag}", node, "remove the '!tag'",
-                              code="yaml-tag")
-        value = self.scalars.construct_object(node)
-        if isinstance(value, (dt.date, dt.datetime)):
-            return node.value  # keep dates as the text the user wrote
-        if isinstance(value, bytes):
-            raise YamlProblem("binary values are not supported", node, code="yaml-tag")
-        return value
+        if node.tag == STR_TAG:
+            return node.value if node.style else core_schema_value(node.value)
+        if node.tag in EXPLICIT_TYPES:  # !!int "3" and friends
+            value = core_schema_value(node.value)
+            wanted = EXPLICIT_TYPES[node.tag]
+            if isinstance(value, wanted) and not (node.tag == f"{TAG}int" and isinstance(value, bool)):
+                return float(value) if node.tag == f"{TAG}float" else value
+            raise YamlProblem(f"'{node.value}' is not a valid {node.tag.removeprefix(TAG)}", node, code="yaml-value")
+        raise YamlProblem(f"unsupported YAML tag or value type {node.tag}", node, "remove the '!tag'", code="yaml-tag")
 
     def _mapping(self, node: MappingNode, path: tuple) -> dict:
         result: dict = {}
         merged: dict = {}
         for key_node, value_node in node.value:
-            if key_node.tag == MERGE_TAG:
+            if key_node.tag == STR_TAG and key_node.value == "<<" and not key_node.style:
                 merged.update(self._merge_sources(value_node, path))
                 continue
             if not isinstance(key_node, ScalarNode):
