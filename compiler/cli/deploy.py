@@ -1,0 +1,212 @@
+"""`modelctl deployments list|status|logs`: what runs where, from the registry and the targets."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .plan import console, err_console, user_errors
+
+app = typer.Typer(help="Deployments: image, models, target, URL and health.", no_args_is_help=True)
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@dataclass
+class Row:
+    name: str
+    target: str
+    target_type: str
+    image: str
+    image_version: int | None
+    models: list[str]
+    url: str | None
+    health: str
+    container: str | None = None
+    fingerprint: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "target": self.target, "targetType": self.target_type, "image": self.image,
+                "imageVersion": self.image_version, "models": self.models, "url": self.url, "health": self.health,
+                "container": self.container, "fingerprint": self.fingerprint}
+
+
+def _split(ref: str | None) -> tuple[str | None, int | None]:
+    if not ref:
+        return None, None
+    name, _, version = ref.partition("@")
+    if version and not version.isdigit():
+        raise typer.BadParameter(f"{ref}: use NAME or NAME@VERSION (a number)")
+    return name, int(version) if version else None
+
+
+def _rows(directory: Path) -> list[Row]:
+    from ..pipeline import load_workspace
+    from ..plan.state import open_registry_if_present
+    from ..registry import NotFound
+    from ..targets.docker.engine import EngineUnreachable, Engines
+    from ..targets.docker.facts import DockerReader
+    from ..plan.state import Wanted
+
+    ws = load_workspace(directory)
+    root = Path(directory).resolve()
+    registry = open_registry_if_present(ws.spec.registry, ws.spec.artifacts, root)
+    if registry is None:
+        return []
+    rows: list[Row] = []
+    with registry:
+        for d in registry.list_deployments():
+            target = ws.spec.targets.get(d.target)
+            try:
+                image = registry.get_image(d.image, d.image_version)
+                models = [f"{m}@{v}" for m, v in image.models]
+            except NotFound:
+                models = []
+            rows.append(Row(d.name, d.target, target.type if target else "?", d.image, d.image_version, models,
+                            d.url, "-", fingerprint=d.fingerprint))
+    docker_targets = tuple((n, t) for n, t in sorted(ws.spec.targets.items()) if t.type == "docker")
+    if docker_targets:
+        engines = Engines()
+        try:
+            facts = DockerReader(engines).read(Wanted(ws.metadata.name, str(root), docker_targets=docker_targets))
+        except EngineUnreachable:
+            for r in rows:
+                if r.target_type == "docker":
+                    r.health = "unknown (engine unreachable)"
+            return rows
+        finally:
+            engines.close()
+        for r in rows:
+            router = facts["routers"].get(r.target)
+            route = router.route(r.name) if router else None
+            active = next((c for c in facts["containers"] if route and c.name == route.container), None)
+            if active is None:
+                r.health = "missing"
+            else:
+                r.container = active.name
+                r.health = active.health or active.state if active.running else active.state
+                if router and not router.running:
+                    r.health += " (router down)"
+    return rows
+
+
+def _filter(rows: list[Row], model: str | None, image: str | None, target: str | None) -> list[Row]:
+    m_name, m_version = _split(model)
+    i_name, i_version = _split(image)
+    out = []
+    for r in rows:
+        if target and target not in (r.target, r.target_type):
+            continue
+        if i_name and (r.image != i_name or (i_version is not None and r.image_version != i_version)):
+            continue
+        if m_name and not any(x.split("@")[0] == m_name and (m_version is None or x == f"{m_name}@{m_version}")
+                              for x in r.models):
+            continue
+        out.append(r)
+    return out
+
+
+@app.command("list")
+def list_deployments(
+    directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="The GitOps repo."),
+    model: Optional[str] = typer.Option(None, "--model", help="Only deployments serving this model (NAME[@V])."),
+    image: Optional[str] = typer.Option(None, "--image", help="Only deployments of this image (NAME[@V])."),
+    target: Optional[str] = typer.Option(None, "--target", help="Only this target (name or type)."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="table or json."),
+) -> None:
+    """Each deployment's image, models, target, URL and health.
+
+    Example: modelctl deployments list examples/iris --model iris-classifier@2
+    """
+    with user_errors():
+        rows = _filter(_rows(directory), model, image, target)
+    if fmt is ListFormat.json:
+        console.print_json(json.dumps([r.to_json() for r in rows]))
+        return
+    if not rows:
+        console.print("no deployments")
+        return
+    table = Table("NAME", "TARGET", "IMAGE", "MODELS", "URL", "HEALTH", box=None)
+    for r in rows:
+        colour = "green" if r.health == "healthy" else "yellow" if r.health in ("starting", "running") else "red"
+        table.add_row(escape(r.name), escape(r.target), escape(f"{r.image}:{r.image_version}"),
+                      escape(", ".join(r.models)), escape(r.url or "-"), f"[{colour}]{escape(r.health)}[/{colour}]")
+    console.print(table)
+
+
+def _one(directory: Path, name: str) -> Row:
+    rows = [r for r in _rows(directory) if r.name == name]
+    if not rows:
+        from ..diagnostics import did_you_mean
+        known = [r.name for r in _rows(directory)]
+        hint = did_you_mean(name, known) or ("deployed: " + ", ".join(known) if known else "nothing is deployed")
+        err_console.print(f"[red]error:[/red] no deployment named {escape(name)!s}; {escape(hint)}")
+        raise typer.Exit(1)
+    return rows[0]
+
+
+@app.command()
+def status(name: str = typer.Argument(..., help="Deployment name."),
+           directory: Path = typer.Option(Path("."), "--repo", help="The GitOps repo.")) -> None:
+    """Details of one deployment, with a live readiness check of its URL.
+
+    Example: modelctl deployments status iris-local --repo examples/iris
+    """
+    import httpx
+    with user_errors():
+        row = _one(directory, name)
+    ready = "-"
+    if row.url:
+        try:
+            resp = httpx.get(row.url + "/v2/health/ready", timeout=3)
+            ready = f"HTTP {resp.status_code}"
+        except httpx.HTTPError as exc:
+            ready = f"no answer ({type(exc).__name__})"
+    table = Table(show_header=False, box=None)
+    for key, value in [("name", row.name), ("target", f"{row.target} ({row.target_type})"),
+                       ("image", f"{row.image}:{row.image_version}"), ("models", ", ".join(row.models) or "-"),
+                       ("url", row.url or "-"), ("health", row.health), ("ready", ready),
+                       ("container", row.container or "-"), ("fingerprint", row.fingerprint or "-")]:
+        table.add_row(f"[bold]{key}[/bold]", escape(value))
+    console.print(table)
+
+
+@app.command()
+def logs(name: str = typer.Argument(..., help="Deployment name."),
+         directory: Path = typer.Option(Path("."), "--repo", help="The GitOps repo."),
+         tail: int = typer.Option(100, "--tail", help="Lines from the end.")) -> None:
+    """The last log lines of the container serving a docker deployment.
+
+    Example: modelctl deployments logs iris-local --repo examples/iris --tail 20
+    """
+    from ..pipeline import load_workspace
+    from ..targets.docker.engine import Engines
+
+    with user_errors():
+        row = _one(directory, name)
+        if row.target_type != "docker" or not row.container:
+            err_console.print(f"[red]error:[/red] {escape(name)} has no running docker container "
+                              f"(target {escape(row.target)}, health {escape(row.health)})")
+            raise typer.Exit(1)
+        target = load_workspace(directory).spec.targets[row.target]
+        engines = Engines()
+        try:
+            text = engines.get(target.host).containers.get(row.container).logs(tail=tail).decode(errors="replace")
+        finally:
+            engines.close()
+    console.print(text.rstrip(), markup=False, highlight=False, soft_wrap=True)
+
+
+def register(root_app: typer.Typer) -> None:
+    root_app.add_typer(app, name="deployments")
