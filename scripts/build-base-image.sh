@@ -77,6 +77,31 @@ write_image_sources() {
     } >"$root/etc/apt/sources.list.d/debian.sources"
 }
 
+# Trust the host's extra CAs (e.g. a TLS-intercepting egress proxy), so pip/apt inside builds work here.
+trust_host_cas() {
+    local root=$1 crt found=0
+    for crt in /usr/local/share/ca-certificates/*.crt; do
+        [[ -f $crt ]] || continue
+        install -D -m 0644 "$crt" "$root/usr/local/share/ca-certificates/$(basename "$crt")"; found=1
+    done
+    ((found)) && chroot "$root" update-ca-certificates >/dev/null 2>&1 || true
+}
+
+# Trust the CAs this host added locally (e.g. a TLS-intercepting egress proxy's CA), so that
+# `pip install` / https inside `docker build` work where the host's own https works.
+# A no-op on machines without /usr/local/share/ca-certificates/*.crt; MODELCTL_BASE_IMAGE_HOST_CAS=0 disables.
+add_host_cas() {
+    local root=$1 certs=()
+    [[ ${MODELCTL_BASE_IMAGE_HOST_CAS:-1} == 0 ]] && return 0
+    shopt -s nullglob
+    certs=(/usr/local/share/ca-certificates/*.crt)
+    shopt -u nullglob
+    ((${#certs[@]})) || return 0
+    say "adding the host's local CA certificates: ${certs[*]##*/}"
+    install -m 0644 "${certs[@]}" "$root/usr/local/share/ca-certificates/"
+    chroot "$root" update-ca-certificates >/dev/null || die "update-ca-certificates failed in the new root"
+}
+
 main() {
     [[ $(id -u) == 0 ]] || die "needs root (debootstrap)"
     command -v debootstrap >/dev/null || die "debootstrap is missing: apt-get install debootstrap"
@@ -91,8 +116,10 @@ main() {
     say "building $IMAGE: debootstrap $SUITE from $mirror (log: $LOG)"
     debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$work/rootfs" "$mirror" >"$LOG" 2>&1 \
         || { tail -n 20 "$LOG" >&2; die "debootstrap failed; see $LOG"; }
+    add_host_cas "$work/rootfs"
     slim_rootfs "$work/rootfs"
     write_image_sources "$work/rootfs" "$mirror"
+    trust_host_cas "$work/rootfs"
 
     tar --numeric-owner -C "$work/rootfs" -c . | docker import \
         --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
