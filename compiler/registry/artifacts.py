@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import InvalidArgument
 from .store import ArtifactStore, Blob, ModelFile
+from .store.base import sha256_digest
 
 TREE_MEDIA_TYPE = "application/vnd.modelctl.model.tree.v1+json"
 
@@ -58,6 +59,16 @@ def list_source_files(source: Path) -> list[tuple[str, Path]]:
 def tree_manifest(files: list[ModelFile]) -> bytes:
     doc = {"mediaType": TREE_MEDIA_TYPE, "files": {f.path: f.blob.digest for f in files}}
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def source_digest(source: Path) -> str:
+    """The digest register_model will record for `source`, computed without storing anything."""
+    from .store.base import hash_file
+
+    files = [ModelFile(rel, hash_file(path)) for rel, path in list_source_files(source)]
+    if source.is_dir():
+        return sha256_digest(tree_manifest(files))
+    return files[0].blob.digest
 
 
 def store_model(store: ArtifactStore, source: Path) -> StoredModel:

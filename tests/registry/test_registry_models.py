@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from compiler.registry import DigestMismatch, InUse, InvalidArgument, InvalidName, NotFound
+from compiler.registry.artifacts import source_digest
 
 
 def sha(data: bytes) -> str:
@@ -25,6 +26,7 @@ def test_versions_count_up_and_same_content_is_a_noop(registry, make_file):
     assert (v1.version, created1) == (1, True)
     assert (again.version, created_again) == (1, False)
     assert v2.version == 2 and v2.digest == sha(b"two") and v1.digest == sha(b"one")
+    assert source_digest(make_file("m.joblib", b"two")) == v2.digest
     # Only the *latest* version's content is a no-op: going back to old content is a new version.
     v3, created3 = registry.register_model("iris", make_file("m.joblib", b"one"), framework="sklearn")
     assert (v3.version, created3) == (3, True)
@@ -268,6 +270,7 @@ def test_folder_model_digest_is_the_canonical_tree_manifest(registry, tmp_path):
                            "mediaType": "application/vnd.modelctl.model.tree.v1+json"},
                           sort_keys=True, separators=(",", ":")).encode()
     assert model.kind == "tree" and model.digest == sha(expected) and model.size == 2008
+    assert source_digest(folder) == model.digest                     # what plan predicts, without storing
 
     dest = tmp_path / "out"
     written = registry.materialize_model("bert", 1, dest)
