@@ -51,3 +51,20 @@ def test_same_content_registered_concurrently_makes_one_version(registry_url, tm
     results = _run(registry_url, tmp_path, 3, same_content=True)   # also races the schema creation
     assert {v for v, _ in results} == {1}
     assert sum(created for _, created in results) == 1
+
+
+def test_one_registry_object_shared_by_threads(registry, tmp_path):
+    """Apply runs independent actions in parallel threads on one Registry."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(i: int) -> int:
+        src = tmp_path / f"t{i}.joblib"
+        src.write_bytes(f"thread {i}".encode())
+        model, _ = registry.register_model("threaded", src, framework="sklearn")
+        registry.record_action("run", f"Model/threaded-{i}", "create", "ok")
+        return model.version
+
+    with ThreadPoolExecutor(4) as pool:
+        versions = sorted(pool.map(work, range(16)))
+    assert versions == list(range(1, 17))
+    assert len(registry.history(run_id="run", limit=100)) == 16
