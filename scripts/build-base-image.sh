@@ -99,7 +99,7 @@ add_host_cas() {
     ((${#certs[@]})) || return 0
     say "adding the host's local CA certificates: ${certs[*]##*/}"
     install -m 0644 "${certs[@]}" "$root/usr/local/share/ca-certificates/"
-    chroot "$root" update-ca-certificates >/dev/null || die "update-ca-certificates failed in the new root"
+    chroot "$root" update-ca-certificates >>"$LOG" 2>&1 || die "update-ca-certificates failed in the new root"
 }
 
 main() {

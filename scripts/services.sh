@@ -12,7 +12,7 @@ set -euo pipefail
 STATE_DIR=${MODELCTL_CI_STATE_DIR:-/var/lib/modelctl-ci}
 ENV_FILE=$STATE_DIR/services.env
 STARTED_DIR=$STATE_DIR/started            # one marker file per service `up` started
-LOCK_FILE=$STATE_DIR/services.lock
+LOCK_FILE=$STATE_DIR/up.lock         # held on fd 9 while up/down run
 
 PACKAGES=(docker.io docker-registry postgresql debootstrap curl)
 
@@ -80,10 +80,10 @@ mark_started() { mkdir -p "$STARTED_DIR"; : >"$STARTED_DIR/$1"; }
 # --- packages --------------------------------------------------------------------------------
 
 ensure_packages() {
-    local missing=() pkg status
+    local missing=() installed
+    installed=" $(dpkg-query -W -f='${db:Status-Status}:${Package} ' "${PACKAGES[@]}" 2>/dev/null || true)"
     for pkg in "${PACKAGES[@]}"; do
-        status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
-        [[ $status == installed ]] || missing+=("$pkg")
+        [[ $installed == *" installed:$pkg "* ]] || missing+=("$pkg")
     done
     ((${#missing[@]} == 0)) && return 0
     say "installing Debian packages: ${missing[*]}"
@@ -111,7 +111,7 @@ ensure_docker() {
         rm -f "$DOCKERD_PIDFILE"    # stale: left behind by a killed dockerd
     fi
     say "starting dockerd (log: $DOCKERD_LOG)"
-    setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+    setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
     mark_started docker
     if ! wait_for "$DOCKER_TIMEOUT" docker info; then
         log_tail "$DOCKERD_LOG"
@@ -155,7 +155,7 @@ ensure_registry() {
     fi
     write_registry_config
     say "starting docker-registry on $REGISTRY_ADDR (log: $REGISTRY_LOG)"
-    setsid docker-registry serve "$REGISTRY_CONFIG" >>"$REGISTRY_LOG" 2>&1 </dev/null &
+    setsid docker-registry serve "$REGISTRY_CONFIG" >>"$REGISTRY_LOG" 2>&1 </dev/null 9>&- &
     echo $! | write_atomic "$REGISTRY_PIDFILE"
     mark_started registry
     if ! wait_for "$REGISTRY_TIMEOUT" registry_up; then
@@ -179,11 +179,11 @@ ensure_postgres() {
     local want="listen_addresses = '127.0.0.1'    # written by modelctl scripts/services.sh"
     if [[ ! -f $dropin || $(cat "$dropin") != "$want" ]]; then
         printf '%s\n' "$want" | write_atomic "$dropin"
-        if pg_running; then pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" restart; fi
+        if pg_running; then pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" restart 9>&-; fi
     fi
     if ! pg_running; then
         say "starting PostgreSQL $PG_VERSION/$PG_CLUSTER"
-        pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start \
+        pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start 9>&- \
             || { log_tail "/var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log"; die "PostgreSQL did not start"; }
         mark_started postgres
     fi
@@ -225,7 +225,10 @@ report() {
         printf '%-10s %-5s %s\n' docker down "docker info fails"; down=$((down + 1))
     fi
     if registry_up 2>/dev/null; then
-        printf '%-10s %-5s %s\n' registry up "http://$REGISTRY_ADDR (storage $REGISTRY_STORAGE)"
+        local pid owner="not started by services.sh"
+        pid=$(cat "$REGISTRY_PIDFILE" 2>/dev/null || true)
+        pid_alive "$pid" && pid_is "$pid" docker-registry && owner="storage $REGISTRY_STORAGE"
+        printf '%-10s %-5s %s\n' registry up "http://$REGISTRY_ADDR ($owner)"
     else
         printf '%-10s %-5s %s\n' registry down "GET http://$REGISTRY_ADDR/v2/ fails"; down=$((down + 1))
     fi
@@ -235,7 +238,7 @@ report() {
         printf '%-10s %-5s %s\n' postgres down "nothing accepts connections on 127.0.0.1:$PG_PORT"; down=$((down + 1))
     fi
     if base_image_present; then
-        printf '%-10s %-5s %s\n' base-image up "$BASE_IMAGE ($(docker image inspect -f '{{.Size}}' "$BASE_IMAGE" | numfmt --to=iec) )"
+        printf '%-10s %-5s %s\n' base-image up "$BASE_IMAGE ($(docker image inspect -f '{{.Size}}' "$BASE_IMAGE" | numfmt --to=iec))"
     else
         printf '%-10s %-5s %s\n' base-image down "$BASE_IMAGE missing"; down=$((down + 1))
     fi
@@ -244,6 +247,8 @@ report() {
 
 # --- commands --------------------------------------------------------------------------------
 
+# Serialize concurrent up/down. Long-lived children are started with `9>&-` so that they
+# do not inherit (and keep holding) the lock.
 with_lock() {
     mkdir -p "$STATE_DIR"
     exec 9>"$LOCK_FILE"
