@@ -125,6 +125,8 @@ def read_plan(path: Path) -> Plan:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
         raise PlanError(f"cannot read plan {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise PlanError(f"{path} is not JSON (not even text); pass a file written by 'modelctl plan --out'") from None
     try:
         data = json.loads(text)
     except ValueError as err:

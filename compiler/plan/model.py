@@ -31,6 +31,9 @@ class Action:
     fingerprint: str | None = None  # desired fingerprint (None for delete)
     detail: tuple[tuple[str, Any], ...] = ()  # extra JSON facts: predicted versions, image ref, …
 
+    def __post_init__(self) -> None:  # one canonical order, so a plan equals its JSON round trip
+        object.__setattr__(self, "detail", tuple(sorted(self.detail, key=lambda kv: kv[0])))
+
     @property
     def kind(self) -> str:
         return self.resource.split("/", 1)[0]

@@ -1,0 +1,194 @@
+"""make_plan on a small repo against fake live states: expected actions, reasons and order."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from compiler.plan import PlanError, Scope, make_plan
+from compiler.plan.state import ContainerFact, LiveState
+
+
+
+def changes(plan) -> dict[str, str]:
+    return {a.resource: a.action for a in plan.actions if a.is_change}
+
+
+def test_empty_live_state_creates_everything_in_dependency_order(repo, converge):
+    plan = make_plan(repo.graph(), LiveState())
+    assert changes(plan) == {
+        "Model/iris": "create", "Model/other": "create", "Image/iris-scorer": "create",
+        "Image/other-scorer": "create", "Deployment/iris-local": "create", "Deployment/other-local": "create"}
+    assert plan.stages == (("Model/iris", "Model/other"), ("Image/iris-scorer", "Image/other-scorer"),
+                           ("Deployment/iris-local", "Deployment/other-local"))
+    assert plan.action("Deployment/iris-local").depends_on == ("Image/iris-scorer", "Model/iris")
+    assert plan.action("Model/iris").reasons == ("register: model iris version 1",)
+    assert plan.counts() == {"add": 6, "change": 0, "destroy": 0}
+
+
+def test_other_targets_are_reported_not_silently_skipped(repo, converge):
+    plan = make_plan(repo.graph(), LiveState())
+    [prod] = plan.not_applied
+    assert prod.resource == "Deployment/iris-prod" and prod.target == "prod"
+    assert "not applied by this version" in prod.reason and "render only" in prod.reason
+
+
+def test_converged_state_plans_no_changes(repo, converge):
+    graph = repo.graph()
+    plan = make_plan(graph, converge(graph))
+    assert not plan.has_changes, changes(plan)
+    assert {a.action for a in plan.actions} == {"no-op"}
+
+
+CASES = {
+    # name: (edit the repo, expected changes, expected reason fragments per resource)
+    "model file changed": (
+        lambda r: r.write("artifacts/iris.bin", "iris v2"),
+        {"Model/iris": "update", "Image/iris-scorer": "update", "Deployment/iris-local": "update"},
+        {"Model/iris": "register: model iris 1 → 2", "Image/iris-scorer": "rebuild: model iris 1 → 2",
+         "Deployment/iris-local": "roll out: image iris-scorer changed (model iris 1 → 2)"}),
+    "deployment memory changed": (
+        lambda r: r.write("deployments/deployments.yaml", r.root.joinpath("deployments/deployments.yaml").read_text()
+                          .replace("target: local, auth", "target: local, resources: {memory: 1Gi}, auth")),
+        {"Deployment/iris-local": "update"},
+        {"Deployment/iris-local": "spec.resources.memory"}),
+    "scoring script changed": (
+        lambda r: r.write("score/score.py", "def init():\n    pass\n\ndef run(data):\n    return [data]\n"),
+        {"Image/iris-scorer": "update", "Image/other-scorer": "update", "Deployment/iris-local": "update",
+         "Deployment/other-local": "update"},
+        {"Image/iris-scorer": "rebuild: image definition changed"}),
+    "deployment removed from git": (
+        lambda r: r.write("deployments/deployments.yaml", r.root.joinpath("deployments/deployments.yaml").read_text()
+                          .split("---\n")[0] + "---\n" + r.root.joinpath("deployments/deployments.yaml").read_text()
+                          .split("---\n")[2]),
+        {"Deployment/other-local": "delete"},
+        {"Deployment/other-local": "prune: removed from git"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_change_plans_exactly_what_it_needs(repo, case, converge):
+    edit, expected, reasons = CASES[case]
+    live = converge(repo.graph())
+    edit(repo)
+    plan = make_plan(repo.graph(), live)
+    assert changes(plan) == expected
+    for resource, fragment in reasons.items():
+        text = " | ".join(plan.action(resource).reasons) + " | " + " ".join(d.path for d in plan.action(resource).diffs)
+        assert fragment in text, text
+
+
+def test_field_level_diff_of_a_deployment(repo, converge):
+    live = converge(repo.graph())
+    repo.write("deployments/deployments.yaml", repo.root.joinpath("deployments/deployments.yaml").read_text()
+               .replace("target: local, auth", "target: local, resources: {memory: 1Gi}, auth"))
+    action = make_plan(repo.graph(), live).action("Deployment/iris-local")
+    assert [(d.path, d.before, d.after) for d in action.diffs] == [("spec.resources.memory", "512Mi", "1Gi")]
+
+
+def test_model_change_stages_follow_dependencies(repo, converge):
+    live = converge(repo.graph())
+    repo.write("artifacts/iris.bin", "iris v2")
+    plan = make_plan(repo.graph(), live)
+    assert plan.stages == (("Model/iris",), ("Image/iris-scorer",), ("Deployment/iris-local",))
+
+
+def test_spec_label_order_and_engine_defaults_are_not_drift(repo, converge):
+    graph = repo.graph()
+    live = converge(graph)
+    import json
+    reordered = []
+    for c in live.containers:
+        spec = json.loads(c.spec)
+        reordered.append(dataclasses.replace(c, spec=json.dumps(dict(reversed(list(spec.items()))))))
+    plan = make_plan(graph, dataclasses.replace(live, containers=tuple(reordered)))
+    assert not plan.has_changes
+
+
+def test_no_prune_keeps_resources_gone_from_git(repo, converge):
+    live = converge(repo.graph())
+    text = repo.root.joinpath("deployments/deployments.yaml").read_text().split("---\n")
+    repo.write("deployments/deployments.yaml", text[0] + "---\n" + text[2])
+    assert changes(make_plan(repo.graph(), live, scope=Scope(prune=False))) == {}
+
+
+def test_prevent_destroy_blocks_deletion(repo, converge):
+    graph = repo.graph()
+    live = converge(graph)
+    protected = tuple(dataclasses.replace(c, prevent_destroy=True) if c.deployment == "other-local" else c
+                      for c in live.containers)
+    text = repo.root.joinpath("deployments/deployments.yaml").read_text().split("---\n")
+    repo.write("deployments/deployments.yaml", text[0] + "---\n" + text[2])
+    with pytest.raises(PlanError, match="preventDestroy"):
+        make_plan(repo.graph(), dataclasses.replace(live, containers=protected))
+
+
+def test_prune_never_touches_what_is_not_labelled_as_ours(repo, converge):
+    """Only facts read by label are candidates: an empty live state never plans a delete."""
+    text = repo.root.joinpath("deployments/deployments.yaml").read_text().split("---\n")
+    repo.write("deployments/deployments.yaml", text[2])
+    assert not any(a.action == "delete" for a in make_plan(repo.graph(), LiveState()).actions)
+
+
+@pytest.mark.parametrize("mutate, reason", [
+    (lambda live: dataclasses.replace(live, routers={k: dataclasses.replace(r, running=False)
+                                                     for k, r in live.routers.items()}), "router"),
+    (lambda live: dataclasses.replace(live, containers=tuple(dataclasses.replace(c, state="exited")
+                                                             for c in live.containers)), "restart: container"),
+    (lambda live: dataclasses.replace(live, records=()), "record: the registry's deployment record"),
+    (lambda live: dataclasses.replace(live, routers={}), "route: no healthy container"),
+    (lambda live: dataclasses.replace(live, containers=live.containers + (ContainerFact(
+        "old", "team-iris-local-000000000000", "local", "iris-local", "0" * 64, "x", "running", None, "{}", 1),)),
+     "clean up: 1 old container"),
+])
+def test_repairs_after_a_crash_or_manual_change(repo, mutate, reason, converge):
+    graph = repo.graph()
+    plan = make_plan(graph, mutate(converge(graph)))
+    action = plan.action("Deployment/iris-local")
+    assert action.action == "update"
+    assert any(reason in r for r in action.reasons), action.reasons
+
+
+def test_missing_push_is_planned(repo, converge):
+    graph = repo.graph()
+    live = converge(graph)
+    plan = make_plan(graph, dataclasses.replace(live, manifests={k: None for k in live.manifests}))
+    assert changes(plan) == {"Image/iris-scorer": "update", "Image/other-scorer": "update"}
+    assert "push:" in plan.action("Image/iris-scorer").reasons[0]
+
+
+def test_targets_filter_and_resource_targeting(repo, converge):
+    graph = repo.graph()
+    only_local = make_plan(graph, LiveState(), scope=Scope(targets=("local",)))
+    assert not only_local.not_applied
+    assert "Deployment/iris-prod" not in {a.resource for a in only_local.actions}
+    model_only = make_plan(graph, LiveState(), scope=Scope(resources=("Model/iris",)))
+    assert changes(model_only) == {"Model/iris": "create"}
+    image = make_plan(graph, LiveState(), scope=Scope(resources=("Image/iris-scorer",)))
+    assert changes(image) == {"Model/iris": "create", "Image/iris-scorer": "create"}
+    deployment = make_plan(graph, LiveState(), scope=Scope(resources=("Deployment/iris-local",)))
+    assert changes(deployment) == {"Model/iris": "create", "Image/iris-scorer": "create",
+                                   "Deployment/iris-local": "create"}
+
+
+@pytest.mark.parametrize("scope, message", [
+    (Scope(targets=("locl",)), "did you mean 'local'"),
+    (Scope(resources=("Image/iris-scorr",)), "Image/iris-scorer"),
+    (Scope(resources=("iris",)), "KIND/NAME"),
+])
+def test_bad_scope_is_a_clear_error(repo, scope, message, converge):
+    with pytest.raises(PlanError, match=message):
+        make_plan(repo.graph(), LiveState(), scope=scope)
+
+
+def test_live_state_fingerprint_moves_with_what_the_plan_depends_on(repo, converge):
+    graph = repo.graph()
+    live = converge(graph)
+    same = converge(graph)
+    assert live.fingerprint() == same.fingerprint()
+    healthier = dataclasses.replace(live, containers=tuple(dataclasses.replace(c, health="starting")
+                                                           for c in live.containers))
+    assert healthier.fingerprint() == live.fingerprint()  # health is not state
+    moved = dataclasses.replace(live, containers=live.containers[1:])
+    assert moved.fingerprint() != live.fingerprint()
