@@ -12,6 +12,8 @@ import pytest
 from compiler.registry import DigestMismatch, open_registry
 from compiler.registry.store import OciStore
 
+pytestmark = pytest.mark.registry
+
 
 @pytest.fixture
 def oci_repo(request) -> str:
