@@ -88,8 +88,8 @@ ensure_packages() {
     ((${#missing[@]} == 0)) && return 0
     say "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq || die "apt-get update failed (is the Debian mirror reachable?)"
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/modelctl-apt.log 2>&1 \
+    apt-get -o DPkg::Lock::Timeout=300 update -qq || die "apt-get update failed (is the Debian mirror reachable?)"
+    apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >/tmp/modelctl-apt.log 2>&1 \
         || { log_tail /tmp/modelctl-apt.log; die "apt-get install ${missing[*]} failed"; }
 }
 
