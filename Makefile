@@ -26,6 +26,7 @@ test: $(STAMP) services
 
 golden: $(STAMP)
 	$(BIN)/python tests/render/regen_golden.py
+	MODELCTL_REGEN_GOLDEN=1 $(BIN)/python -m pytest -q tests/gitops -k golden
 
 schemas: $(STAMP)
 	$(BIN)/modelctl schema --write

@@ -22,6 +22,7 @@ class PlanFormat(str, Enum):
     text = "text"
     json = "json"
     markdown = "markdown"
+    github = "github"
 
 
 def _scope(target: list[str] | None, targets: list[str] | None, no_prune: bool, stage: str | None):  # noqa: ANN202
@@ -55,12 +56,22 @@ def plan_command(
     targets: Optional[List[str]] = typer.Option(None, "--targets", help=TARGETS_HELP),
     no_prune: bool = typer.Option(False, "--no-prune", help="Never plan deletions of resources gone from git."),
     stage: Optional[str] = typer.Option(None, "--stage", help="Apply the overlay in stages/STAGE first."),
-    fmt: PlanFormat = typer.Option(PlanFormat.text, "--format", help="text, json or markdown."),
+    fmt: PlanFormat = typer.Option(PlanFormat.text, "--format", help="text, json, markdown (a PR comment) or github."),
+    base: Optional[str] = typer.Option(None, "--base", help="Pull-request plan: compare git revision BASE with --head "
+                                       "(from git objects only; no live state, no credentials)."),
+    head: str = typer.Option("HEAD", "--head", help="With --base: the revision to compare (default HEAD)."),
 ) -> None:
     """Show what apply would change: the repo against live state (registry, Docker engine, image registry).
 
     Example: modelctl plan examples/iris --targets local --out plan.json
     """
+    if base is not None:
+        from .gitops import pull_request_plan
+        pull_request_plan(directory, base, head, stage=stage, fmt=fmt.value, detailed_exitcode=detailed_exitcode)
+        return
+    if fmt is PlanFormat.github:
+        err_console.print("[red]error:[/red] --format github is for pull-request plans (with --base)")
+        raise typer.Exit(1)
     from ..plan.document import write_plan
     from ..plan.explain import render
     from ..plan.session import Session

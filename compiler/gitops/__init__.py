@@ -1,0 +1,1 @@
+"""Git-aware workflows: pull-request plans between two revisions, drift and reconcile."""
