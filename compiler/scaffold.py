@@ -71,7 +71,11 @@ spec:
 """,
     "artifacts/weights.json": '{{"weights": [0.5, -0.25], "bias": 0.1}}\n',
     "score/score.py": '''\
-"""Scoring script (Azure ML convention): init() once, run(data) per request."""
+"""Scoring script (Azure ML convention): init() once, run(raw) per request.
+
+`raw` is the request body as JSON text, e.g. {{"data": [[1.0, 2.0]]}}. The model file's path is in
+MODELCTL_MODEL_PATH (and its folder in MODELCTL_MODEL_DIR / AZUREML_MODEL_DIR).
+"""
 
 import json
 import os
@@ -81,18 +85,14 @@ weights = None
 
 def init():
     global weights
-    folder = os.environ.get("MODELCTL_MODEL_DIR", os.path.dirname(__file__))
-    for root, _dirs, files in os.walk(folder):
-        if "weights.json" in files:
-            with open(os.path.join(root, "weights.json")) as fh:
-                weights = json.load(fh)
-            return
-    raise FileNotFoundError("weights.json not found under " + folder)
+    with open(os.environ["MODELCTL_MODEL_PATH"]) as fh:
+        weights = json.load(fh)
 
 
-def run(data):
+def run(raw):
+    rows = json.loads(raw)["data"]
     w, b = weights["weights"], weights["bias"]
-    return [sum(x * y for x, y in zip(row, w)) + b for row in data]
+    return [sum(x * y for x, y in zip(row, w)) + b for row in rows]
 ''',
     ".gitignore": ".modelctl/\nout/\n",
 }
