@@ -29,8 +29,7 @@ def dump_record(record: dict) -> bytes:
 
 
 def _segment(value: str) -> str:
-    safe = _UNSAFE.sub("_", value)
-    return safe if safe.strip(".") else "_"
+    return _UNSAFE.sub("_", value).lstrip(".") or "_"  # one path segment, never hidden, never ".."
 
 
 class FileSink:
