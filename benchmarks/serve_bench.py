@@ -1,0 +1,231 @@
+"""Serving benchmark: modelctl's runtime vs MLflow's scoring server vs the in-process predict() floor.
+
+One session, one machine, the same sklearn model (StandardScaler + LogisticRegression on iris):
+  (a) modelctl runtime (uvicorn, 2 workers, auth off), with data collection off and on (sampling 1.0)
+  (b) `mlflow models serve --env-manager local --workers 2` (MLflow lives in its own venv, created on first
+      run at $MODELCTL_BENCH_VENV, default ~/.cache/modelctl-bench/venv; never in the project's .venv)
+  (c) predict() called in-process (one core), the floor no server can beat
+Single-row requests from `wrk` at concurrency 8 and 32, DURATION seconds each (default 20).
+
+    .venv/bin/python benchmarks/serve_bench.py [--duration 20] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ROW = [5.1, 3.5, 1.4, 0.2]
+MLFLOW_VERSION = "3.17.2"
+CONCURRENCY = (8, 32)
+WORKERS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_model(folder: Path) -> Path:
+    import joblib
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_iris(return_X_y=True)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+    path = folder / "models/iris/1/iris.joblib"
+    path.parent.mkdir(parents=True)
+    joblib.dump(model, path)
+    (folder / "config.json").write_text(json.dumps({"schemaVersion": 1, "image": "bench", "models": [
+        {"name": "iris", "version": "1", "framework": "sklearn", "path": "models/iris/1/iris.joblib"}]}))
+    return path
+
+
+def bench_venv() -> Path:
+    """A separate venv with MLflow and the same scikit-learn/numpy as ours (so both load the same pickle)."""
+    import numpy
+    import sklearn
+
+    venv = Path(os.environ.get("MODELCTL_BENCH_VENV", Path.home() / ".cache/modelctl-bench/venv"))
+    py = venv / "bin/python"
+    check = [str(py), "-c", "import mlflow, sklearn, numpy; print(mlflow.__version__, sklearn.__version__, "
+                            "numpy.__version__)"]
+    want = f"{MLFLOW_VERSION} {sklearn.__version__} {numpy.__version__}"
+    if py.exists() and subprocess.run(check, capture_output=True, text=True).stdout.strip() == want:
+        return venv
+    print(f"creating {venv} with mlflow=={MLFLOW_VERSION} (one-off, a few minutes)...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(py), "-m", "pip", "install", "-q", f"mlflow=={MLFLOW_VERSION}",
+                    f"scikit-learn=={sklearn.__version__}", f"numpy=={numpy.__version__}"], check=True)
+    return venv
+
+
+def save_mlflow_model(venv: Path, joblib_path: Path, out: Path) -> None:
+    code = ("import joblib, mlflow.sklearn, sys; "
+            "mlflow.sklearn.save_model(joblib.load(sys.argv[1]), sys.argv[2], serialization_format='pickle')")
+    subprocess.run([str(venv / "bin/python"), "-c", code, str(joblib_path), str(out)], check=True,
+                   capture_output=True)
+
+
+def wait_http(url: str, body: bytes | None, timeout: float = 120) -> bytes:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return resp.read()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer in {timeout} s")
+            time.sleep(0.25)
+
+
+def wrk(url: str, body: str, concurrency: int, duration: int, workdir: Path) -> dict:
+    script = workdir / "post.lua"
+    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
+                      f'wrk.headers["Content-Type"] = "application/json"\n')
+    out = subprocess.run(["wrk", "-t2", f"-c{concurrency}", f"-d{duration}s", "--latency", "-s", str(script), url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {p: _ms(re.search(rf"\s{p}%\s+([\d.]+\w+)", out).group(1)) for p in ("50", "99")}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"rps": rps, "requests": requests, "p50_ms": lat["50"], "p99_ms": lat["99"],
+            "non2xx": int(errors.group(1)) if errors else 0, "socket_errors": socket_errors.group(1) if socket_errors else ""}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+class Proc:
+    def __init__(self, args, env=None, cwd=None, log=None):
+        self.log = open(log, "wb") if log else subprocess.DEVNULL
+        self.p = subprocess.Popen(args, env=env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+
+    def stop(self):
+        if self.p.poll() is None:
+            os.killpg(self.p.pid, signal.SIGTERM)
+            try:
+                self.p.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.p.pid, signal.SIGKILL)
+                self.p.wait()
+
+
+def run_runtime(folder: Path, duration: int, collect: bool, workdir: Path) -> tuple[dict, int]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELCTL_")}
+    env.update(PYTHONPATH=str(REPO), MODELCTL_CONFIG=str(folder / "config.json"), MODELCTL_PORT=str(port),
+               MODELCTL_HOST="127.0.0.1", MODELCTL_WORKERS=str(WORKERS), MODELCTL_AUTH_MODE="none",
+               MODELCTL_METRICS_DIR=str(workdir / f"metrics-{port}"))
+    sink = workdir / f"collected-{port}"
+    if collect:
+        env["MODELCTL_DATA_COLLECTION"] = json.dumps({"enabled": True, "sampling": 1.0, "sink": f"file://{sink}"})
+    proc = Proc([sys.executable, "-m", "compiler.runtime"], env=env, log=workdir / f"runtime-{port}.log")
+    url = f"http://127.0.0.1:{port}/score"
+    body = json.dumps({"data": [ROW]})
+    try:
+        answer = json.loads(wait_http(url, body.encode()))
+        assert answer == {"predictions": [0]}, answer
+        results = {c: wrk(url, body, c, duration, workdir) for c in CONCURRENCY}
+    finally:
+        proc.stop()
+    records = sum(len(f.read_bytes().splitlines()) for f in sink.rglob("*.jsonl")) if collect else 0
+    return results, records
+
+
+def run_mlflow(venv: Path, model_dir: Path, duration: int, workdir: Path) -> dict:
+    port = free_port()
+    env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "MLFLOW_TRACKING_URI": f"file://{workdir}/mlruns"}
+    proc = Proc([str(venv / "bin/mlflow"), "models", "serve", "-m", str(model_dir), "--env-manager", "local",
+                 "-h", "127.0.0.1", "-p", str(port), "--workers", str(WORKERS)], env=env, log=workdir / "mlflow.log")
+    url = f"http://127.0.0.1:{port}/invocations"
+    body = json.dumps({"inputs": [ROW]})  # the lightest MLflow input format (no DataFrame)
+    try:
+        answer = json.loads(wait_http(url, body.encode()))
+        assert answer == {"predictions": [0]}, answer
+        return {c: wrk(url, body, c, duration, workdir) for c in CONCURRENCY}
+    finally:
+        proc.stop()
+
+
+def run_floor(joblib_path: Path, duration: int) -> dict:
+    import joblib
+    import numpy as np
+
+    model = joblib.load(joblib_path)
+    x = np.asarray([ROW])
+    times, end = [], time.perf_counter() + duration
+    while time.perf_counter() < end:
+        t = time.perf_counter()
+        model.predict(x)
+        times.append(time.perf_counter() - t)
+    q = statistics.quantiles(times, n=100)
+    return {"rps": len(times) / sum(times), "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=int, default=20, help="seconds per wrk run (default 20)")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
+        return 1
+    venv = bench_venv()
+    with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
+        workdir = Path(tmp)
+        joblib_path = make_model(workdir / "image")
+        save_mlflow_model(venv, joblib_path, workdir / "mlflow-model")
+        floor = run_floor(joblib_path, min(args.duration, 10))
+        ours, _ = run_runtime(workdir / "image", args.duration, False, workdir)
+        ours_dc, records = run_runtime(workdir / "image", args.duration, True, workdir)
+        mlflow = run_mlflow(venv, workdir / "mlflow-model", args.duration, workdir)
+    report(floor, ours, ours_dc, records, mlflow)
+    if args.json:
+        args.json.write_text(json.dumps({"floor": floor, "runtime": ours, "runtime_collect": ours_dc,
+                                         "collected_records": records, "mlflow": mlflow}, indent=2))
+    return 0
+
+
+def report(floor, ours, ours_dc, records, mlflow) -> None:
+    print(f"\nin-process predict() floor (1 core): {floor['rps']:,.0f} calls/s, "
+          f"p50 {floor['p50_ms']:.3f} ms, p99 {floor['p99_ms']:.3f} ms")
+    print(f"\n{'server':34} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for name, res in (("modelctl runtime", ours), ("modelctl runtime + collection 1.0", ours_dc),
+                      ("mlflow models serve", mlflow)):
+        for c, r in res.items():
+            print(f"{name:34} {c:>4} {r['rps']:>9,.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['non2xx']:>8}")
+    print("\nratios")
+    for c in CONCURRENCY:
+        speed = ours[c]["rps"] / mlflow[c]["rps"]
+        cost = 1 - ours_dc[c]["rps"] / ours[c]["rps"]
+        print(f"  c={c:<3} runtime/mlflow req/s {speed:.2f}x (target >= 2x), p99 {ours[c]['p99_ms']:.1f} vs "
+              f"{mlflow[c]['p99_ms']:.1f} ms (target <=); collection cost {cost:+.1%} of req/s (target < 10%)")
+    served = sum(r["requests"] for r in ours_dc.values()) + 1  # + the warm-up request
+    print(f"  collected records on disk after shutdown: {records:,}; requests completed per wrk: {served:,} "
+          "(wrk does not count requests still in flight when it stops)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
