@@ -21,6 +21,7 @@ from .secrets import ContainerSecrets, resolve
 DEFAULT_UID = "10001:10001"
 COLLECT_DIR = "/var/lib/modelctl/collected"
 LOG_TAIL = 20
+READY_STREAK = 12
 
 
 def container_name(workspace: str, deployment: str, fingerprint: str) -> str:
@@ -99,8 +100,10 @@ def run_backend(client: docker.DockerClient, req: DeployRequest, name: str, note
 
 
 def gate_seconds(spec) -> float:  # noqa: ANN001
+    """How long a new container may take to become ready: the readiness probe's budget, at least 60 s
+    (loading a framework on a busy 2-core machine takes a while); a crash ends the wait at once."""
     r = spec.probes.readiness
-    return r.initial_delay_seconds + r.period_seconds * r.failure_threshold + 15
+    return max(60, r.initial_delay_seconds + r.period_seconds * r.failure_threshold + 15)
 
 
 def wait_ready(container: Any, port: int, timeout: float, progress: Progress) -> tuple[bool, str]:
@@ -108,14 +111,23 @@ def wait_ready(container: Any, port: int, timeout: float, progress: Progress) ->
     url = f"http://127.0.0.1:{port}/v2/health/ready"
     deadline = time.monotonic() + timeout
     last = "GET /v2/health/ready: no answer yet"
-    with httpx.Client(timeout=2.0) as http:
+    streak = 0
+    # A fresh connection per probe: the server may run several workers, each loading its models;
+    # only a streak of 200s on new connections shows that every worker is ready.
+    with httpx.Client(timeout=2.0, limits=httpx.Limits(max_keepalive_connections=0)) as http:
         while time.monotonic() < deadline:
             try:
                 resp = http.get(url)
                 if resp.status_code == 200:
-                    return True, ""
+                    streak += 1
+                    if streak >= READY_STREAK:
+                        return True, ""
+                    time.sleep(0.05)
+                    continue
+                streak = 0
                 last = f"GET /v2/health/ready answered HTTP {resp.status_code}: {resp.text[:300].strip()}"
             except httpx.HTTPError as exc:
+                streak = 0
                 last = f"GET /v2/health/ready: {type(exc).__name__}"
             container.reload()
             state = container.attrs.get("State", {})

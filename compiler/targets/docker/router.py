@@ -59,6 +59,9 @@ http {{
     client_max_body_size 256m;
     proxy_read_timeout 3600s;
     server_tokens off;
+    # No client keep-alive: on a reload nginx closes idle kept-alive connections, and a client
+    # reusing one at that instant sees a reset. One connection per request makes a switch lossless.
+    keepalive_timeout 0;
     include {ROUTES_DIR}/*.conf;
 }}
 """

@@ -1,0 +1,129 @@
+"""End to end on the real engine and registry: create, no-op, model change with a blue/green swap
+under load, a broken image rolled back, prune, and a stale saved plan refused."""
+
+from __future__ import annotations
+
+import json
+
+from docker_helpers import DEPLOYMENT, EXAMPLE, Hammer, counting
+
+BROKEN_SCRIPT = "def init():\n    raise RuntimeError('model store unreachable (on purpose)')\n\n\ndef run(data):\n    return data\n"
+BROKEN_MODEL = """\
+apiVersion: modelctl.io/v1
+kind: Model
+metadata: {name: broken}
+spec: {framework: custom, path: artifacts/broken.txt}
+"""
+
+
+def changes(plan) -> dict[str, str]:
+    return {a.resource: a.action for a in plan.actions if a.is_change}
+
+
+def test_full_lifecycle(workspace):
+    ws = workspace
+    ws.write("deployments/green.yaml", DEPLOYMENT.format(name="green"))
+
+    # 1. First apply creates everything; the service answers with the generated key.
+    plan, outcome = ws.apply()
+    assert changes(plan) == {"Model/iris": "create", "Image/scorer": "create", "Deployment/blue": "create",
+                             "Deployment/green": "create"}
+    assert outcome.ok, [r.message for r in outcome.results]
+    resp = ws.score("blue", [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]])
+    assert resp.status_code == 200 and resp.json()["predictions"] == [0, 2]
+    assert ws.score("blue", [[5.1, 3.5, 1.4, 0.2]]).status_code == 200
+    import httpx
+    assert httpx.post(ws.url("blue") + "/score", json={"data": [[1, 2, 3, 4]]}).status_code == 401
+    blue = ws.backends("blue")
+    assert len(blue) == 1 and blue[0].attrs["Config"]["User"] == "10001:10001"
+    assert blue[0].attrs["HostConfig"]["NanoCpus"] == 1_000_000_000
+    assert blue[0].attrs["HostConfig"]["Memory"] == 512 * 1024 * 1024
+    assert ws.key() not in json.dumps(blue[0].attrs)  # the key is a mounted file, never env or label
+
+    # 2. Re-plan: no changes (CLI exit 0 with --detailed-exitcode); a second apply writes nothing.
+    cli = ws.cli("plan", ".", "--detailed-exitcode")
+    assert cli.returncode == 0 and "No changes." in cli.stdout, cli.stdout + cli.stderr
+    ids = sorted(c.id for c in ws.backends())
+    calls: list[str] = []
+    plan, outcome = ws.apply(wrap=counting(calls))
+    assert not plan.has_changes and outcome.results == [] and calls == []
+    assert sorted(c.id for c in ws.backends()) == ids
+
+    # 3. A model change plans "rebuild image, update deployments" and nothing else; blue/green under load.
+    ws.write("artifacts/model.joblib", (EXAMPLE / "artifacts/iris-forest.joblib").read_bytes())
+    plan = ws.plan()
+    assert changes(plan) == {"Model/iris": "update", "Image/scorer": "update", "Deployment/blue": "update",
+                             "Deployment/green": "update"}
+    assert plan.action("Model/iris").reasons == ("register: model iris 1 → 2",)
+    assert plan.action("Image/scorer").reasons == ("rebuild: model iris 1 → 2",)
+    assert "roll out: image scorer changed" in plan.action("Deployment/blue").reasons[0]
+    cli = ws.cli("plan", ".", "--detailed-exitcode")
+    assert cli.returncode == 2, cli.stdout + cli.stderr
+    url = ws.url("blue")
+    with Hammer(url, ws.key()) as hammer:
+        plan, outcome = ws.apply()
+    assert outcome.ok, [r.message for r in outcome.results]
+    assert len(hammer.statuses) > 50
+    assert set(hammer.statuses) == {200}, {s: hammer.statuses.count(s) for s in set(hammer.statuses)}
+    assert ws.url("blue") == url  # the stable URL survived the swap
+    [new_blue] = ws.backends("blue")
+    assert new_blue.id not in ids
+    image_result = next(r for r in outcome.results if r.resource == "Image/scorer")
+    assert image_result.detail["cachedSteps"] >= 3  # dependencies came from the layer cache
+
+    # 4. A broken image fails its health gate: rolled back, the old container keeps answering.
+    ws.write("models/broken.yaml", BROKEN_MODEL)
+    ws.write("artifacts/broken.txt", "nothing")
+    ws.write("score/broken.py", BROKEN_SCRIPT)
+    ws.write("images/scorer.yaml", "apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n"
+             "spec: {models: [iris, broken], environment: curated/sklearn, scoring: {script: score/broken.py}}\n")
+    plan, outcome = ws.apply()
+    failed = {r.resource: r.message for r in outcome.results if r.result == "failed"}
+    assert set(failed) == {"Deployment/blue", "Deployment/green"}
+    assert "failed its health gate" in failed["Deployment/blue"]
+    assert "/v2/health/ready answered HTTP 503" in failed["Deployment/blue"]
+    assert "model store unreachable" in failed["Deployment/blue"]  # the container's last log lines
+    assert [c.id for c in ws.backends("blue")] == [new_blue.id]
+    assert ws.score("blue", [[5.1, 3.5, 1.4, 0.2]]).status_code == 200
+    with ws.session() as s:
+        history = s.registry.history(resource="Deployment/blue", limit=10)
+    assert history[0].result == "failed" and history[0].user
+
+    # 5. Removing a deployment from git deletes its container (prune) — and nothing else.
+    ws.remove("models/broken.yaml")
+    ws.write("images/scorer.yaml", "apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n"
+             "spec: {models: [iris], environment: curated/sklearn}\n")
+    ws.remove("deployments/green.yaml")
+    plan = ws.plan()
+    assert plan.action("Deployment/green").action == "delete"
+    assert plan.action("Deployment/blue").action in ("update", "no-op")
+    plan, outcome = ws.apply()
+    assert outcome.ok, [r.message for r in outcome.results]
+    assert ws.backends("green") == []
+    with ws.session() as s:
+        assert [d.name for d in s.registry.list_deployments()] == ["blue"]
+    assert not ws.plan().has_changes
+
+
+def test_stale_saved_plan_is_refused(workspace):
+    ws = workspace
+    plan, outcome = ws.apply()
+    assert outcome.ok, [r.message for r in outcome.results]
+    ws.write("deployments/blue.yaml", DEPLOYMENT.format(name="blue").replace("memory: 512Mi", "memory: 640Mi"))
+    saved = ws.cli("plan", ".", "--out", "plan.json")
+    assert saved.returncode == 0, saved.stderr
+    doc = json.loads((ws.root / "plan.json").read_text())
+    changed = [a["resource"] for a in doc["actions"] if a["action"] != "no-op"]
+    assert "Deployment/blue" in changed and "Model/iris" not in changed
+    # live state moves: someone stops the container
+    ws.backends("blue")[0].stop(timeout=2)
+    refused = ws.cli("apply", "plan.json", "--auto-approve")
+    assert refused.returncode == 1
+    assert "stale" in refused.stderr and "Traceback" not in refused.stderr
+    # a fresh plan repairs it and applies
+    fresh = ws.cli("apply", ".", "--auto-approve")
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    [blue] = ws.backends("blue")
+    assert blue.attrs["HostConfig"]["Memory"] == 640 * 1024 * 1024
+    again = ws.cli("plan", ".", "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout
