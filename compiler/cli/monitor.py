@@ -1,0 +1,123 @@
+"""`modelctl monitor DEPLOYMENT`: request rate, errors and latency from /metrics, plus collected-data
+statistics and drift (PSI) against a baseline.
+
+Until deployments can be looked up by name, point it at a runtime with --url and/or at collected data
+with --collected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def _fmt(value, spec: str = ".2f", suffix: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{suffix}"
+
+
+def monitor(
+    deployment: Optional[str] = typer.Argument(None, help="Deployment name (lookup comes with the Docker target)."),
+    since: str = typer.Option("1h", "--since", help="Window of collected data to summarise (30m, 1h, 2d...)."),
+    url: Optional[str] = typer.Option(None, "--url", help="Base URL of a running scoring runtime."),
+    collected: Optional[Path] = typer.Option(None, "--collected", help="Folder of collected data (file sink)."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline",
+                                            help="Baseline for drift: CSV with header, JSONL records, or a folder."),
+    model: Optional[str] = typer.Option(None, "--model", help="Only this model."),
+    key_file: Optional[Path] = typer.Option(None, "--key-file", help="File holding the runtime's bearer key."),
+    interval: float = typer.Option(5.0, "--interval", min=0.0,
+                                   help="Seconds between two /metrics scrapes for rates (0: one scrape)."),
+    fail_on_drift: bool = typer.Option(False, "--fail-on-drift", help="Exit 2 when any feature's PSI >= 0.25."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Serving health and data drift of a deployment, as tables.
+
+    Example: modelctl monitor iris-local --url http://127.0.0.1:8080 --collected ./collected --baseline train.csv
+    """
+    from ..monitor.collected import columns, feature_rows, load_baseline, parse_since, read_records
+    from ..monitor.drift import PSI_SIGNIFICANT, feature_stats
+    from ..monitor.metrics import MonitorError, scrape, traffic
+
+    if not url and not collected:
+        err_console.print(f"error: cannot look up deployment {escape(deployment or '')!s} yet; "
+                          "pass --url and/or --collected")
+        raise typer.Exit(1)
+    report: dict = {"deployment": deployment}
+    try:
+        window = parse_since(since)
+        if url:
+            key = key_file.read_text().strip() if key_file else os.environ.get("MODELCTL_KEY")
+            before = scrape(url, key) if interval > 0 else None
+            if before is not None:
+                time.sleep(interval)
+            after = scrape(url, key)
+            rows = [t for t in traffic(before, after) if not model or t.model == model]
+            report["traffic"] = [t.__dict__ for t in rows]
+            report["collector"] = {"queue_depth": after.gauges.get("modelctl_collector_queue_depth"),
+                                   "dropped": {label: v for (name, label), v in after.counters.items()
+                                               if name == "modelctl_collector_dropped_total"}}
+        if collected:
+            records = read_records(collected, window, model)
+            current = columns(feature_rows(records))
+            base = load_baseline(baseline, model) if baseline else None
+            stats = feature_stats(current, base)
+            report["collected"] = {"records": len(records), "since": since,
+                                   "models": sorted({f"{r.get('model')}:{r.get('version')}" for r in records}),
+                                   "features": [dict(s.__dict__, drift=s.drift) for s in stats]}
+    except (MonitorError, OSError) as exc:
+        err_console.print(f"error: {escape(str(exc))}")
+        raise typer.Exit(1) from None
+
+    if as_json:
+        console.print_json(json.dumps(report, default=str))
+    else:
+        _print_tables(report, url, interval)
+    drifted = [f for f in report.get("collected", {}).get("features", [])
+               if f["psi"] is not None and f["psi"] >= PSI_SIGNIFICANT]
+    if fail_on_drift and drifted:
+        raise typer.Exit(2)
+
+
+def _print_tables(report: dict, url: str | None, interval: float) -> None:
+    if "traffic" in report:
+        t = Table(title=f"Serving ({escape(url or '')}, rates over {interval:g} s)" if interval
+                  else f"Serving ({escape(url or '')}, since start)")
+        for col in ("model", "requests", "req/s", "4xx", "5xx", "p50", "p90", "p99"):
+            t.add_column(col, justify="left" if col == "model" else "right")
+        for r in report["traffic"]:
+            t.add_row(escape(r["model"]), f"{r['total']:,.0f}", _fmt(r["rate"], ".1f"),
+                      _fmt(r["client_error_rate"] and r["client_error_rate"] * 100, ".1f", "%"),
+                      _fmt(r["server_error_rate"] and r["server_error_rate"] * 100, ".1f", "%"),
+                      _fmt(r["p50_ms"], ".1f", " ms"), _fmt(r["p90_ms"], ".1f", " ms"), _fmt(r["p99_ms"], ".1f", " ms"))
+        console.print(t)
+        c = report["collector"]
+        dropped = ", ".join(f"{k}={v:,.0f}" for k, v in c["dropped"].items()) or "none"
+        console.print(f"collector queue depth {_fmt(c['queue_depth'], ',.0f')}, dropped: {dropped}")
+    if "collected" in report:
+        c = report["collected"]
+        t = Table(title=f"Collected data, last {c['since']}: {c['records']:,} records "
+                        f"({escape(', '.join(c['models'])) or 'none'})")
+        t.add_column("feature", no_wrap=True)
+        for col in ("count", "mean", "std", "min", "median", "max", "PSI"):
+            t.add_column(col, justify="right")
+        t.add_column("drift", no_wrap=True, min_width=len("significant"))
+        for f in c["features"]:
+            style = {"significant": "red", "moderate": "yellow"}.get(f["drift"], "")
+            t.add_row(escape(f["feature"]), f"{f['count']:,}", _fmt(f["mean"], ".3g"), _fmt(f["std"], ".3g"),
+                      _fmt(f["min"], ".3g"), _fmt(f["p50"], ".3g"), _fmt(f["max"], ".3g"), _fmt(f["psi"], ".3f"),
+                      f"[{style}]{f['drift']}[/]" if style else f["drift"])
+        console.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("monitor")(monitor)
