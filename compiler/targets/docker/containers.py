@@ -73,6 +73,16 @@ def image_user(client: docker.DockerClient, ref: str) -> str:
     return DEFAULT_UID if user in ("", "root", "0", "0:0") else user
 
 
+def backend_labels(req: DeployRequest, port: int) -> dict[str, str]:
+    """How a backend is found again: workspace, resource, fingerprint, and the spec it runs (no secret)."""
+    return {L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace, L.ROLE: "backend",
+            L.RESOURCE: req.resource, L.TARGET: req.target_name, L.FINGERPRINT: req.fingerprint,
+            L.IMAGE: req.image_name, L.IMAGE_REF: req.image_ref, L.BACKEND_PORT: str(port),
+            L.SPEC: json.dumps(req.spec_json, sort_keys=True, separators=(",", ":")),
+            L.PREVENT_DESTROY: str(req.spec.lifecycle.prevent_destroy).lower(),
+            "app.kubernetes.io/name": req.name, "app.kubernetes.io/component": "scoring"}
+
+
 def run_backend(client: docker.DockerClient, req: DeployRequest, name: str, notes: list[str]) -> tuple[Any, int]:
     secrets = ContainerSecrets(req.root, name)
     env = environment(req, secrets, notes)
@@ -80,12 +90,7 @@ def run_backend(client: docker.DockerClient, req: DeployRequest, name: str, note
     mounts = [Mount(target=inside, source=host, type="bind", read_only=True) for host, inside in secrets.mounts]
     mounts.append(Mount(target=COLLECT_DIR, source=f"modelctl-{req.workspace}-{req.name}-collected", type="volume",
                         labels={L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace}))
-    labels = {L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace, L.ROLE: "backend",
-              L.RESOURCE: req.resource, L.TARGET: req.target_name, L.FINGERPRINT: req.fingerprint,
-              L.IMAGE: req.image_name, L.IMAGE_REF: req.image_ref, L.BACKEND_PORT: str(port),
-              L.SPEC: json.dumps(req.spec_json, sort_keys=True, separators=(",", ":")),
-              L.PREVENT_DESTROY: str(req.spec.lifecycle.prevent_destroy).lower(),
-              "app.kubernetes.io/name": req.name, "app.kubernetes.io/component": "scoring"}
+    labels = backend_labels(req, port)
     try:
         container = client.containers.run(
             req.image_ref, name=name, detach=True, environment=env, labels=labels, mounts=mounts,

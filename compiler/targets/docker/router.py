@@ -193,15 +193,21 @@ class Router:
         raise ApplyError(f"no free port left in {port_range[0]}-{port_range[1]} on target {self.target_name} "
                          "(set a wider spec.targets.<name>.portRange)")
 
-    def set_route(self, route: RouteFact) -> None:
+    def route_text(self, route: RouteFact) -> str:
         header = HEADER + json.dumps({"deployment": route.deployment, "container": route.container,
                                       "port": route.port, "backendPort": route.backend_port,
                                       "fingerprint": route.fingerprint, "preventDestroy": route.prevent_destroy},
                                      sort_keys=True)
-        text = ROUTE.format(header=header, upstream="modelctl_" + route.deployment.replace("-", "_"),
+        return ROUTE.format(header=header, upstream="modelctl_" + route.deployment.replace("-", "_"),
                             backend_port=route.backend_port, bind=self.bind_address, port=route.port)
+
+    def set_route(self, route: RouteFact) -> None:
+        self.set_routes([route])
+
+    def set_routes(self, routes: list[RouteFact]) -> None:
+        """Write the routes' files in one archive, then one graceful reload."""
         c = self.client.containers.get(self.name)
-        _put_file(c, ROUTES_DIR, f"{route.deployment}.conf", text.encode())
+        _put_files(c, ROUTES_DIR, {f"{r.deployment}.conf": self.route_text(r).encode() for r in routes})
         self._reload(c)
 
     def remove_route(self, deployment: str) -> None:
@@ -234,15 +240,16 @@ def _bindable(address: str, port: int) -> bool:
             return False
 
 
-def _put_file(container, folder: str, name: str, data: bytes) -> None:  # noqa: ANN001
+def _put_files(container, folder: str, files: dict[str, bytes]) -> None:  # noqa: ANN001
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(name)
-        info.size, info.mode, info.uid, info.gid = len(data), 0o644, ROUTER_UID, ROUTER_UID
-        info.mtime = int(time.time())
-        tar.addfile(info, io.BytesIO(data))
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.uid, info.gid = len(data), 0o644, ROUTER_UID, ROUTER_UID
+            info.mtime = int(time.time())
+            tar.addfile(info, io.BytesIO(data))
     if not container.put_archive(folder, buf.getvalue()):
-        raise ApplyError(f"could not write {folder}/{name} into {container.name}")
+        raise ApplyError(f"could not write {len(files)} route file(s) into {container.name}:{folder}")
 
 
 def read_routes(client: docker.DockerClient, name: str) -> list[RouteFact]:

@@ -1,0 +1,194 @@
+"""Plan/apply benchmarks on the real Docker engine and OCI registry (run: python benchmarks/plan_bench.py).
+
+1. No-op plan over a repo of N deployments (default 200): compile + read live state (registry,
+   engine, image registry) + diff, against live objects that match the repo. The live objects are
+   real: N labelled containers (from the base image, running `sleep`), a real router with N routes,
+   N registry records, a pushed image. Target: under 1 s.
+2. Model-only rebuild vs cold build of the same image (curated sklearn environment): the cold build
+   runs with the layer cache off; the rebuild changes only the model file. Target: under 10 %.
+
+Prints both ratios. Needs `bash scripts/services.sh up`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from compiler.plan import Scope  # noqa: E402
+from compiler.plan.diff import deployment_spec_json  # noqa: E402
+from compiler.plan.refs import image_reference  # noqa: E402
+from compiler.plan.session import Session  # noqa: E402
+from compiler.plan.state import RouteFact  # noqa: E402
+from compiler.targets.base import BuiltImage, DeployRequest  # noqa: E402
+from compiler.targets.docker.build import DockerBuilder  # noqa: E402
+from compiler.targets.docker.containers import backend_labels, container_name  # noqa: E402
+from compiler.targets.docker.router import Router, router_base  # noqa: E402
+
+REGISTRY = "127.0.0.1:5000"
+BASE = "modelctl/python-base:bookworm"
+EXAMPLE = ROOT / "examples" / "iris"
+
+
+def write_repo(root: Path, ws: str, n: int) -> None:
+    (root / "artifacts").mkdir(parents=True)
+    shutil.copy(EXAMPLE / "artifacts" / "iris.joblib", root / "artifacts" / "model.joblib")
+    (root / "modelctl.yaml").write_text(
+        f"apiVersion: modelctl.io/v1\nkind: Workspace\nmetadata: {{name: {ws}}}\nspec:\n"
+        f"  imageRegistry: {REGISTRY}/{ws}\n  baseImages: {{python:3.11-slim: {BASE}}}\n"
+        f"  targets:\n    local: {{type: docker, portRange: [30000, {30000 + n + 50}]}}\n")
+    (root / "models.yaml").write_text("apiVersion: modelctl.io/v1\nkind: Model\nmetadata: {name: iris}\n"
+                                      "spec: {framework: sklearn, path: artifacts/model.joblib}\n")
+    (root / "images.yaml").write_text("apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n"
+                                      "spec: {models: [iris], environment: curated/sklearn}\n")
+    docs = [f"apiVersion: modelctl.io/v1\nkind: Deployment\nmetadata: {{name: d{i:03d}}}\n"
+            f"spec: {{image: scorer, target: local, auth: {{mode: none}}}}\n" for i in range(n)]
+    (root / "deployments.yaml").write_text("---\n".join(docs))
+
+
+def materialise_live_state(root: Path, ws: str) -> None:
+    """Make live state match the repo without running N scoring servers."""
+    with Session.open(root, Scope(), writable=True) as s:
+        graph, reg = s.graph, s.registry
+        client = s.engines.get(None)
+        model = graph.get("Model/iris")
+        reg.register_model("iris", root / model.artifact.path, framework="sklearn")
+        image = graph.get("Image/scorer")
+        ref = image_reference(graph, image)
+        client.images.get(BASE).tag(ref)
+        pushed = DockerBuilder(client).push(BuiltImage(ref, ref), progress=lambda _t: None)
+        reg.register_image("scorer", fingerprint=image.fingerprint, models=[("iris", 1)], environment="sklearn",
+                           image_ref=pushed.pinned)
+        target = graph.workspace.spec.targets["local"]
+        router = Router(client, ws, "local", target.bind_address, router_base(graph.workspace.spec.base_images))
+        router.ensure()
+        routes = []
+        for i, node in enumerate(graph.of_kind("Deployment")):
+            req = DeployRequest(ws, root, node.id, node.name, "local", target, node.fingerprint, ref, "scorer", 8080,
+                                node.spec, deployment_spec_json(node))
+            name = container_name(ws, node.name, node.fingerprint)
+            backend_port = 40000 + i
+            client.containers.run(BASE, ["sleep", "infinity"], name=name, detach=True,
+                                  labels=backend_labels(req, backend_port), mem_limit="16m", network_mode="none")
+            routes.append(RouteFact(node.name, name, target.port_range[0] + i, backend_port, node.fingerprint))
+            reg.record_deployment(node.name, "local", "scorer", 1, f"http://127.0.0.1:{routes[-1].port}",
+                                  node.fingerprint)
+        router.set_routes(routes)
+
+
+def timed_plans(root: Path, runs: int) -> tuple[list[float], bool]:
+    times, changed = [], False
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        with Session.open(root, Scope()) as s:
+            plan = s.plan()
+        times.append(time.perf_counter() - t0)
+        changed |= plan.has_changes
+        if plan.has_changes:
+            print("unexpected changes:", [(a.resource, a.reasons) for a in plan.changes][:5])
+    return times, changed
+
+
+def cleanup(ws: str) -> None:
+    import docker
+    client = docker.from_env()
+    for c in client.containers.list(all=True, filters={"label": f"modelctl.io/workspace={ws}"}):
+        c.remove(force=True)
+
+
+def bench_plan(n: int, runs: int) -> dict:
+    ws = "bench" + uuid.uuid4().hex[:6]
+    tmp = Path(tempfile.mkdtemp(prefix="modelctl-plan-bench-"))
+    root = tmp / "repo"
+    root.mkdir()
+    try:
+        write_repo(root, ws, n)
+        t0 = time.perf_counter()
+        materialise_live_state(root, ws)
+        setup = time.perf_counter() - t0
+        times, changed = timed_plans(root, runs)
+        t0 = time.perf_counter()
+        cli = subprocess.run([sys.executable, "-m", "compiler.cli.main", "plan", str(root), "--detailed-exitcode"],
+                             capture_output=True, text=True, cwd=ROOT)
+        cli_seconds = time.perf_counter() - t0
+        return {"deployments": n, "setup_s": round(setup, 1), "plan_median_s": round(statistics.median(times), 3),
+                "plan_min_s": round(min(times), 3), "plan_max_s": round(max(times), 3), "no_changes": not changed,
+                "cli_s": round(cli_seconds, 2), "cli_exit": cli.returncode}
+    finally:
+        cleanup(ws)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_build() -> dict:
+    """Cold build (cache off) vs a rebuild after a model-only change, of the same rendered image."""
+    import docker
+
+    from compiler.render import render_graph
+
+    client = docker.from_env(timeout=1800)
+    builder = DockerBuilder(client)
+    tmp = Path(tempfile.mkdtemp(prefix="modelctl-build-bench-"))
+    ws = "bbench" + uuid.uuid4().hex[:6]
+    root = tmp / "repo"
+    root.mkdir()
+    try:
+        write_repo(root, ws, 1)
+        tag = f"modelctl-bench/{ws}"
+        with Session.open(root, Scope()) as s:
+            render_graph(s.graph, tmp / "v1", only={"Image/scorer"})
+        t0 = time.perf_counter()
+        for chunk in client.api.build(path=str(tmp / "v1/images/scorer"), tag=f"{tag}:cold", nocache=True, rm=True,
+                                      forcerm=True, decode=True):
+            if "error" in chunk:
+                raise SystemExit(chunk["error"])
+        cold = time.perf_counter() - t0
+        shutil.copy(EXAMPLE / "artifacts" / "iris-forest.joblib", root / "artifacts" / "model.joblib")
+        with Session.open(root, Scope()) as s:
+            render_graph(s.graph, tmp / "v2", only={"Image/scorer"})
+        t0 = time.perf_counter()
+        built = builder.build(tmp / "v2/images/scorer", f"{tag}:model-only", resource="Image/scorer",
+                              progress=lambda _t: None)
+        rebuild = time.perf_counter() - t0
+        return {"cold_s": round(cold, 1), "model_only_s": round(rebuild, 2),
+                "cached_steps": built.cached_steps, "steps": built.steps}
+    finally:
+        for suffix in ("cold", "model-only"):
+            try:
+                client.images.remove(f"modelctl-bench/{ws}:{suffix}", force=True)
+            except docker.errors.DockerException:
+                pass
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deployments", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-build", action="store_true", help="Only the no-op plan benchmark.")
+    args = parser.parse_args()
+    plan = bench_plan(args.deployments, args.runs)
+    print(json.dumps({"no_op_plan": plan}, indent=2))
+    print(f"no-op plan over {plan['deployments']} deployments: median {plan['plan_median_s']:.3f} s "
+          f"= {plan['plan_median_s'] / 1.0:.2f}× the 1 s target (CLI incl. interpreter start: {plan['cli_s']:.2f} s, "
+          f"exit {plan['cli_exit']})")
+    if not args.skip_build:
+        build = bench_build()
+        print(json.dumps({"build": build}, indent=2))
+        ratio = build["model_only_s"] / build["cold_s"]
+        print(f"model-only rebuild {build['model_only_s']:.2f} s vs cold build {build['cold_s']:.1f} s: "
+              f"ratio {ratio:.3f} ({ratio * 100:.1f} % of cold; target < 10 %)")
+
+
+if __name__ == "__main__":
+    main()
