@@ -202,7 +202,8 @@ def _deployment(graph: Graph, node: DeploymentNode, live: LiveState, actions: di
         if active.image_ref != ref:
             why = ""
             if image_action and image_action.is_change:
-                why = " (" + "; ".join(r.split(": ", 1)[-1] for r in image_action.reasons) + ")"
+                models = [r.split(": ", 1)[-1] for r in image_action.reasons if r.startswith("rebuild: model")]
+                why = f" ({'; '.join(models)})" if models else " (rebuilt)"
             reasons.append(f"roll out: image {image_node.name} changed{why}")
             diffs.append(FieldDiff("image", active.image_ref, ref))
         try:

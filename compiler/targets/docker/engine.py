@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import docker
 from docker.errors import DockerException
 
@@ -14,7 +16,8 @@ class EngineUnreachable(ApplyError):
 
 def connect(host: str | None = None, timeout: int = 120) -> docker.DockerClient:
     """A client for `host` (DOCKER_HOST or the default socket when None), checked with a ping."""
-    where = host or "the default socket (DOCKER_HOST unset)"
+    where = host or (f"DOCKER_HOST={os.environ['DOCKER_HOST']}" if os.environ.get("DOCKER_HOST")
+                     else "the default socket")
     try:
         client = docker.DockerClient(base_url=host, timeout=timeout) if host else docker.from_env(timeout=timeout)
         client.ping()
