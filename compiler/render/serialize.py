@@ -8,21 +8,12 @@ import json
 import tarfile
 from typing import Any, Iterable
 
-import yaml
-
-
-
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml's emitter: ~10x the pure-Python one
-    """Shared dicts (e.g. labels) are written out in full, never as &anchors/*aliases."""
-
-    def ignore_aliases(self, data) -> bool:
-        return True
+from . import fastyaml
 
 
 def yaml_documents(objects: Iterable[dict]) -> str:
-    """Objects as one multi-document YAML stream, keys sorted, no line folding."""
-    return yaml.dump_all(list(objects), Dumper=_Dumper, sort_keys=True, default_flow_style=False,
-                         allow_unicode=True, width=1_000_000, explicit_start=True)
+    """Objects as one multi-document YAML stream, keys sorted, block style."""
+    return fastyaml.dump_all(objects)
 
 
 def json_text(value: Any) -> str:
