@@ -104,9 +104,20 @@ def list_models(db: Db, prefix: str | None = None, tags: dict[str, str | None] |
     """Model versions, newest first; tags: {key: value} equality, {key: None} existence."""
     if limit < 1 or offset < 0:
         raise InvalidArgument("limit must be ≥ 1 and offset ≥ 0")
-    query = select(mv.c.id)
-    for key, value in (tags or {}).items():       # each filter: an index range on (key, value, id)
-        matching = select(mt.c.model_id).where(mt.c.key == key)
+    filters = list((tags or {}).items())
+    if filters:
+        # The first tag drives the query from the (key, value, model_id) index, newest first, so a
+        # page needs no sort over every match; further tags are index lookups.
+        key, value = filters.pop(0)
+        order_col = mt.c.model_id
+        query = select(mt.c.model_id).join(mv, mv.c.id == mt.c.model_id).where(mt.c.key == key)
+        if value is not None:
+            query = query.where(mt.c.value == str(value))
+    else:
+        order_col = mv.c.id
+        query = select(mv.c.id)
+    for key, value in filters:
+        matching = select(mt.c.model_id).where(mt.c.key == key).correlate(None)
         if value is not None:
             matching = matching.where(mt.c.value == str(value))
         query = query.where(mv.c.id.in_(matching))
@@ -116,7 +127,7 @@ def list_models(db: Db, prefix: str | None = None, tags: dict[str, str | None] |
         query = query.where(mv.c.framework == check_framework(framework))
     if not include_archived:
         query = query.where(mv.c.archived.is_(False))
-    query = query.order_by(mv.c.id.desc()).limit(limit).offset(offset)
+    query = query.order_by(order_col.desc()).limit(limit).offset(offset)
     with db.read() as conn:
         return load_versions(conn, query)
 
