@@ -120,8 +120,10 @@ def test_stale_saved_plan_is_refused(workspace):
     refused = ws.cli("apply", "plan.json", "--auto-approve")
     assert refused.returncode == 1
     assert "stale" in refused.stderr and "Traceback" not in refused.stderr
-    # a fresh plan repairs it and applies
-    fresh = ws.cli("apply", ".", "--auto-approve")
+    # a fresh saved plan repairs it, and applying exactly that plan works
+    again = ws.cli("plan", ".", "--out", "fresh.json")
+    assert again.returncode == 0, again.stderr
+    fresh = ws.cli("apply", "fresh.json", "--auto-approve")
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
     [blue] = ws.backends("blue")
     assert blue.attrs["HostConfig"]["Memory"] == 640 * 1024 * 1024
