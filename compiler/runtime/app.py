@@ -106,7 +106,6 @@ class App:
             "model_metadata": self.model_metadata, "model_ready": self.model_ready, "infer": self.infer,
             "score": self.score, "metrics": self.metrics_text, "openapi": self.openapi_doc,
         }
-        self._loader = None
 
     # ---- ASGI entry points -------------------------------------------------------------------
     async def __call__(self, scope, receive, send):
@@ -123,7 +122,10 @@ class App:
                 self.log.bind(loop)
                 if self.queue is not None:
                     self.queue.start()
-                self._loader = loop.run_in_executor(None, self.models.load_all)
+                # Load before this worker accepts connections: workers share one socket, so a worker
+                # that is still loading must not take requests another worker could serve. A failing
+                # load (e.g. init() raising) is recorded and reported, never a crash loop.
+                await loop.run_in_executor(None, self.models.load_all)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.queue is not None:  # graceful shutdown: everything queued reaches the sink

@@ -34,7 +34,7 @@ class ModelSet:
         self.queue = queue
 
     def load_all(self) -> None:
-        """Runs in a worker thread at startup, so liveness answers while models load."""
+        """Runs in a thread during lifespan startup, before the worker accepts connections."""
         for slot in self.slots.values():
             cfg = slot.cfg
             self.metrics.model_ready.labels(cfg.name, cfg.version).set(0)
