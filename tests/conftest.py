@@ -21,6 +21,9 @@ DEFAULTS = {
 }
 START_HINT = "start it with: sudo bash scripts/services.sh up"
 # Tests that use these fixtures get the marker, so `-m "not docker"` etc. deselects them.
+# Captured at import: pytest imports every tests/**/conftest.py as "conftest", so a later lookup
+# of sys.modules[__name__] may find another area's conftest.
+_THIS_MODULE = sys.modules[__name__]
 FIXTURE_MARKERS = {"docker_client": "docker", "base_image": "docker", "oci_registry": "registry", "postgres_url": "postgres"}
 
 
@@ -150,4 +153,4 @@ def postgres_url(_postgres_admin) -> str:
 @pytest.fixture
 def service_helpers():
     """This module, so that tests/infra can test the helpers above directly."""
-    return sys.modules[__name__]
+    return _THIS_MODULE
