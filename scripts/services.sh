@@ -18,7 +18,7 @@ PACKAGES=(docker.io docker-registry postgresql debootstrap curl)
 
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_PIDFILE=/var/run/docker.pid
-DOCKER_TIMEOUT=60
+DOCKER_TIMEOUT=${MODELCTL_DOCKER_TIMEOUT:-60}
 
 REGISTRY_ADDR=127.0.0.1:5000
 REGISTRY_CONFIG=$STATE_DIR/registry.yml
@@ -240,7 +240,9 @@ report() {
     if base_image_present; then
         printf '%-10s %-5s %s\n' base-image up "$BASE_IMAGE ($(docker image inspect -f '{{.Size}}' "$BASE_IMAGE" | numfmt --to=iec))"
     else
-        printf '%-10s %-5s %s\n' base-image down "$BASE_IMAGE missing"; down=$((down + 1))
+        local why="missing"
+        docker_up || why="unknown: the engine does not answer"
+        printf '%-10s %-5s %s\n' base-image down "$BASE_IMAGE $why"; down=$((down + 1))
     fi
     return "$down"
 }
