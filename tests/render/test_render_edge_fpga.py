@@ -126,3 +126,18 @@ def test_fpga_architecture_mismatch_is_refused(copy_example):
     path.write_text(path.read_text().replace("architecture: int8-dpu", "architecture: fp16-dpu"))
     compiled = compile_repo(repo)
     assert any(d.code == "fpga-architecture" for d in compiled.diagnostics)
+
+
+def test_registry_credentials_only_by_reference(copy_example, tmp_path):
+    repo = copy_example("edge-vision")
+    ws = repo / "modelctl.yaml"
+    ws.write_text(ws.read_text().replace("      hub: factory-hub\n", "      hub: factory-hub\n      registryCredentials: vision-pull\n"))
+    render_graph(compile_repo(repo).require(), tmp_path / "out")
+    manifest = _manifest(tmp_path / "out", "digits-edge")
+    jsonschema.validate(manifest, EDGE_SCHEMA)
+    creds = manifest["content"]["modulesContent"]["$edgeAgent"]["properties.desired"]["runtime"]["settings"]["registryCredentials"]
+    assert creds == {"visionpull": {"address": "127.0.0.1:5000", "username": "$secret:vision-pull/username",
+                                    "password": "$secret:vision-pull/password"}}
+    creds["visionpull"]["password"] = "hunter2"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(manifest, EDGE_SCHEMA)
