@@ -43,13 +43,25 @@ def resolve(root: Path, name: str, *, key: str | None = None, generate: bool = F
     if not generate or key is not None:
         where = f"{path}" if key else f"env {env_name(name)} or the file {path}"
         raise ApplyError(f"secret '{name}'{f' key {key!r}' if key else ''} not found: set {where} (mode 0600)")
-    value = random.token_urlsafe(32)
+    # Deployments sharing a secret are applied in parallel (threads, or another process): the first
+    # to create the file wins, the others read its value — never two different keys.
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
-    atomic_write_text(path, value + "\n")
-    os.chmod(path, 0o600)
-    return Resolved(value + "\n", f"generated a random key for secret '{name}' in {path} "
-                                  "(callers send it as 'Authorization: Bearer <key>')")
+    candidate = path.with_name(f".{path.name}.{os.getpid()}.{random.token_hex(4)}")
+    atomic_write_text(candidate, random.token_urlsafe(32) + "\n")
+    os.chmod(candidate, 0o600)
+    try:
+        os.link(candidate, path)  # atomic, fails when the file exists
+        created = True
+    except FileExistsError:
+        created = False
+    finally:
+        candidate.unlink(missing_ok=True)
+    value = path.read_text(encoding="utf-8")
+    if not created:
+        return Resolved(value)
+    return Resolved(value, f"generated a random key for secret '{name}' in {path} "
+                           "(callers send it as 'Authorization: Bearer <key>')")
 
 
 class ContainerSecrets:
