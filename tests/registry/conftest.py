@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,51 +9,12 @@ import pytest
 
 from compiler.registry import open_registry
 
-ENV_FILE = Path("/var/lib/modelctl-ci/services.env")
-DEFAULT_PG = "postgresql+psycopg://modelctl:modelctl@127.0.0.1:5432/modelctl_test"
-
-
-def _service_missing(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-def _fallback_postgres_url(request: pytest.FixtureRequest):  # noqa: ANN202
-    """Used only while tests/conftest.py has no `postgres_url`: a fresh database per test."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    base = os.environ.get("MODELCTL_TEST_POSTGRES_URL")
-    if not base and ENV_FILE.exists():
-        for line in ENV_FILE.read_text().splitlines():
-            if line.startswith("MODELCTL_TEST_POSTGRES_URL="):
-                base = line.split("=", 1)[1]
-    url = make_url(base or DEFAULT_PG)
-    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"registry_{uuid.uuid4().hex[:12]}"
-    try:
-        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        _service_missing(f"PostgreSQL not reachable at {url.render_as_string()}: {exc}")
-
-    def drop() -> None:
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    request.addfinalizer(drop)
-    return url.set(database=name).render_as_string(hide_password=False)
-
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/registry.db"
-    try:
-        return request.getfixturevalue("postgres_url")
-    except pytest.FixtureLookupError:
-        return _fallback_postgres_url(request)
+    return request.getfixturevalue("postgres_url")       # tests/conftest.py: a fresh database per test
 
 
 class FakeClock:
