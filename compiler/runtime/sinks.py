@@ -45,10 +45,17 @@ class FileSink:
 
     def write(self, records: list[dict]) -> None:
         groups: dict[tuple, list[bytes]] = {}
+        hours: dict[int, str] = {}
         for r in records:
-            hour = datetime.fromtimestamp(r["_ts"], timezone.utc).strftime("%Y/%m/%d/%H")
+            ts = int(r.pop("_ts")) // 3600
+            hour = hours.get(ts)
+            if hour is None:
+                hour = hours[ts] = datetime.fromtimestamp(ts * 3600, timezone.utc).strftime("%Y/%m/%d/%H")
             key = (r.get("model") or "_", r.get("version") or "_", hour, r["collection"])
-            groups.setdefault(key, []).append(dump_record({k: v for k, v in r.items() if k != "_ts"}))
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = []
+            group.append(dump_record(r))
         for (model, version, hour, collection), lines in groups.items():
             folder = self.root / _segment(model) / _segment(version) / hour
             folder.mkdir(parents=True, exist_ok=True)
@@ -76,8 +83,9 @@ class HttpSink:
         self.timeout = timeout
 
     def write(self, records: list[dict]) -> None:
-        body = b'{"records":[' + b",".join(
-            dump_record({k: v for k, v in r.items() if k != "_ts"}) for r in records) + b"]}"
+        for r in records:
+            r.pop("_ts", None)
+        body = b'{"records":[' + b",".join(dump_record(r) for r in records) + b"]}"
         request = urllib.request.Request(self.url, data=body, method="POST",
                                          headers={"Content-Type": "application/json"})
         delay = 0.25

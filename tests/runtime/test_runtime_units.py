@@ -68,9 +68,8 @@ def test_redaction_of_named_fields():
 def test_file_sink_writes_whole_files_with_unique_names(tmp_path):
     sink = FileSink(tmp_path)
     ts = time.time()
-    batch = [{"collection": "scoring", "model": "../evil", "version": "1", "_ts": ts, "n": i} for i in range(3)]
-    sink.write(batch)
-    sink.write(batch)
+    for _ in range(2):
+        sink.write([{"collection": "scoring", "model": "../evil", "version": "1", "_ts": ts, "n": i} for i in range(3)])
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(files) == 2 and not any(p.name.startswith(".") for p in files)
     assert all(p.resolve().is_relative_to(tmp_path) and p.relative_to(tmp_path).parts[0] == "_evil" for p in files)
