@@ -142,61 +142,45 @@ def apply_command(
     targets: Optional[List[str]] = typer.Option(None, "--targets", help=TARGETS_HELP),
     no_prune: bool = typer.Option(False, "--no-prune", help="Never delete resources gone from git."),
     stage: Optional[str] = typer.Option(None, "--stage", help="Apply the overlay in stages/STAGE first."),
+    allow_dirty: bool = typer.Option(False, "--allow-dirty", help="Apply even with uncommitted changes under the "
+                                     "repo folder (recorded as dirty in the history)."),
 ) -> None:
     """Make live state match the repo: register models, build and push images, deploy (blue/green).
 
     With a saved plan, apply exactly that plan, and refuse if live state moved since it was made.
+    Refuses uncommitted changes in the repo unless --allow-dirty (outside git it applies and says so).
 
     Example: modelctl apply examples/iris --targets local --auto-approve
     """
-    from ..plan.apply import execute
-    from ..plan.document import read_plan
-    from ..plan.errors import StalePlan
     from ..plan.explain import render_text, summary_line
-    from ..plan.lock import workspace_lock
-    from ..plan.session import Session, git_commit
+    from ..plan.run import apply_repo, apply_saved
 
-    saved = source.is_file()
+    def show(plan) -> None:  # noqa: ANN001
+        console.print(render_text(plan), soft_wrap=True)
+
+    def note(text: str) -> None:
+        console.print(f"[yellow]note:[/yellow] {escape(text)}", soft_wrap=True)
+
+    def confirm(_plan) -> bool:  # noqa: ANN001
+        if not auto_approve:
+            _confirm()
+        console.print()
+        return True
+
+    hooks = dict(reporter=RichReporter(console), confirm=confirm, allow_dirty=allow_dirty, show=show, note=note)
     with user_errors():
-        if saved:
+        if source.is_file():
             if target or targets or no_prune or stage:
                 raise typer.BadParameter("--target/--targets/--no-prune/--stage come from the saved plan; "
                                          "make a new plan to change them")
-            plan = read_plan(source)
-            session = Session.open(Path(plan.root), plan.scope, writable=True)
-            _check_repo(plan, session.graph)
+            run = apply_saved(source, **hooks)
         else:
-            session = Session.open(source, _scope(target, targets, no_prune, stage), writable=False)
-            plan = session.plan()
-            if not plan.has_changes:
-                console.print(render_text(plan), soft_wrap=True)
-                session.close()
-                return  # nothing to do: no lock, no write of any kind
-            session.close()
-            session = Session.open(source, _scope(target, targets, no_prune, stage), writable=True)
-        with session:
-            with workspace_lock(session.registry, session.graph.workspace.name) as lease:
-                for note in lease.notes:
-                    console.print(f"[yellow]note:[/yellow] {escape(note)}")
-                live = session.read_live()
-                if saved:
-                    if live.fingerprint() != plan.live_fingerprint:
-                        raise StalePlan(f"the saved plan {source} is stale: live state changed since it was made "
-                                        f"(fingerprint {plan.live_fingerprint[:12]} → {live.fingerprint()[:12]}). "
-                                        "Run 'modelctl plan' again and review the new plan.")
-                else:
-                    plan = session.plan(live)
-                console.print(render_text(plan), soft_wrap=True)
-                if not plan.has_changes:
-                    return
-                if not auto_approve:
-                    _confirm()
-                console.print()
-                with RichReporter(console) as reporter:
-                    outcome = execute(plan, session.graph, session.services(), reporter=reporter,
-                                      git_commit=git_commit(session.root), lost=lease.lost.is_set)
-    for note in outcome.notes:
-        console.print(f"[cyan]note:[/cyan] {escape(note)}", soft_wrap=True)
+            run = apply_repo(source, _scope(target, targets, no_prune, stage), **hooks)
+    outcome, plan = run.outcome, run.plan
+    if outcome is None:
+        return
+    for text in outcome.notes:
+        console.print(f"[cyan]note:[/cyan] {escape(text)}", soft_wrap=True)
     ok = sum(r.result == "ok" for r in outcome.results)
     bad = [r for r in outcome.results if r.result != "ok"]
     line = f"Apply {'complete' if not bad else 'failed'}: {ok} of {len(outcome.results)} actions succeeded"
@@ -205,18 +189,6 @@ def apply_command(
                                                 + ("[/green]" if not bad else "[/red]"), soft_wrap=True)
     if bad:
         raise typer.Exit(1)
-
-
-def _check_repo(plan, graph) -> None:  # noqa: ANN001
-    """A saved plan is applied against the repo it came from; a changed repo makes it stale too."""
-    from ..plan.errors import StalePlan
-    for a in plan.actions:
-        if a.action == "delete" or a.fingerprint is None:
-            continue
-        node = graph.nodes.get(a.resource)
-        if node is None or node.fingerprint != a.fingerprint:
-            raise StalePlan(f"the saved plan is stale: {a.resource} changed in the repo since the plan was made. "
-                            "Run 'modelctl plan' again.")
 
 
 def _confirm() -> None:

@@ -32,6 +32,8 @@ class GitInfo:
     commit: str | None
     branch: str | None
     dirty: bool
+    changed: tuple[str, ...] = ()  # uncommitted paths under the repo folder (git-repo relative)
+    in_git: bool = True
 
 
 def open_repo(repo_dir: Path) -> tuple[git.Repo, str]:
@@ -86,16 +88,42 @@ def export(repo: git.Repo, revision: Revision, dest: Path) -> Path:
     return dest
 
 
+# modelctl's own working folder (registry database, generated secrets): never a change to commit
+OWN_FOLDER = ".modelctl"
+
+
 def work_tree_info(repo_dir: Path) -> GitInfo:
-    """Commit, branch and dirtiness of the checkout holding repo_dir (all None/False outside git)."""
+    """Commit, branch and dirtiness of the checkout holding repo_dir (all None/False outside git).
+
+    Dirty means uncommitted or untracked (not ignored) files under repo_dir, except modelctl's
+    own `.modelctl/` folder, which apply writes itself.
+    """
     try:
         repo, folder = open_repo(repo_dir)
     except DiagnosticError:
-        return GitInfo(None, None, False)
+        return GitInfo(None, None, False, in_git=False)
     try:
         commit = repo.head.commit.hexsha
     except ValueError:  # no commits yet
         commit = None
     branch = None if repo.head.is_detached else repo.active_branch.name
-    dirty = repo.is_dirty(untracked_files=True, path=folder or None)
-    return GitInfo(commit, branch, dirty)
+    changed = tuple(_changed(repo, folder))
+    return GitInfo(commit, branch, bool(changed), changed)
+
+
+def _changed(repo: git.Repo, folder: str) -> list[str]:
+    out = repo.git.status("--porcelain=v1", "-z", "--untracked-files=all", "--", folder or ".")
+    entries = out.split("\0")
+    own = f"{folder}/{OWN_FOLDER}/" if folder else f"{OWN_FOLDER}/"
+    paths, i = [], 0
+    while i < len(entries):
+        entry = entries[i]
+        i += 1
+        if len(entry) < 4:
+            continue
+        path = entry[3:]
+        if entry[0] in "RC":  # a rename is followed by its source path
+            i += 1
+        if not path.startswith(own):
+            paths.append(path)
+    return paths

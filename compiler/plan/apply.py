@@ -74,8 +74,11 @@ class Services:
 
 def execute(plan: Plan, graph: Graph, services: Services, *, reporter: Reporter | None = None,
             git_commit: str | None = None, user: str | None = None, lost: Callable[[], bool] = lambda: False,
-            max_parallel: int = MAX_PARALLEL) -> Outcome:
+            max_parallel: int = MAX_PARALLEL, git_branch: str | None = None,
+            git_dirty: bool | None = None) -> Outcome:
+    """git_branch/git_dirty go into every history row's detail (gitBranch, gitDirty)."""
     reporter = reporter or SilentReporter()
+    git = {k: v for k, v in (("gitBranch", git_branch), ("gitDirty", git_dirty)) if v is not None}
     user = user or getpass.getuser()
     outcome = Outcome(run_id=uuid.uuid4().hex[:12])
     failed: set[str] = set()
@@ -90,7 +93,7 @@ def execute(plan: Plan, graph: Graph, services: Services, *, reporter: Reporter 
                     why = f"skipped: {', '.join(blocked)} failed" if blocked else "skipped: the lock was lost"
                     result = ActionResult(a.resource, a.action, "skipped", 0.0, why)
                     failed.add(a.resource)
-                    _record(services, outcome, result, a, git_commit, user, None)
+                    _record(services, outcome, result, a, git_commit, user, None, git)
                     reporter.finish(result)
                     continue
                 runnable.append(a)
@@ -109,15 +112,15 @@ def execute(plan: Plan, graph: Graph, services: Services, *, reporter: Reporter 
                                           f"{rid}: {type(err).__name__}: {err}")
                 if result.result != "ok":
                     failed.add(rid)
-                _record(services, outcome, result, a, git_commit, user, started)
+                _record(services, outcome, result, a, git_commit, user, started, git)
                 reporter.finish(result)
     return outcome
 
 
 def _record(services: Services, outcome: Outcome, result: ActionResult, action: Action, git_commit: str | None,
-            user: str, started: datetime | None) -> None:
+            user: str, started: datetime | None, git: dict | None = None) -> None:
     outcome.results.append(result)
-    detail = {"reasons": list(action.reasons), "seconds": round(result.seconds, 3),
+    detail = {"reasons": list(action.reasons), "seconds": round(result.seconds, 3), **(git or {}),
               **({"error": result.message[:4000]} if result.result != "ok" else {}),
               **{k: v for k, v in result.detail.items() if k != "notes"}}
     services.registry.record_action(outcome.run_id, action.resource, action.action, result.result,
@@ -199,8 +202,9 @@ class _Runner:
         version = self._image_version(image)
         self.services.registry.record_deployment(node.name, node.target_name, image.name, version, result.url,
                                                  node.fingerprint)
-        return {"url": result.url, "container": result.container, "imageVersion": version,
-                "notes": list(result.notes)}
+        models = [[m, int(v)] for m, v in self.services.registry.get_image(image.name, version).models]
+        return {"url": result.url, "container": result.container, "image": image.name, "imageVersion": version,
+                "models": models, "target": node.target_name, "notes": list(result.notes)}
 
     def _image_version(self, image: ImageNode) -> int:
         from ..registry import NotFound

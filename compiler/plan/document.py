@@ -61,6 +61,8 @@ class PlanDocument(_Doc):
     workspace: str
     root: str = Field(description="The repo the plan was made from (absolute path).")
     gitCommit: str | None = None
+    gitBranch: str | None = None
+    gitDirty: bool | None = Field(None, description="Uncommitted changes under the repo folder (null outside git).")
     createdAt: str | None = None
     liveStateFingerprint: str = Field(pattern=r"^[0-9a-f]{64}$")
     scope: ScopeDoc
@@ -73,7 +75,8 @@ class PlanDocument(_Doc):
 
 def to_document(plan: Plan) -> dict:
     doc = PlanDocument(
-        workspace=plan.workspace, root=plan.root, gitCommit=plan.git_commit, createdAt=plan.created_at,
+        workspace=plan.workspace, root=plan.root, gitCommit=plan.git_commit, gitBranch=plan.git_branch, gitDirty=plan.git_dirty,
+        createdAt=plan.created_at,
         liveStateFingerprint=plan.live_fingerprint,
         scope=ScopeDoc(resources=list(plan.scope.resources), targets=list(plan.scope.targets),
                        prune=plan.scope.prune, stage=plan.scope.stage),
@@ -113,6 +116,7 @@ def from_document(data: Any) -> Plan:
         stages=tuple(tuple(s) for s in doc.stages), live_fingerprint=doc.liveStateFingerprint,
         not_applied=tuple(NotApplied(n.resource, n.target, n.reason) for n in doc.notApplied),
         git_commit=doc.gitCommit, created_at=doc.createdAt, warnings=tuple(doc.warnings),
+        git_branch=doc.gitBranch, git_dirty=doc.gitDirty,
     )
 
 

@@ -46,16 +46,17 @@ class Lease:
 
 @contextmanager
 def workspace_lock(registry, workspace: str, operation: str = "apply",  # noqa: ANN001
-                   ttl: float = TTL_SECONDS) -> Iterator[Lease]:
+                   ttl: float = TTL_SECONDS, scope: str | None = None) -> Iterator[Lease]:
+    """scope: another lease than the apply lock (e.g. "reconcile/<workspace>" for reconcile loops)."""
     from ..registry import LockHeld, LockLost, NotFound
 
-    scope, owner = scope_for(workspace), owner_id()
+    scope, owner = scope or scope_for(workspace), owner_id()
     lease = Lease()
     try:
         lock = registry.acquire_lock(scope, owner, operation, ttl)
     except LockHeld as held:
         if not _gone(held.owner):
-            raise ApplyError(f"another apply is running on workspace {workspace!r}: {held} — wait for it, or "
+            raise ApplyError(f"another {operation} is running on workspace {workspace!r}: {held} — wait for it, or "
                              f"if it is dead run 'modelctl locks release {scope}'") from None
         try:
             registry.force_release_lock(scope)

@@ -79,6 +79,8 @@ class Plan:
     git_commit: str | None = None
     created_at: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    git_branch: str | None = None
+    git_dirty: bool | None = None   # None: not made from a git checkout
 
     @property
     def changes(self) -> list[Action]:

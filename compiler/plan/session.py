@@ -81,8 +81,13 @@ class Session:
         return read_live_state(readers, want)
 
     def plan(self, live: LiveState | None = None) -> Plan:
+        from dataclasses import replace
+
+        from ..gitops.revision import work_tree_info
         live = live if live is not None else self.read_live()
-        return make_plan(self.graph, live, scope=self.scope, git_commit=git_commit(self.root))
+        git = work_tree_info(self.root)
+        plan = make_plan(self.graph, live, scope=self.scope, git_commit=git.commit)
+        return replace(plan, git_branch=git.branch, git_dirty=git.dirty if git.in_git else None)
 
     def services(self) -> Services:
         from ..targets.docker.adapter import DockerDeployments
