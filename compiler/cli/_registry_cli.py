@@ -7,14 +7,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..registry import Registry, RegistryError, open_registry
 from ._workspace import WorkspaceError, registry_location
+
+if TYPE_CHECKING:  # the registry (SQLAlchemy) loads only when a command runs
+    from ..registry import Registry
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -42,6 +44,8 @@ def fail(message: str) -> typer.Exit:
 @contextmanager
 def registry_session(repo: Path, registry: str | None, artifacts: str | None) -> Iterator[Registry]:
     """Open the repo's registry; registry and workspace errors become a red message and exit 1."""
+    from ..registry import RegistryError, open_registry
+
     try:
         where = registry_location(repo, registry, artifacts)
         with open_registry(where.url, where.artifacts, where.root) as reg:

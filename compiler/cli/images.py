@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..registry import ImageVersion
 from ._registry_cli import (
     ArtifactsOpt, FormatOpt, LimitOpt, OffsetOpt, OutputFormat, RegistryOpt, RepoOpt, TagOpt, console,
     format_tags, parse_filters, print_json, registry_session, split_ref,
 )
+
+if TYPE_CHECKING:  # the registry (SQLAlchemy) loads only when a command runs
+    from ..registry import ImageVersion
 
 app = typer.Typer(help="Images in the workspace registry, by name and version.", no_args_is_help=True)
 
