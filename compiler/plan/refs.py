@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 from ..graph import Graph, ImageNode, ModelNode
@@ -24,14 +22,8 @@ def registry_digest(graph: Graph, model: ModelNode) -> str | None:
         return None
     if not model.artifact.is_dir:
         return f"sha256:{model.artifact.sha256}"
-    from ..registry.artifacts import TREE_MEDIA_TYPE, list_source_files
-    from ..registry.store.base import hash_file
-
-    source = Path(graph.root) / model.artifact.path
-    files = {rel: hash_file(path).digest for rel, path in list_source_files(source)}
-    doc = {"mediaType": TREE_MEDIA_TYPE, "files": files}
-    data = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+    from ..registry.artifacts import source_digest
+    return source_digest(Path(graph.root) / model.artifact.path)
 
 
 def short(digest_or_fp: str | None, n: int = 12) -> str:
