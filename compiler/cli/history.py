@@ -1,10 +1,12 @@
-"""`modelctl history`: every action apply performed (who, git commit, when, what, result)."""
+"""`modelctl history`: every action apply performed — which versions of which models went where,
+when, by whom, from which git commit."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from typing import Optional
+from typing import Any, List, Optional
 
 import typer
 from rich.markup import escape
@@ -13,41 +15,106 @@ from rich.table import Table
 from .deploy import ListFormat
 from .plan import console, user_errors
 
+RESOURCE = re.compile(r"^(Model|Image|Deployment)/[a-z0-9][a-z0-9-]*(@[a-z0-9-]+)?$")
 
-def history(directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="The GitOps repo."),
+
+def _split_args(args: list[str], resource: str | None) -> tuple[Path, str | None]:
+    """`history [RESOURCE] [DIR]`: KIND/NAME is a resource, an existing folder the repo; a bare name a deployment."""
+    directory = None
+    for arg in args:
+        if RESOURCE.match(arg) and not Path(arg).is_dir():
+            found = arg
+        elif Path(arg).is_dir() and directory is None:
+            directory = Path(arg)
+            continue
+        elif re.fullmatch(r"[a-z0-9][a-z0-9-]*", arg):
+            found = f"Deployment/{arg}"
+        else:
+            raise typer.BadParameter(f"{arg!r} is neither a resource (KIND/NAME) nor a folder")
+        if resource and resource != found:
+            raise typer.BadParameter(f"two resources given: {resource} and {found}")
+        resource = found
+    return directory or Path("."), resource
+
+
+def versions(action, registry) -> dict[str, Any]:  # noqa: ANN001
+    """What a history row deployed or built: image name:version, its models, the target."""
+    d = action.detail
+    kind = action.resource.split("/", 1)[0]
+    out: dict[str, Any] = {}
+    if kind == "Deployment" and d.get("imageVersion") is not None:
+        image, version = d.get("image"), d["imageVersion"]
+        models = d.get("models")
+        if image is None:  # recorded before the image name was kept: the deployment record knows it
+            name = action.resource.split("/", 1)[1].split("@", 1)[0]
+            image = next((r.image for r in registry.list_deployments() if r.name == name), None)
+        if image and models is None:
+            models = _image_models(registry, image, version)
+        out = {"image": f"{image}:{version}" if image else None,
+               "models": [f"{m}@{v}" for m, v in models or []], "target": d.get("target")}
+    elif kind == "Image" and d.get("version") is not None:
+        name = action.resource.split("/", 1)[1]
+        out = {"image": f"{name}:{d['version']}",
+               "models": [f"{m}@{v}" for m, v in _image_models(registry, name, d["version"]) or []]}
+    elif kind == "Model" and d.get("version") is not None:
+        out = {"models": [f"{action.resource.split('/', 1)[1]}@{d['version']}"]}
+    return out
+
+
+def _image_models(registry, name: str, version: int) -> list | None:  # noqa: ANN001
+    from ..registry import RegistryError
+    try:
+        return list(registry.get_image(name, int(version)).models)
+    except (RegistryError, ValueError):
+        return None
+
+
+def history(args: Optional[List[str]] = typer.Argument(None, metavar="[RESOURCE] [DIR]",
+                                                       help="A resource (KIND/NAME, or a deployment's name) "
+                                                            "and/or the GitOps repo folder (default .)."),
             resource: Optional[str] = typer.Option(None, "--resource", help="Only this resource (KIND/NAME)."),
             run: Optional[str] = typer.Option(None, "--run", help="Only this apply run id."),
             limit: int = typer.Option(50, "--limit", min=1, help="How many, newest first."),
             fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="table or json.")) -> None:
-    """The apply history from the workspace registry, newest first.
+    """The apply history from the workspace registry, newest first: which image and model versions
+    were deployed on which target, when, by whom, from which git commit.
 
-    Example: modelctl history examples/iris --resource Deployment/iris-local
+    Example: modelctl history Deployment/iris-local examples/iris
     """
     from ..pipeline import load_workspace
     from ..plan.state import open_registry_if_present
 
+    directory, resource = _split_args(list(args or []), resource)
     with user_errors():
         ws = load_workspace(directory)
         registry = open_registry_if_present(ws.spec.registry, ws.spec.artifacts, Path(directory).resolve())
-        actions = []
+        rows: list[tuple[Any, dict]] = []
         if registry is not None:
             with registry:
-                actions = registry.history(resource=resource, run_id=run, limit=limit)
+                rows = [(a, versions(a, registry)) for a in registry.history(resource=resource, run_id=run,
+                                                                             limit=limit)]
     if fmt is ListFormat.json:
-        console.print_json(json.dumps([a.to_dict() for a in actions]))
+        console.print_json(json.dumps([{**a.to_dict(), **extra} for a, extra in rows]))
         return
-    if not actions:
+    if not rows:
         console.print("no history yet")
         return
-    table = Table("WHEN", "RUN", "RESOURCE", "ACTION", "RESULT", "WHO", "COMMIT", "WHY", box=None)
-    for a in actions:
+    table = Table("WHEN", "RUN", "RESOURCE", "ACTION", "RESULT", "VERSIONS", "TARGET", "WHO", "COMMIT", "WHY",
+                  box=None)
+    for a, extra in rows:
         colour = {"ok": "green", "failed": "red"}.get(a.result, "yellow")
         when = (a.finished_at or a.started_at)
         why = "; ".join(a.detail.get("reasons", []))[:80]
+        shown = extra.get("image") or ""
+        if extra.get("models"):
+            shown += (" " if shown else "") + "(" * bool(shown) + ", ".join(extra["models"]) + ")" * bool(shown)
+        commit = (a.git_commit or "-")[:12] + ("*" if a.detail.get("gitDirty") else "")
         table.add_row(when.strftime("%Y-%m-%d %H:%M:%S") if when else "-", a.run_id, escape(a.resource), a.action,
-                      f"[{colour}]{a.result}[/{colour}]", escape(a.user or "-"), (a.git_commit or "-")[:12],
-                      escape(why))
+                      f"[{colour}]{a.result}[/{colour}]", escape(shown or "-"), escape(extra.get("target") or "-"),
+                      escape(a.user or "-"), commit, escape(why))
     console.print(table)
+    if any(a.detail.get("gitDirty") for a, _ in rows):
+        console.print("* applied with uncommitted changes (--allow-dirty)")
 
 
 def register(app: typer.Typer) -> None:
