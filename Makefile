@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 
 # validate → plan → apply (register, build, push, run on the local Docker engine) → score → plan shows
 # no changes. Without a reachable engine (services.sh is best effort: it needs root), render only.
+# The demo applies examples/iris inside this project's checkout, which is often dirty while developing,
+# so it passes --allow-dirty (a GitOps repo's apply refuses uncommitted changes by default).
 DEMO     = examples/iris
 DEMO_SCORE = import json, pathlib, subprocess, httpx; \
   rows = json.loads(subprocess.check_output(["$(BIN)/modelctl", "deployments", "list", "$(DEMO)", "--format", "json"])); \
@@ -32,7 +34,7 @@ demo: $(STAMP)
 	  echo "== plan (docker target 'local'; the kubernetes target has no API server here)"; \
 	  $(BIN)/modelctl plan $(DEMO) --targets local; \
 	  echo "== apply"; \
-	  $(BIN)/modelctl apply $(DEMO) --targets local --auto-approve; \
+	  $(BIN)/modelctl apply $(DEMO) --targets local --auto-approve --allow-dirty; \
 	  $(BIN)/modelctl deployments list $(DEMO); \
 	  echo "== a scoring request with the generated key"; \
 	  $(BIN)/python -c '$(DEMO_SCORE)'; \
