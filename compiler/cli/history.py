@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -43,15 +44,16 @@ def versions(action, registry) -> dict[str, Any]:  # noqa: ANN001
     kind = action.resource.split("/", 1)[0]
     out: dict[str, Any] = {}
     if kind == "Deployment" and d.get("imageVersion") is not None:
-        image, version = d.get("image"), d["imageVersion"]
+        image, version, target = d.get("image"), d["imageVersion"], d.get("target")
         models = d.get("models")
-        if image is None:  # recorded before the image name was kept: the deployment record knows it
+        if image is None:  # recorded before the image name and target were kept: the deployment record knows
             name = action.resource.split("/", 1)[1].split("@", 1)[0]
-            image = next((r.image for r in registry.list_deployments() if r.name == name), None)
+            record = next((r for r in registry.list_deployments() if r.name == name), None)
+            image, target = (record.image, record.target) if record else (None, None)
         if image and models is None:
             models = _image_models(registry, image, version)
         out = {"image": f"{image}:{version}" if image else None,
-               "models": [f"{m}@{v}" for m, v in models or []], "target": d.get("target")}
+               "models": [f"{m}@{v}" for m, v in models or []], "target": target}
     elif kind == "Image" and d.get("version") is not None:
         name = action.resource.split("/", 1)[1]
         out = {"image": f"{name}:{d['version']}",
@@ -99,8 +101,10 @@ def history(args: Optional[List[str]] = typer.Argument(None, metavar="[RESOURCE]
     if not rows:
         console.print("no history yet")
         return
-    table = Table("WHEN", "RUN", "RESOURCE", "ACTION", "RESULT", "VERSIONS", "TARGET", "WHO", "COMMIT", "WHY",
-                  box=None)
+    table = Table(box=None)
+    for head in ("WHEN", "RUN", "RESOURCE", "ACTION", "RESULT", "VERSIONS", "TARGET", "WHO", "COMMIT"):
+        table.add_column(head, no_wrap=True)
+    table.add_column("WHY", no_wrap=True, overflow="ellipsis", max_width=60)
     for a, extra in rows:
         colour = {"ok": "green", "failed": "red"}.get(a.result, "yellow")
         when = (a.finished_at or a.started_at)
@@ -112,7 +116,8 @@ def history(args: Optional[List[str]] = typer.Argument(None, metavar="[RESOURCE]
         table.add_row(when.strftime("%Y-%m-%d %H:%M:%S") if when else "-", a.run_id, escape(a.resource), a.action,
                       f"[{colour}]{a.result}[/{colour}]", escape(shown or "-"), escape(extra.get("target") or "-"),
                       escape(a.user or "-"), commit, escape(why))
-    console.print(table)
+    wide = console if console.is_terminal else Console(width=220, highlight=False)  # logs, pipes: no squeezing
+    wide.print(table)
     if any(a.detail.get("gitDirty") for a, _ in rows):
         console.print("* applied with uncommitted changes (--allow-dirty)")
 
