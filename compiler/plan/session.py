@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,19 +16,6 @@ from .diff import make_plan
 from .model import Plan, Scope
 from .scope import select, wanted
 from .state import LiveState, OciReader, RegistryReader, open_registry_if_present, read_live_state
-
-
-def git_commit(root: Path) -> str | None:
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if out.returncode != 0:
-        return None
-    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "."], capture_output=True,
-                           text=True, timeout=10, check=False).stdout.strip()
-    return out.stdout.strip() + ("-dirty" if dirty else "")
 
 
 @dataclass
