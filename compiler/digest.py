@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 CHUNK = 1024 * 1024
 
 
@@ -36,8 +38,16 @@ def path_sha256(path: Path) -> str:
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical_bytes(value).decode("utf-8")
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Sorted keys, no spaces, UTF-8 (orjson: fast, and stable for the same value)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # beyond orjson's types (e.g. integers over 64 bits): the standard library
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def canonical_sha256(value: Any) -> str:
-    return sha256_bytes(canonical_json(value).encode())
+    return sha256_bytes(canonical_bytes(value))

@@ -284,7 +284,8 @@ def _deployment(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Deploy
         ok = _target_sections(ctx, doc, target.type) and ok
     if not ok:
         return None
-    typed = DEPLOYMENT_SPEC_BY_TARGET[target.type].model_validate(doc.raw.data["spec"])
+    # Already validated, and the sections checked against the target type: re-type without re-validating.
+    typed = DEPLOYMENT_SPEC_BY_TARGET[target.type].model_construct(spec.model_fields_set, **dict(spec))
     fp = fingerprint("Deployment", doc.doc.metadata, typed, parents=[ctx.nodes[image_id].fingerprint],
                      extra={"target": target.model_dump(mode="json")})
     return DeploymentNode(**_base(doc, [image_id], fp), spec=typed, target_name=spec.target, target=target,

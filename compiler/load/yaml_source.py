@@ -52,7 +52,12 @@ class _Loader(_Parser, BaseConstructor, BaseResolver):
         BaseConstructor.__init__(self)
         BaseResolver.__init__(self)
 
+    def resolve(self, kind, value, implicit):  # noqa: ANN001, ANN201 - only untagged nodes come here
+        return _DEFAULT_TAGS[kind]
 
+
+_DEFAULT_TAGS = {ScalarNode: STR_TAG, SequenceNode: f"{TAG}seq", MappingNode: f"{TAG}map"}
+_MAYBE_NOT_STRING = set("0123456789+-.~nNtTfF")  # first characters of null/bool/int/float spellings
 _INT = re.compile(r"[-+]?[0-9]+")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _CONSTANTS: dict[str, object] = {
@@ -66,6 +71,8 @@ _CONSTANTS: dict[str, object] = {
 
 def core_schema_value(text: str) -> object:
     """A plain scalar under YAML 1.2's core schema."""
+    if text and text[0] not in _MAYBE_NOT_STRING:
+        return text
     if text in _CONSTANTS:
         return _CONSTANTS[text]
     if _INT.fullmatch(text):

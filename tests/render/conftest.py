@@ -34,9 +34,3 @@ def rendered(tmp_path_factory):
         render_graph(graph, out)
         outs[case] = out
     return outs
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path

@@ -14,7 +14,12 @@ import yaml
 from compiler.pipeline import compile_repo
 from compiler.render import render_graph
 
-from conftest import write
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
 
 K8S_VERSION = "1.32.0"  # the kubectl on this machine is v1.32; schemas ship inside kubernetes-validate
 HTTPROUTE_SCHEMA = json.loads((Path(__file__).parent / "schemas" / "httproute-v1.json").read_text())
