@@ -92,11 +92,12 @@ def export(repo: git.Repo, revision: Revision, dest: Path) -> Path:
 OWN_FOLDER = ".modelctl"
 
 
-def work_tree_info(repo_dir: Path) -> GitInfo:
+def work_tree_info(repo_dir: Path, ignore: tuple[Path, ...] = ()) -> GitInfo:
     """Commit, branch and dirtiness of the checkout holding repo_dir (all None/False outside git).
 
     Dirty means uncommitted or untracked (not ignored) files under repo_dir, except modelctl's
-    own `.modelctl/` folder, which apply writes itself.
+    own `.modelctl/` folder, which apply writes itself, and the files in `ignore` (the saved plan being
+    applied, for example).
     """
     try:
         repo, folder = open_repo(repo_dir)
@@ -107,7 +108,9 @@ def work_tree_info(repo_dir: Path) -> GitInfo:
     except ValueError:  # no commits yet
         commit = None
     branch = None if repo.head.is_detached else repo.active_branch.name
-    changed = tuple(_changed(repo, folder))
+    top = Path(repo.working_tree_dir).resolve()
+    skip = {Path(p).resolve().relative_to(top).as_posix() for p in ignore if Path(p).resolve().is_relative_to(top)}
+    changed = tuple(p for p in _changed(repo, folder) if p not in skip)
     return GitInfo(commit, branch, bool(changed), changed)
 
 

@@ -45,9 +45,9 @@ class ApplyRun:
         return not self.cancelled and (self.outcome is None or self.outcome.ok)
 
 
-def check_work_tree(root: Path, *, allow_dirty: bool, note: Note) -> GitInfo:
+def check_work_tree(root: Path, *, allow_dirty: bool, note: Note, ignore: tuple[Path, ...] = ()) -> GitInfo:
     """Refuse uncommitted changes under root unless allowed; outside git, say so and go on."""
-    git = work_tree_info(root)
+    git = work_tree_info(root, ignore)
     if not git.in_git:
         note(f"{root} is not in a git checkout: applying its files as they are (no commit is recorded)")
     elif git.dirty:
@@ -77,7 +77,7 @@ def apply_saved(path: Path, *, reporter: Reporter | None = None, confirm: Confir
                 allow_dirty: bool = False, show: Show = lambda _plan: None, note: Note = lambda _text: None) -> ApplyRun:
     """Apply exactly a plan saved by `plan --out`; refuse it when the repo or live state moved since."""
     saved = read_plan(path)
-    git = check_work_tree(Path(saved.root), allow_dirty=allow_dirty, note=note)
+    git = check_work_tree(Path(saved.root), allow_dirty=allow_dirty, note=note, ignore=(Path(path),))
     with Session.open(Path(saved.root), saved.scope, writable=True) as session:
         check_repo(saved, session.graph)
         return _locked(session, git, (path, saved), reporter, confirm, show, note)

@@ -61,3 +61,12 @@ def test_history_arguments(tmp_path, monkeypatch):
         _split_args(["Image/a", "Image/b"], None)
     with pytest.raises(typer.BadParameter):
         _split_args(["Not A Thing"], None)
+
+
+def test_the_saved_plan_being_applied_does_not_make_the_tree_dirty(tmp_path):
+    _repo(tmp_path)
+    plan = tmp_path / "repo" / "plan.json"   # `modelctl plan . --out plan.json` in CI, then `apply plan.json`
+    plan.write_text("{}")
+    assert check_work_tree(tmp_path / "repo", allow_dirty=False, note=lambda _t: None, ignore=(plan,)).dirty is False
+    with pytest.raises(DirtyTree, match="repo/plan.json"):
+        check_work_tree(tmp_path / "repo", allow_dirty=False, note=lambda _t: None)
