@@ -19,9 +19,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from runtime_support import KEY
 
 REPO = Path(__file__).resolve().parents[2]
-KEY = "test-key-primary"
 
 
 def free_port() -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import KEY
+from runtime_support import KEY
 
 SCORE = {"data": [[5.1, 3.5, 1.4, 0.2]]}
 

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
-from conftest import KEY
+from runtime_support import KEY
 
 H = {"Authorization": f"Bearer {KEY}"}
 ONNX_BODY = b'{"inputs":[{"name":"features","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}'

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tritonclient.http as triton
 
-from conftest import KEY
+from runtime_support import KEY
 
 
 @pytest.fixture(scope="module")

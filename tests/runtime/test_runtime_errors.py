@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import KEY
+from runtime_support import KEY
 
 H = {"Authorization": f"Bearer {KEY}"}
 GOOD = {"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP64", "data": [5.1, 3.5, 1.4, 0.2]}]}
