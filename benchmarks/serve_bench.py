@@ -7,7 +7,10 @@ One session, one machine, the same sklearn model (StandardScaler + LogisticRegre
   (c) predict() called in-process (one core), the floor no server can beat
 Single-row requests from `wrk` at concurrency 8 and 32, DURATION seconds each (default 20).
 
-    .venv/bin/python benchmarks/serve_bench.py [--duration 20] [--json results.json]
+    .venv/bin/python benchmarks/serve_bench.py [--duration 20] [--repeat 3] [--no-mlflow] [--json results.json]
+
+The runtime runs alternate without/with collection; each configuration reports its median run, and the
+collection cost is also given as the median of the paired (same alternation) ratios.
 """
 
 from __future__ import annotations
@@ -232,17 +235,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=int, default=20, help="seconds per wrk run (default 20)")
     ap.add_argument("--json", type=Path, help="also write the results here")
-    ap.add_argument("--repeat", type=int, default=2, help="runs per runtime configuration (best kept)")
-    ap.add_argument("--mlflow-repeat", type=int, default=1, help="runs of the MLflow server (best kept)")
+    ap.add_argument("--repeat", type=int, default=3, help="alternating runs per runtime configuration (median kept)")
+    ap.add_argument("--mlflow-repeat", type=int, default=1, help="runs of the MLflow server (median kept)")
+    ap.add_argument("--no-mlflow", action="store_true", help="runtime with/without collection only")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
         return 1
-    venv = bench_venv()
+    venv = None if args.no_mlflow else bench_venv()
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
         workdir = Path(tmp)
         joblib_path = make_model(workdir / "image")
-        save_mlflow_model(venv, joblib_path, workdir / "mlflow-model")
+        if venv is not None:
+            save_mlflow_model(venv, joblib_path, workdir / "mlflow-model")
         floor = run_floor(joblib_path, min(args.duration, 10))
         cpu_runs = {False: [], True: []}
         for _ in range(3):  # alternate, keep medians: CPU time per op still drifts with the host's load
@@ -250,43 +255,54 @@ def main() -> int:
                 cpu_runs[c].append(run_inprocess_cpu(workdir / "image", c, workdir, n=10000))
         cpu = {c: statistics.median(v) for c, v in cpu_runs.items()}
         # This machine is shared: alternate the runtime with and without collection and keep each
-        # configuration's best run, so a burst of someone else's load does not decide the comparison.
+        # configuration's median run, so a burst of someone else's load does not decide the comparison.
         runs, records = {False: [], True: []}, 0
         for _ in range(args.repeat):
             for collect in (False, True):
                 result, n = run_runtime(workdir / "image", args.duration, collect, workdir)
                 runs[collect].append(result)
                 records = n if collect else records
-        ours, ours_dc = best(runs[False]), best(runs[True])
-        mlflow = best([run_mlflow(venv, workdir / "mlflow-model", args.duration, workdir)
-                       for _ in range(args.mlflow_repeat)])
-    report(floor, ours, ours_dc, records, mlflow, cpu)
+        ours, ours_dc = median_run(runs[False]), median_run(runs[True])
+        mlflow = None if venv is None else median_run(
+            [run_mlflow(venv, workdir / "mlflow-model", args.duration, workdir) for _ in range(args.mlflow_repeat)])
+    report(floor, ours, ours_dc, records, mlflow, cpu, runs)
     if args.json:
         args.json.write_text(json.dumps({"floor": floor, "runtime": ours, "runtime_collect": ours_dc,
+                                         "runs": {str(k): v for k, v in runs.items()},
                                          "collected_records": records, "mlflow": mlflow,
                                          "cpu_per_request_s": {str(k): v for k, v in cpu.items()}}, indent=2))
     return 0
 
 
-def best(runs: list[dict]) -> dict:
-    """Per concurrency, the run with the highest req/s (its own latencies, not mixed across runs)."""
-    return {c: max((r[c] for r in runs), key=lambda x: x["rps"]) for c in CONCURRENCY}
+def median_run(runs: list[dict]) -> dict:
+    """Per concurrency, the run with the median req/s (its own latencies, not mixed across runs)."""
+    return {c: sorted((r[c] for r in runs), key=lambda x: x["rps"])[(len(runs) - 1) // 2] for c in CONCURRENCY}
 
 
-def report(floor, ours, ours_dc, records, mlflow, cpu) -> None:
+def paired_costs(runs: dict, c: int) -> list[float]:
+    """Collection cost of each alternation (run i with vs run i without): slow drifts of the host cancel."""
+    return [1 - on[c]["rps"] / off[c]["rps"] for off, on in zip(runs[False], runs[True])]
+
+
+def report(floor, ours, ours_dc, records, mlflow, cpu, runs) -> None:
     print(f"\nin-process predict() floor (1 core): {floor['rps']:,.0f} calls/s, "
           f"p50 {floor['p50_ms']:.3f} ms, p99 {floor['p99_ms']:.3f} ms")
     print(f"\n{'server':34} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for name, res in (("modelctl runtime", ours), ("modelctl runtime + collection 1.0", ours_dc),
                       ("mlflow models serve", mlflow)):
-        for c, r in res.items():
+        for c, r in (res or {}).items():
             print(f"{name:34} {c:>4} {r['rps']:>9,.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['non2xx']:>8}")
     print("\nratios")
     for c in CONCURRENCY:
-        speed = ours[c]["rps"] / mlflow[c]["rps"]
+        if mlflow is not None:
+            speed = ours[c]["rps"] / mlflow[c]["rps"]
+            print(f"  c={c:<3} runtime/mlflow req/s {speed:.2f}x (target >= 2x), p99 {ours[c]['p99_ms']:.1f} vs "
+                  f"{mlflow[c]['p99_ms']:.1f} ms (target <=)")
         cost = 1 - ours_dc[c]["rps"] / ours[c]["rps"]
-        print(f"  c={c:<3} runtime/mlflow req/s {speed:.2f}x (target >= 2x), p99 {ours[c]['p99_ms']:.1f} vs "
-              f"{mlflow[c]['p99_ms']:.1f} ms (target <=); collection cost {cost:+.1%} of req/s (target < 10%)")
+        paired = paired_costs(runs, c)
+        print(f"  c={c:<3} collection cost {cost:+.1%} of req/s (medians; target < 10%); per alternation "
+              f"{', '.join(f'{p:+.1%}' for p in paired)} (median {statistics.median(paired):+.1%}); req/s runs "
+              f"off {[round(r[c]['rps']) for r in runs[False]]}, on {[round(r[c]['rps']) for r in runs[True]]}")
     print(f"  in-process CPU per /score request: {cpu[False] * 1e6:.0f} us without collection, "
           f"{cpu[True] * 1e6:.0f} us with sampling 1.0 (writer thread included): collection cost "
           f"{cpu[True] / cpu[False] - 1:+.1%} of CPU per request (target < 10%)")

@@ -231,10 +231,10 @@ class App:
             raise HTTPError(504, f"scoring took longer than {self.timeout:g} s") from None
 
     def _collect(self, model, rid: str, inputs, outputs) -> None:
+        """Queue references only (no copy, no encoding): the collector's writer thread builds the record."""
         q = self.queue
-        if q is not None and q.sampled():
-            q.offer({"collection": "scoring", "model": model.cfg.name, "version": model.cfg.version,
-                     "requestId": rid, "inputs": inputs, "outputs": outputs})
+        if q is not None and (q.sample_all or q.sampled()):
+            q.offer("scoring", model.cfg.name, model.cfg.version, rid, inputs, outputs)
 
     async def infer(self, r: Route, body: bytes, bin_hdr, rid, scope):
         model = self.models.ready_model(r.model, r.version)

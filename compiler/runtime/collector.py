@@ -38,5 +38,4 @@ class Collector:
         ctx = current.get()
         if ctx is None or ctx.queue is None or not ctx.queue.sampled():
             return False
-        return ctx.queue.offer({"collection": self.name, "model": ctx.model, "version": ctx.version,
-                                "requestId": ctx.request_id, "data": data})
+        return ctx.queue.offer(self.name, ctx.model, ctx.version, ctx.request_id, data)

@@ -1,4 +1,8 @@
-"""Where collected records go: a partitioned folder of JSON Lines files, or an HTTP endpoint."""
+"""Where collected records go: a partitioned folder of JSON Lines files, or an HTTP endpoint.
+
+A sink's write() takes one batch already encoded by the collector's writer thread, grouped by
+partition: {(model, version, hours since the epoch (UTC), collection): [record JSON bytes, ...]}.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +25,13 @@ DUMP_OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NAIVE_UTC
 def _default(obj):
     if isinstance(obj, bytes):
         return obj.decode("utf-8", "replace")
+    tolist = getattr(obj, "tolist", None)  # numpy scalars and non-contiguous arrays
+    if tolist is not None:
+        return tolist()
     return str(obj)
 
 
-def dump_record(record: dict) -> bytes:
+def encode_record(record: dict) -> bytes:
     return orjson.dumps(record, default=_default, option=DUMP_OPTS)
 
 
@@ -43,20 +50,10 @@ class FileSink:
         self.root = root
         self._seq = itertools.count()
 
-    def write(self, records: list[dict]) -> None:
-        groups: dict[tuple, list[bytes]] = {}
-        hours: dict[int, str] = {}
-        for r in records:
-            ts = int(r.pop("_ts")) // 3600
-            hour = hours.get(ts)
-            if hour is None:
-                hour = hours[ts] = datetime.fromtimestamp(ts * 3600, timezone.utc).strftime("%Y/%m/%d/%H")
-            key = (r.get("model") or "_", r.get("version") or "_", hour, r["collection"])
-            group = groups.get(key)
-            if group is None:
-                group = groups[key] = []
-            group.append(dump_record(r))
-        for (model, version, hour, collection), lines in groups.items():
+    def write(self, groups: dict[tuple, list[bytes]]) -> None:
+        """groups: (model, version, hours since the epoch (UTC), collection) -> encoded records."""
+        for (model, version, hours, collection), lines in groups.items():
+            hour = datetime.fromtimestamp(hours * 3600, timezone.utc).strftime("%Y/%m/%d/%H")
             folder = self.root / _segment(model) / _segment(version) / hour
             folder.mkdir(parents=True, exist_ok=True)
             name = (f"{_segment(collection)}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
@@ -82,10 +79,8 @@ class HttpSink:
         self.attempts = attempts
         self.timeout = timeout
 
-    def write(self, records: list[dict]) -> None:
-        for r in records:
-            r.pop("_ts", None)
-        body = b'{"records":[' + b",".join(dump_record(r) for r in records) + b"]}"
+    def write(self, groups: dict[tuple, list[bytes]]) -> None:
+        body = b'{"records":[' + b",".join(line for lines in groups.values() for line in lines) + b"]}"
         request = urllib.request.Request(self.url, data=body, method="POST",
                                          headers={"Content-Type": "application/json"})
         delay = 0.25
