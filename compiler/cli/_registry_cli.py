@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from ._workspace import WorkspaceError, registry_location
@@ -18,8 +17,7 @@ from ._workspace import WorkspaceError, registry_location
 if TYPE_CHECKING:  # the registry (SQLAlchemy) loads only when a command runs
     from ..registry import Registry
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+from .consoles import console, err_console
 
 
 class OutputFormat(str, Enum):

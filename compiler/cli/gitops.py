@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Iterator, List, Optional
 
 import typer
-from rich.console import Console
 
-console = Console(highlight=False)
+from .consoles import console
 
 
 def pull_request_plan(directory: Path, base: str, head: str, *, stage: str | None, fmt: str,

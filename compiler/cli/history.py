@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -23,7 +22,7 @@ def _split_args(args: list[str], resource: str | None) -> tuple[Path, str | None
     """`history [RESOURCE] [DIR]`: KIND/NAME is a resource, an existing folder the repo; a bare name a deployment."""
     directory = None
     for arg in args:
-        if RESOURCE.match(arg) and not Path(arg).is_dir():
+        if RESOURCE.fullmatch(arg) and not Path(arg).is_dir():
             found = arg
         elif Path(arg).is_dir() and directory is None:
             directory = Path(arg)
@@ -116,8 +115,7 @@ def history(args: Optional[List[str]] = typer.Argument(None, metavar="[RESOURCE]
         table.add_row(when.strftime("%Y-%m-%d %H:%M:%S") if when else "-", a.run_id, escape(a.resource), a.action,
                       f"[{colour}]{a.result}[/{colour}]", escape(shown or "-"), escape(extra.get("target") or "-"),
                       escape(a.user or "-"), commit, escape(why))
-    wide = console if console.is_terminal else Console(width=220, highlight=False)  # logs, pipes: no squeezing
-    wide.print(table)
+    console.print(table)
     if any(a.detail.get("gitDirty") for a, _ in rows):
         console.print("* applied with uncommitted changes (--allow-dirty)")
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from .. import __version__
 from ..diagnostics import DiagnosticError, errors_only
@@ -27,8 +26,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+from .consoles import console, err_console
 
 
 def _version(value: bool) -> None:

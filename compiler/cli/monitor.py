@@ -14,12 +14,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+from .consoles import console, err_console
 
 
 def _fmt(value, spec: str = ".2f", suffix: str = "") -> str:

@@ -15,7 +15,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_since(text: str) -> timedelta:
-    m = _DURATION.match(text.strip())
+    m = _DURATION.fullmatch(text.strip())
     if not m:
         raise MonitorError(f"--since {text!r}: use a number with s, m, h, d or w, e.g. 1h or 30m")
     return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])

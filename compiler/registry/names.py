@@ -15,7 +15,7 @@ FRAMEWORKS = ("sklearn", "onnx", "mlflow", "custom")
 
 def check_name(name: str, what: str = "name") -> str:
     """Model, image and alias names: lowercase letters, digits, '.', '_', '-'; no path characters."""
-    if not isinstance(name, str) or not NAME_RE.match(name) or ".." in name:
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or ".." in name:
         raise InvalidName(
             f"invalid {what} {name!r}: use 1-64 lowercase letters, digits, '.', '_' or '-', "
             "starting and ending with a letter or digit"
@@ -34,7 +34,7 @@ def check_alias(alias: str) -> str:
 def check_tags(tags: dict[str, str] | None) -> dict[str, str]:
     clean: dict[str, str] = {}
     for key, value in (tags or {}).items():
-        if not isinstance(key, str) or not TAG_KEY_RE.match(key):
+        if not isinstance(key, str) or not TAG_KEY_RE.fullmatch(key):
             raise InvalidName(f"invalid tag key {key!r}: letters, digits, '.', '_', '/', '-' (max 128)")
         if not isinstance(value, str | int | float | bool):
             raise InvalidArgument(f"tag {key!r}: value must be a string, got {type(value).__name__}")

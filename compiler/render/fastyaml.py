@@ -12,9 +12,9 @@ import json
 import math
 import re
 
-_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./-]*")  # used with fullmatch: "$" would accept a trailing newline
 _RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"}
-_KEY_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
+_KEY_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
 # Not printable in YAML, or a YAML line break that JSON leaves raw: written as \\uXXXX escapes.
 _ESCAPE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 
@@ -39,7 +39,7 @@ def scalar(value) -> str:
         text = repr(value)  # YAML 1.1 floats need a '.' in the mantissa: 1e+16 -> 1.0e+16
         return text if "." in text or "e" not in text else text.replace("e", ".0e", 1)
     if isinstance(value, str):
-        if _PLAIN.match(value) and value.lower() not in _RESERVED:
+        if _PLAIN.fullmatch(value) and value.lower() not in _RESERVED:
             return value
         return _quoted(value)
     raise TypeError(f"cannot write {type(value).__name__} as YAML")
@@ -48,7 +48,7 @@ def scalar(value) -> str:
 def _key(key) -> str:
     if not isinstance(key, str):
         raise TypeError("mapping keys must be strings")
-    return key if _KEY_PLAIN.match(key) and key.lower() not in _RESERVED else _quoted(key)
+    return key if _KEY_PLAIN.fullmatch(key) and key.lower() not in _RESERVED else _quoted(key)
 
 
 def _emit(value, indent: str, out: list[str]) -> None:

@@ -26,6 +26,11 @@ def test_round_trip(doc):
     assert list(yaml.safe_load_all(fastyaml.dump_all([doc, doc]))) == [doc, doc]
 
 
+def test_trailing_newline_is_quoted():
+    assert fastyaml.dump({"A\n": "b\n"}) == '"A\\n": "b\\n"\n'
+    assert yaml.safe_load(fastyaml.dump({"A\n": "b\n"})) == {"A\n": "b\n"}
+
+
 def test_block_style_and_sorted_keys():
     text = fastyaml.dump({"b": [{"y": 1, "x": "8080"}, []], "a": {}, "c": "yes"})
     assert text == 'a: {}\nb:\n- x: "8080"\n  "y": 1\n- []\nc: "yes"\n'
