@@ -8,7 +8,8 @@
 
 Records go through the same queue and sinks as the scored requests, tagged with the current model,
 version and request id. collect() never blocks or raises; it returns False when collection is off,
-the record was not sampled or the queue was full.
+the record was not sampled or the queue was full. Only a reference is queued (encoded later by the
+writer thread), so do not mutate `data` after collecting it.
 """
 
 from __future__ import annotations

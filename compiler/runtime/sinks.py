@@ -55,12 +55,17 @@ class FileSink:
         for (model, version, hours, collection), lines in groups.items():
             hour = datetime.fromtimestamp(hours * 3600, timezone.utc).strftime("%Y/%m/%d/%H")
             folder = self.root / _segment(model) / _segment(version) / hour
-            folder.mkdir(parents=True, exist_ok=True)
             name = (f"{_segment(collection)}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
                     f"-{next(self._seq)}-{uuid.uuid4().hex[:8]}.jsonl")
             tmp = folder / f".{name}.tmp"
-            with open(tmp, "wb") as f:
-                f.write(b"\n".join(lines) + b"\n")
+            try:
+                f = open(tmp, "xb")
+            except FileNotFoundError:  # a new partition (once an hour): create it only then
+                folder.mkdir(parents=True, exist_ok=True)
+                f = open(tmp, "xb")
+            with f:
+                f.write(b"\n".join(lines))
+                f.write(b"\n")
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, folder / name)
