@@ -1,8 +1,9 @@
 """`modelctl monitor DEPLOYMENT`: request rate, errors and latency from /metrics, plus collected-data
 statistics and drift (PSI) against a baseline.
 
-Until deployments can be looked up by name, point it at a runtime with --url and/or at collected data
-with --collected.
+A deployment on a docker target is looked up by name in the repo's registry (its URL), its auth
+secret (the bearer key) and its data-collection volume on the engine; --url, --key-file and
+--collected point at any runtime and folder instead.
 """
 
 from __future__ import annotations
@@ -24,8 +25,62 @@ def _fmt(value, spec: str = ".2f", suffix: str = "") -> str:
     return "-" if value is None else f"{value:{spec}}{suffix}"
 
 
+def _lookup(repo: Path, name: str) -> tuple[str | None, str | None, Path | None]:
+    """URL, bearer key and collected-data folder of a deployment, from the registry, secrets and engine."""
+    from ..diagnostics import DiagnosticError
+    from ..pipeline import compile_repo
+    from ..plan.state import open_registry_if_present
+    from ..targets.docker.containers import collect_volume
+    from ..targets.docker.secrets import resolve
+
+    try:
+        graph = compile_repo(repo).require()
+    except DiagnosticError as err:
+        err_console.print(f"error: {escape(err.diagnostics[0].headline())}")
+        raise typer.Exit(1) from None
+    node = graph.nodes.get(f"Deployment/{name}")
+    if node is None:
+        from ..diagnostics import did_you_mean
+        hint = did_you_mean(name, [n.name for n in graph.of_kind("Deployment")]) or ""
+        err_console.print(f"error: no deployment '{escape(name)}' in {repo} {hint}".rstrip())
+        raise typer.Exit(1)
+    if node.target.type != "docker":
+        err_console.print(f"error: '{escape(name)}' runs on a {node.target.type} target, which modelctl does not "
+                          "apply yet; pass --url and --collected")
+        raise typer.Exit(1)
+    ws = graph.workspace.spec
+    registry = open_registry_if_present(ws.registry, ws.artifacts, Path(graph.root))
+    records = [] if registry is None else registry.list_deployments(target=node.target_name)
+    if registry is not None:
+        registry.close()
+    record = next((d for d in records if d.name == name), None)
+    if record is None or not record.url:
+        err_console.print(f"error: '{escape(name)}' is not deployed (no record in the registry); run modelctl apply")
+        raise typer.Exit(1)
+    key = None
+    if node.spec.auth.mode in ("key", "token") and node.spec.auth.secret_ref:
+        key = resolve(Path(graph.root), node.spec.auth.secret_ref).value.strip().splitlines()[0]
+    return record.url, key, _volume_folder(collect_volume(graph.workspace.name, name)) \
+        if node.spec.data_collection.enabled else None
+
+
+def _volume_folder(volume: str) -> Path | None:
+    """Where a named volume lives on this host (the engine must be local, as for secret mounts)."""
+    import docker
+
+    try:
+        client = docker.from_env()
+        try:
+            return Path(client.volumes.get(volume).attrs["Mountpoint"])
+        finally:
+            client.close()
+    except docker.errors.DockerException:
+        return None
+
+
 def monitor(
-    deployment: Optional[str] = typer.Argument(None, help="Deployment name (lookup comes with the Docker target)."),
+    deployment: Optional[str] = typer.Argument(None, help="Deployment name, looked up in the repo (docker targets)."),
+    repo: Path = typer.Option(Path("."), "--repo", help="The GitOps repo the deployment belongs to."),
     since: str = typer.Option("1h", "--since", help="Window of collected data to summarise (30m, 1h, 2d...)."),
     url: Optional[str] = typer.Option(None, "--url", help="Base URL of a running scoring runtime."),
     collected: Optional[Path] = typer.Option(None, "--collected", help="Folder of collected data (file sink)."),
@@ -40,21 +95,25 @@ def monitor(
 ) -> None:
     """Serving health and data drift of a deployment, as tables.
 
-    Example: modelctl monitor iris-local --url http://127.0.0.1:8080 --collected ./collected --baseline train.csv
+    Examples: modelctl monitor iris-local --repo examples/iris --since 30m
+
+    modelctl monitor --url http://127.0.0.1:8080 --collected ./collected --baseline train.csv
     """
     from ..monitor.collected import columns, feature_rows, load_baseline, parse_since, read_records
     from ..monitor.drift import PSI_SIGNIFICANT, feature_stats
     from ..monitor.metrics import MonitorError, scrape, traffic
 
+    key = key_file.read_text().strip() if key_file else os.environ.get("MODELCTL_KEY")
     if not url and not collected:
-        err_console.print(f"error: cannot look up deployment {escape(deployment or '')!s} yet; "
-                          "pass --url and/or --collected")
-        raise typer.Exit(1)
+        if not deployment:
+            err_console.print("error: name a deployment, or pass --url and/or --collected")
+            raise typer.Exit(1)
+        url, found_key, collected = _lookup(repo, deployment)
+        key = key or found_key
     report: dict = {"deployment": deployment}
     try:
         window = parse_since(since)
         if url:
-            key = key_file.read_text().strip() if key_file else os.environ.get("MODELCTL_KEY")
             before = scrape(url, key) if interval > 0 else None
             if before is not None:
                 time.sleep(interval)

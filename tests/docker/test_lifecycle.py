@@ -4,6 +4,7 @@ under load, a broken image rolled back, prune, and a stale saved plan refused.""
 from __future__ import annotations
 
 import json
+import time
 
 from docker_helpers import DEPLOYMENT, EXAMPLE, Hammer, counting
 
@@ -20,9 +21,22 @@ def changes(plan) -> dict[str, str]:
     return {a.resource: a.action for a in plan.actions if a.is_change}
 
 
+def _monitor(ws, name: str, done) -> dict:  # noqa: ANN001
+    """`modelctl monitor NAME --json`, retried until `done(report)`: the collector writes in batches."""
+    deadline = time.monotonic() + 30
+    while True:
+        cli = ws.cli("monitor", name, "--repo", ".", "--interval", "0", "--json")
+        assert cli.returncode == 0, cli.stdout + cli.stderr
+        report = json.loads(cli.stdout)
+        if done(report) or time.monotonic() > deadline:
+            return report
+        time.sleep(1)
+
+
 def test_full_lifecycle(workspace):
     ws = workspace
-    ws.write("deployments/green.yaml", DEPLOYMENT.format(name="green"))
+    ws.write("deployments/green.yaml", DEPLOYMENT.format(name="green").replace(
+        "  auth:", "  dataCollection: {enabled: true, sampling: 1.0}\n  auth:"))
 
     # 1. First apply creates everything; the service answers with the generated key.
     plan, outcome = ws.apply()
@@ -39,6 +53,14 @@ def test_full_lifecycle(workspace):
     assert blue[0].attrs["HostConfig"]["NanoCpus"] == 1_000_000_000
     assert blue[0].attrs["HostConfig"]["Memory"] == 512 * 1024 * 1024
     assert ws.key() not in json.dumps(blue[0].attrs)  # the key is a mounted file, never env or label
+
+    # 1b. monitor finds a deployment by name: its URL, key and collected-data volume.
+    for _ in range(3):
+        assert ws.score("green", [[6.7, 3.0, 5.2, 2.3]]).status_code == 200
+    report = _monitor(ws, "green", lambda r: r.get("collected", {}).get("records", 0) >= 3)
+    assert [t["total"] for t in report["traffic"] if t["model"] == "iris"] == [3.0]
+    assert report["collected"]["records"] == 3 and report["collected"]["models"] == ["iris:1"]
+    assert "collected" not in _monitor(ws, "blue", lambda r: True)  # blue collects nothing
 
     # 2. Re-plan: no changes (CLI exit 0 with --detailed-exitcode); a second apply writes nothing.
     cli = ws.cli("plan", ".", "--detailed-exitcode")

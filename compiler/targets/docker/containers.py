@@ -83,12 +83,17 @@ def backend_labels(req: DeployRequest, port: int) -> dict[str, str]:
             "app.kubernetes.io/name": req.name, "app.kubernetes.io/component": "scoring"}
 
 
+def collect_volume(workspace: str, deployment: str) -> str:
+    """The named volume a deployment's collected data lands in (kept across blue/green swaps)."""
+    return f"modelctl-{workspace}-{deployment}-collected"
+
+
 def run_backend(client: docker.DockerClient, req: DeployRequest, name: str, notes: list[str]) -> tuple[Any, int]:
     secrets = ContainerSecrets(req.root, name)
     env = environment(req, secrets, notes)
     port = free_port()
     mounts = [Mount(target=inside, source=host, type="bind", read_only=True) for host, inside in secrets.mounts]
-    mounts.append(Mount(target=COLLECT_DIR, source=f"modelctl-{req.workspace}-{req.name}-collected", type="volume",
+    mounts.append(Mount(target=COLLECT_DIR, source=collect_volume(req.workspace, req.name), type="volume",
                         labels={L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace}))
     labels = backend_labels(req, port)
     try:
