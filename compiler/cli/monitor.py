@@ -36,7 +36,11 @@ def _lookup(repo: Path, name: str) -> tuple[str | None, str | None, Path | None]
     try:
         graph = compile_repo(repo).require()
     except DiagnosticError as err:
-        err_console.print(f"error: {escape(err.diagnostics[0].headline())}")
+        first = err.diagnostics[0]
+        where = f"{first.location}: " if first.location else ""
+        err_console.print(f"error: cannot look up deployment '{escape(name)}' in {escape(str(repo))} "
+                          f"({escape(where + first.message)}); pass --repo DIR, or --url and/or --collected",
+                          soft_wrap=True)
         raise typer.Exit(1) from None
     node = graph.nodes.get(f"Deployment/{name}")
     if node is None:
