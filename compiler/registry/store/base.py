@@ -70,23 +70,30 @@ def write_stream_atomically(chunks, dest: Path, expected: str | None) -> Blob:  
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{dest.name}.{os.getpid()}.{os.urandom(4).hex()}.part"
-    h, size = hashlib.sha256(), 0
     try:
-        with open(tmp, "wb") as out:
-            for chunk in chunks:
-                h.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        actual = "sha256:" + h.hexdigest()
-        if expected is not None and actual != expected:
-            raise DigestMismatch(expected, actual, str(dest))
+        blob = write_hashing(chunks, tmp)
+        if expected is not None and blob.digest != expected:
+            raise DigestMismatch(expected, blob.digest, str(dest))
         os.replace(tmp, dest)
         fsync_dir(dest.parent)
-        return Blob(actual, size)
+        return blob
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_hashing(chunks, tmp: Path, after_chunk=None) -> Blob:  # noqa: ANN001
+    """Write chunks to tmp while hashing them, then fsync; the caller renames tmp into place."""
+    h, size = hashlib.sha256(), 0
+    with open(tmp, "wb") as out:
+        for chunk in chunks:
+            h.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+            if after_chunk is not None:
+                after_chunk()
+        out.flush()
+        os.fsync(out.fileno())
+    return Blob("sha256:" + h.hexdigest(), size)
 
 
 def iter_chunks(f: BinaryIO):  # noqa: ANN201

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from ..errors import DigestMismatch, NotFound
-from .base import CHUNK, Blob, ModelFile, fsync_dir, split_digest, write_stream_atomically
+from .base import CHUNK, Blob, ModelFile, fsync_dir, split_digest, write_hashing, write_stream_atomically
 
 STALE_TEMP_SECONDS = 3600
 # Test hook for the crash test: seconds to sleep after each chunk written (0 = off).
@@ -49,18 +49,8 @@ class LocalStore:
     def _put_stream(self, chunks) -> Blob:  # noqa: ANN001
         """Copy to tmp/ while hashing, fsync, then rename to blobs/ under the computed digest."""
         tmp = self._tmp / f"{os.getpid()}-{os.urandom(6).hex()}.part"
-        h, size = hashlib.sha256(), 0
         try:
-            with open(tmp, "wb") as out:
-                for chunk in chunks:
-                    h.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-                    if self._throttle:
-                        time.sleep(self._throttle)
-                out.flush()
-                os.fsync(out.fileno())
-            blob = Blob("sha256:" + h.hexdigest(), size)
+            blob = write_hashing(chunks, tmp, (lambda: time.sleep(self._throttle)) if self._throttle else None)
             final = self._path(blob.digest)
             if not final.exists():                  # content-addressed: same digest, same bytes
                 final.parent.mkdir(exist_ok=True)
