@@ -192,6 +192,8 @@ ensure_postgres() {
     psql_admin <<EOF || die "could not create role '$PG_USER' / database '$PG_DB'"
 SELECT 'CREATE ROLE $PG_USER' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$PG_USER')\gexec
 ALTER ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
+-- tests drop their databases WITH (FORCE); that must also end an autovacuum worker in them
+GRANT pg_signal_backend TO $PG_USER;
 SELECT 'CREATE DATABASE $PG_DB OWNER $PG_USER' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$PG_DB')\gexec
 EOF
 }

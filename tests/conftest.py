@@ -146,6 +146,8 @@ def postgres_url(_postgres_admin) -> str:
     with _postgres_admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     yield _postgres_admin.url.set(database=name).render_as_string(hide_password=False)
+    # FORCE ends sessions still in the database, autovacuum workers included (the role holds
+    # pg_signal_backend, granted by scripts/services.sh).
     with _postgres_admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

@@ -117,6 +117,19 @@ def test_postgres_gives_each_test_a_fresh_database(postgres_url):
         engine.dispose()
 
 
+
+def test_postgres_role_may_end_other_sessions_so_teardown_can_drop_with_force(postgres_url):
+    # DROP DATABASE ... WITH (FORCE) also ends autovacuum workers, which belong to no role;
+    # without pg_signal_backend that teardown failed at random on CI.
+    engine = sa.create_engine(postgres_url)
+    try:
+        with engine.connect() as connection:
+            member = connection.execute(sa.text(
+                "SELECT pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')")).scalar_one()
+        assert member is True
+    finally:
+        engine.dispose()
+
 # --- the fixtures' rules ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("ci, outcome", [("true", "fail"), ("1", "fail"), ("", "skip"), (None, "skip")])
