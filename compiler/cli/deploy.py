@@ -34,12 +34,13 @@ class Row:
     health: str
     container: str | None = None
     fingerprint: str | None = None
+    containers: list[str] = field(default_factory=list)  # every replica behind the router, in order
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"name": self.name, "target": self.target, "targetType": self.target_type, "image": self.image,
                 "imageVersion": self.image_version, "models": self.models, "url": self.url, "health": self.health,
-                "container": self.container, "fingerprint": self.fingerprint}
+                "container": self.container, "containers": self.containers, "fingerprint": self.fingerprint}
 
 
 def _split(ref: str | None) -> tuple[str | None, int | None]:
@@ -87,17 +88,23 @@ def _rows(directory: Path) -> list[Row]:
             return rows
         finally:
             engines.close()
+        by_name = {c.name: c for c in facts["containers"]}
         for r in rows:
             router = facts["routers"].get(r.target)
             route = router.route(r.name) if router else None
-            active = next((c for c in facts["containers"] if route and c.name == route.container), None)
-            if active is None:
+            names = [name for name, _ in route.servers] if route else []
+            replicas = [by_name[n] for n in names if n in by_name]
+            if not replicas:
                 r.health = "missing"
-            else:
-                r.container = active.name
-                r.health = active.health or active.state if active.running else active.state
-                if router and not router.running:
-                    r.health += " (router down)"
+                continue
+            r.container, r.containers = names[0], names
+            first = replicas[0]
+            r.health = first.health or first.state if first.running else first.state
+            if len(names) > 1:
+                running = sum(1 for c in replicas if c.running)
+                r.health = f"{running}/{len(names)} running" + (f", {r.health}" if running else "")
+            if router and not router.running:
+                r.health += " (router down)"
     return rows
 
 
@@ -177,7 +184,9 @@ def status(name: str = typer.Argument(..., help="Deployment name."),
     for key, value in [("name", row.name), ("target", f"{row.target} ({row.target_type})"),
                        ("image", f"{row.image}:{row.image_version}"), ("models", ", ".join(row.models) or "-"),
                        ("url", row.url or "-"), ("health", row.health), ("ready", ready),
-                       ("container", row.container or "-"), ("fingerprint", row.fingerprint or "-")]:
+                       ("containers" if len(row.containers) > 1 else "container",
+                        ", ".join(row.containers) or row.container or "-"),
+                       ("fingerprint", row.fingerprint or "-")]:
         table.add_row(f"[bold]{key}[/bold]", escape(value))
     console.print(table)
 
@@ -185,10 +194,11 @@ def status(name: str = typer.Argument(..., help="Deployment name."),
 @app.command()
 def logs(name: str = typer.Argument(..., help="Deployment name."),
          directory: Path = typer.Option(Path("."), "--repo", help="The GitOps repo."),
-         tail: int = typer.Option(100, "--tail", help="Lines from the end.")) -> None:
-    """The last log lines of the container serving a docker deployment.
+         tail: int = typer.Option(100, "--tail", help="Lines from the end."),
+         replica: int = typer.Option(1, "--replica", min=1, help="Which replica (1 = the first).")) -> None:
+    """The last log lines of a container serving a docker deployment.
 
-    Example: modelctl deployments logs iris-local --repo examples/iris --tail 20
+    Example: modelctl deployments logs iris-local --repo examples/iris --tail 20 --replica 2
     """
     from ..pipeline import load_workspace
     from ..targets.docker.engine import Engines
@@ -199,10 +209,16 @@ def logs(name: str = typer.Argument(..., help="Deployment name."),
             err_console.print(f"[red]error:[/red] {escape(name)} has no running docker container "
                               f"(target {escape(row.target)}, health {escape(row.health)})")
             raise typer.Exit(1)
+        names = row.containers or [row.container]
+        if replica > len(names):
+            err_console.print(f"[red]error:[/red] {escape(name)} has {len(names)} replica{'s' * (len(names) != 1)}; "
+                              f"--replica {replica} does not exist")
+            raise typer.Exit(1)
         target = load_workspace(directory).spec.targets[row.target]
         engines = Engines()
         try:
-            text = engines.get(target.host).containers.get(row.container).logs(tail=tail).decode(errors="replace")
+            container = engines.get(target.host).containers.get(names[replica - 1])
+            text = container.logs(tail=tail).decode(errors="replace")
         finally:
             engines.close()
     console.print(text.rstrip(), markup=False, highlight=False, soft_wrap=True)

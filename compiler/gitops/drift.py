@@ -33,8 +33,9 @@ class OwnedField:
 
 
 OWNED_FIELDS: tuple[OwnedField, ...] = (
-    OwnedField("spec.replicas", "the autoscaler (spec.autoscale)", lambda spec, _t: bool(spec.get("autoscale"))),
-    OwnedField("spec.replicas", "the docker target (one container per deployment)", lambda _s, t: t == "docker"),
+    # docker has no autoscaler: there it runs spec.replicas containers and warns at validate
+    OwnedField("spec.replicas", "the autoscaler (spec.autoscale)",
+               lambda spec, t: bool(spec.get("autoscale")) and t != "docker"),
 )
 
 

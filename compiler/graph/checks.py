@@ -1,4 +1,5 @@
-"""Whole-graph rules that look across nodes: edge layering and FPGA architecture matching."""
+"""Whole-graph rules that look across nodes: edge layering, FPGA architecture matching, and what a
+deployment's target type can run (docker: no scale-to-zero, no autoscaler, no mTLS)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ def run_all(nodes: dict[str, Node], docs: dict[str, LoadedDocument], diags: list
     deployments = [n for n in nodes.values() if isinstance(n, DeploymentNode)]
     _edge_layering(deployments, docs, diags)
     _fpga_architecture(deployments, nodes, docs, diags)
+    _docker_limits(deployments, docs, diags)
 
 
 def _error(docs: dict[str, LoadedDocument], node: Node, path: tuple, message: str, **kw) -> Diagnostic:
@@ -56,3 +58,26 @@ def _fpga_architecture(deployments: list[DeploymentNode], nodes: dict[str, Node]
                     f"'{model.spec.accelerator.architecture}'", code="fpga-architecture",
                     expected=f"'{model.spec.accelerator.architecture}'",
                     suggestion="use a bitstream built for the model's architecture, or recompile the model"))
+
+
+def _docker_limits(deployments: list[DeploymentNode], docs, diags: list[Diagnostic]) -> None:
+    for dep in deployments:
+        if dep.target.type != "docker":
+            continue
+        spec = dep.spec
+        if spec.replicas == 0:
+            diags.append(_error(
+                docs, dep, ("spec", "replicas"), f"docker target '{dep.target_name}' cannot scale a deployment to zero",
+                code="docker-replicas", expected="replicas >= 1",
+                suggestion="remove the deployment from git (apply deletes its containers), or set 'replicas: 1'"))
+        if spec.autoscale is not None:
+            diags.append(_error(
+                docs, dep, ("spec", "autoscale"), f"docker target '{dep.target_name}' has no autoscaler: "
+                f"autoscale is ignored and {spec.replicas} container{'s' * (spec.replicas != 1)} run (spec.replicas)",
+                code="docker-autoscale", severity="warning",
+                suggestion="set spec.replicas to the count you want, or deploy to a kubernetes target"))
+        if spec.auth.mode == "mtls":
+            diags.append(_error(
+                docs, dep, ("spec", "auth", "mode"), f"docker target '{dep.target_name}' cannot serve mtls: its router "
+                "speaks plain HTTP to the backend", code="docker-mtls", expected="key, token or none",
+                suggestion="use auth mode key or token, or a kubernetes target"))

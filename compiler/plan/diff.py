@@ -185,7 +185,9 @@ def _deployment(graph: Graph, node: DeploymentNode, live: LiveState, actions: di
     router = live.routers.get(node.target_name)
     route = router.route(node.name) if router else None
     containers = live.containers_of(node.target_name, node.name)
-    active = next((c for c in containers if route and c.name == route.container), None)
+    serving = {name for name, _ in route.servers} if route else set()
+    replicas = [c for c in containers if c.name in serving]
+    active = replicas[0] if replicas else None
     record = live.record(node.target_name, node.name)
     detail: list[tuple[str, Any]] = [("image", image_node.name), ("ref", ref),
                                      ("port", route.port if route else None),
@@ -217,11 +219,16 @@ def _deployment(graph: Graph, node: DeploymentNode, live: LiveState, actions: di
         if not reasons:
             reasons.append("roll out: deployment definition changed (target settings)")
     else:
-        if not active.running:
-            reasons.append(f"restart: container {active.name} is {active.state}")
+        for c in replicas:
+            if not c.running:
+                reasons.append(f"restart: container {c.name} is {c.state}")
+        missing = sorted(serving - {c.name for c in replicas})
+        if missing:
+            reasons.append(f"restart: container{'s' * (len(missing) > 1)} {', '.join(missing)} "
+                           f"{'are' if len(missing) > 1 else 'is'} gone")
         if router is not None and not router.running:
             reasons.append(f"router: the router of target {node.target_name} is not running")
-    stale = [c for c in containers if c is not active and (active is None or c.name != active.name)]
+    stale = [c for c in containers if c.name not in serving] if active is not None else []
     if active is not None and stale:
         reasons.append(f"clean up: {len(stale)} old container{'s' * (len(stale) != 1)}")
     if not reasons and (record is None or record.fingerprint != node.fingerprint):

@@ -66,11 +66,17 @@ class ContainerFact:
 @dataclass(frozen=True)
 class RouteFact:
     deployment: str
-    container: str             # name of the backend container receiving the traffic
+    container: str             # the first backend container receiving the traffic
     port: int                  # the stable published port
-    backend_port: int
+    backend_port: int          # the first backend's port
     fingerprint: str
     prevent_destroy: bool = False
+    replicas: tuple[tuple[str, int], ...] = ()  # every (container, backend port); empty: just the first
+
+    @property
+    def servers(self) -> tuple[tuple[str, int], ...]:
+        """(container, backend port) of every replica the router balances over."""
+        return self.replicas or ((self.container, self.backend_port),)
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ class LiveState:
             "manifests": dict(sorted(self.manifests.items())),
             "records": sorted([r.target, r.name, r.fingerprint, r.image, r.image_version] for r in self.records),
             "containers": sorted([c.target, c.deployment, c.name, c.fingerprint, c.running] for c in self.containers),
-            "routers": {t: [r.running, sorted([x.deployment, x.container, x.port, x.fingerprint] for x in r.routes)]
+            "routers": {t: [r.running, sorted([x.deployment, [list(b) for b in x.servers], x.port, x.fingerprint] for x in r.routes)]
                         for t, r in sorted(self.routers.items())},
         })
 

@@ -42,7 +42,8 @@ def kinds(report) -> dict[str, str]:
 @pytest.mark.parametrize("path, spec, target, owner", [
     ("spec.replicas", {"autoscale": {"min": 1, "max": 4}}, "kubernetes", "the autoscaler (spec.autoscale)"),
     ("spec.replicas", {}, "kubernetes", None),
-    ("spec.replicas", {}, "docker", "the docker target (one container per deployment)"),
+    ("spec.replicas", {}, "docker", None),
+    ("spec.replicas", {"autoscale": {"min": 1, "max": 4}}, "docker", None),  # docker runs spec.replicas containers: a change is real drift
     ("spec.replicas.count", {"autoscale": {"min": 1}}, "kubernetes", "the autoscaler (spec.autoscale)"),
     ("spec.replicasExtra", {"autoscale": {"min": 1}}, "kubernetes", None),
     ("spec.resources.memory", {"autoscale": {"min": 1}}, "docker", None),
@@ -102,11 +103,19 @@ def test_only_owned_fields_is_expected_not_drift():
     assert "No drift" in RENDERERS["text"](report) and "owned by the autoscaler" in RENDERERS["text"](report)
 
 
+def test_on_docker_a_replica_count_changed_by_hand_is_drift_even_with_autoscale():
+    replicas = deployment(reasons=("roll out: spec.replicas changed",), diffs=(FieldDiff("spec.replicas", 3, 1),))
+    specs = {"Deployment/blue": {"autoscale": {"min": 1, "max": 5}}}
+    report = find_drift(plan(replicas), live(FP_GIT), specs=specs, targets=TARGETS)
+    assert kinds(report) == {"Deployment/blue": "by-hand"} and report.exit_code == 2
+    assert report.items[0].fields[0].owner is None
+
+
 def test_an_owned_field_beside_a_real_change_is_still_drift():
     mixed = deployment(reasons=("roll out: spec.replicas, spec.resources.memory changed",),
                        diffs=(FieldDiff("spec.replicas", 3, 1), FieldDiff("spec.resources.memory", "1Gi", "512Mi")))
     specs = {"Deployment/blue": {"autoscale": {"min": 1, "max": 5}}}
-    report = find_drift(plan(mixed), live(FP_GIT), specs=specs, targets=TARGETS)
+    report = find_drift(plan(mixed), live(FP_GIT), specs=specs, targets={"local": "kubernetes"})
     assert kinds(report) == {"Deployment/blue": "by-hand"} and report.exit_code == 2
     assert [f.owner is not None for f in report.items[0].fields] == [True, False]
 

@@ -114,13 +114,17 @@ def converged(graph, *, versions: dict[str, int] | None = None, image_versions: 
         if node.target.type != "docker":
             continue
         image = graph.get(node.image_id)
-        name = f"team-{node.name}-{node.fingerprint[:12]}"
-        containers.append(ContainerFact(f"id-{name}", name, node.target_name, node.name, node.fingerprint,
-                                        image_reference(graph, image), "running", "healthy",
-                                        json.dumps(deployment_spec_json(node)), 40000 + port % 100,
-                                        node.spec.lifecycle.prevent_destroy))
-        routes.append(RouteFact(node.name, name, port, 40000 + port % 100, node.fingerprint,
-                                node.spec.lifecycle.prevent_destroy))
+        servers = []
+        for i in range(1, node.spec.replicas + 1):
+            name = f"team-{node.name}-{node.fingerprint[:12]}" + (f"-{i}" if i > 1 else "")
+            backend_port = 40000 + port % 100 * 10 + i
+            containers.append(ContainerFact(f"id-{name}", name, node.target_name, node.name, node.fingerprint,
+                                            image_reference(graph, image), "running", "healthy",
+                                            json.dumps(deployment_spec_json(node)), backend_port,
+                                            node.spec.lifecycle.prevent_destroy))
+            servers.append((name, backend_port))
+        routes.append(RouteFact(node.name, servers[0][0], port, servers[0][1], node.fingerprint,
+                                node.spec.lifecycle.prevent_destroy, tuple(servers) if len(servers) > 1 else ()))
         records.append(RecordFact(node.name, node.target_name, image.name, 1, f"http://127.0.0.1:{port}",
                                   node.fingerprint))
         port += 1

@@ -150,6 +150,40 @@ def test_repairs_after_a_crash_or_manual_change(repo, mutate, reason, converge):
     assert any(reason in r for r in action.reasons), action.reasons
 
 
+def _with_replicas(repo, n: int) -> None:
+    repo.write("deployments/deployments.yaml", repo.root.joinpath("deployments/deployments.yaml").read_text().replace(
+        "spec: {image: iris-scorer, target: local,", f"spec: {{image: iris-scorer, target: local, replicas: {n},"))
+
+
+def test_replicas_converged_is_a_no_op_and_a_count_change_rolls_out(repo, converge):
+    _with_replicas(repo, 3)
+    live = converge(repo.graph())
+    assert len(live.containers_of("local", "iris-local")) == 3
+    assert changes(make_plan(repo.graph(), live)) == {}
+    repo.write("deployments/deployments.yaml", repo.root.joinpath("deployments/deployments.yaml").read_text()
+               .replace("replicas: 3,", "replicas: 2,"))
+    action = make_plan(repo.graph(), live).action("Deployment/iris-local")
+    assert action.action == "update"
+    assert [(d.path, d.before, d.after) for d in action.diffs] == [("spec.replicas", 3, 2)]
+
+
+@pytest.mark.parametrize("replica, mutate, reason", [
+    (2, lambda c: None, "restart: container team-iris-local-{fp}-2 is gone"),
+    (3, lambda c: dataclasses.replace(c, state="exited"), "restart: container team-iris-local-{fp}-3 is exited"),
+    (1, lambda c: None, "restart: container team-iris-local-{fp} is gone"),
+])
+def test_a_lost_replica_is_restarted_and_nothing_else(repo, replica, mutate, reason, converge):
+    _with_replicas(repo, 3)
+    graph = repo.graph()
+    live = converge(graph)
+    fp = graph.get("Deployment/iris-local").fingerprint[:12]
+    lost = f"team-iris-local-{fp}" + (f"-{replica}" if replica > 1 else "")
+    kept = tuple(x for c in live.containers for x in ([mutate(c)] if c.name == lost else [c]) if x is not None)
+    plan = make_plan(graph, dataclasses.replace(live, containers=kept))
+    assert changes(plan) == {"Deployment/iris-local": "update"}
+    assert plan.action("Deployment/iris-local").reasons == (reason.format(fp=fp),)
+
+
 def test_missing_push_is_planned(repo, converge):
     graph = repo.graph()
     live = converge(graph)

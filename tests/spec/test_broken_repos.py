@@ -39,6 +39,16 @@ spec:
     priority: 5
     layered: true
 """
+DOCKER_DEP = """\
+apiVersion: modelctl.io/v1
+kind: Deployment
+metadata:
+  name: dev
+spec:
+  image: scorer
+  target: local
+{extra}
+"""
 
 # (id, overrides, file, line, col, message, hint-or-None)
 CASES = [
@@ -113,6 +123,12 @@ CASES = [
      "deployments/cam.yaml", 11, 14, "layered deployment needs a base deployment (layered: false) on target 'factory' with a priority lower than 5", None),
     ("endpoint-other-target", edit("deployments/d.yaml", "target: prod\n  replicas", "target: local\n  replicas"),
      "endpoints/e.yaml", 7, 13, "deployment 'blue' runs on target 'local', not on the endpoint's target 'prod'", None),
+    ("docker-scale-to-zero", add("deployments/dev.yaml", DOCKER_DEP.format(extra="  replicas: 0")),
+     "deployments/dev.yaml", 8, 13, "docker target 'local' cannot scale a deployment to zero",
+     "remove the deployment from git (apply deletes its containers), or set 'replicas: 1'"),
+    ("docker-mtls", add("deployments/dev.yaml", DOCKER_DEP.format(extra="  auth: {mode: mtls}")),
+     "deployments/dev.yaml", 8, 16, "docker target 'local' cannot serve mtls: its router speaks plain HTTP to the backend",
+     "use auth mode key or token, or a kubernetes target"),
 ]
 
 
@@ -174,6 +190,17 @@ def test_base_repo_is_valid(make_repo):
     assert result.ok
     assert [n.id for n in result.graph if not n.id.startswith("Environment/")] == [
         "Model/iris", "Image/scorer", "Deployment/blue", "Deployment/green", "Endpoint/web"]
+
+
+def test_autoscale_on_docker_is_a_warning_that_names_the_replica_count(make_repo):
+    root = make_repo(add("deployments/dev.yaml", DOCKER_DEP.format(extra="  replicas: 3\n  autoscale: {min: 1, max: 5}")))
+    result = compile_repo(root)
+    assert result.ok
+    assert [(d.severity, d.location.file, d.location.line, d.message) for d in result.diagnostics] == [
+        ("warning", "deployments/dev.yaml", 9, "docker target 'local' has no autoscaler: autoscale is ignored and "
+                                              "3 containers run (spec.replicas)")]
+    cli = CliRunner().invoke(app, ["validate", str(root)])
+    assert cli.exit_code == 0 and "warning" in cli.output and "has no autoscaler" in cli.output
 
 
 def test_case_count_meets_the_bar():

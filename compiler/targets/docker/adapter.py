@@ -1,9 +1,10 @@
 """The docker target: blue/green deployments behind the target's router, and their deletion.
 
-deploy(): start the new container beside the old one → wait until /v2/health/ready is 200 →
-point the router at it (graceful reload) → check the stable URL → stop the old container(s).
-If the new container fails its gate it is removed, the old one keeps serving, and the error
-names the failing check and shows the container's last log lines. Every step is idempotent, so
+deploy(): start the new containers (spec.replicas of them) beside the old ones → wait until each
+answers /v2/health/ready → point the router at all of them (graceful reload) → check the stable
+URL → stop the old containers. If a new container fails its gate, every new one is removed, the
+old ones keep serving, and the error names the failing check and shows that container's last log
+lines. Every step is idempotent, so
 re-running after a crash (SIGKILL anywhere) converges.
 """
 
@@ -19,7 +20,7 @@ import httpx
 from ...plan.errors import ApplyError
 from ...plan.state import RouteFact
 from ..base import DeployRequest, DeployResult, Progress
-from .containers import backends, container_name, gate_seconds, last_logs, remove, run_backend, wait_ready
+from .containers import backends, gate_seconds, last_logs, remove, replica_names, run_backend, wait_ready
 from .engine import Engines
 from .router import Router, router_base
 from .secrets import remove_copies
@@ -50,49 +51,67 @@ class DockerDeployments:
         with self._lock(req.target_name):
             progress("router")
             router.ensure()
-        name = container_name(req.workspace, req.name, req.fingerprint)
+        names = replica_names(req.workspace, req.name, req.fingerprint, req.spec.replicas)
         current = backends(client, req.workspace, req.target_name, req.name)
         notes: list[str] = []
-        new = next((c for c in current if c.name == name), None)
-        port = None
-        if new is not None and new.status == "running":
-            port = int(new.labels.get("modelctl.io/backend-port", "0")) or None
-            ok, _ = wait_ready(new, port, 10, progress) if port else (False, "")
-            if not ok:
-                remove(new, stop_timeout=2)
-                new = None
-        elif new is not None:
-            remove(new, stop_timeout=2)
-            new = None
-        if new is None:
-            self._pull_if_missing(client, req.image_ref, progress)
-            progress("starting container")
-            new, port = run_backend(client, req, name, notes)
-            ok, failing = wait_ready(new, port, gate_seconds(req.spec), progress)
-            if not ok:
-                logs = last_logs(new)
-                remove(new, stop_timeout=2)
-                remove_copies(req.root, name)
-                serving = "the previous container keeps serving" if any(c.name != name for c in current) \
-                    else "nothing was serving before"
-                raise ApplyError(f"{req.resource}: the new container failed its health gate: {failing}; "
-                                 f"rolled back ({serving}).\n--- last {len(logs.splitlines())} log lines of "
-                                 f"{name} ---\n{logs}", resource=req.resource)
+        fresh: list[Any] = []
+        try:
+            servers = [self._replica(client, req, name, current, fresh, notes, progress) for name in names]
+            for i, (container, port) in enumerate(servers, 1):
+                if container not in fresh:
+                    continue
+                ok, failing = wait_ready(container, port, gate_seconds(req.spec), progress)
+                if not ok:
+                    which = f"replica {i}/{len(names)} ({container.name})" if len(names) > 1 else "the new container"
+                    raise self._gate_failed(req, container, which, failing, serving=any(
+                        c.name not in names for c in current))
+        except BaseException:
+            for container in fresh:  # roll back: nothing new stays behind, the route is untouched
+                remove(container, stop_timeout=2)
+                remove_copies(req.root, container.name)
+            raise
         with self._lock(req.target_name):
             progress("switching traffic")
             stable = router.allocate_port(req.name, req.target.port_range)
-            router.set_route(RouteFact(req.name, name, stable, port, req.fingerprint,
-                                       req.spec.lifecycle.prevent_destroy))
+            replicas = tuple((c.name, port) for c, port in servers)
+            router.set_route(RouteFact(req.name, names[0], stable, servers[0][1], req.fingerprint,
+                                       req.spec.lifecycle.prevent_destroy, replicas if len(replicas) > 1 else ()))
         url = f"http://{req.target.bind_address}:{stable}"
         self._check_stable(url, req.resource)
-        old = [c for c in current if c.name != name]
+        old = [c for c in current if c.name not in names]
         if old:
-            progress("draining old container")
+            progress("draining old container" + "s" * (len(old) > 1))
             time.sleep(DRAIN_SECONDS)
             for c in old:
                 remove(c)
                 remove_copies(req.root, c.name)
-        return DeployResult(url=url, container=name, notes=tuple(notes))
+        if len(names) > 1:
+            notes.append(f"{len(names)} replicas behind {url}")
+        return DeployResult(url=url, container=names[0], notes=tuple(notes))
+
+    def _replica(self, client, req: DeployRequest, name: str, current: list[Any], fresh: list[Any],  # noqa: ANN001
+                 notes: list[str], progress: Progress) -> tuple[Any, int]:
+        """One replica's container: a healthy one left by an earlier run of this apply, else a new one."""
+        existing = next((c for c in current if c.name == name), None)
+        if existing is not None and existing.status == "running":
+            port = int(existing.labels.get("modelctl.io/backend-port", "0")) or None
+            if port and wait_ready(existing, port, 10, progress)[0]:
+                return existing, port
+        if existing is not None:
+            remove(existing, stop_timeout=2)
+        if not fresh:
+            self._pull_if_missing(client, req.image_ref, progress)
+        progress(f"starting {name}")
+        container, port = run_backend(client, req, name, notes)
+        fresh.append(container)
+        return container, port
+
+    def _gate_failed(self, req: DeployRequest, container: Any, which: str, failing: str, *, serving: bool) -> ApplyError:
+        logs = last_logs(container)
+        kept = "the previous container keeps serving" if serving else "nothing was serving before"
+        return ApplyError(f"{req.resource}: {which} failed its health gate: {failing}; rolled back ({kept}).\n"
+                          f"--- last {len(logs.splitlines())} log lines of {container.name} ---\n{logs}",
+                          resource=req.resource)
 
     def _pull_if_missing(self, client, ref: str, progress: Progress) -> None:  # noqa: ANN001
         from docker.errors import DockerException, ImageNotFound

@@ -24,8 +24,14 @@ LOG_TAIL = 20
 READY_STREAK = 12
 
 
-def container_name(workspace: str, deployment: str, fingerprint: str) -> str:
-    return f"{workspace}-{deployment}-{fingerprint[:12]}"
+def container_name(workspace: str, deployment: str, fingerprint: str, replica: int = 1) -> str:
+    """`<ws>-<deployment>-<fp12>` for the first replica, `…-<fp12>-<n>` for replica n ≥ 2."""
+    base = f"{workspace}-{deployment}-{fingerprint[:12]}"
+    return base if replica == 1 else f"{base}-{replica}"
+
+
+def replica_names(workspace: str, deployment: str, fingerprint: str, replicas: int) -> list[str]:
+    return [container_name(workspace, deployment, fingerprint, i) for i in range(1, max(replicas, 1) + 1)]
 
 
 def free_port(address: str = "127.0.0.1") -> int:

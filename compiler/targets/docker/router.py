@@ -66,16 +66,22 @@ http {{
 }}
 """
 
+# least_conn: scoring latency varies per request, so the replica with fewest requests in flight
+# takes the next one. A replica that fails (refused or reset connection, e.g. stopped by hand) is
+# skipped for fail_timeout and the request goes to the next one — POSTs included
+# (non_idempotent): scoring is a pure function of the request.
 ROUTE = """\
 {header}
 upstream {upstream} {{
-    server 127.0.0.1:{backend_port};
+    least_conn;
+{servers}
     keepalive 32;
 }}
 server {{
     listen {bind}:{port};
     location / {{
         proxy_pass http://{upstream};
+        proxy_next_upstream error timeout non_idempotent;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         proxy_set_header Host $http_host;
@@ -196,10 +202,12 @@ class Router:
     def route_text(self, route: RouteFact) -> str:
         header = HEADER + json.dumps({"deployment": route.deployment, "container": route.container,
                                       "port": route.port, "backendPort": route.backend_port,
+                                      "replicas": [list(s) for s in route.servers],
                                       "fingerprint": route.fingerprint, "preventDestroy": route.prevent_destroy},
                                      sort_keys=True)
+        servers = "\n".join(f"    server 127.0.0.1:{port};" for _, port in route.servers)
         return ROUTE.format(header=header, upstream="modelctl_" + route.deployment.replace("-", "_"),
-                            backend_port=route.backend_port, bind=self.bind_address, port=route.port)
+                            servers=servers, bind=self.bind_address, port=route.port)
 
     def set_route(self, route: RouteFact) -> None:
         self.set_routes([route])
@@ -252,6 +260,21 @@ def _put_files(container, folder: str, files: dict[str, bytes]) -> None:  # noqa
         raise ApplyError(f"could not write {len(files)} route file(s) into {container.name}:{folder}")
 
 
+def parse_route_header(first_line: str) -> RouteFact | None:
+    """The route a route file describes, from its first line; None for a file that is not ours."""
+    if not first_line.startswith(HEADER):
+        return None
+    try:
+        h = json.loads(first_line[len(HEADER):])
+        replicas = tuple((str(name), int(port)) for name, port in h.get("replicas", ()))
+        if len(replicas) == 1:
+            replicas = ()
+        return RouteFact(h["deployment"], h["container"], int(h["port"]), int(h["backendPort"]),
+                         h["fingerprint"], bool(h.get("preventDestroy", False)), replicas)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def read_routes(client: docker.DockerClient, name: str) -> list[RouteFact]:
     try:
         stream, _ = client.api.get_archive(name, ROUTES_DIR)
@@ -265,15 +288,9 @@ def read_routes(client: docker.DockerClient, name: str) -> list[RouteFact]:
         for member in tar.getmembers():
             if not member.isfile() or not member.name.endswith(".conf"):
                 continue
-            first = tar.extractfile(member).readline().decode(errors="replace")
-            if not first.startswith(HEADER):
-                continue
-            try:
-                h = json.loads(first[len(HEADER):])
-                routes.append(RouteFact(h["deployment"], h["container"], int(h["port"]), int(h["backendPort"]),
-                                        h["fingerprint"], bool(h.get("preventDestroy", False))))
-            except (ValueError, KeyError, TypeError):
-                continue
+            route = parse_route_header(tar.extractfile(member).readline().decode(errors="replace"))
+            if route is not None:
+                routes.append(route)
     return sorted(routes, key=lambda r: r.deployment)
 
 

@@ -1,0 +1,76 @@
+"""spec.replicas on the real engine: N containers behind the router, balanced; a replica lost by
+hand keeps the service answering, is planned as a restart of just that replica and healed; a
+count change is a blue/green roll of the whole set under load."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from docker_helpers import DEPLOYMENT, Hammer
+
+
+def changes(plan) -> dict[str, str]:
+    return {a.resource: a.action for a in plan.actions if a.is_change}
+
+
+def scored_by(container) -> int:  # noqa: ANN001
+    """How many /score requests a container answered (its JSON access log, flushed every 0.2 s)."""
+    lines = container.logs().decode(errors="replace").splitlines()
+    return sum(1 for line in lines if '"/score"' in line and '"status":200' in line.replace(" ", ""))
+
+
+def by_replica(ws, deployment: str) -> list:  # noqa: ANN001
+    return sorted(ws.backends(deployment), key=lambda c: (len(c.name), c.name))
+
+
+def test_replicas_are_balanced_healed_and_rolled(workspace):
+    ws = workspace
+    ws.write("deployments/blue.yaml", DEPLOYMENT.format(name="blue").replace("  auth:", "  replicas: 2\n  auth:"))
+
+    plan, outcome = ws.apply()
+    assert outcome.ok, [r.message for r in outcome.results]
+    first, second = by_replica(ws, "blue")
+    assert second.name == first.name + "-2"
+    for _ in range(40):
+        assert ws.score("blue", [[5.1, 3.5, 1.4, 0.2]]).status_code == 200
+    time.sleep(0.6)
+    counts = [scored_by(c) for c in (first, second)]
+    assert sum(counts) == 40 and min(counts) > 0, counts  # both replicas took traffic
+    assert not ws.plan().has_changes
+
+    listed = json.loads(ws.cli("deployments", "list", ".", "--format", "json").stdout)
+    [row] = listed
+    assert row["containers"] == [first.name, second.name]
+    assert row["health"].startswith("2/2 running")
+
+    # A replica removed by hand: the router skips it, the plan restarts exactly that one.
+    url = ws.url("blue")
+    with Hammer(url, ws.key()) as hammer:
+        time.sleep(0.5)
+        second.remove(force=True)
+        time.sleep(1.5)
+    assert set(hammer.statuses) == {200}, {s: hammer.statuses.count(s) for s in set(hammer.statuses)}
+    plan = ws.plan()
+    assert changes(plan) == {"Deployment/blue": "update"}
+    assert plan.action("Deployment/blue").reasons == (f"restart: container {second.name} is gone",)
+    plan, outcome = ws.apply()
+    assert outcome.ok, [r.message for r in outcome.results]
+    healed = by_replica(ws, "blue")
+    assert [c.name for c in healed] == [first.name, second.name] and healed[0].id == first.id
+    assert not ws.plan().has_changes
+
+    # 2 → 3: one field changes; the whole set rolls blue/green with no failed request.
+    ws.write("deployments/blue.yaml", DEPLOYMENT.format(name="blue").replace("  auth:", "  replicas: 3\n  auth:"))
+    plan = ws.plan()
+    assert changes(plan) == {"Deployment/blue": "update"}
+    assert [(d.path, d.before, d.after) for d in plan.action("Deployment/blue").diffs] == [("spec.replicas", 2, 3)]
+    with Hammer(url, ws.key()) as hammer:
+        plan, outcome = ws.apply()
+    assert outcome.ok, [r.message for r in outcome.results]
+    assert len(hammer.statuses) > 20 and set(hammer.statuses) == {200}, \
+        {s: hammer.statuses.count(s) for s in set(hammer.statuses)}
+    rolled = by_replica(ws, "blue")
+    assert len(rolled) == 3 and not {c.id for c in rolled} & {c.id for c in healed}
+    assert ws.url("blue") == url
+    assert not ws.plan().has_changes
