@@ -21,9 +21,9 @@ from ..graph import DeploymentNode, Graph, ImageNode, ModelNode
 from ..targets.oci import parse_reference
 from .errors import PlanError
 from .model import Action, FieldDiff, Plan, Scope
-from .refs import image_reference, registry_digest, short
+from .refs import image_reference, registry_digest, secret_refs, short
 from .scope import Selection, select
-from .state import LiveState
+from .state import ContainerFact, LiveState
 
 
 def make_plan(graph: Graph, live: LiveState, *, scope: Scope = Scope(), git_commit: str | None = None,
@@ -177,6 +177,24 @@ def spec_diffs(before: dict | None, after: dict) -> list[FieldDiff]:
             if old.get(path) != new.get(path)]
 
 
+def rotated_secrets(container: ContainerFact, live: LiveState, refs: tuple[str, ...]) -> list[str]:
+    """Secrets whose value now differs from the one `container` started with (ids, never values).
+    Nothing is compared for a container that recorded no digests, or a secret that was not read."""
+    if container.secrets is None:
+        return []
+    started = dict(container.secrets)
+    out = []
+    for ref in refs:
+        if ref not in live.secrets:
+            continue
+        now = live.secrets[ref]
+        if now is None:
+            out.append(f"{ref} (not found; apply generates a new key)" if "/" not in ref else f"{ref} (not found)")
+        elif started.get(ref) != now:
+            out.append(ref)
+    return out
+
+
 def _deployment(graph: Graph, node: DeploymentNode, live: LiveState, actions: dict[str, Action]) -> Action:
     image_node = graph.get(node.image_id)
     image_action = actions.get(node.image_id)
@@ -222,6 +240,9 @@ def _deployment(graph: Graph, node: DeploymentNode, live: LiveState, actions: di
         for c in replicas:
             if not c.running:
                 reasons.append(f"restart: container {c.name} is {c.state}")
+        rotated = rotated_secrets(active, live, secret_refs(node.name, node.spec))
+        if rotated:
+            reasons.append(f"roll out: secret value{'s' * (len(rotated) > 1)} changed: {', '.join(rotated)}")
         missing = sorted(serving - {c.name for c in replicas})
         if missing:
             reasons.append(f"restart: container{'s' * (len(missing) > 1)} {', '.join(missing)} "

@@ -10,7 +10,7 @@ from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode, ModelNode, N
 from ..spec.workspace import DockerTarget
 from .errors import PlanError
 from .model import NotApplied, Scope
-from .refs import image_reference
+from .refs import image_reference, secret_refs
 from .state import Wanted
 
 APPLIED_TARGET_TYPES = ("docker",)
@@ -107,4 +107,6 @@ def wanted(graph: Graph, selection: Selection) -> Wanted:
     models = tuple(n.name for n in selection.nodes if n.kind == "Model")
     images = tuple(n.name for n in selection.nodes if n.kind == "Image")
     refs = tuple(image_reference(graph, n) for n in selection.nodes if n.kind == "Image")
-    return Wanted(graph.workspace.name, graph.root, models, images, refs, selection.docker_targets)
+    secrets = tuple(sorted({ref for n in selection.nodes if isinstance(n, DeploymentNode) and n.target.type == "docker"
+                            for ref in secret_refs(n.name, n.spec)}))
+    return Wanted(graph.workspace.name, graph.root, models, images, refs, selection.docker_targets, secrets)

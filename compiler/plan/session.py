@@ -63,7 +63,8 @@ class Session:
             readers.append(OciReader(self._oci))
         if want.docker_targets and _needs_docker(self.graph, selection):
             from ..targets.docker.facts import DockerReader
-            readers.append(DockerReader(self.engines))
+            from ..targets.docker.secrets import SecretReader
+            readers += [DockerReader(self.engines), SecretReader()]
         return read_live_state(readers, want)
 
     def plan(self, live: LiveState | None = None) -> Plan:

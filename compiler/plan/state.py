@@ -57,6 +57,8 @@ class ContainerFact:
     spec: str                  # the deployment spec it was started from (compact JSON)
     backend_port: int | None
     prevent_destroy: bool = False
+    secrets: tuple[tuple[str, str], ...] | None = None  # (secret id, digest of the value it started with);
+    #                                                   None: started by a version that did not record them
 
     @property
     def running(self) -> bool:
@@ -99,6 +101,7 @@ class LiveState:
     records: tuple[RecordFact, ...] = ()
     containers: tuple[ContainerFact, ...] = ()
     routers: Mapping[str, RouterFact] = field(default_factory=dict)    # by docker target name
+    secrets: Mapping[str, str | None] = field(default_factory=dict)  # secret id → digest now (None: not found)
 
     def containers_of(self, target: str, deployment: str) -> list[ContainerFact]:
         return [c for c in self.containers if c.target == target and c.deployment == deployment]
@@ -114,6 +117,7 @@ class LiveState:
             "manifests": dict(sorted(self.manifests.items())),
             "records": sorted([r.target, r.name, r.fingerprint, r.image, r.image_version] for r in self.records),
             "containers": sorted([c.target, c.deployment, c.name, c.fingerprint, c.running] for c in self.containers),
+            "secrets": dict(sorted(self.secrets.items())),
             "routers": {t: [r.running, sorted([x.deployment, [list(b) for b in x.servers], x.port, x.fingerprint] for x in r.routes)]
                         for t, r in sorted(self.routers.items())},
         })
@@ -128,6 +132,7 @@ class Wanted:
     images: tuple[str, ...] = ()
     refs: tuple[str, ...] = ()                               # image refs whose pushed digest matters
     docker_targets: tuple[tuple[str, DockerTarget], ...] = ()
+    secrets: tuple[str, ...] = ()                            # secret ids used by docker deployments
 
 
 class StateReader(Protocol):

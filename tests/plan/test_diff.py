@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
 from compiler.plan import PlanError, Scope, make_plan
+from compiler.plan.document import to_document as plan_document
+from compiler.plan.scope import select, wanted
 from compiler.plan.state import ContainerFact, LiveState
 
 
@@ -182,6 +185,42 @@ def test_a_lost_replica_is_restarted_and_nothing_else(repo, replica, mutate, rea
     plan = make_plan(graph, dataclasses.replace(live, containers=kept))
     assert changes(plan) == {"Deployment/iris-local": "update"}
     assert plan.action("Deployment/iris-local").reasons == (reason.format(fp=fp),)
+
+
+def _with_secrets(live, started: dict, now: dict):  # noqa: ANN001, ANN202
+    """iris-local's containers started with `started` digests; the secrets read now are `now`."""
+    containers = tuple(dataclasses.replace(c, secrets=tuple(sorted(started.items())) if started is not None else None)
+                       if c.deployment == "iris-local" else c for c in live.containers)
+    return dataclasses.replace(live, containers=containers, secrets=now)
+
+
+@pytest.mark.parametrize("started, now, reasons", [
+    ({"iris-keys": "sha256:1"}, {"iris-keys": "sha256:1"}, None),
+    ({"iris-keys": "sha256:1"}, {"iris-keys": "sha256:2"}, ("roll out: secret value changed: iris-keys",)),
+    ({"iris-keys": "sha256:1"}, {"iris-keys": None},
+     ("roll out: secret value changed: iris-keys (not found; apply generates a new key)",)),
+    ({"iris-keys": "sha256:1"}, {}, None),             # secrets not read (no reader): nothing compared
+    (None, {"iris-keys": "sha256:2"}, None),           # a container that recorded nothing: nothing compared
+])
+def test_a_rotated_secret_value_plans_a_roll_out_without_showing_it(repo, started, now, reasons, converge):
+    graph = repo.graph()
+    plan = make_plan(graph, _with_secrets(converge(graph), started, now))
+    if reasons is None:
+        assert changes(plan) == {}
+        return
+    assert changes(plan) == {"Deployment/iris-local": "update"}
+    action = plan.action("Deployment/iris-local")
+    assert action.reasons == reasons and action.diffs == ()
+    assert "sha256:2" not in json.dumps(plan_document(plan))
+
+
+def test_the_secrets_a_deployment_reads_are_wanted_and_move_the_live_fingerprint(repo, converge):
+    graph = repo.graph()
+    want = wanted(graph, select(graph, Scope()))
+    assert want.secrets == ("iris-keys", "other-local-keys")  # named ref, and the default <name>-keys
+    live = converge(graph)
+    assert dataclasses.replace(live, secrets={"iris-keys": "sha256:1"}).fingerprint() != \
+        dataclasses.replace(live, secrets={"iris-keys": "sha256:2"}).fingerprint()
 
 
 def test_missing_push_is_planned(repo, converge):

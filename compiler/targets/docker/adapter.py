@@ -18,12 +18,13 @@ from typing import Any
 import httpx
 
 from ...plan.errors import ApplyError
+from ...plan.refs import secrets_revision
 from ...plan.state import RouteFact
 from ..base import DeployRequest, DeployResult, Progress
 from .containers import backends, gate_seconds, last_logs, remove, replica_names, run_backend, wait_ready
 from .engine import Engines
 from .router import Router, router_base
-from .secrets import remove_copies
+from .secrets import remove_copies, resolve_digests
 
 DRAIN_SECONDS = 1.0
 
@@ -51,12 +52,12 @@ class DockerDeployments:
         with self._lock(req.target_name):
             progress("router")
             router.ensure()
-        names = replica_names(req.workspace, req.name, req.fingerprint, req.spec.replicas)
+        digests, notes = resolve_digests(req)
+        names = replica_names(req.workspace, req.name, req.fingerprint, req.spec.replicas, secrets_revision(digests))
         current = backends(client, req.workspace, req.target_name, req.name)
-        notes: list[str] = []
         fresh: list[Any] = []
         try:
-            servers = [self._replica(client, req, name, current, fresh, notes, progress) for name in names]
+            servers = [self._replica(client, req, name, current, fresh, digests, progress) for name in names]
             for i, (container, port) in enumerate(servers, 1):
                 if container not in fresh:
                     continue
@@ -90,7 +91,7 @@ class DockerDeployments:
         return DeployResult(url=url, container=names[0], notes=tuple(notes))
 
     def _replica(self, client, req: DeployRequest, name: str, current: list[Any], fresh: list[Any],  # noqa: ANN001
-                 notes: list[str], progress: Progress) -> tuple[Any, int]:
+                 digests: dict[str, str], progress: Progress) -> tuple[Any, int]:
         """One replica's container: a healthy one left by an earlier run of this apply, else a new one."""
         existing = next((c for c in current if c.name == name), None)
         if existing is not None and existing.status == "running":
@@ -102,7 +103,7 @@ class DockerDeployments:
         if not fresh:
             self._pull_if_missing(client, req.image_ref, progress)
         progress(f"starting {name}")
-        container, port = run_backend(client, req, name, notes)
+        container, port = run_backend(client, req, name, digests)
         fresh.append(container)
         return container, port
 

@@ -24,14 +24,14 @@ LOG_TAIL = 20
 READY_STREAK = 12
 
 
-def container_name(workspace: str, deployment: str, fingerprint: str, replica: int = 1) -> str:
-    """`<ws>-<deployment>-<fp12>` for the first replica, `…-<fp12>-<n>` for replica n ≥ 2."""
-    base = f"{workspace}-{deployment}-{fingerprint[:12]}"
+def container_name(workspace: str, deployment: str, fingerprint: str, replica: int = 1, revision: str = "") -> str:
+    """`<ws>-<deployment>-<fp12>[-s<secrets revision>]`, plus `-<n>` for replica n ≥ 2."""
+    base = f"{workspace}-{deployment}-{fingerprint[:12]}" + (f"-s{revision}" if revision else "")
     return base if replica == 1 else f"{base}-{replica}"
 
 
-def replica_names(workspace: str, deployment: str, fingerprint: str, replicas: int) -> list[str]:
-    return [container_name(workspace, deployment, fingerprint, i) for i in range(1, max(replicas, 1) + 1)]
+def replica_names(workspace: str, deployment: str, fingerprint: str, replicas: int, revision: str = "") -> list[str]:
+    return [container_name(workspace, deployment, fingerprint, i, revision) for i in range(1, max(replicas, 1) + 1)]
 
 
 def free_port(address: str = "127.0.0.1") -> int:
@@ -46,7 +46,7 @@ def backends(client: docker.DockerClient, workspace: str, target: str, deploymen
     return client.containers.list(all=True, filters=filters)
 
 
-def environment(req: DeployRequest, secrets: ContainerSecrets, notes: list[str]) -> dict[str, str]:
+def environment(req: DeployRequest, secrets: ContainerSecrets) -> dict[str, str]:
     spec = req.spec
     env = {"MODELCTL_PORT": str(req.image_port), "MODELCTL_AUTH_MODE": spec.auth.mode,
            "MODELCTL_TIMEOUT_SECONDS": str(spec.request_timeout_seconds)}
@@ -54,16 +54,11 @@ def environment(req: DeployRequest, secrets: ContainerSecrets, notes: list[str])
     env["MODELCTL_DATA_COLLECTION"] = json.dumps({"enabled": dc.enabled, "sampling": dc.sampling, "sink": dc.sink,
                                                   "redact": list(dc.redact)}, sort_keys=True)
     secret_name = spec.auth.secret_ref or f"{req.name}-keys"
+    # resolve_digests (called first, by deploy) has generated a missing key/token secret already
     if spec.auth.mode == "key":
-        got = resolve(req.root, secret_name, generate=True)
-        env["MODELCTL_AUTH_KEYS_FILE"] = secrets.add("auth-keys", got.value)
-        if got.note:
-            notes.append(got.note)
+        env["MODELCTL_AUTH_KEYS_FILE"] = secrets.add("auth-keys", resolve(req.root, secret_name).value)
     elif spec.auth.mode == "token":
-        got = resolve(req.root, secret_name, generate=True)
-        env["MODELCTL_TOKEN_SECRET_FILE"] = secrets.add("token-secret", got.value)
-        if got.note:
-            notes.append(got.note)
+        env["MODELCTL_TOKEN_SECRET_FILE"] = secrets.add("token-secret", resolve(req.root, secret_name).value)
     elif spec.auth.mode == "mtls":
         raise ApplyError(f"{req.resource}: auth mode mtls is not supported on docker targets by this version "
                          "(the router speaks plain HTTP to the backend); use key or token, or a kubernetes target")
@@ -79,9 +74,10 @@ def image_user(client: docker.DockerClient, ref: str) -> str:
     return DEFAULT_UID if user in ("", "root", "0", "0:0") else user
 
 
-def backend_labels(req: DeployRequest, port: int) -> dict[str, str]:
-    """How a backend is found again: workspace, resource, fingerprint, and the spec it runs (no secret)."""
-    return {L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace, L.ROLE: "backend",
+def backend_labels(req: DeployRequest, port: int, secret_digests: dict[str, str]) -> dict[str, str]:
+    """How a backend is found again: workspace, resource, fingerprint, the spec it runs and digests of
+    the secret values it started with (never a value)."""
+    return {L.SECRETS: json.dumps(secret_digests, sort_keys=True, separators=(",", ":")),L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace, L.ROLE: "backend",
             L.RESOURCE: req.resource, L.TARGET: req.target_name, L.FINGERPRINT: req.fingerprint,
             L.IMAGE: req.image_name, L.IMAGE_REF: req.image_ref, L.BACKEND_PORT: str(port),
             L.SPEC: json.dumps(req.spec_json, sort_keys=True, separators=(",", ":")),
@@ -94,14 +90,15 @@ def collect_volume(workspace: str, deployment: str) -> str:
     return f"modelctl-{workspace}-{deployment}-collected"
 
 
-def run_backend(client: docker.DockerClient, req: DeployRequest, name: str, notes: list[str]) -> tuple[Any, int]:
+def run_backend(client: docker.DockerClient, req: DeployRequest, name: str,
+                secret_digests: dict[str, str]) -> tuple[Any, int]:
     secrets = ContainerSecrets(req.root, name)
-    env = environment(req, secrets, notes)
+    env = environment(req, secrets)
     port = free_port()
     mounts = [Mount(target=inside, source=host, type="bind", read_only=True) for host, inside in secrets.mounts]
     mounts.append(Mount(target=COLLECT_DIR, source=collect_volume(req.workspace, req.name), type="volume",
                         labels={L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace}))
-    labels = backend_labels(req, port)
+    labels = backend_labels(req, port, secret_digests)
     try:
         container = client.containers.run(
             req.image_ref, name=name, detach=True, environment=env, labels=labels, mounts=mounts,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -52,4 +53,13 @@ def _container(row: dict) -> ContainerFact | None:
         deployment=resource.split("/", 1)[1], fingerprint=labels.get(L.FINGERPRINT, ""),
         image_ref=labels.get(L.IMAGE_REF, ""), state=row.get("State", ""), health=health,
         spec=labels.get(L.SPEC, ""), backend_port=int(port) if port and port.isdigit() else None,
-        prevent_destroy=labels.get(L.PREVENT_DESTROY) == "true")
+        prevent_destroy=labels.get(L.PREVENT_DESTROY) == "true", secrets=_secrets(labels.get(L.SECRETS)))
+
+
+def _secrets(label: str | None) -> tuple[tuple[str, str], ...] | None:
+    if label is None:
+        return None
+    try:
+        return tuple(sorted((str(k), str(v)) for k, v in json.loads(label).items()))
+    except (ValueError, AttributeError):
+        return ()

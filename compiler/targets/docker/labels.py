@@ -14,6 +14,7 @@ IMAGE = "modelctl.io/image"
 SPEC = "modelctl.io/spec"            # the deployment spec as compact JSON (secret names only, never values)
 PREVENT_DESTROY = "modelctl.io/prevent-destroy"
 BACKEND_PORT = "modelctl.io/backend-port"
+SECRETS = "modelctl.io/secrets"      # secret id → digest of the value the container started with (JSON)
 
 
 def managed_filter(workspace: str, **extra: str) -> dict:

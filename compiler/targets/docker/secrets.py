@@ -14,8 +14,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import Any
+
 from ...atomic import atomic_write_text
 from ...plan.errors import ApplyError
+from ...plan.refs import secret_digest, secret_refs
+from ...plan.state import Wanted
 
 SECRETS_DIR = Path(".modelctl/secrets")
 RUN_DIR = Path(".modelctl/run")
@@ -32,14 +36,48 @@ class Resolved:
     note: str | None = None  # said once, when a value was generated
 
 
+def lookup(root: Path, name: str, key: str | None = None) -> str | None:
+    """The value of secret `name` (or `name/key`), or None when it is not set. Never creates one."""
+    if key is None and os.environ.get(env_name(name)):
+        return os.environ[env_name(name)]
+    path = Path(root) / SECRETS_DIR / name / key if key else Path(root) / SECRETS_DIR / name
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+class SecretReader:
+    """Digests of the current values of the secrets docker deployments use (a StateReader).
+
+    The plan compares them with what each container recorded at start, so a rotated value plans a
+    roll-out. Values stay here: only digests leave."""
+
+    def read(self, wanted: Wanted) -> dict[str, Any]:
+        digests = {}
+        for ref in wanted.secrets:
+            name, _, key = ref.partition("/")
+            value = lookup(Path(wanted.root), name, key or None)
+            digests[ref] = None if value is None else secret_digest(wanted.workspace, ref, value)
+        return {"secrets": digests}
+
+
+def resolve_digests(req: Any) -> tuple[dict[str, str], list[str]]:
+    """Resolve every secret a deployment reads (creating auth keys on first use): id → digest, and
+    what to tell the user (where a key was generated)."""
+    digests, notes = {}, []
+    for ref in secret_refs(req.name, req.spec):
+        name, _, key = ref.partition("/")
+        got = resolve(req.root, name, key=key or None, generate=not key)
+        digests[ref] = secret_digest(req.workspace, ref, got.value)
+        if got.note:
+            notes.append(got.note)
+    return digests, notes
+
+
 def resolve(root: Path, name: str, *, key: str | None = None, generate: bool = False) -> Resolved:
     """The value of secret `name` (or of `name/key` for a folder secret)."""
-    if key is None and os.environ.get(env_name(name)):
-        return Resolved(os.environ[env_name(name)])
-    base = Path(root) / SECRETS_DIR / name
-    path = base / key if key else base
-    if path.is_file():
-        return Resolved(path.read_text(encoding="utf-8"))
+    found = lookup(root, name, key)
+    if found is not None:
+        return Resolved(found)
+    path = Path(root) / SECRETS_DIR / name / key if key else Path(root) / SECRETS_DIR / name
     if not generate or key is not None:
         where = f"{path}" if key else f"env {env_name(name)} or the file {path}"
         raise ApplyError(f"secret '{name}'{f' key {key!r}' if key else ''} not found: set {where} (mode 0600)")
