@@ -252,8 +252,13 @@ def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode 
     parents = [u.model_id for u in uses] + ([env_id] if env_id else [])
     parents = list(dict.fromkeys(parents))
     extra = {"toolchain": image_toolchain_digest()} if not spec.prebuilt else {}
-    fp = fingerprint("Image", doc.doc.metadata, spec, files=[script], extra=extra,
-                     parents=[ctx.nodes[p].fingerprint for p in parents])
+    # A pinned use (`iris@3`, `iris@tag:stable`) is built from the registry's copy of that version,
+    # not from the repo's file: it stands for itself, so a new model file does not rebuild the image.
+    pinned = {u.model_id: f"{u.model_id}@{u.selector}" for u in uses if u.selector != "latest"}
+    latest = {u.model_id for u in uses if u.selector == "latest"}
+    parent_fps = [ctx.nodes[p].fingerprint for p in parents if p in latest or not p.startswith("Model/")]
+    parent_fps += [token for p, token in pinned.items() if p not in latest]
+    fp = fingerprint("Image", doc.doc.metadata, spec, files=[script], extra=extra, parents=parent_fps)
     return ImageNode(**_base(doc, parents, fp), spec=spec, models=tuple(uses), environment_id=env_id,
                      scoring_script=script)
 

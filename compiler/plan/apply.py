@@ -15,7 +15,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Protocol
 
 from ..graph import DeploymentNode, Graph, ImageNode, ModelNode
@@ -167,16 +167,21 @@ class _Runner:
             return {"version": image.version, "ref": ref}
         if self.services.builder is None:
             raise ApplyError(f"{node.id}: building needs a Docker engine, and none is configured")
-        versions = {}
+        versions, pinned = {}, {}
         for use in node.models:
             selector: Any = int(use.selector) if use.selector.isdigit() else use.selector
-            versions[use.model_id] = reg.get_model(use.name, selector).version
+            model = reg.get_model(use.name, selector)
+            versions[use.model_id] = model.version
+            if use.selector != "latest":
+                pinned[use.model_id] = model
         ref = action.get("ref")
         with tempfile.TemporaryDirectory(prefix="modelctl-build-") as tmp:
+            model_files = self._fetch_pinned(pinned, Path(tmp) / "pinned", progress)
             progress("rendering build context")
             from ..render import render_graph
             out = Path(tmp) / "render"
-            render_graph(self.graph, out, only={node.id}, model_versions={k: str(v) for k, v in versions.items()})
+            render_graph(self.graph, out, only={node.id}, model_versions={k: str(v) for k, v in versions.items()},
+                         model_files=model_files)
             built = self.services.builder.build(out / "images" / node.name, ref, resource=node.id, progress=progress)
         progress("pushing")
         pushed = self.services.builder.push(built, progress=progress)
@@ -185,6 +190,22 @@ class _Runner:
                                       models=[(self.graph.get(mid).name, v) for mid, v in versions.items()],
                                       environment=env, image_ref=pushed.pinned, properties={"tag": ref})
         return {"version": image.version, "ref": pushed.pinned, "cachedSteps": built.cached_steps, "steps": built.steps}
+
+    def _fetch_pinned(self, pinned: dict[str, Any], folder: Path, progress: Progress) -> dict[str, tuple[Path, str]]:
+        """The registry's files of each pinned version (`iris@3`), digest-verified: what the image ships."""
+        out = {}
+        for model_id, model in sorted(pinned.items()):
+            progress(f"fetching {model.name}@{model.version}")
+            node = self.graph.get(model_id)
+            leaf = PurePosixPath(node.artifact.path).name if node.artifact else model.name
+            dest = folder / model.name / str(model.version)
+            if model.kind == "file":
+                [path] = self.services.registry.materialize_model(model.name, model.version, dest)
+            else:
+                self.services.registry.materialize_model(model.name, model.version, dest / leaf)
+                path = dest / leaf
+            out[model_id] = (path, model.digest)
+        return out
 
     # --- deployments -------------------------------------------------------------------------
 

@@ -89,9 +89,24 @@ def _model_versions(node: ImageNode, live: LiveState, actions: dict[str, Action]
     return out
 
 
+def _check_pins(node: ImageNode, live: LiveState, actions: dict[str, Action]) -> None:
+    for use in node.models:
+        if not use.selector.isdigit():
+            continue
+        planned = actions.get(use.model_id)
+        known = max(live.models[use.name].last_version if use.name in live.models else 0,
+                    (planned.get("version") or 0) if planned else 0)
+        if int(use.selector) > known:
+            have = f"versions 1..{known}" if known else "no version"
+            raise PlanError(f"{node.id}: model {use.name}@{use.selector} does not exist (the registry has {have} "
+                            f"of {use.name}, counting what this plan registers); pin an existing version or use "
+                            f"{use.name}@latest")
+
+
 def _image(graph: Graph, node: ImageNode, live: LiveState, actions: dict[str, Action]) -> Action:
     if node.spec.prebuilt:
         return _prebuilt(node, live)
+    _check_pins(node, live, actions)
     ref = image_reference(graph, node)
     fact = live.images.get(node.name)
     models = _model_versions(node, live, actions)

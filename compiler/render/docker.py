@@ -22,17 +22,22 @@ RUNTIME_PACKAGE = "modelctl_runtime"
 
 
 def render_image(graph: Graph, image: ImageNode, tree: OutputTree, templates: Templates,
-                 model_versions: Mapping[str, str] | None) -> None:
+                 model_versions: Mapping[str, str] | None,
+                 model_files: Mapping[str, tuple[Path, str]] | None = None) -> None:
     if image.spec.prebuilt:
         return  # nothing to build: deployments use the reference as written
     root = Path(graph.root)
     folder = f"images/{image.name}"
     env = graph.get(image.environment_id)
     assert isinstance(env, EnvironmentNode)
-    models = [_model_entry(graph.get(u.model_id), model_versions, image) for u in image.models]
+    model_files = model_files or {}
+    models = [_model_entry(graph.get(u.model_id), model_versions, image, model_files.get(u.model_id))
+              for u in image.models]
 
-    for model, entry in zip((graph.get(u.model_id) for u in image.models), models):
-        _copy_tree(tree, root / model.artifact.path, f"{folder}/{entry['path']}", image.id)
+    for use, entry in zip(image.models, models):
+        source = model_files[use.model_id][0] if use.model_id in model_files \
+            else root / graph.get(use.model_id).artifact.path
+        _copy_tree(tree, source, f"{folder}/{entry['path']}", image.id)
     script = None
     if image.scoring_script is not None:
         script = f"score/{PurePosixPath(image.scoring_script.path).name}"
@@ -60,21 +65,21 @@ def render_image(graph: Graph, image: ImageNode, tree: OutputTree, templates: Te
     tree.add(f"{folder}/Dockerfile", image.id, templates.render("docker/Dockerfile.j2", context, resource=image.id))
 
 
-def _model_entry(model: ModelNode, model_versions, image: ImageNode) -> dict:
-    if model.artifact is None:
+def _model_entry(model: ModelNode, model_versions, image: ImageNode, override: tuple[Path, str] | None) -> dict:
+    if model.artifact is None and override is None:
         raise DiagnosticError([Diagnostic(
             f"{image.id} uses {model.id}, whose artifact is remote ({model.spec.uri}); render copies model files "
             "into the build context and works offline", model.source, path="spec.uri", code="remote-artifact",
             suggestion="register the model and pass its local copy as spec.path, or use a prebuilt image")])
     version = model_version(model, model_versions)
-    leaf = PurePosixPath(model.artifact.path).name
+    leaf = PurePosixPath(model.artifact.path).name if model.artifact else override[0].name
     sig = model.spec.signature
     return {
         "name": model.name,
         "version": version,
         "framework": model.spec.framework,
         "path": f"models/{model.name}/{version}/{leaf}",
-        "digest": model_digest(model),
+        "digest": override[1] if override else model_digest(model),
         "signature": sig.model_dump(mode="json", by_alias=True) if sig else None,
     }
 

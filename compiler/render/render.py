@@ -36,16 +36,19 @@ class RenderResult:
 
 
 def render_graph(graph: Graph, out: Path, *, only: set[str] | None = None,
-                 model_versions: Mapping[str, str] | None = None, templates: Templates | None = None) -> RenderResult:
+                 model_versions: Mapping[str, str] | None = None, templates: Templates | None = None,
+                 model_files: Mapping[str, tuple[Path, str]] | None = None) -> RenderResult:
     """Render `graph` into `out`; on any problem raise DiagnosticError and leave `out` as it was.
 
     only: node ids ("Deployment/iris-blue") to render, with everything they depend on.
     model_versions: model node id -> registry version; offline, "sha256-<12 hex>" of the artifact.
+    model_files: model node id -> (local files, digest) to build from instead of the repo's artifact:
+        apply passes the registry's copy of a pinned version (`iris@3`).
     """
     out = Path(out)
     check_out_dir(out, Path(graph.root))
     selected = select(graph, only)
-    tree, objects = build_tree(graph, selected, model_versions, templates or Templates())
+    tree, objects = build_tree(graph, selected, model_versions, templates or Templates(), model_files)
     files = sorted((RenderedFile(f.path, f.sha256(), f.node) for f in tree.files.values()), key=lambda f: f.path)
     nodes = {node_id: graph.get(node_id).fingerprint for node_id in sorted(selected)}
     manifest = {
@@ -59,7 +62,8 @@ def render_graph(graph: Graph, out: Path, *, only: set[str] | None = None,
     return RenderResult(out.resolve(), files, nodes, objects)
 
 
-def build_tree(graph: Graph, selected: Iterable[str], model_versions, templates: Templates) -> tuple[OutputTree, int]:
+def build_tree(graph: Graph, selected: Iterable[str], model_versions, templates: Templates,
+               model_files: Mapping[str, tuple[Path, str]] | None = None) -> tuple[OutputTree, int]:
     """All rendered files in memory; every node's problems are collected before giving up."""
     tree = OutputTree()
     objects = 0
@@ -69,7 +73,7 @@ def build_tree(graph: Graph, selected: Iterable[str], model_versions, templates:
         if node.id not in wanted:
             continue
         try:
-            objects += _render_node(graph, node, tree, templates, model_versions)
+            objects += _render_node(graph, node, tree, templates, model_versions, model_files)
         except DiagnosticError as err:
             problems.extend(err.diagnostics)
     if problems:
@@ -77,9 +81,9 @@ def build_tree(graph: Graph, selected: Iterable[str], model_versions, templates:
     return tree, objects
 
 
-def _render_node(graph: Graph, node, tree: OutputTree, templates: Templates, model_versions) -> int:
+def _render_node(graph: Graph, node, tree: OutputTree, templates: Templates, model_versions, model_files) -> int:
     if isinstance(node, ImageNode):
-        docker.render_image(graph, node, tree, templates, model_versions)
+        docker.render_image(graph, node, tree, templates, model_versions, model_files)
     elif isinstance(node, DeploymentNode):
         kind = node.target.type
         if kind == "kubernetes":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import shutil
 
 from compiler.graph.environments import curated_environments
@@ -71,6 +73,16 @@ def test_moving_a_document_to_another_file_changes_nothing(make_repo):
 def test_fingerprints_are_stable_across_runs(make_repo):
     root = make_repo()
     assert fingerprints(root) == fingerprints(root)
+
+
+@pytest.mark.parametrize("selector, image_moves", [("latest", True), ("3", False), ("tag:stable", False)])
+def test_a_pinned_model_use_does_not_follow_the_repo_file(make_repo, selector, image_moves):
+    images = BASE_REPO["images/i.yaml"].replace("[iris@latest]", f"[iris@{selector}]")
+    before = fingerprints(make_repo({"images/i.yaml": images}))
+    after = fingerprints(make_repo({"images/i.yaml": images, "artifacts/iris.joblib": "another model\n"}))
+    assert before["Model/iris"] != after["Model/iris"]
+    assert (before["Image/scorer"] != after["Image/scorer"]) is image_moves
+    assert (before["Deployment/blue"] != after["Deployment/blue"]) is image_moves
 
 
 def test_stage_overlay_patches_by_kind_and_name(make_repo):
