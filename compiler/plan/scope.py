@@ -109,4 +109,6 @@ def wanted(graph: Graph, selection: Selection) -> Wanted:
     refs = tuple(image_reference(graph, n) for n in selection.nodes if n.kind == "Image")
     secrets = tuple(sorted({ref for n in selection.nodes if isinstance(n, DeploymentNode) and n.target.type == "docker"
                             for ref in secret_refs(n.name, n.spec)}))
-    return Wanted(graph.workspace.name, graph.root, models, images, refs, selection.docker_targets, secrets)
+    fingerprints = tuple((n.name, n.fingerprint) for n in selection.nodes if n.kind == "Image")
+    return Wanted(graph.workspace.name, graph.root, models, images, refs, selection.docker_targets, secrets,
+                  fingerprints)

@@ -133,6 +133,7 @@ class Wanted:
     refs: tuple[str, ...] = ()                               # image refs whose pushed digest matters
     docker_targets: tuple[tuple[str, DockerTarget], ...] = ()
     secrets: tuple[str, ...] = ()                            # secret ids used by docker deployments
+    image_fingerprints: tuple[tuple[str, str], ...] = ()     # (image, fingerprint git wants)
 
 
 class StateReader(Protocol):
@@ -179,17 +180,32 @@ class RegistryReader:
                 continue
             models[name] = ModelFact(name, latest.version, latest.digest, max(v.version for v in versions))
         images: dict[str, ImageFact] = {}
+        fingerprints = dict(wanted.image_fingerprints)
         for name in wanted.images:
             try:
                 img = self.registry.get_image(name, "latest")
             except NotFound:
                 continue
+            if name in fingerprints and img.fingerprint != fingerprints[name]:
+                img = self._version_with(name, fingerprints[name]) or img
             images[name] = ImageFact(img.name, img.version, img.fingerprint, img.image_ref,
                                      tuple((m, int(v)) for m, v in img.models))
         docker_names = {name for name, _ in wanted.docker_targets}
         records = tuple(RecordFact(d.name, d.target, d.image, d.image_version, d.url, d.fingerprint)
                         for d in self.registry.list_deployments() if d.target in docker_names)
         return {"models": models, "images": images, "records": records}
+
+
+    def _version_with(self, name: str, fingerprint: str):  # noqa: ANN202
+        """The newest registered version of `name` built from `fingerprint` (git reverted to it, e.g.
+        after a rolled-back image): it is reused, not rebuilt."""
+        offset = 0
+        while True:
+            page = self.registry.list_images(prefix=name, limit=200, offset=offset)
+            hit = next((i for i in page if i.name == name and i.fingerprint == fingerprint and i.image_ref), None)
+            if hit is not None or len(page) < 200:
+                return hit
+            offset += 200
 
 
 class OciReader:

@@ -118,7 +118,9 @@ def test_full_lifecycle(workspace):
     ws.remove("deployments/green.yaml")
     plan = ws.plan()
     assert plan.action("Deployment/green").action == "delete"
-    assert plan.action("Deployment/blue").action in ("update", "no-op")
+    # git is back at the image that serves: its registered version is reused, nothing rebuilds or rolls
+    assert plan.action("Image/scorer").action == "no-op"
+    assert plan.action("Deployment/blue").action == "no-op"
     plan, outcome = ws.apply()
     assert outcome.ok, [r.message for r in outcome.results]
     assert ws.backends("green") == []
