@@ -237,9 +237,9 @@ class _Runner:
                              f"(modelctl apply --target Image/{image.name})") from None
         if latest.fingerprint == image.fingerprint:
             return latest.version
-        for candidate in reg.list_images(prefix=image.name, limit=200):
-            if candidate.name == image.name and candidate.fingerprint == image.fingerprint:
-                return candidate.version
+        earlier = reg.find_image(image.name, image.fingerprint)
+        if earlier is not None:
+            return earlier.version
         raise ApplyError(f"Image/{image.name} with fingerprint {image.fingerprint[:12]} is not registered; "
                          f"apply the image first (modelctl apply --target Image/{image.name})")
 

@@ -187,25 +187,15 @@ class RegistryReader:
             except NotFound:
                 continue
             if name in fingerprints and img.fingerprint != fingerprints[name]:
-                img = self._version_with(name, fingerprints[name]) or img
+                # git went back to an image built before (e.g. after a rolled-back one): reuse it
+                earlier = self.registry.find_image(name, fingerprints[name])
+                img = earlier if earlier is not None and earlier.image_ref else img
             images[name] = ImageFact(img.name, img.version, img.fingerprint, img.image_ref,
                                      tuple((m, int(v)) for m, v in img.models))
         docker_names = {name for name, _ in wanted.docker_targets}
         records = tuple(RecordFact(d.name, d.target, d.image, d.image_version, d.url, d.fingerprint)
                         for d in self.registry.list_deployments() if d.target in docker_names)
         return {"models": models, "images": images, "records": records}
-
-
-    def _version_with(self, name: str, fingerprint: str):  # noqa: ANN202
-        """The newest registered version of `name` built from `fingerprint` (git reverted to it, e.g.
-        after a rolled-back image): it is reused, not rebuilt."""
-        offset = 0
-        while True:
-            page = self.registry.list_images(prefix=name, limit=200, offset=offset)
-            hit = next((i for i in page if i.name == name and i.fingerprint == fingerprint and i.image_ref), None)
-            if hit is not None or len(page) < 200:
-                return hit
-            offset += 200
 
 
 class OciReader:

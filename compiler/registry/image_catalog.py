@@ -97,6 +97,15 @@ def get_image(db: Db, name: str, ref: int | str = "latest") -> ImageVersion:
         return load_images(conn, [resolve_image_id(conn, name, ref)])[0]
 
 
+def find_image(db: Db, name: str, fingerprint: str) -> ImageVersion | None:
+    """The newest version of `name` built from `fingerprint`, or None."""
+    check_name(name, "image name")
+    with db.read() as conn:
+        found = conn.execute(select(iv.c.id).where(iv.c.name == name, iv.c.fingerprint == fingerprint)
+                             .order_by(iv.c.id.desc()).limit(1)).scalar()
+        return load_images(conn, [found])[0] if found is not None else None
+
+
 def list_images(db: Db, prefix: str | None = None, tags: dict[str, str | None] | None = None,
                 model: str | None = None, limit: int = 50, offset: int = 0) -> list[ImageVersion]:
     """Image versions, newest first; `model` keeps images containing any version of that model."""

@@ -121,6 +121,10 @@ class Registry:
     def get_image(self, name: str, ref: int | str = "latest") -> ImageVersion:
         return image_catalog.get_image(self.db, name, ref)
 
+    def find_image(self, name: str, fingerprint: str) -> ImageVersion | None:
+        """The newest version of `name` built from `fingerprint`, or None."""
+        return image_catalog.find_image(self.db, name, fingerprint)
+
     def list_images(self, prefix: str | None = None, tags: dict[str, str | None] | None = None,
                     model: str | None = None, limit: int = 50, offset: int = 0) -> list[ImageVersion]:
         return image_catalog.list_images(self.db, prefix, tags, model, limit, offset)

@@ -34,6 +34,9 @@ def test_images_version_by_fingerprint(two_models):
         reg.register_image("x", fingerprint="f", models=[("irsi", 1)], environment="e")
     with pytest.raises(NotFound, match="scorer:9"):
         reg.get_image("scorer", 9)
+    reg.register_image("scorer", fingerprint="fp1", models=[], environment="e")  # back to fp1: version 3
+    assert reg.find_image("scorer", "fp1").version == 3 and reg.find_image("scorer", "fp2").version == 2
+    assert reg.find_image("scorer", "fp9") is None and reg.find_image("scorer-x", "fp1") is None
 
 
 def test_image_delete_refused_while_a_deployment_uses_it(two_models):
