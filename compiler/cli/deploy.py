@@ -76,6 +76,7 @@ def _rows(directory: Path) -> list[Row]:
                 models = []
             rows.append(Row(d.name, d.target, target.type if target else "?", d.image, d.image_version, models,
                             d.url, "-", fingerprint=d.fingerprint))
+    _published_health(rows, ws, root)
     docker_targets = tuple((n, t) for n, t in sorted(ws.spec.targets.items()) if t.type == "docker")
     if docker_targets:
         engines = Engines()
@@ -90,6 +91,8 @@ def _rows(directory: Path) -> list[Row]:
             engines.close()
         by_name = {c.name: c for c in facts["containers"]}
         for r in rows:
+            if r.target_type != "docker":
+                continue
             router = facts["routers"].get(r.target)
             route = router.route(r.name) if router else None
             names = [name for name, _ in route.servers] if route else []
@@ -106,6 +109,28 @@ def _rows(directory: Path) -> list[Row]:
             if router and not router.running:
                 r.health += " (router down)"
     return rows
+
+
+def _published_health(rows: list[Row], ws, root: Path) -> None:  # noqa: ANN001
+    """Edge / fpga rows: is the bundle still where it was published, as it was published?"""
+    from ..plan.state import Wanted
+    from ..targets.publish.facts import PublishReader
+
+    targets = tuple((n, t) for n, t in sorted(ws.spec.targets.items()) if t.type in ("edge", "fpga"))
+    if not targets:
+        return
+    try:
+        facts = PublishReader().read(Wanted(ws.metadata.name, str(root), publish_targets=targets))["published"]
+    except Exception as exc:  # noqa: BLE001 - a listing shows what it can, never a traceback
+        for r in rows:
+            if r.target_type in ("edge", "fpga"):
+                r.health = f"unknown ({type(exc).__name__})"
+        return
+    found = {(p.target, p.deployment): p for p in facts}
+    for r in rows:
+        if r.target_type in ("edge", "fpga"):
+            p = found.get((r.target, r.name))
+            r.health = "missing" if p is None else "published" if p.intact else "changed by hand"
 
 
 def _filter(rows: list[Row], model: str | None, image: str | None, target: str | None) -> list[Row]:

@@ -6,7 +6,7 @@ Every change a plan shows is drift of one of three kinds:
 - "pending": git changed since the last apply (or it was never applied) — apply has not run yet;
 - "expected": only fields owned by the target or a controller differ (e.g. replicas under an
   autoscaler); reported, never counted as drift.
-Targets that apply does not manage (kubernetes, edge, fpga in this version) are "not checked".
+Targets that apply does not manage (kubernetes in this version) are "not checked".
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping
 
 from ..plan.model import Action, FieldDiff, Plan
+from ..plan.scope import APPLIED_TARGET_TYPES
 from ..plan.state import LiveState
 
 DriftKind = Literal["by-hand", "pending", "expected"]
@@ -104,10 +105,10 @@ def find_drift(plan: Plan, live: LiveState, *, specs: Mapping[str, Mapping[str, 
         if n.resource.startswith("Deployment/"):
             render_only.setdefault(n.target, []).append(n.resource)
     not_checked = tuple(NotChecked(t, kind, tuple(sorted(render_only.get(t, ()))))
-                        for t, kind in sorted(targets.items()) if kind != "docker")
+                        for t, kind in sorted(targets.items()) if kind not in APPLIED_TARGET_TYPES)
     git = {"commit": plan.git_commit, "branch": plan.git_branch, "dirty": plan.git_dirty}
-    return DriftReport(plan.workspace, items, tuple(sorted(t for t, k in targets.items() if k == "docker")),
-                       not_checked, git)
+    return DriftReport(plan.workspace, items,
+                       tuple(sorted(t for t, k in targets.items() if k in APPLIED_TARGET_TYPES)), not_checked, git)
 
 
 def _item(action: Action, live: LiveState, spec: Mapping[str, Any], target_type: str) -> DriftItem:
@@ -132,7 +133,8 @@ def _kind(action: Action, live: LiveState) -> DriftKind:
     if action.action == "delete":
         return "pending" if record is not None else "by-hand"
     if record is None:
-        found = live.containers_of(action.target or "", name) or _route(live, action.target, name)
+        found = live.containers_of(action.target or "", name) or _route(live, action.target, name) \
+            or live.published_of(action.target or "", name)
         return "by-hand" if found else "pending"
     return "by-hand" if record.fingerprint == action.fingerprint else "pending"
 

@@ -13,7 +13,7 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Protocol
@@ -23,6 +23,7 @@ from ..targets.base import DeployRequest, DeploymentTarget, ImageBuilder, Progre
 from .diff import deployment_spec_json
 from .errors import ApplyError
 from .model import Action, Plan
+from .scope import PUBLISH_TARGET_TYPES
 
 MAX_PARALLEL = 4
 
@@ -214,18 +215,33 @@ class _Runner:
         if target is None:
             raise ApplyError(f"{node.id}: {node.target.type} targets are not applied by this version")
         image = self.graph.get(node.image_id)
+        version = self._image_version(image)
         request = DeployRequest(
             workspace=self.graph.workspace.name, root=self.root, resource=node.id, name=node.name,
             target_name=node.target_name, target=node.target, fingerprint=node.fingerprint,
             image_ref=action.get("ref"), image_name=image.name, image_port=image.spec.port, spec=node.spec,
             spec_json=deployment_spec_json(node))
-        result = target.deploy(request, progress=progress)
-        version = self._image_version(image)
+        if node.target.type in PUBLISH_TARGET_TYPES:
+            with tempfile.TemporaryDirectory(prefix="modelctl-publish-") as tmp:
+                rendered = self._render_bundle(node, image, version, Path(tmp), progress)
+                result = target.deploy(replace(request, rendered=rendered), progress=progress)
+        else:
+            result = target.deploy(request, progress=progress)
         self.services.registry.record_deployment(node.name, node.target_name, image.name, version, result.url,
                                                  node.fingerprint)
         models = [[m, int(v)] for m, v in self.services.registry.get_image(image.name, version).models]
         return {"url": result.url, "container": result.container, "image": image.name, "imageVersion": version,
                 "models": models, "target": node.target_name, "notes": list(result.notes)}
+
+    def _render_bundle(self, node: DeploymentNode, image: ImageNode, version: int, tmp: Path,
+                       progress: Progress) -> Path:
+        """The deployment's edge bundle / accelerator config, rendered with the registry's model versions."""
+        from ..render import render_graph
+        progress("rendering")
+        models = self.services.registry.get_image(image.name, version).models
+        versions = {f"Model/{m}": str(v) for m, v in models}
+        render_graph(self.graph, tmp / "render", only={node.id}, model_versions=versions)
+        return tmp / "render" / node.target.type / node.name
 
     def _image_version(self, image: ImageNode) -> int:
         from ..registry import NotFound

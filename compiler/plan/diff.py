@@ -22,7 +22,7 @@ from ..targets.oci import parse_reference
 from .errors import PlanError
 from .model import Action, FieldDiff, Plan, Scope
 from .refs import image_reference, registry_digest, secret_refs, short
-from .scope import Selection, select
+from .scope import PUBLISH_TARGET_TYPES, Selection, select
 from .state import ContainerFact, LiveState
 
 
@@ -210,7 +210,64 @@ def rotated_secrets(container: ContainerFact, live: LiveState, refs: tuple[str, 
     return out
 
 
+def _rollout(image_node: ImageNode, image_action: Action | None, old_ref: str, ref: str, old_spec_text: str,
+             spec: dict) -> tuple[list[str], list[FieldDiff]]:
+    """Why a running (or published) deployment differs from git: its image, its spec fields, or else
+    something only the fingerprint sees (target settings)."""
+    reasons: list[str] = []
+    diffs: list[FieldDiff] = []
+    if old_ref != ref:
+        why = ""
+        if image_action and image_action.is_change:
+            models = [r.split(": ", 1)[-1] for r in image_action.reasons if r.startswith("rebuild: model")]
+            why = f" ({'; '.join(models)})" if models else " (rebuilt)"
+        reasons.append(f"roll out: image {image_node.name} changed{why}")
+        diffs.append(FieldDiff("image", old_ref, ref))
+    try:
+        old_spec = json.loads(old_spec_text) if old_spec_text else None
+    except ValueError:
+        old_spec = None
+    changed = spec_diffs(old_spec, spec)
+    diffs += changed
+    if changed:
+        reasons.append("roll out: " + ", ".join(d.path for d in changed[:4]) + (" …" if len(changed) > 4 else "")
+                       + " changed")
+    if not reasons:
+        reasons.append("roll out: deployment definition changed (target settings)")
+    return reasons, diffs
+
+
+def _published(graph: Graph, node: DeploymentNode, live: LiveState, actions: dict[str, Action]) -> Action:
+    """An edge / fpga deployment: its bundle, published where the target says."""
+    image_node = graph.get(node.image_id)
+    image_action = actions.get(node.image_id)
+    ref = image_action.get("ref") if image_action else image_reference(graph, image_node)
+    fact = live.published_of(node.target_name, node.name)
+    common = dict(target=node.target_name, fingerprint=node.fingerprint,
+                  detail=(("image", image_node.name), ("ref", ref), ("url", fact.where if fact else None)))
+    kind = "edge bundle" if node.target.type == "edge" else "accelerator config"
+    if fact is None:
+        return Action(node.id, "create", (f"publish: {kind} of {node.name} to target {node.target_name} "
+                                          f"({node.target.publish})",),
+                      tuple([FieldDiff("image", None, ref)] + spec_diffs(None, _set_fields(node))), **common)
+    reasons: list[str] = []
+    diffs: list[FieldDiff] = []
+    if fact.fingerprint != node.fingerprint:
+        reasons, diffs = _rollout(image_node, image_action, fact.image_ref, ref, fact.spec, deployment_spec_json(node))
+        reasons = [r.replace("roll out:", "republish:", 1) for r in reasons]
+    elif not fact.intact:
+        reasons.append(f"republish: the published files at {fact.where} were changed by hand")
+    record = live.record(node.target_name, node.name)
+    if not reasons and (record is None or record.fingerprint != node.fingerprint):
+        reasons.append("record: the registry's deployment record is missing or outdated")
+    if not reasons:
+        return Action(node.id, "no-op", **common)
+    return Action(node.id, "update", tuple(reasons), tuple(diffs), **common)
+
+
 def _deployment(graph: Graph, node: DeploymentNode, live: LiveState, actions: dict[str, Action]) -> Action:
+    if node.target.type in PUBLISH_TARGET_TYPES:
+        return _published(graph, node, live, actions)
     image_node = graph.get(node.image_id)
     image_action = actions.get(node.image_id)
     ref = image_action.get("ref") if image_action else image_reference(graph, image_node)
@@ -234,23 +291,7 @@ def _deployment(graph: Graph, node: DeploymentNode, live: LiveState, actions: di
     if active is None:
         reasons.append("route: no healthy container receives the traffic")
     elif active.fingerprint != node.fingerprint:
-        if active.image_ref != ref:
-            why = ""
-            if image_action and image_action.is_change:
-                models = [r.split(": ", 1)[-1] for r in image_action.reasons if r.startswith("rebuild: model")]
-                why = f" ({'; '.join(models)})" if models else " (rebuilt)"
-            reasons.append(f"roll out: image {image_node.name} changed{why}")
-            diffs.append(FieldDiff("image", active.image_ref, ref))
-        try:
-            old_spec = json.loads(active.spec) if active.spec else None
-        except ValueError:
-            old_spec = None
-        changed = spec_diffs(old_spec, spec)
-        diffs += changed
-        if changed:
-            reasons.append("roll out: " + ", ".join(d.path for d in changed[:4]) + (" …" if len(changed) > 4 else "") + " changed")
-        if not reasons:
-            reasons.append("roll out: deployment definition changed (target settings)")
+        reasons, diffs = _rollout(image_node, image_action, active.image_ref, ref, active.spec, spec)
     else:
         for c in replicas:
             if not c.running:
@@ -277,7 +318,7 @@ def _deployment(graph: Graph, node: DeploymentNode, live: LiveState, actions: di
 # --- prune ---------------------------------------------------------------------------------------
 
 def _prune(graph: Graph, live: LiveState, selection: Selection, scope: Scope) -> list[Action]:
-    targets = {name for name, _ in selection.docker_targets}
+    targets = selection.managed_targets
     desired = {(n.target_name, n.name) for n in graph.of_kind("Deployment")}
     found: dict[tuple[str, str], dict] = {}
     for c in live.containers:
@@ -290,6 +331,11 @@ def _prune(graph: Graph, live: LiveState, selection: Selection, scope: Scope) ->
             for r in router.routes:
                 entry = found.setdefault((t, r.deployment), {"containers": [], "protected": False})
                 entry["protected"] |= r.prevent_destroy
+    for p in live.published:
+        if p.target in targets:
+            entry = found.setdefault((p.target, p.deployment), {"containers": [], "protected": False})
+            entry["published"] = p.where
+            entry["protected"] |= p.prevent_destroy
     for r in live.records:
         if r.target in targets:
             found.setdefault((r.target, r.name), {"containers": [], "protected": False})
@@ -306,9 +352,13 @@ def _prune(graph: Graph, live: LiveState, selection: Selection, scope: Scope) ->
                             "lifecycle.preventDestroy: true; refusing to plan its deletion. Put it back, or "
                             "deploy it once with preventDestroy: false before removing it, or plan with --no-prune.")
         reason = "prune: removed from git" if name not in names_in_git else f"prune: moved off target {target}"
-        actions.append(Action(rid, "delete", (reason,),
-                              (FieldDiff("containers", sorted(entry["containers"]), None),),
-                              target=target, detail=(("containers", sorted(entry["containers"])), ("name", name))))
+        if "published" in entry:
+            gone = FieldDiff("published", entry["published"], None)
+            detail = (("published", entry["published"]), ("name", name))
+        else:
+            gone = FieldDiff("containers", sorted(entry["containers"]), None)
+            detail = (("containers", sorted(entry["containers"])), ("name", name))
+        actions.append(Action(rid, "delete", (reason,), (gone,), target=target, detail=detail))
     return actions
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..diagnostics import did_you_mean
 from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode, ModelNode, Node
@@ -13,7 +14,8 @@ from .model import NotApplied, Scope
 from .refs import image_reference, secret_refs
 from .state import Wanted
 
-APPLIED_TARGET_TYPES = ("docker",)
+APPLIED_TARGET_TYPES = ("docker", "edge", "fpga")
+PUBLISH_TARGET_TYPES = ("edge", "fpga")
 ACTION_KINDS = ("Model", "Image", "Deployment")
 
 
@@ -23,6 +25,11 @@ class Selection:
     not_applied: tuple[NotApplied, ...]
     docker_targets: tuple[tuple[str, DockerTarget], ...]  # targets whose live objects are read (and pruned)
     explicit: frozenset[str]                        # --target ids (deletes need to be named)
+    publish_targets: tuple[tuple[str, Any], ...] = ()  # edge / fpga targets whose bundles are read (and pruned)
+
+    @property
+    def managed_targets(self) -> set[str]:
+        return {name for name, _ in self.docker_targets} | {name for name, _ in self.publish_targets}
 
 
 def _target_matches(scope: Scope, name: str, type_: str) -> bool:
@@ -100,7 +107,9 @@ def select(graph: Graph, scope: Scope) -> Selection:
                                               f"its own stable URL"))
     docker = tuple((name, t) for name, t in sorted(targets.items())
                    if isinstance(t, DockerTarget) and _target_matches(scope, name, t.type))
-    return Selection(tuple(nodes), tuple(not_applied), docker, frozenset(explicit))
+    publish = tuple((name, t) for name, t in sorted(targets.items())
+                    if t.type in PUBLISH_TARGET_TYPES and _target_matches(scope, name, t.type))
+    return Selection(tuple(nodes), tuple(not_applied), docker, frozenset(explicit), publish)
 
 
 def wanted(graph: Graph, selection: Selection) -> Wanted:
@@ -111,4 +120,4 @@ def wanted(graph: Graph, selection: Selection) -> Wanted:
                             for ref in secret_refs(n.name, n.spec)}))
     fingerprints = tuple((n.name, n.fingerprint) for n in selection.nodes if n.kind == "Image")
     return Wanted(graph.workspace.name, graph.root, models, images, refs, selection.docker_targets, secrets,
-                  fingerprints)
+                  fingerprints, selection.publish_targets)

@@ -61,6 +61,9 @@ class Session:
             from ..targets.oci import OciClient
             self._oci = self._oci or OciClient()
             readers.append(OciReader(self._oci))
+        if want.publish_targets:
+            from ..targets.publish.facts import PublishReader
+            readers.append(PublishReader())
         if want.docker_targets and _needs_docker(self.graph, selection):
             from ..targets.docker.facts import DockerReader
             from ..targets.docker.secrets import SecretReader
@@ -95,7 +98,10 @@ class Session:
                 return DockerBuilder(self._engines.get(build_host)).push(*a, **kw)
 
         docker = DockerDeployments(self.engines, self.graph.workspace.name, dict(ws.base_images), self.root)
-        return Services(registry=self.registry, builder=_LazyBuilder(self.engines), targets={"docker": docker})
+        from ..targets.publish.adapter import PublishedDeployments
+        published = PublishedDeployments(self.root, self.graph.workspace.name)
+        return Services(registry=self.registry, builder=_LazyBuilder(self.engines),
+                        targets={"docker": docker, "edge": published, "fpga": published})
 
 
 def _needs_docker(graph: Graph, selection) -> bool:  # noqa: ANN001

@@ -82,6 +82,19 @@ class RouteFact:
 
 
 @dataclass(frozen=True)
+class PublishedFact:
+    """A bundle an edge or fpga target published, read back from where it was published."""
+    target: str
+    deployment: str
+    fingerprint: str
+    image_ref: str
+    spec: str                  # the deployment spec it was rendered from (compact JSON)
+    where: str                 # folder or OCI reference
+    intact: bool = True        # its files still match the checksums written at publish
+    prevent_destroy: bool = False
+
+
+@dataclass(frozen=True)
 class RouterFact:
     target: str
     container: str
@@ -102,6 +115,10 @@ class LiveState:
     containers: tuple[ContainerFact, ...] = ()
     routers: Mapping[str, RouterFact] = field(default_factory=dict)    # by docker target name
     secrets: Mapping[str, str | None] = field(default_factory=dict)  # secret id → digest now (None: not found)
+    published: tuple[PublishedFact, ...] = ()                          # bundles of edge / fpga targets
+
+    def published_of(self, target: str, deployment: str) -> PublishedFact | None:
+        return next((p for p in self.published if p.target == target and p.deployment == deployment), None)
 
     def containers_of(self, target: str, deployment: str) -> list[ContainerFact]:
         return [c for c in self.containers if c.target == target and c.deployment == deployment]
@@ -118,6 +135,7 @@ class LiveState:
             "records": sorted([r.target, r.name, r.fingerprint, r.image, r.image_version] for r in self.records),
             "containers": sorted([c.target, c.deployment, c.name, c.fingerprint, c.running] for c in self.containers),
             "secrets": dict(sorted(self.secrets.items())),
+            "published": sorted([p.target, p.deployment, p.fingerprint, p.intact] for p in self.published),
             "routers": {t: [r.running, sorted([x.deployment, [list(b) for b in x.servers], x.port, x.fingerprint] for x in r.routes)]
                         for t, r in sorted(self.routers.items())},
         })
@@ -134,6 +152,7 @@ class Wanted:
     docker_targets: tuple[tuple[str, DockerTarget], ...] = ()
     secrets: tuple[str, ...] = ()                            # secret ids used by docker deployments
     image_fingerprints: tuple[tuple[str, str], ...] = ()     # (image, fingerprint git wants)
+    publish_targets: tuple[tuple[str, Any], ...] = ()        # edge / fpga targets whose bundles are read
 
 
 class StateReader(Protocol):
@@ -192,9 +211,9 @@ class RegistryReader:
                 img = earlier if earlier is not None and earlier.image_ref else img
             images[name] = ImageFact(img.name, img.version, img.fingerprint, img.image_ref,
                                      tuple((m, int(v)) for m, v in img.models))
-        docker_names = {name for name, _ in wanted.docker_targets}
+        managed = {name for name, _ in wanted.docker_targets} | {name for name, _ in wanted.publish_targets}
         records = tuple(RecordFact(d.name, d.target, d.image, d.image_version, d.url, d.fingerprint)
-                        for d in self.registry.list_deployments() if d.target in docker_names)
+                        for d in self.registry.list_deployments() if d.target in managed)
         return {"models": models, "images": images, "records": records}
 
 

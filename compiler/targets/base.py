@@ -37,6 +37,7 @@ class DeployRequest:
     image_port: int
     spec: Any                   # DeploymentSpec
     spec_json: dict = field(default_factory=dict)
+    rendered: Path | None = None  # publishing targets: the deployment's rendered folder
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,9 @@ class Repo:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
 
+    def remove(self, rel: str) -> None:
+        (self.root / rel).unlink()
+
     def graph(self):
         compiled = compile_repo(self.root)
         return compiled.require()

@@ -165,23 +165,58 @@ class OciStore:
                         "annotations": {"org.opencontainers.image.title": f.path}} for f in files],
             "annotations": {"io.modelctl.model.digest": model_digest},
         }
-        body = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
-        response = self._request("PUT", f"/v2/{self.repo}/manifests/{self.tag_for(model_digest)}",
-                                 content=body, headers={"Content-Type": MANIFEST_MEDIA_TYPE})
-        if response.status_code != 201:
-            raise self._fail(f"push manifest for {model_digest}", response)
-        returned = response.headers.get("Docker-Content-Digest")
-        if returned and returned != "sha256:" + hashlib.sha256(body).hexdigest():
-            raise DigestMismatch("sha256:" + hashlib.sha256(body).hexdigest(), returned, "pushed manifest")
+        self.put_manifest(self.tag_for(model_digest), manifest)
 
     def read_manifest(self, model_digest: str) -> dict:
-        response = self._request("GET", f"/v2/{self.repo}/manifests/{self.tag_for(model_digest)}",
-                                 headers={"Accept": MANIFEST_MEDIA_TYPE})
-        if response.status_code == 404:
+        found = self.get_manifest(self.tag_for(model_digest))
+        if found is None:
             raise NotFound("model manifest", model_digest)
+        return found[0]
+
+    # --- manifests by tag (also used to publish edge bundles and FPGA configs) -----------------
+
+    def put_manifest(self, tag: str, manifest: dict) -> str:
+        """Push `manifest` under `tag`; returns its digest (checked against the registry's)."""
+        body = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        response = self._request("PUT", f"/v2/{self.repo}/manifests/{tag}", content=body,
+                                 headers={"Content-Type": MANIFEST_MEDIA_TYPE})
+        if response.status_code != 201:
+            raise self._fail(f"push manifest {tag}", response)
+        returned = response.headers.get("Docker-Content-Digest")
+        if returned and returned != digest:
+            raise DigestMismatch(digest, returned, "pushed manifest")
+        return digest
+
+    def get_manifest(self, tag: str) -> tuple[dict, str] | None:
+        """(manifest, digest) of `tag`, or None when the tag does not exist."""
+        response = self._request("GET", f"/v2/{self.repo}/manifests/{tag}", headers={"Accept": MANIFEST_MEDIA_TYPE})
+        if response.status_code == 404:
+            return None
         if response.status_code != 200:
-            raise self._fail("GET manifest", response)
-        return response.json()
+            raise self._fail(f"GET manifest {tag}", response)
+        digest = "sha256:" + hashlib.sha256(response.content).hexdigest()
+        return response.json(), digest
+
+    def list_tags(self) -> list[str]:
+        response = self._request("GET", f"/v2/{self.repo}/tags/list")
+        if response.status_code == 404:  # the repository does not exist yet
+            return []
+        if response.status_code != 200:
+            raise self._fail("list tags", response)
+        return sorted(response.json().get("tags") or [])
+
+    def delete_manifest(self, tag: str) -> bool:
+        """Delete the manifest `tag` points at; False when it was not there."""
+        found = self.get_manifest(tag)
+        if found is None:
+            return False
+        response = self._request("DELETE", f"/v2/{self.repo}/manifests/{found[1]}")
+        if response.status_code == 404:
+            return False
+        if response.status_code not in (200, 202):
+            raise self._fail(f"delete manifest {tag} (the registry must allow deletes)", response)
+        return True
 
     @staticmethod
     def _descriptor(blob: Blob) -> dict:

@@ -1,0 +1,42 @@
+"""The edge and fpga targets: publish a deployment's rendered bundle, or remove it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ...plan.errors import ApplyError
+from ..base import DeployRequest, DeployResult, Progress
+from .bundles import open_bundles
+from .location import parse_location
+
+# What render writes per target type, under the render output
+RENDERED_FOLDER = {"edge": "edge", "fpga": "fpga"}
+
+
+class PublishedDeployments:
+    def __init__(self, root: Path, workspace: str) -> None:
+        self.root, self.workspace = Path(root), workspace
+
+    def deploy(self, req: DeployRequest, *, progress: Progress) -> DeployResult:
+        if req.rendered is None:
+            raise ApplyError(f"{req.resource}: nothing was rendered to publish")
+        location = parse_location(req.target.publish, self.root, req.target_name)
+        marker = {"managedBy": "modelctl", "workspace": self.workspace, "resource": req.resource,
+                  "target": req.target_name, "fingerprint": req.fingerprint, "imageRef": req.image_ref,
+                  "spec": req.spec_json, "preventDestroy": req.spec.lifecycle.prevent_destroy}
+        bundles = open_bundles(location, self.workspace)
+        try:
+            progress(f"publishing to {location}")
+            where = bundles.put(req.name, req.rendered, marker)
+        finally:
+            bundles.close()
+        return DeployResult(url=str(where), container="", notes=(f"published to {where}",))
+
+    def delete(self, target_name: str, target: Any, name: str, *, progress: Progress) -> None:
+        bundles = open_bundles(parse_location(target.publish, self.root, target_name), self.workspace)
+        try:
+            progress("unpublishing")
+            bundles.remove(name)
+        finally:
+            bundles.close()
