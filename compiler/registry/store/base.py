@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from ...atomic import fsync_path
+
 CHUNK = 1024 * 1024
 
 
@@ -57,11 +59,7 @@ def split_digest(digest: str) -> str:
 
 
 def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(path)
 
 
 def write_stream_atomically(chunks, dest: Path, expected: str | None) -> Blob:  # noqa: ANN001

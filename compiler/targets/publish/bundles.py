@@ -20,7 +20,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...atomic import atomic_write_bytes
+from ...atomic import atomic_write_bytes, fsync_path
 from ...plan.errors import ApplyError
 from .location import FileLocation, OciLocation
 
@@ -122,11 +122,7 @@ class FileBundles:
 def _fsync_tree(folder: Path) -> None:
     for path in [*sorted(folder.rglob("*")), folder]:
         if path.is_file() or path.is_dir():
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_path(path)
 
 
 class OciBundles:
