@@ -35,6 +35,7 @@ from compiler.targets.base import BuiltImage, DeployRequest  # noqa: E402
 from compiler.targets.docker.build import DockerBuilder  # noqa: E402
 from compiler.targets.docker.containers import backend_labels, container_name  # noqa: E402
 from compiler.targets.docker.router import Router, router_base  # noqa: E402
+from compiler.targets.docker.secrets import resolve_digests  # noqa: E402
 
 REGISTRY = "127.0.0.1:5000"
 BASE = "modelctl/python-base:bookworm"
@@ -53,7 +54,7 @@ def write_repo(root: Path, ws: str, n: int) -> None:
     (root / "images.yaml").write_text("apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n"
                                       "spec: {models: [iris], environment: curated/sklearn}\n")
     docs = [f"apiVersion: modelctl.io/v1\nkind: Deployment\nmetadata: {{name: d{i:03d}}}\n"
-            f"spec: {{image: scorer, target: local, auth: {{mode: none}}}}\n" for i in range(n)]
+            f"spec: {{image: scorer, target: local, auth: {{mode: key, secretRef: bench-keys}}}}\n" for i in range(n)]
     (root / "deployments.yaml").write_text("---\n".join(docs))
 
 
@@ -79,8 +80,10 @@ def materialise_live_state(root: Path, ws: str) -> None:
                                 node.spec, deployment_spec_json(node))
             name = container_name(ws, node.name, node.fingerprint)
             backend_port = 40000 + i
+            digests, _notes = resolve_digests(req)  # the plan also reads and compares the key's digest
             client.containers.run(BASE, ["sleep", "infinity"], name=name, detach=True,
-                                  labels=backend_labels(req, backend_port), mem_limit="16m", network_mode="none")
+                                  labels=backend_labels(req, backend_port, digests), mem_limit="16m",
+                                  network_mode="none")
             routes.append(RouteFact(node.name, name, target.port_range[0] + i, backend_port, node.fingerprint))
             reg.record_deployment(node.name, "local", "scorer", 1, f"http://127.0.0.1:{routes[-1].port}",
                                   node.fingerprint)
