@@ -199,7 +199,7 @@ def status(name: str = typer.Argument(..., help="Deployment name."),
     with user_errors():
         row = _one(directory, name)
     ready = "-"
-    if row.url:
+    if row.url and row.url.startswith(("http://", "https://")):  # edge / fpga: a published location
         try:
             resp = httpx.get(row.url + "/v2/health/ready", timeout=3)
             ready = f"HTTP {resp.status_code}"
