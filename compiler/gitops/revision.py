@@ -96,8 +96,8 @@ def work_tree_info(repo_dir: Path, ignore: tuple[Path, ...] = ()) -> GitInfo:
     """Commit, branch and dirtiness of the checkout holding repo_dir (all None/False outside git).
 
     Dirty means uncommitted or untracked (not ignored) files under repo_dir, except modelctl's
-    own `.modelctl/` folder, which apply writes itself, and the files in `ignore` (the saved plan being
-    applied, for example).
+    own `.modelctl/` folder, which apply writes itself, and the files or folders in `ignore` (the saved
+    plan being applied, the folders edge/fpga targets publish into).
     """
     try:
         repo, folder = open_repo(repo_dir)
@@ -110,7 +110,8 @@ def work_tree_info(repo_dir: Path, ignore: tuple[Path, ...] = ()) -> GitInfo:
     branch = None if repo.head.is_detached else repo.active_branch.name
     top = Path(repo.working_tree_dir).resolve()
     skip = {Path(p).resolve().relative_to(top).as_posix() for p in ignore if Path(p).resolve().is_relative_to(top)}
-    changed = tuple(p for p in _changed(repo, folder) if p not in skip)
+    folders = tuple(f"{s}/" for s in skip if (top / s).is_dir())
+    changed = tuple(p for p in _changed(repo, folder) if p not in skip and not p.startswith(folders))
     return GitInfo(commit, branch, bool(changed), changed)
 
 

@@ -19,7 +19,7 @@ from typing import Callable
 from ..gitops.revision import GitInfo, work_tree_info
 from .apply import Outcome, Reporter, execute
 from .document import read_plan
-from .errors import ApplyError, StalePlan
+from .errors import ApplyError, PlanError, StalePlan
 from .lock import workspace_lock
 from .model import Plan, Scope
 from .session import Session
@@ -45,9 +45,30 @@ class ApplyRun:
         return not self.cancelled and (self.outcome is None or self.outcome.ok)
 
 
+def publish_folders(root: Path) -> tuple[Path, ...]:
+    """Repo folders that edge / fpga targets publish into: apply's own output, like .modelctl/."""
+    from ..diagnostics import DiagnosticError
+    from ..pipeline import load_workspace
+    from ..targets.publish.location import FileLocation, parse_location
+    try:
+        ws = load_workspace(root)
+    except (DiagnosticError, OSError):  # a broken workspace is reported by the compile that follows
+        return ()
+    out = []
+    for name, target in sorted(ws.spec.targets.items()):
+        if target.type in ("edge", "fpga"):
+            try:
+                location = parse_location(target.publish, root, name)
+            except PlanError:
+                continue
+            if isinstance(location, FileLocation):
+                out.append(location.folder)
+    return tuple(out)
+
+
 def check_work_tree(root: Path, *, allow_dirty: bool, note: Note, ignore: tuple[Path, ...] = ()) -> GitInfo:
     """Refuse uncommitted changes under root unless allowed; outside git, say so and go on."""
-    git = work_tree_info(root, ignore)
+    git = work_tree_info(root, ignore + publish_folders(root))
     if not git.in_git:
         note(f"{root} is not in a git checkout: applying its files as they are (no commit is recorded)")
     elif git.dirty:

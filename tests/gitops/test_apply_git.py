@@ -70,3 +70,19 @@ def test_the_saved_plan_being_applied_does_not_make_the_tree_dirty(tmp_path):
     assert check_work_tree(tmp_path / "repo", allow_dirty=False, note=lambda _t: None, ignore=(plan,)).dirty is False
     with pytest.raises(DirtyTree, match="repo/plan.json"):
         check_work_tree(tmp_path / "repo", allow_dirty=False, note=lambda _t: None)
+
+
+def test_folders_edge_targets_publish_into_do_not_make_the_tree_dirty(tmp_path):
+    repo, _ = _repo(tmp_path)
+    (tmp_path / "repo" / "modelctl.yaml").write_text(
+        "apiVersion: modelctl.io/v1\nkind: Workspace\nmetadata: {name: team}\nspec:\n  targets:\n"
+        "    factory: {type: edge, publish: file://published/edge}\n")
+    repo.git.add("-A")
+    repo.index.commit("edge target", author=git.Actor("t", "t@e.x"), committer=git.Actor("t", "t@e.x"))
+    (tmp_path / "repo" / "published" / "edge" / "cam").mkdir(parents=True)
+    (tmp_path / "repo" / "published" / "edge" / "cam" / "deployment.json").write_text("{}")  # apply's output
+    assert check_work_tree(tmp_path / "repo", allow_dirty=False, note=lambda _t: None).dirty is False
+    (tmp_path / "repo" / "published-not").mkdir()
+    (tmp_path / "repo" / "published-not" / "x.yaml").write_text("a: 1\n")  # beside it: a real change
+    with pytest.raises(DirtyTree, match="published-not/x.yaml"):
+        check_work_tree(tmp_path / "repo", allow_dirty=False, note=lambda _t: None)
