@@ -4,8 +4,7 @@ deploy(): start the new containers (spec.replicas of them) beside the old ones �
 answers /v2/health/ready → point the router at all of them (graceful reload) → check the stable
 URL → stop the old containers. If a new container fails its gate, every new one is removed, the
 old ones keep serving, and the error names the failing check and shows that container's last log
-lines. Every step is idempotent, so
-re-running after a crash (SIGKILL anywhere) converges.
+lines. Every step is idempotent, so re-running after a crash (SIGKILL anywhere) converges.
 """
 
 from __future__ import annotations
