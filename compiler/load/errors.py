@@ -9,12 +9,14 @@ from pydantic import BaseModel, ValidationError
 
 from ..diagnostics import Diagnostic, did_you_mean
 from ..spec.common import MODEL_REF_PATTERN, NAME_PATTERN
+from ..spec.workspace import PUBLISH_PATTERN
 from .yaml_source import RawDocument
 
 PATTERN_MEANING = {
     NAME_PATTERN: "a name of lower-case letters, digits and '-', at most 63 characters, "
                   "starting and ending with a letter or digit",
     MODEL_REF_PATTERN: "a model reference: name, name@3, name@latest or name@tag:stable",
+    PUBLISH_PATTERN: "file://FOLDER inside the repo (relative, no '..') or oci://HOST[:PORT]/REPOSITORY",
 }
 TYPE_WORDS = {
     "int": "an integer", "float": "a number", "string": "a string", "bool": "true or false",

@@ -8,6 +8,10 @@ from pydantic import Field
 
 from .common import StrictModel
 
+# file:// a folder inside the repo (relative; no segment is '..') or oci://HOST[:PORT]/REPOSITORY
+_SEGMENT = r"(?:[^./\s][^/\s]*|\.(?:[^./\s][^/\s]*)?|\.\.[^/\s]+)"
+PUBLISH_PATTERN = rf"^(?:file://{_SEGMENT}(?:/{_SEGMENT})*/?|oci://[^/\s]+/\S+)$"
+
 
 class DockerTarget(StrictModel):
     type: Literal["docker"]
@@ -26,7 +30,8 @@ class KubernetesTarget(StrictModel):
 
 class EdgeTarget(StrictModel):
     type: Literal["edge"]
-    publish: str = Field(description="Where bundles are published: file://DIR or oci://HOST/REPO.")
+    publish: str = Field(pattern=PUBLISH_PATTERN,
+                         description="Where bundles are published: file://DIR (inside the repo) or oci://HOST/REPO.")
     hub: str | None = Field(None, description="IoT hub name, for documentation of the bundle.")
     registry_credentials: str | None = Field(
         None, pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
@@ -35,7 +40,8 @@ class EdgeTarget(StrictModel):
 
 class FpgaTarget(StrictModel):
     type: Literal["fpga"]
-    publish: str = Field(description="Where accelerator host configs are published: file://DIR or oci://HOST/REPO.")
+    publish: str = Field(pattern=PUBLISH_PATTERN, description="Where accelerator host configs are published: "
+                         "file://DIR (inside the repo) or oci://HOST/REPO.")
 
 
 Target = Annotated[Union[DockerTarget, KubernetesTarget, EdgeTarget, FpgaTarget], Field(discriminator="type")]

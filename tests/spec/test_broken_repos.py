@@ -123,6 +123,8 @@ CASES = [
      "deployments/cam.yaml", 11, 14, "layered deployment needs a base deployment (layered: false) on target 'factory' with a priority lower than 5", None),
     ("endpoint-other-target", edit("deployments/d.yaml", "target: prod\n  replicas", "target: local\n  replicas"),
      "endpoints/e.yaml", 7, 13, "deployment 'blue' runs on target 'local', not on the endpoint's target 'prod'", None),
+    ("publish-escapes-the-repo", {"modelctl.yaml": EDGE_WS.replace("file://out/edge", "file://../out/edge")},
+     "modelctl.yaml", 13, 16, "invalid value string 'file://../out/edge' for 'publish'", None),
     ("docker-scale-to-zero", add("deployments/dev.yaml", DOCKER_DEP.format(extra="  replicas: 0")),
      "deployments/dev.yaml", 8, 13, "docker target 'local' cannot scale a deployment to zero",
      "remove the deployment from git (apply deletes its containers), or set 'replicas: 1'"),

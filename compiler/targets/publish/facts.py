@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ...plan.errors import PlanError
 from ...plan.state import PublishedFact, Wanted
+from ...registry.errors import RegistryError
 from .bundles import open_bundles
 from .location import parse_location
 
@@ -17,7 +19,12 @@ class PublishReader:
         for name, target in wanted.publish_targets:
             bundles = open_bundles(parse_location(target.publish, Path(wanted.root), name), wanted.workspace)
             try:
-                for b in bundles.list():
+                try:
+                    found = bundles.list()
+                except RegistryError as exc:
+                    raise PlanError(f"target {name}: cannot read what is published at {target.publish}: "
+                                    f"{str(exc).split(': ', 1)[-1]}") from None
+                for b in found:
                     m = b.marker
                     if m.get("target") != name or not str(m.get("resource", "")).startswith("Deployment/"):
                         continue
