@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Protocol
 
-from ..graph import DeploymentNode, Graph, ImageNode, ModelNode
+from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode, ModelNode
 from ..targets.base import DeployRequest, DeploymentTarget, ImageBuilder, Progress, RegistryWriter
 from .diff import deployment_spec_json
 from .errors import ApplyError
@@ -143,6 +143,8 @@ class _Runner:
             return self._image(node, action, progress)
         if isinstance(node, DeploymentNode):
             return self._deployment(node, action, progress)
+        if isinstance(node, EndpointNode):
+            return self._endpoint(node, progress)
         raise ApplyError(f"{action.resource}: nothing to do for a {node.kind}")
 
     # --- models ------------------------------------------------------------------------------
@@ -259,6 +261,14 @@ class _Runner:
         raise ApplyError(f"Image/{image.name} with fingerprint {image.fingerprint[:12]} is not registered; "
                          f"apply the image first (modelctl apply --target Image/{image.name})")
 
+    def _endpoint(self, node: EndpointNode, progress: Progress) -> dict[str, Any]:
+        target = self.services.targets.get(node.target.type)
+        if target is None or not hasattr(target, "route_endpoint"):
+            raise ApplyError(f"{node.id}: endpoints on {node.target.type} targets are not applied by this version")
+        url = target.route_endpoint(node.target_name, node.target, node.name, dict(node.spec.traffic),
+                                    node.spec.path, node.fingerprint, progress=progress)
+        return {"url": url, "traffic": dict(sorted(node.spec.traffic.items())), "target": node.target_name}
+
     def _delete(self, action: Action, progress: Progress) -> dict[str, Any]:
         from ..registry import NotFound
         name = action.get("name") or action.name.split("@", 1)[0]
@@ -270,6 +280,9 @@ class _Runner:
         target = self.services.targets.get(target_spec.type)
         if target is None:
             raise ApplyError(f"{action.resource}: {target_spec.type} targets are not applied by this version")
+        if action.kind == "Endpoint":
+            target.delete_endpoint(target_name, target_spec, name, progress=progress)
+            return {}
         target.delete(target_name, target_spec, name, progress=progress)
         try:
             self.services.registry.remove_deployment(name, target_name)

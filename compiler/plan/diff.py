@@ -17,7 +17,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from ..graph import DeploymentNode, Graph, ImageNode, ModelNode
+from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode, ModelNode
 from ..targets.oci import parse_reference
 from .errors import PlanError
 from .model import Action, FieldDiff, Plan, Scope
@@ -37,6 +37,8 @@ def make_plan(graph: Graph, live: LiveState, *, scope: Scope = Scope(), git_comm
             actions[node.id] = _image(graph, node, live, actions)
         elif isinstance(node, DeploymentNode):
             actions[node.id] = _deployment(graph, node, live, actions)
+        elif isinstance(node, EndpointNode):
+            actions[node.id] = _endpoint(node, live)
     if scope.prune:
         for action in _prune(graph, live, selection, scope):
             actions[action.resource] = action
@@ -315,6 +317,39 @@ def _deployment(graph: Graph, node: DeploymentNode, live: LiveState, actions: di
     return Action(node.id, "update", tuple(reasons), tuple(diffs), **common)
 
 
+# --- endpoints (docker targets) ------------------------------------------------------------------
+
+def _split(traffic) -> str:  # noqa: ANN001
+    return ", ".join(f"{d} {w}%" for d, w in sorted(dict(traffic).items())) or "no deployments"
+
+
+def _endpoint(node: EndpointNode, live: LiveState) -> Action:
+    """An endpoint on a docker target: a listener of the router split across its deployments."""
+    router = live.routers.get(node.target_name)
+    fact = router.endpoint(node.name) if router else None
+    traffic = dict(sorted(node.spec.traffic.items()))
+    url = f"http://{router.bind_address}:{fact.port}" if fact and router else None
+    common = dict(target=node.target_name, fingerprint=node.fingerprint,
+                  detail=(("traffic", traffic), ("path", node.spec.path), ("url", url)))
+    if fact is None:
+        return Action(node.id, "create", (f"route: endpoint {node.name} on target {node.target_name} "
+                                          f"({_split(traffic)})",),
+                      tuple(FieldDiff(f"traffic.{d}", None, w) for d, w in traffic.items()), **common)
+    if fact.fingerprint != node.fingerprint:
+        before = dict(fact.traffic)
+        diffs = [FieldDiff(f"traffic.{d}", before.get(d), traffic.get(d)) for d in sorted(set(before) | set(traffic))
+                 if before.get(d) != traffic.get(d)]
+        if fact.path != node.spec.path:
+            diffs.append(FieldDiff("path", fact.path, node.spec.path))
+        why = f"route: traffic {_split(before)} → {_split(traffic)}" if before != traffic \
+            else "route: endpoint definition changed"
+        return Action(node.id, "update", (why,), tuple(diffs), **common)
+    if router is not None and not router.running:
+        return Action(node.id, "update", (f"router: the router of target {node.target_name} is not running",),
+                      **common)
+    return Action(node.id, "no-op", **common)
+
+
 # --- prune ---------------------------------------------------------------------------------------
 
 def _prune(graph: Graph, live: LiveState, selection: Selection, scope: Scope) -> list[Action]:
@@ -340,7 +375,7 @@ def _prune(graph: Graph, live: LiveState, selection: Selection, scope: Scope) ->
         if r.target in targets:
             found.setdefault((r.target, r.name), {"containers": [], "protected": False})
     names_in_git = {n.name for n in graph.of_kind("Deployment")}
-    actions = []
+    actions = _prune_endpoints(graph, live, targets, selection, scope)
     for (target, name), entry in sorted(found.items()):
         if (target, name) in desired:
             continue
@@ -359,6 +394,23 @@ def _prune(graph: Graph, live: LiveState, selection: Selection, scope: Scope) ->
             gone = FieldDiff("containers", sorted(entry["containers"]), None)
             detail = (("containers", sorted(entry["containers"])), ("name", name))
         actions.append(Action(rid, "delete", (reason,), (gone,), target=target, detail=detail))
+    return actions
+
+
+def _prune_endpoints(graph: Graph, live: LiveState, targets: set[str], selection: Selection,
+                     scope: Scope) -> list[Action]:
+    desired = {(n.target_name, n.name) for n in graph.of_kind("Endpoint")}
+    actions = []
+    for t, router in sorted(live.routers.items()):
+        if t not in targets:
+            continue
+        for ep in router.endpoints:
+            rid = f"Endpoint/{ep.endpoint}"
+            if (t, ep.endpoint) in desired or (scope.resources and rid not in selection.explicit):
+                continue
+            actions.append(Action(rid, "delete", ("prune: removed from git",),
+                                  (FieldDiff("port", ep.port, None),), target=t,
+                                  detail=(("name", ep.endpoint), ("endpoint", True))))
     return actions
 
 

@@ -31,7 +31,7 @@ class DiffDoc(_Doc):
 
 
 class ActionDoc(_Doc):
-    resource: str = Field(pattern=r"^(Model|Image|Deployment)/[a-z0-9][a-z0-9-]*(@[a-z0-9-]+)?$")
+    resource: str = Field(pattern=r"^(Model|Image|Deployment|Endpoint)/[a-z0-9][a-z0-9-]*(@[a-z0-9-]+)?$")
     action: Literal["create", "update", "replace", "delete", "no-op"]
     reasons: list[str] = Field(default_factory=list)
     diffs: list[DiffDoc] = Field(default_factory=list)

@@ -16,7 +16,7 @@ from .state import Wanted
 
 APPLIED_TARGET_TYPES = ("docker", "edge", "fpga")
 PUBLISH_TARGET_TYPES = ("edge", "fpga")
-ACTION_KINDS = ("Model", "Image", "Deployment")
+ACTION_KINDS = ("Model", "Image", "Deployment", "Endpoint")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,8 @@ def select(graph: Graph, scope: Scope) -> Selection:
         needed: set[str] = set()
         for dep in chosen_deployments:
             needed |= _ancestors(graph, dep.id)
-        in_filter = lambda n: n.kind == "Deployment" and n in chosen_deployments or n.id in needed  # noqa: E731
+        in_filter = lambda n: (n.kind == "Deployment" and n in chosen_deployments or n.id in needed  # noqa: E731
+                               or n.kind == "Endpoint" and _target_matches(scope, n.target_name, n.target.type))
     else:
         in_filter = lambda n: True  # noqa: E731
 
@@ -101,10 +102,12 @@ def select(graph: Graph, scope: Scope) -> Selection:
                                               f"'{node.target_name}': not applied by this version (render only: "
                                               "modelctl render)"))
         elif isinstance(node, EndpointNode):
-            if not scope.resources or node.id in explicit:
-                not_applied.append(NotApplied(node.id, node.target_name, f"endpoints are not applied by this "
-                                              f"version (render only); on docker targets each deployment has "
-                                              f"its own stable URL"))
+            if node.target.type == "docker":
+                nodes.append(node)
+            elif not scope.resources or node.id in explicit:
+                not_applied.append(NotApplied(node.id, node.target_name, f"{node.target.type} target "
+                                              f"'{node.target_name}': endpoints are not applied by this version "
+                                              "(render only: modelctl render)"))
     docker = tuple((name, t) for name, t in sorted(targets.items())
                    if isinstance(t, DockerTarget) and _target_matches(scope, name, t.type))
     publish = tuple((name, t) for name, t in sorted(targets.items())

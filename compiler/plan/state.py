@@ -95,15 +95,29 @@ class PublishedFact:
 
 
 @dataclass(frozen=True)
+class EndpointRouteFact:
+    """An endpoint's listener on the router: a stable port split across deployments."""
+    endpoint: str
+    port: int
+    fingerprint: str
+    traffic: tuple[tuple[str, int], ...]  # (deployment, percent), sorted
+    path: str = "/"
+
+
+@dataclass(frozen=True)
 class RouterFact:
     target: str
     container: str
     running: bool
     bind_address: str
     routes: tuple[RouteFact, ...] = ()
+    endpoints: tuple[EndpointRouteFact, ...] = ()
 
     def route(self, deployment: str) -> RouteFact | None:
         return next((r for r in self.routes if r.deployment == deployment), None)
+
+    def endpoint(self, name: str) -> EndpointRouteFact | None:
+        return next((e for e in self.endpoints if e.endpoint == name), None)
 
 
 @dataclass(frozen=True)
@@ -136,7 +150,8 @@ class LiveState:
             "containers": sorted([c.target, c.deployment, c.name, c.fingerprint, c.running] for c in self.containers),
             "secrets": dict(sorted(self.secrets.items())),
             "published": sorted([p.target, p.deployment, p.fingerprint, p.intact] for p in self.published),
-            "routers": {t: [r.running, sorted([x.deployment, [list(b) for b in x.servers], x.port, x.fingerprint] for x in r.routes)]
+            "routers": {t: [r.running, sorted([x.deployment, [list(b) for b in x.servers], x.port, x.fingerprint] for x in r.routes),
+                            sorted([e.endpoint, e.port, e.fingerprint] for e in r.endpoints)]
                         for t, r in sorted(self.routers.items())},
         })
 

@@ -207,3 +207,37 @@ def test_autoscale_on_docker_is_a_warning_that_names_the_replica_count(make_repo
 
 def test_case_count_meets_the_bar():
     assert len(CASES) + 1 >= 30
+
+
+DOCKER_PAIR = """\
+apiVersion: modelctl.io/v1
+kind: Deployment
+metadata: {name: dev-a}
+spec: {image: scorer, target: local}
+---
+apiVersion: modelctl.io/v1
+kind: Deployment
+metadata: {name: dev-b}
+spec: {image: scorer, target: local}
+"""
+DOCKER_ENDPOINT = """\
+apiVersion: modelctl.io/v1
+kind: Endpoint
+metadata: {name: dev}
+spec:
+  target: local
+  traffic: {dev-a: 50, dev-b: 50}
+  mirror: {deployment: dev-b, percent: 5}
+  hostnames: [dev.example.com]
+"""
+
+
+def test_endpoints_on_docker_refuse_mirror_and_mixed_credentials_and_warn_on_hostnames(make_repo):
+    root = make_repo({"deployments/dev.yaml": DOCKER_PAIR, "endpoints/dev.yaml": DOCKER_ENDPOINT})
+    found = sorted((d.severity, d.location.line, d.code) for d in compile_repo(root).diagnostics
+                   if d.location.file == "endpoints/dev.yaml")
+    assert found == [("error", 6, "endpoint-auth"), ("error", 7, "docker-mirror"), ("warning", 8, "docker-hostnames")]
+    shared = DOCKER_PAIR.replace("target: local}", "target: local, auth: {secretRef: dev-keys}}")
+    fixed = DOCKER_ENDPOINT.replace("  mirror: {deployment: dev-b, percent: 5}\n", "")
+    result = compile_repo(make_repo({"deployments/dev.yaml": shared, "endpoints/dev.yaml": fixed}))
+    assert result.ok and [d.code for d in result.diagnostics] == ["docker-hostnames"]

@@ -18,7 +18,7 @@ import httpx
 
 from ...plan.errors import ApplyError
 from ...plan.refs import secrets_revision
-from ...plan.state import RouteFact
+from ...plan.state import EndpointRouteFact, RouteFact
 from ..base import DeployRequest, DeployResult, Progress
 from .containers import backends, gate_seconds, last_logs, remove, replica_names, run_backend, wait_ready
 from .engine import Engines
@@ -150,3 +150,27 @@ class DockerDeployments:
             progress(f"stopping {c.name}")
             remove(c)
             remove_copies(self.root, c.name)
+
+    # --- endpoints -------------------------------------------------------------------------------
+
+    def route_endpoint(self, target_name: str, target: Any, name: str, traffic: dict[str, int], path: str,
+                       fingerprint: str, *, progress: Progress) -> str:
+        """Give the endpoint its stable port on the router and split it across its deployments."""
+        router = self.router(target_name, target)
+        with self._lock(target_name):
+            progress("router")
+            router.ensure()
+            port = router.allocate_port(name, target.port_range, endpoint=True)
+            progress("routing")
+            router.set_endpoint(EndpointRouteFact(name, port, fingerprint, tuple(sorted(traffic.items())), path))
+        url = f"http://{target.bind_address}:{port}" + (path.rstrip("/") if path != "/" else "")
+        if any(traffic.values()):
+            self._check_stable(url, f"Endpoint/{name}")
+        return url
+
+    def delete_endpoint(self, target_name: str, target: Any, name: str, *, progress: Progress) -> None:
+        router = self.router(target_name, target)
+        with self._lock(target_name):
+            progress("removing endpoint")
+            router.remove_endpoint(name)
+

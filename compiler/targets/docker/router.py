@@ -24,7 +24,7 @@ from docker.errors import DockerException, NotFound
 
 from ...digest import canonical_sha256
 from ...plan.errors import ApplyError
-from ...plan.state import RouteFact, RouterFact
+from ...plan.state import EndpointRouteFact, RouteFact, RouterFact
 from . import labels as L
 
 ROUTER_UID = 10002
@@ -90,6 +90,45 @@ server {{
     }}
 }}
 """
+
+
+ENDPOINT_HEADER = "# modelctl-endpoint "
+
+# An endpoint: its own stable port; each request goes to one deployment's upstream, chosen by
+# hashing its (random) request id into the traffic split. The path prefix is stripped.
+ENDPOINT = """\
+{header}
+split_clients "${{request_id}}" ${variable} {{
+{split}
+}}
+server {{
+    listen {bind}:{port};
+    location {location} {{
+{rewrite}{body}
+    }}
+}}
+"""
+
+ENDPOINT_PROXY = """\
+        proxy_pass http://${variable};
+        proxy_next_upstream error timeout non_idempotent;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-For $remote_addr;
+        proxy_set_header X-Request-ID $request_id;"""
+
+NO_TRAFFIC = """\
+        default_type application/json;
+        return 503 '{{"error": "endpoint {name} routes no traffic (every weight is 0)"}}';"""
+
+
+def upstream_name(deployment: str) -> str:
+    return "modelctl_" + deployment.replace("-", "_")
+
+
+def endpoint_file(name: str) -> str:
+    return f"ep.{name}.conf"  # a dot cannot appear in a deployment's name: no clash with its route file
 
 
 def router_base(base_images: dict[str, str]) -> str:
@@ -186,13 +225,16 @@ class Router:
 
     # --- routes ------------------------------------------------------------------------------
 
-    def allocate_port(self, deployment: str, port_range: list[int]) -> int:
-        """The deployment's current port, else the lowest free one in the target's range."""
-        routes = read_routes(self.client, self.name)
-        current = next((r for r in routes if r.deployment == deployment), None)
+    def allocate_port(self, deployment: str, port_range: list[int], *, endpoint: bool = False) -> int:
+        """The deployment's (or endpoint's) current port, else the lowest free one in the target's range."""
+        routes, endpoints = read_route_files(self.client, self.name)
+        if endpoint:
+            current = next((e.port for e in endpoints if e.endpoint == deployment), None)
+        else:
+            current = next((r.port for r in routes if r.deployment == deployment), None)
         if current:
-            return current.port
-        used = {r.port for r in routes}
+            return current
+        used = {r.port for r in routes} | {e.port for e in endpoints}
         for port in range(port_range[0], port_range[1] + 1):
             if port not in used and _bindable(self.bind_address, port):
                 return port
@@ -206,8 +248,35 @@ class Router:
                                       "fingerprint": route.fingerprint, "preventDestroy": route.prevent_destroy},
                                      sort_keys=True)
         servers = "\n".join(f"    server 127.0.0.1:{port};" for _, port in route.servers)
-        return ROUTE.format(header=header, upstream="modelctl_" + route.deployment.replace("-", "_"),
+        return ROUTE.format(header=header, upstream=upstream_name(route.deployment),
                             servers=servers, bind=self.bind_address, port=route.port)
+
+    def endpoint_text(self, ep: EndpointRouteFact) -> str:
+        header = ENDPOINT_HEADER + json.dumps({"endpoint": ep.endpoint, "port": ep.port, "fingerprint": ep.fingerprint,
+                                               "traffic": [list(t) for t in ep.traffic], "path": ep.path},
+                                              sort_keys=True)
+        variable = "modelctl_ep_" + ep.endpoint.replace("-", "_")
+        weighted = [(d, w) for d, w in ep.traffic if w > 0]
+        if weighted:
+            lines = [f"    {w}% {upstream_name(d)};" for d, w in weighted[:-1]]
+            lines.append(f"    * {upstream_name(weighted[-1][0])};")
+            body = ENDPOINT_PROXY.replace("{variable}", variable)
+        else:
+            lines = ['    * "";']
+            body = NO_TRAFFIC.format(name=ep.endpoint)
+        prefix = ep.path.rstrip("/")
+        location = f"{prefix}/" if prefix else "/"
+        rewrite = f"        rewrite ^{prefix}/(.*)$ /$1 break;\n" if prefix and weighted else ""
+        return ENDPOINT.format(header=header, variable=variable, split="\n".join(lines), bind=self.bind_address,
+                               port=ep.port, location=location, rewrite=rewrite, body=body)
+
+    def set_endpoint(self, ep: EndpointRouteFact) -> None:
+        c = self.client.containers.get(self.name)
+        _put_files(c, ROUTES_DIR, {endpoint_file(ep.endpoint): self.endpoint_text(ep).encode()})
+        self._reload(c)
+
+    def remove_endpoint(self, name: str) -> None:
+        self._remove_file(endpoint_file(name))
 
     def set_route(self, route: RouteFact) -> None:
         self.set_routes([route])
@@ -219,6 +288,9 @@ class Router:
         self._reload(c)
 
     def remove_route(self, deployment: str) -> None:
+        self._remove_file(f"{deployment}.conf")
+
+    def _remove_file(self, filename: str) -> None:
         try:
             c = self.client.containers.get(self.name)
         except NotFound:
@@ -226,7 +298,7 @@ class Router:
         if c.status != "running":
             c.start()
             self._wait_running(c)
-        c.exec_run(["rm", "-f", f"{ROUTES_DIR}/{deployment}.conf"])
+        c.exec_run(["rm", "-f", f"{ROUTES_DIR}/{filename}"])
         self._reload(c)
 
     def _reload(self, c) -> None:  # noqa: ANN001
@@ -275,23 +347,43 @@ def parse_route_header(first_line: str) -> RouteFact | None:
         return None
 
 
-def read_routes(client: docker.DockerClient, name: str) -> list[RouteFact]:
+def parse_endpoint_header(first_line: str) -> EndpointRouteFact | None:
+    if not first_line.startswith(ENDPOINT_HEADER):
+        return None
+    try:
+        h = json.loads(first_line[len(ENDPOINT_HEADER):])
+        return EndpointRouteFact(h["endpoint"], int(h["port"]), h["fingerprint"],
+                                 tuple((str(d), int(w)) for d, w in h["traffic"]), str(h.get("path", "/")))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def read_route_files(client: docker.DockerClient, name: str) -> tuple[list[RouteFact], list[EndpointRouteFact]]:
+    """The deployments' routes and the endpoints' listeners written into the router `name`."""
     try:
         stream, _ = client.api.get_archive(name, ROUTES_DIR)
     except NotFound:
-        return []
+        return [], []
     except DockerException as exc:
         raise ApplyError(f"cannot read the routes of {name}: {exc}") from None
     data = b"".join(stream)
-    routes = []
+    routes, endpoints = [], []
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         for member in tar.getmembers():
             if not member.isfile() or not member.name.endswith(".conf"):
                 continue
-            route = parse_route_header(tar.extractfile(member).readline().decode(errors="replace"))
+            first = tar.extractfile(member).readline().decode(errors="replace")
+            route = parse_route_header(first)
             if route is not None:
                 routes.append(route)
-    return sorted(routes, key=lambda r: r.deployment)
+            endpoint = parse_endpoint_header(first)
+            if endpoint is not None:
+                endpoints.append(endpoint)
+    return sorted(routes, key=lambda r: r.deployment), sorted(endpoints, key=lambda e: e.endpoint)
+
+
+def read_routes(client: docker.DockerClient, name: str) -> list[RouteFact]:
+    return read_route_files(client, name)[0]
 
 
 def read_router(client: docker.DockerClient, workspace: str, target_name: str, bind_address: str) -> RouterFact | None:
@@ -300,4 +392,5 @@ def read_router(client: docker.DockerClient, workspace: str, target_name: str, b
     if not found:
         return None
     running = found[0].get("State") == "running"
-    return RouterFact(target_name, name, running, bind_address, tuple(read_routes(client, name)))
+    routes, endpoints = read_route_files(client, name)
+    return RouterFact(target_name, name, running, bind_address, tuple(routes), tuple(endpoints))

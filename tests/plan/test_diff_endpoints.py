@@ -1,0 +1,96 @@
+"""make_plan for endpoints: on docker targets a router listener (fake facts → actions); elsewhere render only."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from compiler.plan import Scope, make_plan
+from compiler.plan.document import from_document, to_document
+from compiler.plan.state import EndpointRouteFact
+
+ENDPOINT = """\
+apiVersion: modelctl.io/v1
+kind: Endpoint
+metadata: {name: web}
+spec: {target: local, traffic: {iris-local: 90, other-local: 10}}
+"""
+
+
+def shared_keys(repo) -> None:  # noqa: ANN001
+    """Both deployments accept the same key (validation requires it behind one endpoint)."""
+    path = repo.root / "deployments/deployments.yaml"
+    repo.write("deployments/deployments.yaml", path.read_text().replace(
+        "spec: {image: other-scorer, target: local}",
+        "spec: {image: other-scorer, target: local, auth: {mode: key, secretRef: iris-keys}}"))
+
+
+def changes(plan) -> dict[str, str]:
+    return {a.resource: a.action for a in plan.actions if a.is_change}
+
+
+def with_endpoint(live, fact):  # noqa: ANN001, ANN201
+    routers = {k: dataclasses.replace(r, endpoints=(fact,) if fact else ()) for k, r in live.routers.items()}
+    return dataclasses.replace(live, routers=routers)
+
+
+def routed(graph, traffic=(("iris-local", 90), ("other-local", 10))):  # noqa: ANN001, ANN201
+    return EndpointRouteFact("web", 18100, graph.get("Endpoint/web").fingerprint, traffic)
+
+
+def test_an_endpoint_on_docker_is_created_then_a_no_op(repo, converge):
+    shared_keys(repo)
+    repo.write("endpoints/web.yaml", ENDPOINT)
+    graph = repo.graph()
+    plan = make_plan(graph, converge(graph))
+    assert changes(plan) == {"Endpoint/web": "create"}
+    action = plan.action("Endpoint/web")
+    assert action.reasons == ("route: endpoint web on target local (iris-local 90%, other-local 10%)",)
+    assert set(action.depends_on) == set()  # the deployments are converged: nothing to wait for
+    assert from_document(to_document(plan)).action("Endpoint/web") == action  # the plan document round-trips
+    assert changes(make_plan(graph, with_endpoint(converge(graph), routed(graph)))) == {}
+
+
+def test_a_traffic_change_is_an_update_with_field_diffs(repo, converge):
+    shared_keys(repo)
+    repo.write("endpoints/web.yaml", ENDPOINT)
+    graph = repo.graph()
+    live = with_endpoint(converge(graph), routed(graph))
+    repo.write("endpoints/web.yaml", ENDPOINT.replace("iris-local: 90, other-local: 10", "iris-local: 50, other-local: 50"))
+    plan = make_plan(repo.graph(), live)
+    action = plan.action("Endpoint/web")
+    assert changes(plan) == {"Endpoint/web": "update"}
+    assert action.reasons == ("route: traffic iris-local 90%, other-local 10% → iris-local 50%, other-local 50%",)
+    assert [(d.path, d.before, d.after) for d in action.diffs] == [("traffic.iris-local", 90, 50),
+                                                                   ("traffic.other-local", 10, 50)]
+
+
+def test_an_endpoint_gone_from_git_is_removed_after_everything_else(repo, converge):
+    shared_keys(repo)
+    repo.write("endpoints/web.yaml", ENDPOINT)
+    graph = repo.graph()
+    live = with_endpoint(converge(graph), routed(graph))
+    repo.remove("endpoints/web.yaml")
+    plan = make_plan(repo.graph(), live)
+    assert changes(plan) == {"Endpoint/web": "delete"}
+    assert plan.stages[-1] == ("Endpoint/web",)
+    assert changes(make_plan(repo.graph(), live, scope=Scope(prune=False))) == {}
+
+
+def test_a_new_deployment_in_the_split_is_deployed_before_the_endpoint_routes_to_it(repo, converge):
+    shared_keys(repo)
+    repo.write("endpoints/web.yaml", ENDPOINT)
+    graph = repo.graph()
+    live = with_endpoint(converge(graph), routed(graph))
+    repo.write("artifacts/other.bin", "other v2")  # other-local rolls out
+    plan = make_plan(repo.graph(), live)
+    assert plan.action("Endpoint/web").action == "no-op"  # its upstream names do not change
+    assert plan.action("Deployment/other-local").action == "update"
+
+
+def test_endpoints_on_kubernetes_stay_render_only(repo, converge):
+    repo.write("endpoints/web.yaml", ENDPOINT.replace("target: local", "target: prod")
+               .replace("iris-local: 90, other-local: 10", "iris-prod: 100"))
+    graph = repo.graph()
+    plan = make_plan(graph, converge(graph))
+    assert "Endpoint/web" not in {a.resource for a in plan.actions}
+    assert [n.resource for n in plan.not_applied if n.resource.startswith("Endpoint/")] == ["Endpoint/web"]
