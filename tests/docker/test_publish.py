@@ -9,15 +9,11 @@ import tarfile
 
 import httpx
 
-MODEL = """\
-apiVersion: modelctl.io/v1
-kind: Model
-metadata: {name: iris}
-spec:
-  framework: sklearn
-  path: artifacts/model.joblib
-  accelerator: {architecture: int8-dpu, path: artifacts/model.int8.bin}
-"""
+from docker_helpers import MODEL as PLAIN_MODEL
+
+# the suite's model, with a compiled form for the FPGA's architecture
+MODEL = PLAIN_MODEL.replace("  signature:", "  accelerator: {architecture: int8-dpu, path: artifacts/model.int8.bin}\n"
+                                           "  signature:")
 
 EDGE = """\
 apiVersion: modelctl.io/v1
