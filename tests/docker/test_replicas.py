@@ -44,13 +44,20 @@ def test_replicas_are_balanced_healed_and_rolled(workspace):
     assert row["containers"] == [first.name, second.name]
     assert row["health"].startswith("2/2 running")
 
-    # A replica removed by hand: the router skips it, the plan restarts exactly that one.
+    # A replica killed by hand (SIGKILL): the router skips it, the plan restarts exactly that one.
+    # nginx retries a request that failed on it; at most the one it was in the middle of answering
+    # at the instant of the kill may be lost (seen once in ~10 runs of ~600 requests).
     url = ws.url("blue")
     with Hammer(url, ws.key()) as hammer:
         time.sleep(0.5)
         second.remove(force=True)
         time.sleep(1.5)
-    assert set(hammer.statuses) == {200}, {s: hammer.statuses.count(s) for s in set(hammer.statuses)}
+    failed = [s for s in hammer.statuses if s != 200]
+    assert len(hammer.statuses) > 100 and len(failed) <= 1, {s: hammer.statuses.count(s) for s in set(hammer.statuses)}
+    after = len(hammer.statuses)
+    with Hammer(url, ws.key()) as hammer:  # and once it is gone, nothing fails
+        time.sleep(1.0)
+    assert len(hammer.statuses) > 20 and set(hammer.statuses) == {200}, after
     plan = ws.plan()
     assert changes(plan) == {"Deployment/blue": "update"}
     assert plan.action("Deployment/blue").reasons == (f"restart: container {second.name} is gone",)

@@ -306,9 +306,33 @@ class Router:
         if test.exit_code != 0:
             raise ApplyError(f"router {self.name}: the new configuration is invalid:\n"
                              + test.output.decode(errors="replace"))
+        before = self._workers(c)
         reload = c.exec_run(["nginx", "-c", f"{CONF_DIR}/nginx.conf", "-s", "reload"])
         if reload.exit_code != 0:
             raise ApplyError(f"router {self.name}: reload failed:\n" + reload.output.decode(errors="replace"))
+        self._wait_reloaded(c, before)
+
+    def _workers(self, c) -> dict[str, bool]:  # noqa: ANN001
+        """nginx worker pids → still accepting (False once it is shutting down after a reload)."""
+        script = "for d in /proc/[0-9]*; do printf '%s ' \"${d#/proc/}\"; tr '\\0' ' ' < \"$d/cmdline\"; echo; done"
+        out = c.exec_run(["sh", "-c", script + " 2>/dev/null"]).output.decode(errors="replace")
+        workers = {}
+        for line in out.splitlines():
+            pid, _, cmd = line.partition(" ")
+            if "nginx: worker process" in cmd:
+                workers[pid] = "shutting down" not in cmd
+        return workers
+
+    def _wait_reloaded(self, c, before: dict[str, bool]) -> None:  # noqa: ANN001
+        """`nginx -s reload` only signals the master: wait until new workers run and the old ones stopped
+        accepting, so that when apply returns every new connection sees the new routes."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            now = self._workers(c)
+            if any(pid not in before for pid in now) and not any(now.get(pid) for pid in before):
+                return
+            time.sleep(0.05)
+        raise ApplyError(f"router {self.name}: the reloaded configuration did not take over within 10 s")
 
 
 def _bindable(address: str, port: int) -> bool:
