@@ -35,7 +35,7 @@ from compiler.targets.base import BuiltImage, DeployRequest  # noqa: E402
 from compiler.targets.docker.build import DockerBuilder  # noqa: E402
 from compiler.targets.docker.containers import backend_labels, container_name  # noqa: E402
 from compiler.targets.docker.router import Router, router_base  # noqa: E402
-from compiler.targets.docker.secrets import resolve_digests  # noqa: E402
+from compiler.targets.docker.secrets import resolve_all  # noqa: E402
 
 REGISTRY = "127.0.0.1:5000"
 BASE = "modelctl/python-base:bookworm"
@@ -80,7 +80,7 @@ def materialise_live_state(root: Path, ws: str) -> None:
                                 node.spec, deployment_spec_json(node))
             name = container_name(ws, node.name, node.fingerprint)
             backend_port = 40000 + i
-            digests, _notes = resolve_digests(req)  # the plan also reads and compares the key's digest
+            digests = resolve_all(req).digests  # the plan also reads and compares the key's digest
             client.containers.run(BASE, ["sleep", "infinity"], name=name, detach=True,
                                   labels=backend_labels(req, backend_port, digests), mem_limit="16m",
                                   network_mode="none")

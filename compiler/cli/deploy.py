@@ -113,22 +113,23 @@ def _rows(directory: Path) -> list[Row]:
 
 def _published_health(rows: list[Row], ws, root: Path) -> None:  # noqa: ANN001
     """Edge / fpga rows: is the bundle still where it was published, as it was published?"""
+    from ..plan.scope import PUBLISH_TARGET_TYPES
     from ..plan.state import Wanted
     from ..targets.publish.facts import PublishReader
 
-    targets = tuple((n, t) for n, t in sorted(ws.spec.targets.items()) if t.type in ("edge", "fpga"))
+    targets = tuple((n, t) for n, t in sorted(ws.spec.targets.items()) if t.type in PUBLISH_TARGET_TYPES)
     if not targets:
         return
     try:
         facts = PublishReader().read(Wanted(ws.metadata.name, str(root), publish_targets=targets))["published"]
     except Exception as exc:  # noqa: BLE001 - a listing shows what it can, never a traceback
         for r in rows:
-            if r.target_type in ("edge", "fpga"):
+            if r.target_type in PUBLISH_TARGET_TYPES:
                 r.health = f"unknown ({type(exc).__name__})"
         return
     found = {(p.target, p.deployment): p for p in facts}
     for r in rows:
-        if r.target_type in ("edge", "fpga"):
+        if r.target_type in PUBLISH_TARGET_TYPES:
             p = found.get((r.target, r.name))
             r.health = "missing" if p is None else "published" if p.intact else "changed by hand"
 

@@ -237,12 +237,15 @@ class _Runner:
 
     def _render_bundle(self, node: DeploymentNode, image: ImageNode, version: int, tmp: Path,
                        progress: Progress) -> Path:
-        """The deployment's edge bundle / accelerator config, rendered with the registry's model versions."""
-        from ..render import render_graph
+        """The deployment's edge bundle / accelerator config (only it, not its image's build context),
+        rendered with the registry's model versions."""
+        from ..render.publish import publish
+        from ..render.render import build_tree
+        from ..render.templating import Templates
         progress("rendering")
         models = self.services.registry.get_image(image.name, version).models
-        versions = {f"Model/{m}": str(v) for m, v in models}
-        render_graph(self.graph, tmp / "render", only={node.id}, model_versions=versions)
+        tree, _ = build_tree(self.graph, [node.id], {f"Model/{m}": str(v) for m, v in models}, Templates())
+        publish(tree, tmp / "render")
         return tmp / "render" / node.target.type / node.name
 
     def _image_version(self, image: ImageNode) -> int:

@@ -50,13 +50,14 @@ def publish_folders(root: Path) -> tuple[Path, ...]:
     from ..diagnostics import DiagnosticError
     from ..pipeline import load_workspace
     from ..targets.publish.location import FileLocation, parse_location
+    from .scope import PUBLISH_TARGET_TYPES
     try:
         ws = load_workspace(root)
     except (DiagnosticError, OSError):  # a broken workspace is reported by the compile that follows
         return ()
     out = []
     for name, target in sorted(ws.spec.targets.items()):
-        if target.type in ("edge", "fpga"):
+        if target.type in PUBLISH_TARGET_TYPES:
             try:
                 location = parse_location(target.publish, root, name)
             except PlanError:

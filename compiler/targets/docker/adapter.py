@@ -23,7 +23,7 @@ from ..base import DeployRequest, DeployResult, Progress
 from .containers import backends, gate_seconds, last_logs, remove, replica_names, run_backend, wait_ready
 from .engine import Engines
 from .router import Router, router_base
-from .secrets import remove_copies, resolve_digests
+from .secrets import DeploymentSecrets, remove_copies, resolve_all
 
 DRAIN_SECONDS = 1.0
 
@@ -51,12 +51,14 @@ class DockerDeployments:
         with self._lock(req.target_name):
             progress("router")
             router.ensure()
-        digests, notes = resolve_digests(req)
-        names = replica_names(req.workspace, req.name, req.fingerprint, req.spec.replicas, secrets_revision(digests))
+        resolved = resolve_all(req)
+        notes = list(resolved.notes)
+        names = replica_names(req.workspace, req.name, req.fingerprint, req.spec.replicas,
+                              secrets_revision(resolved.digests))
         current = backends(client, req.workspace, req.target_name, req.name)
         fresh: list[Any] = []
         try:
-            servers = [self._replica(client, req, name, current, fresh, digests, progress) for name in names]
+            servers = [self._replica(client, req, name, current, fresh, resolved, progress) for name in names]
             for i, (container, port) in enumerate(servers, 1):
                 if container not in fresh:
                     continue
@@ -90,7 +92,7 @@ class DockerDeployments:
         return DeployResult(url=url, container=names[0], notes=tuple(notes))
 
     def _replica(self, client, req: DeployRequest, name: str, current: list[Any], fresh: list[Any],  # noqa: ANN001
-                 digests: dict[str, str], progress: Progress) -> tuple[Any, int]:
+                 resolved: DeploymentSecrets, progress: Progress) -> tuple[Any, int]:
         """One replica's container: a healthy one left by an earlier run of this apply, else a new one."""
         existing = next((c for c in current if c.name == name), None)
         if existing is not None and existing.status == "running":
@@ -102,7 +104,7 @@ class DockerDeployments:
         if not fresh:
             self._pull_if_missing(client, req.image_ref, progress)
         progress(f"starting {name}")
-        container, port = run_backend(client, req, name, digests)
+        container, port = run_backend(client, req, name, resolved)
         fresh.append(container)
         return container, port
 

@@ -16,7 +16,7 @@ from ...plan.errors import ApplyError
 from ...render.quantities import memory_bytes, nano_cpus
 from ..base import DeployRequest, Progress
 from . import labels as L
-from .secrets import ContainerSecrets, resolve
+from .secrets import ContainerSecrets, DeploymentSecrets
 
 DEFAULT_UID = "10001:10001"
 COLLECT_DIR = "/var/lib/modelctl/collected"
@@ -46,25 +46,21 @@ def backends(client: docker.DockerClient, workspace: str, target: str, deploymen
     return client.containers.list(all=True, filters=filters)
 
 
-def environment(req: DeployRequest, secrets: ContainerSecrets) -> dict[str, str]:
+def environment(req: DeployRequest, mounted: ContainerSecrets, resolved: DeploymentSecrets) -> dict[str, str]:
+    """The runtime's settings; secrets as paths of mounted files (validation keeps mtls off docker)."""
     spec = req.spec
     env = {"MODELCTL_PORT": str(req.image_port), "MODELCTL_AUTH_MODE": spec.auth.mode,
            "MODELCTL_TIMEOUT_SECONDS": str(spec.request_timeout_seconds)}
     dc = spec.data_collection
     env["MODELCTL_DATA_COLLECTION"] = json.dumps({"enabled": dc.enabled, "sampling": dc.sampling, "sink": dc.sink,
                                                   "redact": list(dc.redact)}, sort_keys=True)
-    secret_name = spec.auth.secret_ref or f"{req.name}-keys"
-    # resolve_digests (called first, by deploy) has generated a missing key/token secret already
+    auth_ref = spec.auth.secret_ref or f"{req.name}-keys"
     if spec.auth.mode == "key":
-        env["MODELCTL_AUTH_KEYS_FILE"] = secrets.add("auth-keys", resolve(req.root, secret_name).value)
+        env["MODELCTL_AUTH_KEYS_FILE"] = mounted.add("auth-keys", resolved.values[auth_ref])
     elif spec.auth.mode == "token":
-        env["MODELCTL_TOKEN_SECRET_FILE"] = secrets.add("token-secret", resolve(req.root, secret_name).value)
-    elif spec.auth.mode == "mtls":
-        raise ApplyError(f"{req.resource}: auth mode mtls is not supported on docker targets by this version "
-                         "(the router speaks plain HTTP to the backend); use key or token, or a kubernetes target")
+        env["MODELCTL_TOKEN_SECRET_FILE"] = mounted.add("token-secret", resolved.values[auth_ref])
     for var, ref in sorted(spec.secret_env.items()):
-        value = resolve(req.root, ref.secret_ref, key=ref.key).value
-        env[f"{var}_FILE"] = secrets.add(f"env-{var}", value)
+        env[f"{var}_FILE"] = mounted.add(f"env-{var}", resolved.values[f"{ref.secret_ref}/{ref.key}"])
     env.update(spec.env)
     return env
 
@@ -77,7 +73,8 @@ def image_user(client: docker.DockerClient, ref: str) -> str:
 def backend_labels(req: DeployRequest, port: int, secret_digests: dict[str, str]) -> dict[str, str]:
     """How a backend is found again: workspace, resource, fingerprint, the spec it runs and digests of
     the secret values it started with (never a value)."""
-    return {L.SECRETS: json.dumps(secret_digests, sort_keys=True, separators=(",", ":")),L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace, L.ROLE: "backend",
+    return {L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace, L.ROLE: "backend",
+            L.SECRETS: json.dumps(secret_digests, sort_keys=True, separators=(",", ":")),
             L.RESOURCE: req.resource, L.TARGET: req.target_name, L.FINGERPRINT: req.fingerprint,
             L.IMAGE: req.image_name, L.IMAGE_REF: req.image_ref, L.BACKEND_PORT: str(port),
             L.SPEC: json.dumps(req.spec_json, sort_keys=True, separators=(",", ":")),
@@ -91,14 +88,14 @@ def collect_volume(workspace: str, deployment: str) -> str:
 
 
 def run_backend(client: docker.DockerClient, req: DeployRequest, name: str,
-                secret_digests: dict[str, str]) -> tuple[Any, int]:
+                resolved: DeploymentSecrets) -> tuple[Any, int]:
     secrets = ContainerSecrets(req.root, name)
-    env = environment(req, secrets)
+    env = environment(req, secrets, resolved)
     port = free_port()
     mounts = [Mount(target=inside, source=host, type="bind", read_only=True) for host, inside in secrets.mounts]
     mounts.append(Mount(target=COLLECT_DIR, source=collect_volume(req.workspace, req.name), type="volume",
                         labels={L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace}))
-    labels = backend_labels(req, port, secret_digests)
+    labels = backend_labels(req, port, resolved.digests)
     try:
         container = client.containers.run(
             req.image_ref, name=name, detach=True, environment=env, labels=labels, mounts=mounts,

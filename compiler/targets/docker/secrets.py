@@ -13,7 +13,6 @@ import secrets as random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import Any
 
 from ...atomic import atomic_write_text
@@ -36,11 +35,16 @@ class Resolved:
     note: str | None = None  # said once, when a value was generated
 
 
+def _path(root: Path, name: str, key: str | None) -> Path:
+    base = Path(root) / SECRETS_DIR / name
+    return base / key if key else base
+
+
 def lookup(root: Path, name: str, key: str | None = None) -> str | None:
     """The value of secret `name` (or `name/key`), or None when it is not set. Never creates one."""
     if key is None and os.environ.get(env_name(name)):
         return os.environ[env_name(name)]
-    path = Path(root) / SECRETS_DIR / name / key if key else Path(root) / SECRETS_DIR / name
+    path = _path(root, name, key)
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
@@ -59,17 +63,24 @@ class SecretReader:
         return {"secrets": digests}
 
 
-def resolve_digests(req: Any) -> tuple[dict[str, str], list[str]]:
-    """Resolve every secret a deployment reads (creating auth keys on first use): id → digest, and
-    what to tell the user (where a key was generated)."""
-    digests, notes = {}, []
+@dataclass(frozen=True)
+class DeploymentSecrets:
+    """Every secret one deployment's containers read, resolved once per deploy."""
+    values: dict[str, str]   # id (`name` or `name/key`) → value: mounted into the containers
+    digests: dict[str, str]  # id → digest: recorded in their labels
+    notes: list[str]         # where a key was generated, to tell the user
+
+
+def resolve_all(req: Any) -> DeploymentSecrets:
+    """Resolve every secret a deployment reads, creating a missing key/token auth secret."""
+    values, digests, notes = {}, {}, []
     for ref in secret_refs(req.name, req.spec):
         name, _, key = ref.partition("/")
         got = resolve(req.root, name, key=key or None, generate=not key)
-        digests[ref] = secret_digest(req.workspace, ref, got.value)
+        values[ref], digests[ref] = got.value, secret_digest(req.workspace, ref, got.value)
         if got.note:
             notes.append(got.note)
-    return digests, notes
+    return DeploymentSecrets(values, digests, notes)
 
 
 def resolve(root: Path, name: str, *, key: str | None = None, generate: bool = False) -> Resolved:
@@ -77,7 +88,7 @@ def resolve(root: Path, name: str, *, key: str | None = None, generate: bool = F
     found = lookup(root, name, key)
     if found is not None:
         return Resolved(found)
-    path = Path(root) / SECRETS_DIR / name / key if key else Path(root) / SECRETS_DIR / name
+    path = _path(root, name, key)
     if not generate or key is not None:
         where = f"{path}" if key else f"env {env_name(name)} or the file {path}"
         raise ApplyError(f"secret '{name}'{f' key {key!r}' if key else ''} not found: set {where} (mode 0600)")
