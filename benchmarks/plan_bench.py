@@ -36,6 +36,7 @@ from compiler.targets.docker.build import DockerBuilder  # noqa: E402
 from compiler.targets.docker.containers import backend_labels, container_name  # noqa: E402
 from compiler.targets.docker.router import Router, router_base  # noqa: E402
 from compiler.targets.docker.secrets import resolve_all  # noqa: E402
+from compiler.targets import TARGET_TYPES
 
 REGISTRY = "127.0.0.1:5000"
 BASE = "modelctl/python-base:bookworm"
@@ -149,7 +150,7 @@ def bench_build() -> dict:
         write_repo(root, ws, 1)
         tag = f"modelctl-bench/{ws}"
         with Session.open(root, Scope()) as s:
-            render_graph(s.graph, tmp / "v1", only={"Image/scorer"})
+            render_graph(s.graph, tmp / "v1", only={"Image/scorer"}, types=TARGET_TYPES)
         t0 = time.perf_counter()
         for chunk in client.api.build(path=str(tmp / "v1/images/scorer"), tag=f"{tag}:cold", nocache=True, rm=True,
                                       forcerm=True, decode=True):
@@ -158,7 +159,7 @@ def bench_build() -> dict:
         cold = time.perf_counter() - t0
         shutil.copy(EXAMPLE / "artifacts" / "iris-forest.joblib", root / "artifacts" / "model.joblib")
         with Session.open(root, Scope()) as s:
-            render_graph(s.graph, tmp / "v2", only={"Image/scorer"})
+            render_graph(s.graph, tmp / "v2", only={"Image/scorer"}, types=TARGET_TYPES)
         t0 = time.perf_counter()
         built = builder.build(tmp / "v2/images/scorer", f"{tag}:model-only", resource="Image/scorer",
                               progress=lambda _t: None)

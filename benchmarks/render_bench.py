@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from compiler.pipeline import compile_repo  # noqa: E402
 from compiler.render import render_graph  # noqa: E402
+from compiler.targets import TARGET_TYPES
 
 MODELS = 10
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
@@ -115,7 +116,7 @@ def main() -> int:
         render_times, objects = [], 0
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            result = render_graph(graph, tmp / "out")
+            result = render_graph(graph, tmp / "out", types=TARGET_TYPES)
             render_times.append(time.perf_counter() - t0)
             objects = result.kubernetes_objects
         rendered_files = len(result.files)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .diagnostics import Diagnostic, DiagnosticError, errors_only
-from .graph import Graph, build_graph
+from .graph import DeploymentNode, EndpointNode, Graph, Node, build_graph
+from .graph.resolve import TargetChecks
+from .plan.target import TargetTypes
 from .load import load_repo
 from .spec import Workspace
+from .targets import TARGET_TYPES
 
 
 @dataclass
@@ -28,11 +32,25 @@ class Compiled:
         return self.graph
 
 
-def compile_repo(root: Path, *, stage: str | None = None) -> Compiled:
+def compile_repo(root: Path, *, stage: str | None = None, types: TargetTypes | None = None) -> Compiled:
+    """types: the target types whose own rules are checked (default: every registered type)."""
     loaded = load_repo(Path(root), stage=stage)
-    graph, problems = build_graph(loaded)
+    graph, problems = build_graph(loaded, target_checks(TARGET_TYPES if types is None else types))
     diagnostics = sorted(loaded.diagnostics + problems, key=Diagnostic.sort_key)
     return Compiled(loaded.root, graph, diagnostics)
+
+
+def target_checks(types: TargetTypes) -> TargetChecks:
+    """Each target type's rules over the deployments and endpoints on its targets."""
+    def check(nodes: Mapping[str, Node], diagnose: Callable[..., Diagnostic]) -> list[Diagnostic]:
+        found: list[Diagnostic] = []
+        for name, target_type in types.items():
+            deployments = [n for n in nodes.values() if isinstance(n, DeploymentNode) and n.target.type == name]
+            endpoints = [n for n in nodes.values() if isinstance(n, EndpointNode) and n.target.type == name]
+            if deployments or endpoints:
+                found += target_type.check(nodes, deployments, endpoints, diagnose)
+        return found
+    return check
 
 
 def load_workspace(root: Path) -> Workspace:

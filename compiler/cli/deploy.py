@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.markup import escape
@@ -54,11 +54,7 @@ def _split(ref: str | None) -> tuple[str | None, int | None]:
 
 def _rows(directory: Path) -> list[Row]:
     from ..pipeline import load_workspace
-    from ..plan.state import open_registry_if_present
-    from ..registry import NotFound
-    from ..targets.docker.engine import EngineUnreachable, Engines
-    from ..targets.docker.facts import DockerReader
-    from ..plan.state import Wanted
+    from ..registry import NotFound, open_registry_if_present
 
     ws = load_workspace(directory)
     root = Path(directory).resolve()
@@ -76,62 +72,38 @@ def _rows(directory: Path) -> list[Row]:
                 models = []
             rows.append(Row(d.name, d.target, target.type if target else "?", d.image, d.image_version, models,
                             d.url, "-", fingerprint=d.fingerprint))
-    _published_health(rows, ws, root)
-    docker_targets = tuple((n, t) for n, t in sorted(ws.spec.targets.items()) if t.type == "docker")
-    if docker_targets:
-        engines = Engines()
-        try:
-            facts = DockerReader(engines).read(Wanted(ws.metadata.name, str(root), docker_targets=docker_targets))
-        except EngineUnreachable:
-            for r in rows:
-                if r.target_type == "docker":
-                    r.health = "unknown (engine unreachable)"
-            return rows
-        finally:
-            engines.close()
-        by_name = {c.name: c for c in facts["containers"]}
-        for r in rows:
-            if r.target_type != "docker":
-                continue
-            router = facts["routers"].get(r.target)
-            route = router.route(r.name) if router else None
-            names = [name for name, _ in route.servers] if route else []
-            replicas = [by_name[n] for n in names if n in by_name]
-            if not replicas:
-                r.health = "missing"
-                continue
-            r.container, r.containers = names[0], names
-            first = replicas[0]
-            r.health = first.health or first.state if first.running else first.state
-            if len(names) > 1:
-                running = sum(1 for c in replicas if c.running)
-                r.health = f"{running}/{len(names)} running" + (f", {r.health}" if running else "")
-            if router and not router.running:
-                r.health += " (router down)"
+    _health(rows, ws, root)
     return rows
 
 
-def _published_health(rows: list[Row], ws, root: Path) -> None:  # noqa: ANN001
-    """Edge / fpga rows: is the bundle still where it was published, as it was published?"""
-    from ..plan.scope import PUBLISH_TARGET_TYPES
-    from ..plan.state import Wanted
-    from ..targets.publish.facts import PublishReader
+def _health(rows: list[Row], ws: Any, root: Path) -> None:
+    """Each row's health from its target's facts: one read per target type with deployments listed."""
+    from ..plan.target import ConnectOptions, FactsRequest
+    from ..targets import TARGET_TYPES
+    from ..targets.docker.engine import EngineUnreachable
 
-    targets = tuple((n, t) for n, t in sorted(ws.spec.targets.items()) if t.type in PUBLISH_TARGET_TYPES)
-    if not targets:
-        return
-    try:
-        facts = PublishReader().read(Wanted(ws.metadata.name, str(root), publish_targets=targets))["published"]
-    except Exception as exc:  # noqa: BLE001 - a listing shows what it can, never a traceback
-        for r in rows:
-            if r.target_type in PUBLISH_TARGET_TYPES:
-                r.health = f"unknown ({type(exc).__name__})"
-        return
-    found = {(p.target, p.deployment): p for p in facts}
-    for r in rows:
-        if r.target_type in PUBLISH_TARGET_TYPES:
-            p = found.get((r.target, r.name))
-            r.health = "missing" if p is None else "published" if p.intact else "changed by hand"
+    for type_name in sorted({r.target_type for r in rows if r.target_type in TARGET_TYPES}):
+        target_type = TARGET_TYPES[type_name]
+        if not target_type.applies:
+            continue
+        targets = tuple((n, t) for n, t in sorted(ws.spec.targets.items()) if t.type == type_name)
+        mine = [r for r in rows if r.target_type == type_name]
+        try:
+            connection = target_type.connect(ConnectOptions(ws.metadata.name, root, dict(ws.spec.base_images)))
+            try:
+                facts = connection.read_facts(FactsRequest(ws.metadata.name, root, targets))
+            finally:
+                connection.close()
+        except Exception as exc:  # noqa: BLE001 - a listing shows what it can, never a traceback
+            why = "engine unreachable" if isinstance(exc, EngineUnreachable) else type(exc).__name__
+            for r in mine:
+                r.health = f"unknown ({why})"
+            continue
+        for r in mine:
+            status = target_type.status(facts.get(r.target), r.name)
+            r.health = status.health
+            if status.containers:
+                r.container, r.containers = status.containers[0], list(status.containers)
 
 
 def _filter(rows: list[Row], model: str | None, image: str | None, target: str | None) -> list[Row]:
@@ -200,7 +172,7 @@ def status(name: str = typer.Argument(..., help="Deployment name."),
     with user_errors():
         row = _one(directory, name)
     ready = "-"
-    if row.url and row.url.startswith(("http://", "https://")):  # edge / fpga: a published location
+    if row.url and row.url.startswith(("http://", "https://")):  # a published location is no service
         try:
             resp = httpx.get(row.url + "/v2/health/ready", timeout=3)
             ready = f"HTTP {resp.status_code}"
@@ -231,7 +203,7 @@ def logs(name: str = typer.Argument(..., help="Deployment name."),
 
     with user_errors():
         row = _one(directory, name)
-        if row.target_type != "docker" or not row.container:
+        if not row.container:
             err_console.print(f"[red]error:[/red] {escape(name)} has no running docker container "
                               f"(target {escape(row.target)}, health {escape(row.health)})")
             raise typer.Exit(1)

@@ -46,7 +46,7 @@ def drift_command(
 
     Example: modelctl drift examples/iris --format markdown
     """
-    from ..gitops.check import detect_drift
+    from ..workflow import detect_drift
     from ..gitops.drift import RENDERERS
     from .plan import _scope, user_errors
 
@@ -83,6 +83,7 @@ def reconcile_command(
     import threading
 
     from ..gitops import reconcile as rec
+    from ..workflow.reconcile import RepoSteps
     from .plan import _scope, user_errors
 
     try:
@@ -105,8 +106,11 @@ def reconcile_command(
     with user_errors(), _reconcile_lease(directory) as lease:
         log({"event": "start", "repo": str(Path(directory).resolve()), "interval": every, "selfHeal": self_heal,
              "pull": pull, "webhook": bool(webhook)})
-        code = rec.run(settings, rec.RepoSteps(directory, scope, allow_dirty=allow_dirty), log=log, notify=notify,
-                       stop=stop, lost=lease.lost.is_set)
+        steps = RepoSteps(directory, scope, allow_dirty=allow_dirty)
+        try:
+            code = rec.run(settings, steps, log=log, notify=notify, stop=stop, lost=lease.lost.is_set)
+        finally:
+            steps.close()
     raise typer.Exit(code)
 
 

@@ -83,7 +83,7 @@ def history(args: Optional[List[str]] = typer.Argument(None, metavar="[RESOURCE]
     Example: modelctl history Deployment/iris-local examples/iris
     """
     from ..pipeline import load_workspace
-    from ..plan.state import open_registry_if_present
+    from ..registry import open_registry_if_present
 
     directory, resource = _split_args(list(args or []), resource)
     with user_errors():

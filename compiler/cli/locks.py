@@ -17,7 +17,7 @@ app = typer.Typer(help="Workspace locks (one apply at a time).", no_args_is_help
 
 def _registry(directory: Path):  # noqa: ANN202
     from ..pipeline import load_workspace
-    from ..plan.state import open_registry_if_present
+    from ..registry import open_registry_if_present
     ws = load_workspace(directory)
     return open_registry_if_present(ws.spec.registry, ws.spec.artifacts, Path(directory).resolve())
 

@@ -29,8 +29,8 @@ def _lookup(repo: Path, name: str) -> tuple[str | None, str | None, Path | None]
     """URL, bearer key and collected-data folder of a deployment, from the registry, secrets and engine."""
     from ..diagnostics import DiagnosticError
     from ..pipeline import compile_repo
-    from ..plan.state import open_registry_if_present
-    from ..targets.docker.containers import collect_volume
+    from ..registry import open_registry_if_present
+    from ..targets import TARGET_TYPES
     from ..targets.docker.secrets import resolve
 
     try:
@@ -48,9 +48,10 @@ def _lookup(repo: Path, name: str) -> tuple[str | None, str | None, Path | None]
         hint = did_you_mean(name, [n.name for n in graph.of_kind("Deployment")]) or ""
         err_console.print(f"error: no deployment '{escape(name)}' in {repo} {hint}".rstrip())
         raise typer.Exit(1)
-    if node.target.type != "docker":
-        err_console.print(f"error: '{escape(name)}' runs on a {node.target.type} target, which modelctl does not "
-                          "apply yet; pass --url and --collected")
+    target_type = TARGET_TYPES[node.target.type]
+    if not target_type.serves_http:
+        err_console.print(f"error: '{escape(name)}' runs on a {node.target.type} target, which serves nothing modelctl "
+                          "can reach from here; pass --url and --collected")
         raise typer.Exit(1)
     ws = graph.workspace.spec
     registry = open_registry_if_present(ws.registry, ws.artifacts, Path(graph.root))
@@ -64,22 +65,8 @@ def _lookup(repo: Path, name: str) -> tuple[str | None, str | None, Path | None]
     key = None
     if node.spec.auth.mode in ("key", "token") and node.spec.auth.secret_ref:
         key = resolve(Path(graph.root), node.spec.auth.secret_ref).value.strip().splitlines()[0]
-    return record.url, key, _volume_folder(collect_volume(graph.workspace.name, name)) \
+    return record.url, key, target_type.collected_data(graph.workspace.name, node) \
         if node.spec.data_collection.enabled else None
-
-
-def _volume_folder(volume: str) -> Path | None:
-    """Where a named volume lives on this host (the engine must be local, as for secret mounts)."""
-    import docker
-
-    try:
-        client = docker.from_env()
-        try:
-            return Path(client.volumes.get(volume).attrs["Mountpoint"])
-        finally:
-            client.close()
-    except docker.errors.DockerException:
-        return None
 
 
 def monitor(

@@ -33,7 +33,7 @@ def _scope(target: list[str] | None, targets: list[str] | None, no_prune: bool, 
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Known failures become one clear message and exit 1 (diagnostics are printed by main)."""
-    from ..plan.errors import ApplyError, PlanError
+    from ..errors import ApplyError, PlanError
     from ..registry import RegistryError
     from ..targets.oci import RegistryUnreachable
     try:
@@ -73,7 +73,7 @@ def plan_command(
         raise typer.Exit(1)
     from ..plan.document import write_plan
     from ..plan.explain import render
-    from ..plan.session import Session
+    from ..workflow import Session
 
     with user_errors(), Session.open(directory, _scope(target, targets, no_prune, stage)) as session:
         plan = session.plan()
@@ -152,7 +152,7 @@ def apply_command(
     Example: modelctl apply examples/iris --targets local --auto-approve
     """
     from ..plan.explain import render_text, summary_line
-    from ..plan.run import apply_repo, apply_saved
+    from ..workflow import apply_repo, apply_saved
 
     def show(plan) -> None:  # noqa: ANN001
         console.print(render_text(plan), soft_wrap=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..graph import DeploymentNode, EndpointNode, EnvironmentNode, Graph, ImageNode, ModelNode, Node
-from ..plan.diff import spec_diffs
+from ..plan.deployments import spec_diffs
 from ..plan.model import FieldDiff
 from ..render.tree import OutputTree
 

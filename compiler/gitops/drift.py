@@ -6,7 +6,7 @@ Every change a plan shows is drift of one of three kinds:
 - "pending": git changed since the last apply (or it was never applied) — apply has not run yet;
 - "expected": only fields owned by the target or a controller differ (e.g. replicas under an
   autoscaler); reported, never counted as drift.
-Targets that apply does not manage (kubernetes in this version) are "not checked".
+Targets whose type apply does not manage (kubernetes in this version) are "not checked".
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping
 
-from ..plan.model import Action, FieldDiff, Plan
-from ..plan.scope import APPLIED_TARGET_TYPES
+from ..plan.model import Action, Plan, Removal
 from ..plan.state import LiveState
+from ..plan.target import TargetTypes
+from ..targets import TARGET_TYPES
 
 DriftKind = Literal["by-hand", "pending", "expected"]
 KIND_TITLES = {"by-hand": "changed by hand since the last apply",
@@ -30,13 +31,17 @@ class OwnedField:
     """A field whose live value belongs to someone else than git, under a condition on the desired spec."""
     path: str
     owner: str
-    applies: Callable[[Mapping[str, Any], str], bool]  # (desired spec as JSON, target type) → owned?
+    applies: Callable[[Mapping[str, Any], str], bool]  # (desired spec as JSON, target type name) → owned?
+
+
+def _autoscaled(spec: Mapping[str, Any], target_type: str) -> bool:
+    # a target type without an autoscaler (docker) runs spec.replicas containers and warns at validate
+    known = TARGET_TYPES.get(target_type)
+    return bool(spec.get("autoscale")) and (known is None or known.has_autoscaler)
 
 
 OWNED_FIELDS: tuple[OwnedField, ...] = (
-    # docker has no autoscaler: there it runs spec.replicas containers and warns at validate
-    OwnedField("spec.replicas", "the autoscaler (spec.autoscale)",
-               lambda spec, t: bool(spec.get("autoscale")) and t != "docker"),
+    OwnedField("spec.replicas", "the autoscaler (spec.autoscale)", _autoscaled),
 )
 
 
@@ -96,7 +101,7 @@ class DriftReport:
 
 
 def find_drift(plan: Plan, live: LiveState, *, specs: Mapping[str, Mapping[str, Any]],
-               targets: Mapping[str, str]) -> DriftReport:
+               targets: Mapping[str, str], types: TargetTypes = TARGET_TYPES) -> DriftReport:
     """plan: git against live; specs: desired deployment specs (JSON) by resource; targets: name → type in scope."""
     items = tuple(_item(a, live, specs.get(a.resource, {}), targets.get(a.target or "", ""))
                   for a in plan.actions if a.is_change)
@@ -105,10 +110,10 @@ def find_drift(plan: Plan, live: LiveState, *, specs: Mapping[str, Mapping[str, 
         if n.resource.startswith("Deployment/"):
             render_only.setdefault(n.target, []).append(n.resource)
     not_checked = tuple(NotChecked(t, kind, tuple(sorted(render_only.get(t, ()))))
-                        for t, kind in sorted(targets.items()) if kind not in APPLIED_TARGET_TYPES)
+                        for t, kind in sorted(targets.items()) if not types[kind].applies)
     git = {"commit": plan.git_commit, "branch": plan.git_branch, "dirty": plan.git_dirty}
     return DriftReport(plan.workspace, items,
-                       tuple(sorted(t for t, k in targets.items() if k in APPLIED_TARGET_TYPES)), not_checked, git)
+                       tuple(sorted(t for t, k in targets.items() if types[k].applies)), not_checked, git)
 
 
 def _item(action: Action, live: LiveState, spec: Mapping[str, Any], target_type: str) -> DriftItem:
@@ -128,20 +133,13 @@ def _kind(action: Action, live: LiveState) -> DriftKind:
         fact = live.images.get(action.name)
         # registered with this fingerprint, yet planned: its tag or reference went missing
         return "by-hand" if fact is not None and fact.fingerprint == action.fingerprint else "pending"
-    name = action.get("name") or action.name.split("@", 1)[0]
+    name = action.change.name if isinstance(action.change, Removal) else action.name.split("@", 1)[0]
     record = live.record(action.target or "", name)
     if action.action == "delete":
         return "pending" if record is not None else "by-hand"
-    if record is None:
-        found = live.containers_of(action.target or "", name) or _route(live, action.target, name) \
-            or live.published_of(action.target or "", name)
-        return "by-hand" if found else "pending"
+    if record is None:  # never recorded: by hand when the target runs it anyway (an update, not a create)
+        return "by-hand" if action.kind == "Deployment" and action.action != "create" else "pending"
     return "by-hand" if record.fingerprint == action.fingerprint else "pending"
-
-
-def _route(live: LiveState, target: str | None, name: str) -> bool:
-    router = live.routers.get(target or "")
-    return bool(router and router.route(name))
 
 
 # --- output --------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from ..pipeline import compile_repo
 from ..render.render import build_tree
 from ..render.templating import Templates
 from ..render.tree import OutputTree
+from ..targets import TARGET_TYPES
 from .changes import ChangeSet, compare
 from .revision import Revision, export, open_repo, resolve
 
@@ -43,5 +44,5 @@ def _compile(root: Path, stage: str | None) -> tuple[Graph, OutputTree]:
     if errors_only(compiled.diagnostics):
         raise DiagnosticError(errors_only(compiled.diagnostics))
     graph = compiled.graph
-    tree, _objects = build_tree(graph, list(graph.nodes), None, Templates())
+    tree, _objects = build_tree(graph, list(graph.nodes), None, Templates(), types=TARGET_TYPES)
     return graph, tree

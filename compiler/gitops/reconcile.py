@@ -13,7 +13,6 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from .drift import DriftReport, to_json
@@ -148,43 +147,6 @@ def _message(err: BaseException) -> str:
 
 def stamp(event: Event) -> Event:
     return {"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), **event}
-
-
-# --- the real steps ------------------------------------------------------------------------------
-
-class RepoSteps:
-    """git pull --ff-only, a drift check of the repo, and the shared apply."""
-
-    def __init__(self, root: Path, scope, *, allow_dirty: bool = False) -> None:  # noqa: ANN001 - plan.Scope
-        self.root, self.scope, self.allow_dirty = Path(root), scope, allow_dirty
-
-    def pull(self) -> dict[str, Any]:
-        import git
-
-        try:
-            repo = git.Repo(self.root, search_parent_directories=True)
-            before = repo.head.commit.hexsha
-            repo.git.pull("--ff-only")
-            after = repo.head.commit.hexsha
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise ReconcileError(f"--pull: {self.root} is not inside a git checkout") from None
-        except git.GitCommandError as err:
-            detail = (err.stderr or "").strip().replace("\n", " ")[:500]
-            raise ReconcileError(f"git pull --ff-only failed: {detail}") from None
-        return {"from": before, "to": after, "changed": before != after}
-
-    def detect(self) -> DriftReport:
-        from .check import detect_drift
-        return detect_drift(self.root, self.scope)
-
-    def heal(self) -> dict[str, Any]:
-        from ..plan.run import apply_repo
-        run = apply_repo(self.root, self.scope, allow_dirty=self.allow_dirty)
-        outcome = run.outcome
-        return {"ok": run.ok, "runId": outcome.run_id if outcome else None, "commit": run.git.commit,
-                "results": [{"resource": r.resource, "action": r.action, "result": r.result,
-                             **({"message": r.message[:500]} if r.message else {})}
-                            for r in (outcome.results if outcome else [])]}
 
 
 def post_webhook(url: str, event: Event, timeout: float = 10.0) -> None:

@@ -1,20 +1,17 @@
-"""Whole-graph rules that look across nodes: edge layering, FPGA architecture matching, and what a
-deployment's target type can run (docker: no scale-to-zero, no autoscaler, no mTLS; endpoints
-without mirror, over deployments that accept the same credentials)."""
+"""Whole-graph rules that look across nodes: edge layering and FPGA architecture matching. What a
+target type can run is its own check (`TargetType.check`), run by the pipeline after these."""
 
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic
 from ..load import LoadedDocument
-from .nodes import DeploymentNode, EndpointNode, ImageNode, ModelNode, Node
+from .nodes import DeploymentNode, ImageNode, ModelNode, Node
 
 
 def run_all(nodes: dict[str, Node], docs: dict[str, LoadedDocument], diags: list[Diagnostic]) -> None:
     deployments = [n for n in nodes.values() if isinstance(n, DeploymentNode)]
     _edge_layering(deployments, docs, diags)
     _fpga_architecture(deployments, nodes, docs, diags)
-    _docker_limits(deployments, docs, diags)
-    _docker_endpoints([n for n in nodes.values() if isinstance(n, EndpointNode)], nodes, docs, diags)
 
 
 def _error(docs: dict[str, LoadedDocument], node: Node, path: tuple, message: str, **kw) -> Diagnostic:
@@ -60,55 +57,3 @@ def _fpga_architecture(deployments: list[DeploymentNode], nodes: dict[str, Node]
                     f"'{model.spec.accelerator.architecture}'", code="fpga-architecture",
                     expected=f"'{model.spec.accelerator.architecture}'",
                     suggestion="use a bitstream built for the model's architecture, or recompile the model"))
-
-
-def _docker_limits(deployments: list[DeploymentNode], docs, diags: list[Diagnostic]) -> None:
-    for dep in deployments:
-        if dep.target.type != "docker":
-            continue
-        spec = dep.spec
-        if spec.replicas == 0:
-            diags.append(_error(
-                docs, dep, ("spec", "replicas"), f"docker target '{dep.target_name}' cannot scale a deployment to zero",
-                code="docker-replicas", expected="replicas >= 1",
-                suggestion="remove the deployment from git (apply deletes its containers), or set 'replicas: 1'"))
-        if spec.autoscale is not None:
-            diags.append(_error(
-                docs, dep, ("spec", "autoscale"), f"docker target '{dep.target_name}' has no autoscaler: "
-                f"autoscale is ignored and {spec.replicas} container{'s' * (spec.replicas != 1)} run (spec.replicas)",
-                code="docker-autoscale", severity="warning",
-                suggestion="set spec.replicas to the count you want, or deploy to a kubernetes target"))
-        if spec.auth.mode == "mtls":
-            diags.append(_error(
-                docs, dep, ("spec", "auth", "mode"), f"docker target '{dep.target_name}' cannot serve mtls: its router "
-                "speaks plain HTTP to the backend", code="docker-mtls", expected="key, token or none",
-                suggestion="use auth mode key or token, or a kubernetes target"))
-
-
-def _docker_endpoints(endpoints: list[EndpointNode], nodes: dict[str, Node], docs, diags: list[Diagnostic]) -> None:
-    for ep in endpoints:
-        if ep.target.type != "docker":
-            continue
-        if ep.spec.mirror is not None:
-            diags.append(_error(
-                docs, ep, ("spec", "mirror"), f"docker target '{ep.target_name}' cannot mirror traffic",
-                code="docker-mirror", suggestion="remove 'mirror', or route this endpoint on a kubernetes target"))
-        if ep.spec.hostnames:
-            diags.append(_error(
-                docs, ep, ("spec", "hostnames"), f"docker target '{ep.target_name}' ignores hostnames: the endpoint "
-                "has its own port on the router", code="docker-hostnames", severity="warning",
-                suggestion="remove 'hostnames' (they apply on kubernetes targets)"))
-        auth = {}
-        for dep_id in ep.deployment_ids:
-            dep = nodes.get(dep_id)
-            if isinstance(dep, DeploymentNode) and ep.spec.traffic.get(dep.name, 0) > 0:
-                mode = dep.spec.auth.mode
-                secret = (dep.spec.auth.secret_ref or f"{dep.name}-keys") if mode in ("key", "token") else None
-                auth[dep.name] = (mode, secret)
-        if len(set(auth.values())) > 1:
-            shown = ", ".join(f"{d}: {m}{f' ({s})' if s else ''}" for d, (m, s) in sorted(auth.items()))
-            diags.append(_error(
-                docs, ep, ("spec", "traffic"), f"the deployments behind endpoint '{ep.name}' accept different "
-                f"credentials ({shown}): a caller's key would work on some requests only", code="endpoint-auth",
-                expected="the same auth mode and secretRef on every deployment with traffic",
-                suggestion="give the deployments the same auth.secretRef"))

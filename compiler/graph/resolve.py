@@ -7,8 +7,10 @@ model → image → deployment → endpoint, environment → image (and environm
 from __future__ import annotations
 
 import graphlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..diagnostics import Diagnostic, Location, did_you_mean
 from ..digest import path_sha256
@@ -47,8 +49,17 @@ class _Context:
                                 "which could not be read (see its error)")
         self.diags.append(Diagnostic(message, doc.raw.locate(path, key=key), path=".".join(map(str, path)), **kw))
 
+    def diagnose(self, node: Node, path: tuple, message: str, **kw: Any) -> Diagnostic:
+        """A diagnostic at a field of a node's document (for the target types' checks)."""
+        return Diagnostic(message, self.docs[node.id].raw.locate(path), path=".".join(map(str, path)), **kw)
 
-def build_graph(result: LoadResult) -> tuple[Graph | None, list[Diagnostic]]:
+
+# A target type's rules over the resolved nodes: (nodes, diagnose) → diagnostics
+TargetChecks = Callable[[Mapping[str, Node], Callable[..., Diagnostic]], list[Diagnostic]]
+
+
+def build_graph(result: LoadResult, target_checks: TargetChecks | None = None) -> tuple[Graph | None, list[Diagnostic]]:
+    """target_checks: each target type's own rules (the pipeline passes the target-type registry's)."""
     ctx = _Context(result.root, result)
     workspace = _workspace(ctx)
     _index(ctx)
@@ -58,6 +69,8 @@ def build_graph(result: LoadResult) -> tuple[Graph | None, list[Diagnostic]]:
         if node_id in ctx.docs:
             _resolve(ctx, node_id, workspace)
     checks.run_all(ctx.nodes, ctx.docs, ctx.diags)
+    if target_checks is not None:
+        ctx.diags.extend(target_checks(ctx.nodes, ctx.diagnose))
     graph = Graph(str(ctx.root), workspace, {i: ctx.nodes[i] for i in order if i in ctx.nodes})
     return graph, ctx.diags
 

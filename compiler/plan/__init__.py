@@ -7,7 +7,7 @@ See docs/plan-apply.md.
 """
 
 from .diff import make_plan
-from .errors import ApplyError, PlanError, StalePlan
+from ..errors import ApplyError, PlanError, StalePlan
 from .model import Action, FieldDiff, NotApplied, Plan, Scope
 from .state import LiveState
 

@@ -13,17 +13,18 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
+from ..errors import ApplyError
 from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode, ModelNode
-from ..targets.base import DeployRequest, DeploymentTarget, ImageBuilder, Progress, RegistryWriter
-from .diff import deployment_spec_json
-from .errors import ApplyError
-from .model import Action, Plan
-from .scope import PUBLISH_TARGET_TYPES
+from .deployments import deployment_spec_json
+from .model import Action, DeploymentChange, ImageChange, ModelChange, Plan, Removal
+from .services import Services
+from .target import Connection, DeployRequest, Progress, TargetTypes
 
 MAX_PARALLEL = 4
 
@@ -35,7 +36,7 @@ class ActionResult:
     result: str            # "ok" | "failed" | "skipped"
     seconds: float
     message: str = ""
-    detail: dict = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -65,15 +66,7 @@ class SilentReporter:
         pass
 
 
-@dataclass
-class Services:
-    """Everything apply writes through (a test wraps these to count write calls)."""
-    registry: RegistryWriter
-    builder: ImageBuilder | None = None
-    targets: dict[str, DeploymentTarget] = field(default_factory=dict)  # by target type
-
-
-def execute(plan: Plan, graph: Graph, services: Services, *, reporter: Reporter | None = None,
+def execute(plan: Plan, graph: Graph, services: Services, types: TargetTypes, *, reporter: Reporter | None = None,
             git_commit: str | None = None, user: str | None = None, lost: Callable[[], bool] = lambda: False,
             max_parallel: int = MAX_PARALLEL, git_branch: str | None = None,
             git_dirty: bool | None = None) -> Outcome:
@@ -83,11 +76,12 @@ def execute(plan: Plan, graph: Graph, services: Services, *, reporter: Reporter 
     user = user or getpass.getuser()
     outcome = Outcome(run_id=uuid.uuid4().hex[:12])
     failed: set[str] = set()
-    runner = _Runner(graph, services)
+    runner = _Runner(graph, services, types, plan)
     with ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="modelctl-apply") as pool:
         for stage in plan.stages:
-            actions = [plan.action(rid) for rid in stage]
-            runnable, futures = [], {}
+            actions = [plan.action(rid) for rid in stage.resources]
+            runnable: list[Action] = []
+            futures = {}
             for a in actions:
                 blocked = [d for d in a.depends_on if d in failed]
                 if blocked or lost():
@@ -105,6 +99,7 @@ def execute(plan: Plan, graph: Graph, services: Services, *, reporter: Reporter 
             for rid, (a, t0, started, fut) in futures.items():
                 try:
                     detail = fut.result() or {}
+                    runner.done[rid] = detail
                     result = ActionResult(rid, a.action, "ok", time.monotonic() - t0, "", detail)
                 except ApplyError as err:
                     result = ActionResult(rid, a.action, "failed", time.monotonic() - t0, str(err))
@@ -119,7 +114,7 @@ def execute(plan: Plan, graph: Graph, services: Services, *, reporter: Reporter 
 
 
 def _record(services: Services, outcome: Outcome, result: ActionResult, action: Action, git_commit: str | None,
-            user: str, started: datetime | None, git: dict | None = None) -> None:
+            user: str, started: datetime | None, git: dict[str, Any] | None = None) -> None:
     outcome.results.append(result)
     detail = {"reasons": list(action.reasons), "seconds": round(result.seconds, 3), **(git or {}),
               **({"error": result.message[:4000]} if result.result != "ok" else {}),
@@ -129,23 +124,33 @@ def _record(services: Services, outcome: Outcome, result: ActionResult, action: 
 
 
 class _Runner:
-    def __init__(self, graph: Graph, services: Services) -> None:
-        self.graph, self.services = graph, services
+    """Carries out one action at a time from what the plan holds (its typed change) and what earlier
+    stages of this run returned (`done`: the versions they registered)."""
+
+    def __init__(self, graph: Graph, services: Services, types: TargetTypes, plan: Plan) -> None:
+        self.graph, self.services, self.types, self.plan = graph, services, types, plan
         self.root = Path(graph.root)
+        self.done: dict[str, dict[str, Any]] = {}   # resource → result detail, filled between stages
 
     def run(self, action: Action, progress: Progress) -> dict[str, Any]:
-        if action.action == "delete":
-            return self._delete(action, progress)
+        if isinstance(action.change, Removal):
+            return self._delete(action, action.change, progress)
         node = self.graph.get(action.resource)
         if isinstance(node, ModelNode):
             return self._model(node, progress)
-        if isinstance(node, ImageNode):
-            return self._image(node, action, progress)
-        if isinstance(node, DeploymentNode):
-            return self._deployment(node, action, progress)
+        if isinstance(node, ImageNode) and isinstance(action.change, ImageChange):
+            return self._image(node, action.change, progress)
+        if isinstance(node, DeploymentNode) and isinstance(action.change, DeploymentChange):
+            return self._deployment(node, action.change, progress)
         if isinstance(node, EndpointNode):
             return self._endpoint(node, progress)
-        raise ApplyError(f"{action.resource}: nothing to do for a {node.kind}")
+        raise ApplyError(f"{action.resource}: the plan holds nothing to do for this {action.action}")
+
+    def _connection(self, resource: str, type_name: str) -> Connection:
+        found = self.services.connections.get(type_name)
+        if found is None:
+            raise ApplyError(f"{resource}: {type_name} targets are not applied by this version")
+        return found
 
     # --- models ------------------------------------------------------------------------------
 
@@ -159,40 +164,54 @@ class _Runner:
             signature=sig, description=node.metadata.description, properties={"fingerprint": node.fingerprint})
         return {"version": model.version, "created": created}
 
+    def _model_version(self, model_id: str) -> int | None:
+        """The version of a model registered by this run, else the plan's (the registry's latest)."""
+        if model_id in self.done:
+            return int(self.done[model_id]["version"])
+        try:
+            planned = self.plan.action(model_id).change
+        except KeyError:
+            return None
+        return planned.version if isinstance(planned, ModelChange) else None
+
     # --- images ------------------------------------------------------------------------------
 
-    def _image(self, node: ImageNode, action: Action, progress: Progress) -> dict[str, Any]:
+    def _image(self, node: ImageNode, change: ImageChange, progress: Progress) -> dict[str, Any]:
         reg = self.services.registry
         if node.spec.prebuilt:
-            ref = action.get("ref")
             image, _ = reg.register_image(node.name, fingerprint=node.fingerprint, models=[], environment="prebuilt",
-                                          image_ref=ref, properties={"prebuilt": node.spec.prebuilt})
-            return {"version": image.version, "ref": ref}
+                                          image_ref=change.ref, properties={"prebuilt": node.spec.prebuilt})
+            return {"version": image.version, "ref": change.ref, "models": []}
         if self.services.builder is None:
             raise ApplyError(f"{node.id}: building needs a Docker engine, and none is configured")
-        versions, pinned = {}, {}
+        versions: dict[str, int] = {}
+        pinned: dict[str, Any] = {}
         for use in node.models:
-            selector: Any = int(use.selector) if use.selector.isdigit() else use.selector
-            model = reg.get_model(use.name, selector)
-            versions[use.model_id] = model.version
-            if use.selector != "latest":
-                pinned[use.model_id] = model
-        ref = action.get("ref")
+            version = self._model_version(use.model_id) if use.selector == "latest" else None
+            if version is None or use.selector != "latest":  # a pin or an alias: the registry's record of it
+                selector: Any = int(use.selector) if use.selector.isdigit() else use.selector
+                model = reg.get_model(use.name, selector)
+                version = model.version
+                if use.selector != "latest":
+                    pinned[use.model_id] = model
+            versions[use.model_id] = version
         with tempfile.TemporaryDirectory(prefix="modelctl-build-") as tmp:
             model_files = self._fetch_pinned(pinned, Path(tmp) / "pinned", progress)
             progress("rendering build context")
             from ..render import render_graph
             out = Path(tmp) / "render"
-            render_graph(self.graph, out, only={node.id}, model_versions={k: str(v) for k, v in versions.items()},
-                         model_files=model_files)
-            built = self.services.builder.build(out / "images" / node.name, ref, resource=node.id, progress=progress)
+            render_graph(self.graph, out, types=self.types, only={node.id},
+                         model_versions={k: str(v) for k, v in versions.items()}, model_files=model_files)
+            built = self.services.builder.build(out / "images" / node.name, change.ref, resource=node.id,
+                                                progress=progress)
         progress("pushing")
         pushed = self.services.builder.push(built, progress=progress)
         env = self.graph.get(node.environment_id).name if node.environment_id else "none"
-        image, _ = reg.register_image(node.name, fingerprint=node.fingerprint,
-                                      models=[(self.graph.get(mid).name, v) for mid, v in versions.items()],
-                                      environment=env, image_ref=pushed.pinned, properties={"tag": ref})
-        return {"version": image.version, "ref": pushed.pinned, "cachedSteps": built.cached_steps, "steps": built.steps}
+        models = [(self.graph.get(mid).name, v) for mid, v in versions.items()]
+        image, _ = reg.register_image(node.name, fingerprint=node.fingerprint, models=models,
+                                      environment=env, image_ref=pushed.pinned, properties={"tag": change.ref})
+        return {"version": image.version, "ref": pushed.pinned, "cachedSteps": built.cached_steps, "steps": built.steps,
+                "models": [list(m) for m in models]}
 
     def _fetch_pinned(self, pinned: dict[str, Any], folder: Path, progress: Progress) -> dict[str, tuple[Path, str]]:
         """The registry's files of each pinned version (`iris@3`), digest-verified: what the image ships."""
@@ -200,6 +219,7 @@ class _Runner:
         for model_id, model in sorted(pinned.items()):
             progress(f"fetching {model.name}@{model.version}")
             node = self.graph.get(model_id)
+            assert isinstance(node, ModelNode)
             leaf = PurePosixPath(node.artifact.path).name if node.artifact else model.name
             dest = folder / model.name / str(model.version)
             if model.kind == "file":
@@ -212,83 +232,74 @@ class _Runner:
 
     # --- deployments -------------------------------------------------------------------------
 
-    def _deployment(self, node: DeploymentNode, action: Action, progress: Progress) -> dict[str, Any]:
-        target = self.services.targets.get(node.target.type)
-        if target is None:
-            raise ApplyError(f"{node.id}: {node.target.type} targets are not applied by this version")
+    def _image_of(self, node: DeploymentNode) -> tuple[ImageNode, int, list[list[Any]]]:
+        """The deployment's image, its registered version and models: built by this run, else the plan's."""
         image = self.graph.get(node.image_id)
-        version = self._image_version(image)
+        assert isinstance(image, ImageNode)
+        if image.id in self.done:
+            built = self.done[image.id]
+            return image, int(built["version"]), list(built.get("models") or [])
+        planned = self.plan.action(image.id).change if image.id in {a.resource for a in self.plan.actions} else None
+        if not isinstance(planned, ImageChange) or not planned.version:
+            raise ApplyError(f"Image/{image.name} is not registered yet; apply it first "
+                             f"(modelctl apply --target Image/{image.name})")
+        return image, planned.version, [list(m) for m in planned.models]
+
+    def _deployment(self, node: DeploymentNode, change: DeploymentChange, progress: Progress) -> dict[str, Any]:
+        target_type = self.types[node.target.type]
+        connection = self._connection(node.id, node.target.type)
+        image, version, models = self._image_of(node)
+        ref = self.done.get(image.id, {}).get("ref") or change.ref
         request = DeployRequest(
             workspace=self.graph.workspace.name, root=self.root, resource=node.id, name=node.name,
             target_name=node.target_name, target=node.target, fingerprint=node.fingerprint,
-            image_ref=action.get("ref"), image_name=image.name, image_port=image.spec.port, spec=node.spec,
+            image_ref=ref, image_name=image.name, image_port=image.spec.port, spec=node.spec,
             spec_json=deployment_spec_json(node))
-        if node.target.type in PUBLISH_TARGET_TYPES:
+        if target_type.publishes:
             with tempfile.TemporaryDirectory(prefix="modelctl-publish-") as tmp:
-                rendered = self._render_bundle(node, image, version, Path(tmp), progress)
-                result = target.deploy(replace(request, rendered=rendered), progress=progress)
+                rendered = self._render_deployment(node, models, Path(tmp), progress)
+                result = connection.deploy(replace(request, rendered=rendered), progress=progress)
         else:
-            result = target.deploy(request, progress=progress)
+            result = connection.deploy(request, progress=progress)
         self.services.registry.record_deployment(node.name, node.target_name, image.name, version, result.url,
                                                  node.fingerprint)
-        models = [[m, int(v)] for m, v in self.services.registry.get_image(image.name, version).models]
         return {"url": result.url, "container": result.container, "image": image.name, "imageVersion": version,
                 "models": models, "target": node.target_name, "notes": list(result.notes)}
 
-    def _render_bundle(self, node: DeploymentNode, image: ImageNode, version: int, tmp: Path,
-                       progress: Progress) -> Path:
-        """The deployment's edge bundle / accelerator config (only it, not its image's build context),
-        rendered with the registry's model versions."""
+    def _render_deployment(self, node: DeploymentNode, models: list[list[Any]], tmp: Path, progress: Progress) -> Path:
+        """The deployment's own artifacts (an edge bundle, an accelerator config; not its image's build
+        context), rendered with the image's model versions."""
         from ..render.publish import publish
         from ..render.render import build_tree
         from ..render.templating import Templates
         progress("rendering")
-        models = self.services.registry.get_image(image.name, version).models
-        tree, _ = build_tree(self.graph, [node.id], {f"Model/{m}": str(v) for m, v in models}, Templates())
+        tree, _ = build_tree(self.graph, [node.id], {f"Model/{m}": str(v) for m, v in models}, Templates(),
+                             types=self.types)
         publish(tree, tmp / "render")
         return tmp / "render" / node.target.type / node.name
 
-    def _image_version(self, image: ImageNode) -> int:
-        from ..registry import NotFound
-        reg = self.services.registry
-        try:
-            latest = reg.get_image(image.name, "latest")
-        except NotFound:
-            raise ApplyError(f"Image/{image.name} is not registered yet; apply it first "
-                             f"(modelctl apply --target Image/{image.name})") from None
-        if latest.fingerprint == image.fingerprint:
-            return latest.version
-        earlier = reg.find_image(image.name, image.fingerprint)
-        if earlier is not None:
-            return earlier.version
-        raise ApplyError(f"Image/{image.name} with fingerprint {image.fingerprint[:12]} is not registered; "
-                         f"apply the image first (modelctl apply --target Image/{image.name})")
-
     def _endpoint(self, node: EndpointNode, progress: Progress) -> dict[str, Any]:
-        target = self.services.targets.get(node.target.type)
-        if target is None or not hasattr(target, "route_endpoint"):
+        if not self.types[node.target.type].routes_endpoints:
             raise ApplyError(f"{node.id}: endpoints on {node.target.type} targets are not applied by this version")
-        url = target.route_endpoint(node.target_name, node.target, node.name, dict(node.spec.traffic),
-                                    node.spec.path, node.fingerprint, progress=progress)
+        connection = self._connection(node.id, node.target.type)
+        url = connection.route_endpoint(node.target_name, node.target, node.name, dict(node.spec.traffic),
+                                        node.spec.path, node.fingerprint, progress=progress)
         return {"url": url, "traffic": dict(sorted(node.spec.traffic.items())), "target": node.target_name}
 
-    def _delete(self, action: Action, progress: Progress) -> dict[str, Any]:
+    def _delete(self, action: Action, removal: Removal, progress: Progress) -> dict[str, Any]:
         from ..registry import NotFound
-        name = action.get("name") or action.name.split("@", 1)[0]
-        target_name = action.target
+        target_name = action.target or ""
         target_spec = self.graph.workspace.spec.targets.get(target_name)
         if target_spec is None:
             raise ApplyError(f"{action.resource}: target {target_name!r} is no longer in the Workspace; "
                              "remove its containers by hand (they carry the label modelctl.io/target)")
-        target = self.services.targets.get(target_spec.type)
-        if target is None:
-            raise ApplyError(f"{action.resource}: {target_spec.type} targets are not applied by this version")
-        if action.kind == "Endpoint":
-            target.delete_endpoint(target_name, target_spec, name, progress=progress)
+        connection = self._connection(action.resource, target_spec.type)
+        if removal.endpoint:
+            connection.delete_endpoint(target_name, target_spec, removal.name, progress=progress)
             return {}
-        target.delete(target_name, target_spec, name, progress=progress)
+        connection.delete(target_name, target_spec, removal.name, progress=progress)
         try:
-            self.services.registry.remove_deployment(name, target_name)
+            self.services.registry.remove_deployment(removal.name, target_name)
         except NotFound:
             pass
         return {}

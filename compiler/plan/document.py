@@ -13,8 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..atomic import atomic_write_text
-from .errors import PlanError
-from .model import Action, FieldDiff, NotApplied, Plan, Scope
+from ..errors import PlanError
+from .model import Action, FieldDiff, NotApplied, Plan, Scope, Stage, change_from_json
 
 SCHEMA_VERSION = 1
 KIND = "modelctl-plan"
@@ -32,7 +32,7 @@ class DiffDoc(_Doc):
 
 class ActionDoc(_Doc):
     resource: str = Field(pattern=r"^(Model|Image|Deployment|Endpoint)/[a-z0-9][a-z0-9-]*(@[a-z0-9-]+)?$")
-    action: Literal["create", "update", "replace", "delete", "no-op"]
+    action: Literal["create", "update", "delete", "no-op"]
     reasons: list[str] = Field(default_factory=list)
     diffs: list[DiffDoc] = Field(default_factory=list)
     dependsOn: list[str] = Field(default_factory=list)
@@ -80,11 +80,11 @@ def to_document(plan: Plan) -> dict:
         liveStateFingerprint=plan.live_fingerprint,
         scope=ScopeDoc(resources=list(plan.scope.resources), targets=list(plan.scope.targets),
                        prune=plan.scope.prune, stage=plan.scope.stage),
-        summary=plan.counts(), stages=[list(s) for s in plan.stages],
+        summary=plan.counts(), stages=[list(s.resources) for s in plan.stages],
         actions=[ActionDoc(resource=a.resource, action=a.action, reasons=list(a.reasons),
                            diffs=[DiffDoc(path=d.path, before=d.before, after=d.after) for d in a.diffs],
                            dependsOn=list(a.depends_on), target=a.target, fingerprint=a.fingerprint,
-                           detail=dict(a.detail)) for a in plan.actions],
+                           detail=a.detail) for a in plan.actions],
         notApplied=[NotAppliedDoc(resource=n.resource, target=n.target, reason=n.reason) for n in plan.not_applied],
         warnings=list(plan.warnings),
     )
@@ -106,14 +106,17 @@ def from_document(data: Any) -> Plan:
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise PlanError(f"not a valid modelctl plan: {where}: {first['msg']} "
                         f"({err.error_count()} problem{'s' * (err.error_count() != 1)})") from None
+    actions = tuple(Action(a.resource, a.action, tuple(a.reasons),
+                           tuple(FieldDiff(d.path, d.before, d.after) for d in a.diffs),
+                           tuple(a.dependsOn), a.target, a.fingerprint, change_from_json(a.resource, a.action, a.detail))
+                    for a in doc.actions)
+    deletes = {a.resource for a in actions if a.action == "delete"}
     return Plan(
         workspace=doc.workspace, root=doc.root,
         scope=Scope(tuple(doc.scope.resources), tuple(doc.scope.targets), doc.scope.prune, doc.scope.stage),
-        actions=tuple(Action(a.resource, a.action, tuple(a.reasons),
-                             tuple(FieldDiff(d.path, d.before, d.after) for d in a.diffs),
-                             tuple(a.dependsOn), a.target, a.fingerprint, tuple(a.detail.items()))
-                      for a in doc.actions),
-        stages=tuple(tuple(s) for s in doc.stages), live_fingerprint=doc.liveStateFingerprint,
+        actions=actions,
+        stages=tuple(Stage(tuple(s), deletes=bool(s) and set(s) <= deletes) for s in doc.stages),
+        live_fingerprint=doc.liveStateFingerprint,
         not_applied=tuple(NotApplied(n.resource, n.target, n.reason) for n in doc.notApplied),
         git_commit=doc.gitCommit, created_at=doc.createdAt, warnings=tuple(doc.warnings),
         git_branch=doc.gitBranch, git_dirty=doc.gitDirty,

@@ -10,8 +10,8 @@ from rich.markup import escape
 from .document import dumps
 from .model import Action, Plan
 
-SYMBOL = {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "no-op": " "}
-COLOUR = {"create": "green", "update": "yellow", "delete": "red", "replace": "magenta", "no-op": "dim"}
+SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": " "}
+COLOUR = {"create": "green", "update": "yellow", "delete": "red", "no-op": "dim"}
 MAX_VALUE = 72
 
 
@@ -37,7 +37,7 @@ def render_text(plan: Plan, *, show_no_op: bool = False) -> str:
         for a in changes:
             lines += _action_text(a)
         if len(plan.stages) > 1:
-            lines.append("[dim]Order: " + " → ".join("{" + ", ".join(s) + "}" for s in plan.stages) + "[/dim]")
+            lines.append("[dim]Order: " + " → ".join("{" + ", ".join(s.resources) + "}" for s in plan.stages) + "[/dim]")
             lines.append("")
     if plan.not_applied:
         lines.append("[cyan]Not applied by this version (render only):[/cyan]")

@@ -11,7 +11,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-from .errors import ApplyError
+from ..errors import ApplyError
 
 TTL_SECONDS = 60.0
 OWNER = re.compile(r"^(?P<user>[^@]*)@(?P<host>.+) pid (?P<pid>\d+)$")

@@ -4,32 +4,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..diagnostics import did_you_mean
+from ..errors import PlanError
 from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode, ModelNode, Node
-from ..spec.workspace import DockerTarget
-from .errors import PlanError
 from .model import NotApplied, Scope
-from .refs import image_reference, secret_refs
+from .refs import image_reference
 from .state import Wanted
+from .target import FactsRequest, TargetType, TargetTypes
 
-APPLIED_TARGET_TYPES = ("docker", "edge", "fpga")
-PUBLISH_TARGET_TYPES = ("edge", "fpga")
 ACTION_KINDS = ("Model", "Image", "Deployment", "Endpoint")
 
 
 @dataclass(frozen=True)
 class Selection:
-    nodes: tuple[Node, ...]                         # Models, Images, docker Deployments: in dependency order
+    nodes: tuple[Node, ...]                          # Models, Images, applied Deployments, Endpoints: in dependency order
     not_applied: tuple[NotApplied, ...]
-    docker_targets: tuple[tuple[str, DockerTarget], ...]  # targets whose live objects are read (and pruned)
-    explicit: frozenset[str]                        # --target ids (deletes need to be named)
-    publish_targets: tuple[tuple[str, Any], ...] = ()  # edge / fpga targets whose bundles are read (and pruned)
+    managed_targets: tuple[tuple[str, Any], ...]     # applied targets in scope: their live objects are read (and pruned)
+    explicit: frozenset[str]                         # --target ids (deletes need to be named)
+    needs_target_facts: bool = True                  # False: only models/images in scope, no target is asked
 
     @property
-    def managed_targets(self) -> set[str]:
-        return {name for name, _ in self.docker_targets} | {name for name, _ in self.publish_targets}
+    def managed_names(self) -> set[str]:
+        return {name for name, _ in self.managed_targets}
 
 
 def _target_matches(scope: Scope, name: str, type_: str) -> bool:
@@ -48,7 +47,7 @@ def _ancestors(graph: Graph, node_id: str) -> set[str]:
     return seen
 
 
-def select(graph: Graph, scope: Scope) -> Selection:
+def select(graph: Graph, scope: Scope, types: TargetTypes) -> Selection:
     targets = graph.workspace.spec.targets
     known = set(targets) | {t.type for t in targets.values()}
     for wanted in scope.targets:
@@ -95,32 +94,61 @@ def select(graph: Graph, scope: Scope) -> Selection:
         if isinstance(node, (ModelNode, ImageNode)):
             nodes.append(node)
         elif isinstance(node, DeploymentNode):
-            if node.target.type in APPLIED_TARGET_TYPES:
+            if _type(types, node.target.type).applies:
                 nodes.append(node)
             else:
                 not_applied.append(NotApplied(node.id, node.target_name, f"{node.target.type} target "
                                               f"'{node.target_name}': not applied by this version (render only: "
                                               "modelctl render)"))
         elif isinstance(node, EndpointNode):
-            if node.target.type == "docker":
+            if _type(types, node.target.type).routes_endpoints:
                 nodes.append(node)
             elif not scope.resources or node.id in explicit:
                 not_applied.append(NotApplied(node.id, node.target_name, f"{node.target.type} target "
                                               f"'{node.target_name}': endpoints are not applied by this version "
                                               "(render only: modelctl render)"))
-    docker = tuple((name, t) for name, t in sorted(targets.items())
-                   if isinstance(t, DockerTarget) and _target_matches(scope, name, t.type))
-    publish = tuple((name, t) for name, t in sorted(targets.items())
-                    if t.type in PUBLISH_TARGET_TYPES and _target_matches(scope, name, t.type))
-    return Selection(tuple(nodes), tuple(not_applied), docker, frozenset(explicit), publish)
+    managed = tuple((name, t) for name, t in sorted(targets.items())
+                    if _type(types, t.type).applies and _target_matches(scope, name, t.type))
+    return Selection(tuple(nodes), tuple(not_applied), managed, frozenset(explicit), _needs_target_facts(nodes, explicit, managed))
+
+
+def _type(types: TargetTypes, name: str) -> TargetType:
+    found = types.get(name)
+    if found is None:  # the Workspace schema only admits known types; a new one without an entry is a bug
+        raise PlanError(f"target type {name!r} has no entry in the target-type registry")
+    return found
+
+
+def _needs_target_facts(nodes: list[Node], explicit: set[str], managed: tuple[tuple[str, Any], ...]) -> bool:
+    """Target facts matter when a deployment or endpoint is in scope or may be pruned; a plan of
+    only models and images (--target Model/x) never talks to a target."""
+    if any(isinstance(n, (DeploymentNode, EndpointNode)) for n in nodes):
+        return True
+    if explicit:  # --target: only when a deployment or endpoint (maybe one to prune) is named
+        return any(rid.startswith(("Deployment/", "Endpoint/")) for rid in explicit)
+    return bool(managed)
 
 
 def wanted(graph: Graph, selection: Selection) -> Wanted:
-    models = tuple(n.name for n in selection.nodes if n.kind == "Model")
-    images = tuple(n.name for n in selection.nodes if n.kind == "Image")
-    refs = tuple(image_reference(graph, n) for n in selection.nodes if n.kind == "Image")
-    secrets = tuple(sorted({ref for n in selection.nodes if isinstance(n, DeploymentNode) and n.target.type == "docker"
-                            for ref in secret_refs(n.name, n.spec)}))
-    fingerprints = tuple((n.name, n.fingerprint) for n in selection.nodes if n.kind == "Image")
-    return Wanted(graph.workspace.name, graph.root, models, images, refs, selection.docker_targets, secrets,
-                  fingerprints, selection.publish_targets)
+    """What the registry and the image registry are asked for."""
+    images = [n for n in selection.nodes if isinstance(n, ImageNode)]
+    return Wanted(graph.workspace.name, graph.root,
+                  models=tuple(n.name for n in selection.nodes if n.kind == "Model"),
+                  images=tuple(n.name for n in images),
+                  refs=tuple(image_reference(graph, n) for n in images),
+                  image_fingerprints=tuple((n.name, n.fingerprint) for n in images),
+                  managed_targets=tuple(name for name, _ in selection.managed_targets))
+
+
+def facts_requests(graph: Graph, selection: Selection, types: TargetTypes) -> dict[str, FactsRequest]:
+    """What each target type is asked to read, by type name (only types with managed targets in scope)."""
+    if not selection.needs_target_facts:
+        return {}
+    out: dict[str, FactsRequest] = {}
+    deployments = [n for n in selection.nodes if isinstance(n, DeploymentNode)]
+    for type_name in sorted({t.type for _, t in selection.managed_targets}):
+        targets = tuple((name, t) for name, t in selection.managed_targets if t.type == type_name)
+        names = {name for name, _ in targets}
+        out[type_name] = FactsRequest(graph.workspace.name, Path(graph.root), targets,
+                                      tuple(d for d in deployments if d.target_name in names))
+    return out

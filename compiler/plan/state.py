@@ -1,19 +1,19 @@
 """Live state: read-only facts from each backend, gathered into one frozen snapshot.
 
-Nothing here writes anywhere. The registry says which model/image versions exist, the Docker
-engine which containers and routes run (by modelctl's labels), the OCI registry which image
-tags are pushed. `LiveState.fingerprint()` hashes what a plan depends on, so `apply plan.json`
-can refuse a plan made against another state.
+Nothing here writes anywhere. The registry says which model/image versions exist and which
+deployments it recorded, the image registry which tags are pushed, and each target its own typed
+facts (held by target name; see `plan.target.TargetFacts`). `LiveState.fingerprint()` hashes what
+a plan depends on, so `apply plan.json` can refuse a plan made against another state.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from ..digest import canonical_sha256
-from ..spec.workspace import DockerTarget
+from .target import TargetFacts
 
 
 @dataclass(frozen=True)
@@ -45,97 +45,12 @@ class RecordFact:
 
 
 @dataclass(frozen=True)
-class ContainerFact:
-    id: str
-    name: str
-    target: str
-    deployment: str
-    fingerprint: str
-    image_ref: str
-    state: str                 # running | exited | created | restarting | …
-    health: str | None         # healthy | unhealthy | starting | None
-    spec: str                  # the deployment spec it was started from (compact JSON)
-    backend_port: int | None
-    prevent_destroy: bool = False
-    secrets: tuple[tuple[str, str], ...] | None = None  # (secret id, digest of the value it started with);
-    #                                                   None: started by a version that did not record them
-
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
-
-
-@dataclass(frozen=True)
-class RouteFact:
-    deployment: str
-    container: str             # the first backend container receiving the traffic
-    port: int                  # the stable published port
-    backend_port: int          # the first backend's port
-    fingerprint: str
-    prevent_destroy: bool = False
-    replicas: tuple[tuple[str, int], ...] = ()  # every (container, backend port); empty: just the first
-
-    @property
-    def servers(self) -> tuple[tuple[str, int], ...]:
-        """(container, backend port) of every replica the router balances over."""
-        return self.replicas or ((self.container, self.backend_port),)
-
-
-@dataclass(frozen=True)
-class PublishedFact:
-    """A bundle an edge or fpga target published, read back from where it was published."""
-    target: str
-    deployment: str
-    fingerprint: str
-    image_ref: str
-    spec: str                  # the deployment spec it was rendered from (compact JSON)
-    where: str                 # folder or OCI reference
-    intact: bool = True        # its files still match the checksums written at publish
-    prevent_destroy: bool = False
-
-
-@dataclass(frozen=True)
-class EndpointRouteFact:
-    """An endpoint's listener on the router: a stable port split across deployments."""
-    endpoint: str
-    port: int
-    fingerprint: str
-    traffic: tuple[tuple[str, int], ...]  # (deployment, percent), sorted
-    path: str = "/"
-
-
-@dataclass(frozen=True)
-class RouterFact:
-    target: str
-    container: str
-    running: bool
-    bind_address: str
-    routes: tuple[RouteFact, ...] = ()
-    endpoints: tuple[EndpointRouteFact, ...] = ()
-
-    def route(self, deployment: str) -> RouteFact | None:
-        return next((r for r in self.routes if r.deployment == deployment), None)
-
-    def endpoint(self, name: str) -> EndpointRouteFact | None:
-        return next((e for e in self.endpoints if e.endpoint == name), None)
-
-
-@dataclass(frozen=True)
 class LiveState:
     models: Mapping[str, ModelFact] = field(default_factory=dict)
     images: Mapping[str, ImageFact] = field(default_factory=dict)
     manifests: Mapping[str, str | None] = field(default_factory=dict)  # image ref → pushed digest (None: missing)
     records: tuple[RecordFact, ...] = ()
-    containers: tuple[ContainerFact, ...] = ()
-    routers: Mapping[str, RouterFact] = field(default_factory=dict)    # by docker target name
-    secrets: Mapping[str, str | None] = field(default_factory=dict)  # secret id → digest now (None: not found)
-    published: tuple[PublishedFact, ...] = ()                          # bundles of edge / fpga targets
-
-    def published_of(self, target: str, deployment: str) -> PublishedFact | None:
-        return next((p for p in self.published if p.target == target and p.deployment == deployment), None)
-
-    def containers_of(self, target: str, deployment: str) -> list[ContainerFact]:
-        return [c for c in self.containers if c.target == target and c.deployment == deployment]
+    targets: Mapping[str, TargetFacts] = field(default_factory=dict)   # each target's own facts, by target name
 
     def record(self, target: str, deployment: str) -> RecordFact | None:
         return next((r for r in self.records if r.target == target and r.name == deployment), None)
@@ -147,27 +62,20 @@ class LiveState:
             "images": {k: [i.version, i.fingerprint, i.image_ref] for k, i in sorted(self.images.items())},
             "manifests": dict(sorted(self.manifests.items())),
             "records": sorted([r.target, r.name, r.fingerprint, r.image, r.image_version] for r in self.records),
-            "containers": sorted([c.target, c.deployment, c.name, c.fingerprint, c.running] for c in self.containers),
-            "secrets": dict(sorted(self.secrets.items())),
-            "published": sorted([p.target, p.deployment, p.fingerprint, p.intact] for p in self.published),
-            "routers": {t: [r.running, sorted([x.deployment, [list(b) for b in x.servers], x.port, x.fingerprint] for x in r.routes),
-                            sorted([e.endpoint, e.port, e.fingerprint] for e in r.endpoints)]
-                        for t, r in sorted(self.routers.items())},
+            "targets": {name: facts.fingerprint() for name, facts in sorted(self.targets.items())},
         })
 
 
 @dataclass(frozen=True)
 class Wanted:
-    """What to read: the names a plan needs (reading everything would not scale)."""
+    """What to read from the registry and the image registry: the names a plan needs."""
     workspace: str
     root: str
     models: tuple[str, ...] = ()
     images: tuple[str, ...] = ()
     refs: tuple[str, ...] = ()                               # image refs whose pushed digest matters
-    docker_targets: tuple[tuple[str, DockerTarget], ...] = ()
-    secrets: tuple[str, ...] = ()                            # secret ids used by docker deployments
     image_fingerprints: tuple[tuple[str, str], ...] = ()     # (image, fingerprint git wants)
-    publish_targets: tuple[tuple[str, Any], ...] = ()        # edge / fpga targets whose bundles are read
+    managed_targets: tuple[str, ...] = ()                    # targets whose deployment records are read
 
 
 class StateReader(Protocol):
@@ -194,7 +102,7 @@ def read_live_state(readers: list[StateReader], wanted: Wanted) -> LiveState:
 class RegistryReader:
     """Models, images and deployment records from the workspace registry."""
 
-    def __init__(self, registry) -> None:  # noqa: ANN001 - compiler.registry.Registry or None
+    def __init__(self, registry: Any) -> None:  # compiler.registry.Registry, or None before the first apply
         self.registry = registry
 
     def read(self, wanted: Wanted) -> dict[str, Any]:
@@ -226,36 +134,7 @@ class RegistryReader:
                 img = earlier if earlier is not None and earlier.image_ref else img
             images[name] = ImageFact(img.name, img.version, img.fingerprint, img.image_ref,
                                      tuple((m, int(v)) for m, v in img.models))
-        managed = {name for name, _ in wanted.docker_targets} | {name for name, _ in wanted.publish_targets}
+        managed = set(wanted.managed_targets)
         records = tuple(RecordFact(d.name, d.target, d.image, d.image_version, d.url, d.fingerprint)
                         for d in self.registry.list_deployments() if d.target in managed)
         return {"models": models, "images": images, "records": records}
-
-
-class OciReader:
-    """Which image references are pushed, and their manifest digests."""
-
-    def __init__(self, client=None) -> None:  # noqa: ANN001
-        from ..targets.oci import OciClient
-        self.client = client or OciClient()
-
-    def read(self, wanted: Wanted) -> dict[str, Any]:
-        from ..targets.oci import parse_reference
-
-        return {"manifests": {ref: self.client.manifest_digest(ref) for ref in wanted.refs
-                              if parse_reference(ref).host is not None}}
-
-
-def open_registry_if_present(url: str, artifacts: str, root: Path):  # noqa: ANN201
-    """The registry, or None when its SQLite file does not exist yet (a plan never creates it)."""
-    from sqlalchemy.engine import make_url
-
-    from ..registry import open_registry
-
-    parsed = make_url(url)
-    if parsed.drivername.startswith("sqlite"):
-        path = Path(parsed.database or "")
-        path = path if path.is_absolute() else Path(root) / path
-        if not path.exists():
-            return None
-    return open_registry(url, artifacts, Path(root))

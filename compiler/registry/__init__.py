@@ -11,10 +11,10 @@ from .errors import (
     DigestMismatch, InUse, InvalidArgument, InvalidName, LockHeld, LockLost, NotFound, RegistryError,
 )
 from .records import Action, AliasEvent, Deployment, ImageVersion, Lock, ModelVersion
-from .registry import Registry, open_registry
+from .registry import Registry, open_registry, open_registry_if_present
 
 __all__ = [
     "Action", "AliasEvent", "Deployment", "DigestMismatch", "ImageVersion", "InUse", "InvalidArgument",
     "InvalidName", "Lock", "LockHeld", "LockLost", "ModelVersion", "NotFound", "Registry", "RegistryError",
-    "open_registry",
+    "open_registry", "open_registry_if_present",
 ]

@@ -177,3 +177,16 @@ class Registry:
 
     def history(self, resource: str | None = None, run_id: str | None = None, limit: int = 50) -> list[Action]:
         return operations.history(self.db, resource, run_id, limit)
+
+
+def open_registry_if_present(url: str, artifacts: str, root: Path) -> Registry | None:
+    """The registry, or None when its SQLite file does not exist yet (a plan never creates it)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        path = Path(parsed.database or "")
+        path = path if path.is_absolute() else Path(root) / path
+        if not path.exists():
+            return None
+    return open_registry(url, artifacts, Path(root))

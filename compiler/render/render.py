@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from ..diagnostics import Diagnostic, DiagnosticError, did_you_mean
-from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode
-from . import docker, edge, fpga, kubernetes
+from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode, Node
+from . import docker
 from .publish import GENERATOR, MANIFEST, check_out_dir, publish
 from .serialize import json_text
 from .templating import Templates
 from .tree import OutputTree
 
 MANIFEST_VERSION = 1
+
+
+class TargetRenderer(Protocol):
+    """A target type's render hooks (`compiler.plan.target.TargetType` implements them)."""
+
+    def render_deployment(self, graph: Graph, node: DeploymentNode, tree: OutputTree,
+                          model_versions: Mapping[str, str]) -> int: ...
+
+    def render_endpoint(self, graph: Graph, node: EndpointNode, tree: OutputTree) -> int: ...
+
+
+TargetRenderers = Mapping[str, TargetRenderer]
 
 
 @dataclass(frozen=True)
@@ -35,11 +48,13 @@ class RenderResult:
         return [f for f in self.files if f.node == node_id]
 
 
-def render_graph(graph: Graph, out: Path, *, only: set[str] | None = None,
+def render_graph(graph: Graph, out: Path, *, types: TargetRenderers, only: set[str] | None = None,
                  model_versions: Mapping[str, str] | None = None, templates: Templates | None = None,
                  model_files: Mapping[str, tuple[Path, str]] | None = None) -> RenderResult:
     """Render `graph` into `out`; on any problem raise DiagnosticError and leave `out` as it was.
 
+    types: the target types, by name: each renders its own deployments' and endpoints' artifacts
+        (`compiler.targets.TARGET_TYPES`).
     only: node ids ("Deployment/iris-blue") to render, with everything they depend on.
     model_versions: model node id -> registry version; offline, "sha256-<12 hex>" of the artifact.
     model_files: model node id -> (local files, digest) to build from instead of the repo's artifact:
@@ -48,7 +63,7 @@ def render_graph(graph: Graph, out: Path, *, only: set[str] | None = None,
     out = Path(out)
     check_out_dir(out, Path(graph.root))
     selected = select(graph, only)
-    tree, objects = build_tree(graph, selected, model_versions, templates or Templates(), model_files)
+    tree, objects = build_tree(graph, selected, model_versions, templates or Templates(), model_files, types=types)
     files = sorted((RenderedFile(f.path, f.sha256(), f.node) for f in tree.files.values()), key=lambda f: f.path)
     nodes = {node_id: graph.get(node_id).fingerprint for node_id in sorted(selected)}
     manifest = {
@@ -62,8 +77,9 @@ def render_graph(graph: Graph, out: Path, *, only: set[str] | None = None,
     return RenderResult(out.resolve(), files, nodes, objects)
 
 
-def build_tree(graph: Graph, selected: Iterable[str], model_versions, templates: Templates,
-               model_files: Mapping[str, tuple[Path, str]] | None = None) -> tuple[OutputTree, int]:
+def build_tree(graph: Graph, selected: Iterable[str], model_versions: Mapping[str, str] | None, templates: Templates,
+               model_files: Mapping[str, tuple[Path, str]] | None = None, *,
+               types: TargetRenderers) -> tuple[OutputTree, int]:
     """All rendered files in memory; every node's problems are collected before giving up."""
     tree = OutputTree()
     objects = 0
@@ -73,7 +89,7 @@ def build_tree(graph: Graph, selected: Iterable[str], model_versions, templates:
         if node.id not in wanted:
             continue
         try:
-            objects += _render_node(graph, node, tree, templates, model_versions, model_files)
+            objects += _render_node(graph, node, tree, templates, model_versions or {}, model_files, types)
         except DiagnosticError as err:
             problems.extend(err.diagnostics)
     if problems:
@@ -81,20 +97,14 @@ def build_tree(graph: Graph, selected: Iterable[str], model_versions, templates:
     return tree, objects
 
 
-def _render_node(graph: Graph, node, tree: OutputTree, templates: Templates, model_versions, model_files) -> int:
+def _render_node(graph: Graph, node: Node, tree: OutputTree, templates: Templates, model_versions: Mapping[str, str],
+                 model_files: Mapping[str, tuple[Path, str]] | None, types: TargetRenderers) -> int:
     if isinstance(node, ImageNode):
         docker.render_image(graph, node, tree, templates, model_versions, model_files)
     elif isinstance(node, DeploymentNode):
-        kind = node.target.type
-        if kind == "kubernetes":
-            return kubernetes.render_deployment(graph, node, tree)
-        if kind == "edge":
-            edge.render_edge(graph, node, tree)
-        elif kind == "fpga":
-            fpga.render_fpga(graph, node, tree, model_versions)
-        # docker targets: the image build context is the artifact; the container is run by apply
-    elif isinstance(node, EndpointNode) and node.target.type == "kubernetes":
-        return kubernetes.render_endpoint(graph, node, tree)
+        return types[node.target.type].render_deployment(graph, node, tree, model_versions)
+    elif isinstance(node, EndpointNode):
+        return types[node.target.type].render_endpoint(graph, node, tree)
     return 0
 
 

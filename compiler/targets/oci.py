@@ -6,9 +6,12 @@ Loopback registries (127.0.0.0/8, localhost) are spoken to over plain HTTP, like
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from typing import Any
 
 import httpx
+
+from ..ociref import parse_reference
+from ..plan.state import Wanted
 
 MANIFEST_TYPES = ", ".join([
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -20,35 +23,6 @@ MANIFEST_TYPES = ", ".join([
 
 class RegistryUnreachable(Exception):
     pass
-
-
-@dataclass(frozen=True)
-class Reference:
-    host: str | None   # None: a local-only image (no registry part)
-    repository: str
-    tag: str | None
-    digest: str | None
-
-    @property
-    def name(self) -> str:
-        return f"{self.host}/{self.repository}" if self.host else self.repository
-
-    def pinned(self, digest: str) -> str:
-        return f"{self.name}@{digest}"
-
-
-def parse_reference(ref: str) -> Reference:
-    """'127.0.0.1:5000/team/iris:abc' or 'reg/x@sha256:…' → parts; the first part is a host when it
-    contains '.' or ':' or is 'localhost' (Docker's rule)."""
-    rest, _, digest = ref.partition("@")
-    first, slash, remainder = rest.partition("/")
-    host = None
-    if slash and ("." in first or ":" in first or first == "localhost"):
-        host, rest = first, remainder
-    tag = None
-    if ":" in rest.rsplit("/", 1)[-1]:
-        rest, tag = rest.rsplit(":", 1)
-    return Reference(host, rest, tag, digest or None)
 
 
 def _scheme(host: str) -> str:
@@ -83,3 +57,14 @@ class OciClient:
         if resp.status_code != 200:
             raise RegistryUnreachable(f"image registry {parsed.host} answered HTTP {resp.status_code} for {ref}")
         return resp.headers.get("Docker-Content-Digest") or parsed.digest
+
+
+class OciReader:
+    """Which image references are pushed, and their manifest digests (a read-only StateReader)."""
+
+    def __init__(self, client: OciClient) -> None:
+        self.client = client
+
+    def read(self, wanted: Wanted) -> dict[str, Any]:
+        return {"manifests": {ref: self.client.manifest_digest(ref) for ref in wanted.refs
+                              if parse_reference(ref).host is not None}}

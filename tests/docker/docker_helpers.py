@@ -20,9 +20,10 @@ import httpx
 import pytest
 
 from compiler.plan import Scope
-from compiler.plan.apply import Services, execute
+from compiler.plan.apply import execute
+from compiler.plan.services import Services
 from compiler.plan.lock import workspace_lock
-from compiler.plan.session import Session
+from compiler.workflow import Session
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "iris"
 MODELCTL = [sys.executable, "-m", "compiler.cli.main"]
@@ -100,7 +101,7 @@ class Workspace:
                 services = s.services()
                 if wrap:
                     services = wrap(services)
-                return plan, execute(plan, s.graph, services)
+                return plan, execute(plan, s.graph, services, s.types)
 
     def cli(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         return subprocess.run([*MODELCTL, *args], cwd=self.root, capture_output=True, text=True, timeout=timeout,
@@ -177,7 +178,8 @@ def counting(calls: list):  # noqa: ANN201
     def wrap(services: Services) -> Services:
         return Services(registry=Counting(services.registry, REGISTRY_WRITES, calls),
                         builder=Counting(services.builder, {"build", "push"}, calls),
-                        targets={k: Counting(v, {"deploy", "delete"}, calls) for k, v in services.targets.items()})
+                        connections={k: Counting(v, {"deploy", "delete", "route_endpoint", "delete_endpoint"}, calls)
+                                     for k, v in services.connections.items()})
     return wrap
 
 

@@ -33,7 +33,7 @@ def test_endpoint_splits_traffic_and_moves_it_without_a_roll(workspace):
     plan, outcome = ws.apply()
     assert outcome.ok, [r.message for r in outcome.results]
     assert {"Deployment/blue", "Deployment/green"} <= set(plan.action("Endpoint/web").depends_on)
-    url = ws.plan().action("Endpoint/web").get("url") + "/iris"
+    url = ws.plan().action("Endpoint/web").change.url + "/iris"
     [blue], [green] = ws.backends("blue"), ws.backends("green")
     key = {"Authorization": f"Bearer {ws.key()}"}
     for _ in range(40):

@@ -70,7 +70,7 @@ def test_edge_and_fpga_bundles_are_published_and_reconciled(workspace, oci_regis
     assert sorted(marker["files"]) == ["SHA256SUMS", "bundle.tar.gz", "deployment.json"]
     manifest = json.loads((folder / "deployment.json").read_text())
     module = manifest["content"]["modulesContent"]["$edgeAgent"]["properties.desired"]["modules"]["cam"]
-    assert module["settings"]["image"] == plan.action("Image/scorer").get("ref")
+    assert module["settings"]["image"] == plan.action("Image/scorer").change.ref
     with tarfile.open(folder / "bundle.tar.gz") as tar:
         assert "deployment.json" in tar.getnames()
     # The FPGA config is an OCI artifact tagged with the deployment's name.

@@ -8,7 +8,7 @@ import pytest
 import typer
 
 from compiler.cli.history import _split_args
-from compiler.plan.run import DirtyTree, check_work_tree
+from compiler.workflow.run import DirtyTree, check_work_tree
 
 
 def _repo(path):  # noqa: ANN001, ANN202

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from compiler.gitops.drift import OWNED_FIELDS, OwnedField, find_drift, owner_of, RENDERERS, to_json
-from compiler.plan.model import Action, FieldDiff, NotApplied, Plan, Scope
-from compiler.plan.state import ContainerFact, ImageFact, LiveState, RecordFact, RouteFact, RouterFact
+from compiler.plan.model import Action, FieldDiff, NotApplied, Plan, Removal, Scope
+from compiler.plan.state import ImageFact, LiveState, RecordFact
+from compiler.targets.docker.facts import ContainerFact, DockerFacts, RouteFact, RouterFact
 
 FP_GIT, FP_OLD, FP_HAND = "a" * 64, "b" * 64, "c" * 64
 TARGETS = {"local": "docker", "prod": "kubernetes"}
@@ -21,7 +22,7 @@ def plan(*actions: Action, not_applied=()) -> Plan:
 
 def deployment(action="update", reasons=("restart: container team-blue-x is exited",), diffs=(), name="blue"):
     return Action(f"Deployment/{name}", action, tuple(reasons), tuple(diffs), target="local",
-                  fingerprint=None if action == "delete" else FP_GIT, detail=(("name", name),))
+                  fingerprint=None if action == "delete" else FP_GIT, change=Removal(name) if action == "delete" else None)
 
 
 def live(record_fp: str | None = FP_GIT, container: bool = True) -> LiveState:
@@ -29,8 +30,8 @@ def live(record_fp: str | None = FP_GIT, container: bool = True) -> LiveState:
     containers = (ContainerFact("id", "team-blue-x", "local", "blue", FP_GIT, "reg/scorer:1", "exited", None, "{}",
                                 40000),) if container else ()
     routes = (RouteFact("blue", "team-blue-x", 18000, 40000, FP_GIT),) if container else ()
-    return LiveState(records=records, containers=containers,
-                     routers={"local": RouterFact("local", "router", True, "127.0.0.1", routes)})
+    return LiveState(records=records,
+                     targets={"local": DockerFacts(containers, RouterFact("local", "router", True, "127.0.0.1", routes))})
 
 
 def kinds(report) -> dict[str, str]:

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from compiler.gitops.drift import DriftItem, DriftReport
-from compiler.gitops.reconcile import (ReconcileError, RepoSteps, Settings, backoff, parse_duration, post_webhook,
-                                       run)
+from compiler.gitops.reconcile import ReconcileError, Settings, backoff, parse_duration, post_webhook, run
+from compiler.workflow.reconcile import RepoSteps
 from compiler.plan.model import Scope
 
 IN_SYNC = DriftReport("team", (), ("local",))

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from compiler.pipeline import compile_repo
-from compiler.plan.diff import deployment_spec_json
+from compiler.plan.deployments import deployment_spec_json
 from compiler.plan.refs import image_reference, registry_digest
-from compiler.plan.state import (ContainerFact, ImageFact, LiveState, ModelFact, RecordFact, RouteFact,
-                                 RouterFact)
+from compiler.plan.state import ImageFact, ModelFact, RecordFact
+from compiler.targets.docker.facts import ContainerFact, RouteFact, RouterFact
+from live_support import LiveFacts
 
 WORKSPACE = """\
 apiVersion: modelctl.io/v1
@@ -96,7 +97,7 @@ def repo(tmp_path: Path) -> Repo:
 
 
 def converged(graph, *, versions: dict[str, int] | None = None, image_versions: dict[str, int] | None = None,
-              router_running: bool = True) -> LiveState:
+              router_running: bool = True) -> LiveFacts:
     """The live state a successful apply of `graph` leaves behind (docker target 'local')."""
     versions = versions or {}
     image_versions = image_versions or {}
@@ -132,7 +133,7 @@ def converged(graph, *, versions: dict[str, int] | None = None, image_versions: 
                                   node.fingerprint))
         port += 1
     routers = {"local": RouterFact("local", "modelctl-team-local-router", router_running, "127.0.0.1", tuple(routes))}
-    return LiveState(models, images, manifests, tuple(records), tuple(containers), routers)
+    return LiveFacts(models, images, manifests, tuple(records), tuple(containers), routers)
 
 
 @pytest.fixture

@@ -7,10 +7,14 @@ import json
 
 import pytest
 
-from compiler.plan import PlanError, Scope, make_plan
+from compiler.plan import PlanError, Scope
+from live_support import make_plan
 from compiler.plan.document import to_document as plan_document
-from compiler.plan.scope import select, wanted
-from compiler.plan.state import ContainerFact, LiveState
+from compiler.plan.scope import facts_requests, select
+from compiler.targets import TARGET_TYPES
+from compiler.targets.docker.secret_refs import secret_refs
+from compiler.targets.docker.facts import ContainerFact
+from live_support import LiveFacts
 
 
 
@@ -19,11 +23,11 @@ def changes(plan) -> dict[str, str]:
 
 
 def test_empty_live_state_creates_everything_in_dependency_order(repo, converge):
-    plan = make_plan(repo.graph(), LiveState())
+    plan = make_plan(repo.graph(), LiveFacts())
     assert changes(plan) == {
         "Model/iris": "create", "Model/other": "create", "Image/iris-scorer": "create",
         "Image/other-scorer": "create", "Deployment/iris-local": "create", "Deployment/other-local": "create"}
-    assert plan.stages == (("Model/iris", "Model/other"), ("Image/iris-scorer", "Image/other-scorer"),
+    assert tuple(s.resources for s in plan.stages) == (("Model/iris", "Model/other"), ("Image/iris-scorer", "Image/other-scorer"),
                            ("Deployment/iris-local", "Deployment/other-local"))
     assert plan.action("Deployment/iris-local").depends_on == ("Image/iris-scorer", "Model/iris")
     assert plan.action("Model/iris").reasons == ("register: model iris version 1",)
@@ -31,7 +35,7 @@ def test_empty_live_state_creates_everything_in_dependency_order(repo, converge)
 
 
 def test_other_targets_are_reported_not_silently_skipped(repo, converge):
-    plan = make_plan(repo.graph(), LiveState())
+    plan = make_plan(repo.graph(), LiveFacts())
     [prod] = plan.not_applied
     assert prod.resource == "Deployment/iris-prod" and prod.target == "prod"
     assert "not applied by this version" in prod.reason and "render only" in prod.reason
@@ -94,7 +98,7 @@ def test_model_change_stages_follow_dependencies(repo, converge):
     live = converge(repo.graph())
     repo.write("artifacts/iris.bin", "iris v2")
     plan = make_plan(repo.graph(), live)
-    assert plan.stages == (("Model/iris",), ("Image/iris-scorer",), ("Deployment/iris-local",))
+    assert tuple(s.resources for s in plan.stages) == (("Model/iris",), ("Image/iris-scorer",), ("Deployment/iris-local",))
 
 
 def test_spec_label_order_and_engine_defaults_are_not_drift(repo, converge):
@@ -131,7 +135,7 @@ def test_prune_never_touches_what_is_not_labelled_as_ours(repo, converge):
     """Only facts read by label are candidates: an empty live state never plans a delete."""
     text = repo.root.joinpath("deployments/deployments.yaml").read_text().split("---\n")
     repo.write("deployments/deployments.yaml", text[2])
-    assert not any(a.action == "delete" for a in make_plan(repo.graph(), LiveState()).actions)
+    assert not any(a.action == "delete" for a in make_plan(repo.graph(), LiveFacts()).actions)
 
 
 @pytest.mark.parametrize("mutate, reason", [
@@ -216,8 +220,9 @@ def test_a_rotated_secret_value_plans_a_roll_out_without_showing_it(repo, starte
 
 def test_the_secrets_a_deployment_reads_are_wanted_and_move_the_live_fingerprint(repo, converge):
     graph = repo.graph()
-    want = wanted(graph, select(graph, Scope()))
-    assert want.secrets == ("iris-keys", "other-local-keys")  # named ref, and the default <name>-keys
+    requests = facts_requests(graph, select(graph, Scope(), TARGET_TYPES), TARGET_TYPES)
+    read = sorted({ref for d in requests["docker"].deployments for ref in secret_refs(d.name, d.spec)})
+    assert read == ["iris-keys", "other-local-keys"]  # named ref, and the default <name>-keys
     live = converge(graph)
     assert dataclasses.replace(live, secrets={"iris-keys": "sha256:1"}).fingerprint() != \
         dataclasses.replace(live, secrets={"iris-keys": "sha256:2"}).fingerprint()
@@ -233,14 +238,14 @@ def test_missing_push_is_planned(repo, converge):
 
 def test_targets_filter_and_resource_targeting(repo, converge):
     graph = repo.graph()
-    only_local = make_plan(graph, LiveState(), scope=Scope(targets=("local",)))
+    only_local = make_plan(graph, LiveFacts(), scope=Scope(targets=("local",)))
     assert not only_local.not_applied
     assert "Deployment/iris-prod" not in {a.resource for a in only_local.actions}
-    model_only = make_plan(graph, LiveState(), scope=Scope(resources=("Model/iris",)))
+    model_only = make_plan(graph, LiveFacts(), scope=Scope(resources=("Model/iris",)))
     assert changes(model_only) == {"Model/iris": "create"}
-    image = make_plan(graph, LiveState(), scope=Scope(resources=("Image/iris-scorer",)))
+    image = make_plan(graph, LiveFacts(), scope=Scope(resources=("Image/iris-scorer",)))
     assert changes(image) == {"Model/iris": "create", "Image/iris-scorer": "create"}
-    deployment = make_plan(graph, LiveState(), scope=Scope(resources=("Deployment/iris-local",)))
+    deployment = make_plan(graph, LiveFacts(), scope=Scope(resources=("Deployment/iris-local",)))
     assert changes(deployment) == {"Model/iris": "create", "Image/iris-scorer": "create",
                                    "Deployment/iris-local": "create"}
 
@@ -252,7 +257,7 @@ def test_targets_filter_and_resource_targeting(repo, converge):
 ])
 def test_bad_scope_is_a_clear_error(repo, scope, message, converge):
     with pytest.raises(PlanError, match=message):
-        make_plan(repo.graph(), LiveState(), scope=scope)
+        make_plan(repo.graph(), LiveFacts(), scope=scope)
 
 
 def test_live_state_fingerprint_moves_with_what_the_plan_depends_on(repo, converge):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from compiler.plan import Scope, make_plan
+from compiler.plan import Scope
+from live_support import make_plan
 from compiler.plan.document import from_document, to_document
-from compiler.plan.state import EndpointRouteFact
+from compiler.targets.docker.facts import EndpointRouteFact
 
 ENDPOINT = """\
 apiVersion: modelctl.io/v1
@@ -72,7 +73,7 @@ def test_an_endpoint_gone_from_git_is_removed_after_everything_else(repo, conver
     repo.remove("endpoints/web.yaml")
     plan = make_plan(repo.graph(), live)
     assert changes(plan) == {"Endpoint/web": "delete"}
-    assert plan.stages[-1] == ("Endpoint/web",)
+    assert plan.stages[-1].resources == ("Endpoint/web",)
     assert changes(make_plan(repo.graph(), live, scope=Scope(prune=False))) == {}
 
 

@@ -7,10 +7,12 @@ import json
 
 import pytest
 
-from compiler.plan import PlanError, Scope, make_plan
-from compiler.plan.diff import deployment_spec_json
+from compiler.plan import PlanError, Scope
+from live_support import make_plan
+from compiler.plan.deployments import deployment_spec_json
 from compiler.plan.refs import image_reference
-from compiler.plan.state import PublishedFact, RecordFact
+from compiler.plan.state import RecordFact
+from compiler.targets.publish.facts import PublishedFact
 
 EDGE_TARGET = "    factory: {type: edge, publish: file://published/edge}\n"
 CAM = """\

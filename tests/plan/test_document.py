@@ -8,10 +8,11 @@ import jsonschema
 import pytest
 from rich.console import Console
 
-from compiler.plan import PlanError, make_plan
+from compiler.plan import PlanError
+from live_support import make_plan
 from compiler.plan.document import dumps, from_document, json_schema, read_plan, to_document, write_plan
 from compiler.plan.explain import render_markdown, render_text, summary_line
-from compiler.plan.state import LiveState
+from live_support import LiveFacts
 
 
 def plain(markup: str) -> str:
@@ -77,7 +78,7 @@ def test_no_secret_value_in_any_plan_output(repo, converge, monkeypatch):
     secret = "s3cr3t-value-that-must-not-leak"
     monkeypatch.setenv("MODELCTL_SECRET_IRIS_KEYS", secret)
     repo.write(".modelctl/secrets/iris-keys", secret)
-    plan = make_plan(repo.graph(), LiveState())
+    plan = make_plan(repo.graph(), LiveFacts())
     for text in (dumps(plan), render_text(plan), render_markdown(plan)):
         assert secret not in text
     assert "iris-keys" in dumps(plan)  # the reference is shown, the value never
@@ -93,13 +94,13 @@ def test_text_output_looks_like_terraform(changed_plan, repo, converge):
     assert "No changes." in plain(render_text(same))
 
 
-def test_summary_counts_replace_as_add_and_destroy(changed_plan):
-    import dataclasses
-    replaced = dataclasses.replace(changed_plan, actions=tuple(
-        dataclasses.replace(a, action="replace") if a.resource == "Deployment/iris-local" else a
-        for a in changed_plan.actions))
-    assert summary_line(replaced) == "Plan: 1 to add, 2 to change, 1 to destroy."
-    assert "-/+" in plain(render_text(replaced))
+def test_replace_is_not_an_action_kind(changed_plan):
+    """A roll-out is an update (blue/green on the target), never a destroy-then-create: the planner has no
+    'replace', and a document claiming one is refused."""
+    doc = to_document(changed_plan)
+    doc["actions"][0]["action"] = "replace"
+    with pytest.raises(PlanError, match="actions.0.action"):
+        from_document(doc)
 
 
 def test_markdown_for_pull_requests(changed_plan):

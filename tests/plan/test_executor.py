@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from compiler.plan import ApplyError, LiveState, make_plan
-from compiler.plan.apply import Services, execute
+from compiler.plan import ApplyError
+from live_support import LiveFacts, make_plan
+from compiler.plan.apply import execute
+from compiler.plan.services import BuiltImage, Services
+from compiler.plan.target import DeployResult
 from compiler.plan.lock import workspace_lock
 from compiler.registry import open_registry
-from compiler.targets.base import BuiltImage, DeployResult
+from compiler.targets import TARGET_TYPES
 
 
 class Builder:
@@ -54,9 +57,9 @@ def registry(repo):
 
 def test_stages_run_in_order_and_everything_is_recorded(repo, registry):
     graph = repo.graph()
-    plan = make_plan(graph, LiveState())
+    plan = make_plan(graph, LiveFacts())
     builder, target = Builder(), Target()
-    outcome = execute(plan, graph, Services(registry, builder, {"docker": target}), git_commit="abc", user="ci")
+    outcome = execute(plan, graph, Services(registry, builder, {"docker": target}), TARGET_TYPES, git_commit="abc", user="ci")
     assert outcome.ok
     assert sorted(builder.calls) == ["build Image/iris-scorer", "build Image/other-scorer"]
     assert sorted(c.split()[1] for c in target.calls) == ["Deployment/iris-local", "Deployment/other-local"]
@@ -73,9 +76,9 @@ def test_stages_run_in_order_and_everything_is_recorded(repo, registry):
 
 def test_a_failure_skips_its_dependants_only(repo, registry):
     graph = repo.graph()
-    plan = make_plan(graph, LiveState())
+    plan = make_plan(graph, LiveFacts())
     target = Target()
-    outcome = execute(plan, graph, Services(registry, Builder(fail=True), {"docker": target}))
+    outcome = execute(plan, graph, Services(registry, Builder(fail=True), {"docker": target}), TARGET_TYPES)
     results = {r.resource: r.result for r in outcome.results}
     assert results["Image/iris-scorer"] == "failed" and results["Deployment/iris-local"] == "skipped"
     assert results["Image/other-scorer"] == "ok" and results["Deployment/other-local"] == "ok"

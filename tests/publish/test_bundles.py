@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from compiler.plan.errors import ApplyError, PlanError
+from compiler.errors import ApplyError, PlanError
 from compiler.targets.publish.bundles import FileBundles
 from compiler.targets.publish.location import FileLocation, OciLocation, parse_location
 

@@ -9,6 +9,7 @@ import pytest
 
 from compiler.pipeline import compile_repo
 from compiler.render import render_graph
+from compiler.targets import TARGET_TYPES
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +32,6 @@ def rendered(tmp_path_factory):
                                 "edge-vision": ("edge-vision", None)}.items():
         graph = compile_repo(PROJECT / "examples" / repo, stage=stage).require()
         out = tmp_path_factory.mktemp("render") / case
-        render_graph(graph, out)
+        render_graph(graph, out, types=TARGET_TYPES)
         outs[case] = out
     return outs

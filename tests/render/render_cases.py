@@ -15,6 +15,7 @@ from unittest import mock
 
 from compiler.pipeline import compile_repo
 from compiler.render import render_graph
+from compiler.targets import TARGET_TYPES
 
 PROJECT = Path(__file__).resolve().parents[2]
 GOLDEN_DIR = PROJECT / "tests" / "golden"
@@ -43,7 +44,7 @@ def render_case(case: str, out: Path) -> dict[str, bytes]:
     repo, stage = CASES[case]
     with pinned_toolchain():
         graph = compile_repo(PROJECT / repo, stage=stage).require()
-    render_graph(graph, out)
+    render_graph(graph, out, types=TARGET_TYPES)
     return read_tree(out)
 
 

@@ -12,12 +12,13 @@ import pytest
 
 from compiler.pipeline import compile_repo
 from compiler.render import render_graph
+from compiler.targets import TARGET_TYPES
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 def _render(repo: Path, out: Path) -> Path:
-    render_graph(compile_repo(repo).require(), out, only={"Image/iris-scorer"})
+    render_graph(compile_repo(repo).require(), out, only={"Image/iris-scorer"}, types=TARGET_TYPES)
     return out / "images" / "iris-scorer"
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from compiler.targets import TARGET_TYPES
 
 HADOLINT = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
 
@@ -75,7 +76,7 @@ def test_base_image_mapped_and_digest_kept(copy_example, tmp_path):
     ws = (repo / "modelctl.yaml").read_text().replace(
         "python:3.11-slim: modelctl/python-base:bookworm", f"python:3.11-slim: mirror.local/python:3.11-slim@{digest}")
     (repo / "modelctl.yaml").write_text(ws)
-    render_graph(compile_repo(repo).require(), tmp_path / "out")
+    render_graph(compile_repo(repo).require(), tmp_path / "out", types=TARGET_TYPES)
     text = (tmp_path / "out" / "images" / "iris-scorer" / "Dockerfile").read_text()
     assert f"FROM mirror.local/python:3.11-slim@{digest} AS builder" in text
     assert f'LABEL org.opencontainers.image.base.digest="{digest}"' in text
@@ -100,7 +101,7 @@ def test_model_versions_from_the_registry(tmp_path):
     from compiler.render import render_graph
 
     graph = compile_repo(Path(__file__).parents[2] / "examples" / "iris").require()
-    render_graph(graph, tmp_path / "out", model_versions={"Model/iris-classifier": "7"})
+    render_graph(graph, tmp_path / "out", model_versions={"Model/iris-classifier": "7"}, types=TARGET_TYPES)
     config = json.loads((tmp_path / "out" / "images" / "iris-scorer" / "config.json").read_text())
     assert config["models"][0]["version"] == "7"
     assert (tmp_path / "out" / "images" / "iris-scorer" / "models" / "iris-classifier" / "7" / "iris.joblib").is_file()
@@ -121,7 +122,7 @@ spec:
 """)
     images = (repo / "images" / "iris-scorer.yaml").read_text().replace("curated/sklearn", "custom", 1)
     (repo / "images" / "iris-scorer.yaml").write_text(images)
-    render_graph(compile_repo(repo).require(), tmp_path / "out")
+    render_graph(compile_repo(repo).require(), tmp_path / "out", types=TARGET_TYPES)
     dockerfile = tmp_path / "out" / "images" / "iris-scorer" / "Dockerfile"
     assert 'ENV GREETING="a \\"quoted\\" \\$HOME value"' in dockerfile.read_text()
     assert not [f for f in _hadolint(dockerfile) if f["level"] == "error"]

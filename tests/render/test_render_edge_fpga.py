@@ -14,6 +14,7 @@ import pytest
 from compiler.paths import SCHEMAS_DIR
 from compiler.pipeline import compile_repo
 from compiler.render import render_graph
+from compiler.targets import TARGET_TYPES
 
 EDGE_SCHEMA = json.loads((SCHEMAS_DIR / "edge-deployment.json").read_text())
 
@@ -97,7 +98,7 @@ def test_long_create_options_of_extra_modules_are_chunked(copy_example, tmp_path
     extra = ("    modules:\n      camera:\n        image: 127.0.0.1:5000/vision/camera:1\n"
              "        createOptions: {Labels: {note: '" + "n" * 1300 + "'}}\n")
     path.write_text(path.read_text().replace("    routes:\n", extra + "    routes:\n", 1))
-    render_graph(compile_repo(repo).require(), tmp_path / "out")
+    render_graph(compile_repo(repo).require(), tmp_path / "out", types=TARGET_TYPES)
     manifest = _manifest(tmp_path / "out", "digits-edge")
     jsonschema.validate(manifest, EDGE_SCHEMA)
     settings = manifest["content"]["modulesContent"]["$edgeAgent"]["properties.desired"]["modules"]["camera"]["settings"]
@@ -132,7 +133,7 @@ def test_registry_credentials_only_by_reference(copy_example, tmp_path):
     repo = copy_example("edge-vision")
     ws = repo / "modelctl.yaml"
     ws.write_text(ws.read_text().replace("      hub: factory-hub\n", "      hub: factory-hub\n      registryCredentials: vision-pull\n"))
-    render_graph(compile_repo(repo).require(), tmp_path / "out")
+    render_graph(compile_repo(repo).require(), tmp_path / "out", types=TARGET_TYPES)
     manifest = _manifest(tmp_path / "out", "digits-edge")
     jsonschema.validate(manifest, EDGE_SCHEMA)
     creds = manifest["content"]["modulesContent"]["$edgeAgent"]["properties.desired"]["runtime"]["settings"]["registryCredentials"]

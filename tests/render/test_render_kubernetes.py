@@ -13,6 +13,7 @@ import yaml
 
 from compiler.pipeline import compile_repo
 from compiler.render import render_graph
+from compiler.targets import TARGET_TYPES
 
 
 def write(path: Path, text: str) -> Path:
@@ -102,7 +103,7 @@ spec:
   traffic: {iris-blue: 70, iris-green: 30}
   mirror: {deployment: iris-green, percent: 5}
 """)
-    render_graph(compile_repo(repo).require(), tmp_path / "out")
+    render_graph(compile_repo(repo).require(), tmp_path / "out", types=TARGET_TYPES)
     (route,) = [o for o in _objects(tmp_path / "out") if o["kind"] == "HTTPRoute"]
     jsonschema.validate(route, HTTPROUTE_SCHEMA)
     (rule,) = route["spec"]["rules"]
@@ -121,7 +122,7 @@ def test_secrets_only_by_reference(copy_example, tmp_path):
     text = text.replace("  lifecycle: {preventDestroy: true}",
                         "  lifecycle: {preventDestroy: true}\n  secretEnv:\n    DB_PASSWORD: {secretRef: iris-db, key: password}")
     (repo / "deployments" / "iris-prod.yaml").write_text(text)
-    render_graph(compile_repo(repo).require(), tmp_path / "out")
+    render_graph(compile_repo(repo).require(), tmp_path / "out", types=TARGET_TYPES)
     deployment = next(o for o in _objects(tmp_path / "out") if o["kind"] == "Deployment"
                       and o["metadata"]["name"] == "iris-blue")
     kubernetes_validate.validate(deployment, K8S_VERSION, strict=True)

@@ -14,6 +14,7 @@ from compiler.diagnostics import DiagnosticError
 from compiler.pipeline import compile_repo
 from compiler.render import render_graph
 from compiler.render.templating import Templates
+from compiler.targets import TARGET_TYPES
 
 PROJECT = Path(__file__).resolve().parents[2]
 MODELCTL = [sys.executable, "-m", "compiler.cli.main"]
@@ -26,16 +27,16 @@ def _tree(root: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize("example", ["iris", "edge-vision"])
 def test_rendering_twice_gives_identical_bytes(example, tmp_path):
     graph = compile_repo(PROJECT / "examples" / example).require()
-    render_graph(graph, tmp_path / "a")
+    render_graph(graph, tmp_path / "a", types=TARGET_TYPES)
     again = compile_repo(PROJECT / "examples" / example).require()  # a fresh graph, too
-    render_graph(again, tmp_path / "b")
+    render_graph(again, tmp_path / "b", types=TARGET_TYPES)
     first, second = _tree(tmp_path / "a"), _tree(tmp_path / "b")
     assert len(first) > 10 and first == second
 
 
 def test_manifest_lists_every_file_with_its_hash(tmp_path):
     graph = compile_repo(PROJECT / "examples" / "iris").require()
-    result = render_graph(graph, tmp_path / "out")
+    result = render_graph(graph, tmp_path / "out", types=TARGET_TYPES)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     on_disk = {k: v for k, v in _tree(tmp_path / "out").items() if k != "manifest.json"}
     assert set(manifest["files"]) == set(on_disk) == {f.path for f in result.files}
@@ -48,10 +49,10 @@ def test_manifest_lists_every_file_with_its_hash(tmp_path):
 
 def test_model_change_touches_exactly_its_model_images_and_deployments(copy_example, tmp_path):
     repo = copy_example("iris")
-    before = render_graph(compile_repo(repo).require(), tmp_path / "before")
+    before = render_graph(compile_repo(repo).require(), tmp_path / "before", types=TARGET_TYPES)
     model = repo / "artifacts" / "iris.joblib"
     model.write_bytes(model.read_bytes() + b"\0")  # new bytes, same everything else
-    after = render_graph(compile_repo(repo).require(), tmp_path / "after")
+    after = render_graph(compile_repo(repo).require(), tmp_path / "after", types=TARGET_TYPES)
     changed = {n for n in before.nodes if before.nodes[n] != after.nodes[n]}
     assert changed == {"Model/iris-classifier", "Image/iris-scorer", "Deployment/iris-blue", "Deployment/iris-local"}
     old = {f.path: f.sha256 for f in before.files}
@@ -73,7 +74,7 @@ def test_secret_values_from_the_environment_appear_nowhere(copy_example, tmp_pat
         "  lifecycle: {preventDestroy: true}\n  secretEnv:\n    DB_PASSWORD: {secretRef: iris-db, key: password}"))
     for name, repo_path in (("iris", repo), ("edge", PROJECT / "examples" / "edge-vision")):
         out = tmp_path / name
-        render_graph(compile_repo(repo_path).require(), out)
+        render_graph(compile_repo(repo_path).require(), out, types=TARGET_TYPES)
         files = _tree(out)
         assert files
         leaks = [p for p, data in files.items() if secret.encode() in data]
@@ -84,7 +85,7 @@ def test_secret_values_from_the_environment_appear_nowhere(copy_example, tmp_pat
 
 def test_only_renders_the_node_and_what_it_needs(tmp_path):
     graph = compile_repo(PROJECT / "examples" / "iris").require()
-    result = render_graph(graph, tmp_path / "out", only={"Deployment/iris-blue"})
+    result = render_graph(graph, tmp_path / "out", only={"Deployment/iris-blue"}, types=TARGET_TYPES)
     producers = {f.node for f in result.files}
     assert producers == {"Deployment/iris-blue", "Image/iris-scorer"}
     assert "Model/iris-classifier" in result.nodes and "Endpoint/iris" not in result.nodes
@@ -94,7 +95,7 @@ def test_only_renders_the_node_and_what_it_needs(tmp_path):
 def test_only_unknown_resource_is_a_diagnostic(tmp_path):
     graph = compile_repo(PROJECT / "examples" / "iris").require()
     with pytest.raises(DiagnosticError) as err:
-        render_graph(graph, tmp_path / "out", only={"Deployment/iris-blu"})
+        render_graph(graph, tmp_path / "out", only={"Deployment/iris-blu"}, types=TARGET_TYPES)
     assert "did you mean 'Deployment/iris-blue'" in err.value.diagnostics[0].suggestion
 
 
@@ -110,7 +111,7 @@ def test_undefined_variable_names_template_line_and_resource(tmp_path):
     graph = compile_repo(PROJECT / "examples" / "iris").require()
     templates = _broken_templates(tmp_path, "FROM {{ base }}\n\nEXPOSE {{ port }}\nUSER {{ no_such_user }}\n")
     with pytest.raises(DiagnosticError) as err:
-        render_graph(graph, tmp_path / "out", templates=templates)
+        render_graph(graph, tmp_path / "out", templates=templates, types=TARGET_TYPES)
     messages = {d.message: d for d in err.value.diagnostics}
     assert any("Image/iris-scorer" in m for m in messages) and any("Image/iris-forest-scorer" in m for m in messages)
     diag = err.value.diagnostics[0]
@@ -123,7 +124,7 @@ def test_template_syntax_error_has_a_line(tmp_path):
     graph = compile_repo(PROJECT / "examples" / "iris").require()
     templates = _broken_templates(tmp_path, "FROM x\n{% if %}\n")
     with pytest.raises(DiagnosticError) as err:
-        render_graph(graph, tmp_path / "out", templates=templates)
+        render_graph(graph, tmp_path / "out", templates=templates, types=TARGET_TYPES)
     assert err.value.diagnostics[0].location.line == 2
 
 
@@ -131,17 +132,17 @@ def test_sandbox_blocks_unsafe_template_code(tmp_path):
     graph = compile_repo(PROJECT / "examples" / "iris").require()
     templates = _broken_templates(tmp_path, "{{ ''.__class__.__mro__[1].__subclasses__() }}\n")
     with pytest.raises(DiagnosticError) as err:
-        render_graph(graph, tmp_path / "out", templates=templates)
+        render_graph(graph, tmp_path / "out", templates=templates, types=TARGET_TYPES)
     assert "unsafe" in err.value.diagnostics[0].message.lower() or "SecurityError" in err.value.diagnostics[0].message
 
 
 def test_failed_render_leaves_previous_output_untouched(tmp_path):
     graph = compile_repo(PROJECT / "examples" / "iris").require()
     out = tmp_path / "out"
-    render_graph(graph, out)
+    render_graph(graph, out, types=TARGET_TYPES)
     before = _tree(out)
     with pytest.raises(DiagnosticError):
-        render_graph(graph, out, templates=_broken_templates(tmp_path, "{{ nope }}\n"))
+        render_graph(graph, out, templates=_broken_templates(tmp_path, "{{ nope }}\n"), types=TARGET_TYPES)
     assert _tree(out) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == []
 
@@ -149,9 +150,9 @@ def test_failed_render_leaves_previous_output_untouched(tmp_path):
 def test_rerender_replaces_stale_files(copy_example, tmp_path):
     repo = copy_example("iris")
     out = tmp_path / "out"
-    render_graph(compile_repo(repo).require(), out)
+    render_graph(compile_repo(repo).require(), out, types=TARGET_TYPES)
     assert (out / "kubernetes" / "prod" / "deployments" / "iris-green.yaml").exists()
-    render_graph(compile_repo(repo).require(), out, only={"Image/iris-scorer"})
+    render_graph(compile_repo(repo).require(), out, only={"Image/iris-scorer"}, types=TARGET_TYPES)
     assert not (out / "kubernetes").exists()
 
 
@@ -161,7 +162,7 @@ def test_refuses_to_replace_a_folder_it_did_not_write(tmp_path):
     precious.mkdir()
     (precious / "notes.txt").write_text("keep me")
     with pytest.raises(DiagnosticError) as err:
-        render_graph(graph, precious)
+        render_graph(graph, precious, types=TARGET_TYPES)
     assert err.value.diagnostics[0].code == "bad-out-dir"
     assert (precious / "notes.txt").read_text() == "keep me"
 

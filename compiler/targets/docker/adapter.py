@@ -16,12 +16,13 @@ from typing import Any
 
 import httpx
 
-from ...plan.errors import ApplyError
-from ...plan.refs import secrets_revision
-from ...plan.state import EndpointRouteFact, RouteFact
-from ..base import DeployRequest, DeployResult, Progress
+from ...errors import ApplyError
+from .secret_refs import secrets_revision
+from .facts import EndpointRouteFact, RouteFact
+from ...plan.target import DeployRequest, DeployResult, FactsRequest, Progress, TargetFacts
 from .containers import backends, gate_seconds, last_logs, remove, replica_names, run_backend, wait_ready
 from .engine import Engines
+from .reader import read_docker_facts
 from .router import Router, router_base
 from .secrets import DeploymentSecrets, remove_copies, resolve_all
 
@@ -29,6 +30,8 @@ DRAIN_SECONDS = 1.0
 
 
 class DockerDeployments:
+    """The docker target type's connection: its engines, read for facts and driven by apply."""
+
     def __init__(self, engines: Engines, workspace: str, base_images: dict[str, str], root: Path) -> None:
         self.engines = engines
         self.root = Path(root)
@@ -36,6 +39,12 @@ class DockerDeployments:
         self.base_images = base_images
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    def read_facts(self, request: FactsRequest) -> dict[str, TargetFacts]:
+        return dict(read_docker_facts(self.engines, request))
+
+    def close(self) -> None:
+        self.engines.close()
 
     def _lock(self, target_name: str) -> threading.Lock:
         with self._guard:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import docker
 from docker.errors import APIError, DockerException
 
-from ...plan.errors import ApplyError
-from ..base import BuiltImage, Progress
-from ..oci import parse_reference
+from ...errors import ApplyError
+from ...plan.services import BuiltImage
+from ...plan.target import Progress
+from ...ociref import parse_reference
+from ...spec.workspace import DockerTarget, WorkspaceSpec
+from .engine import Engines
 
 STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 TAIL = 30
@@ -95,3 +99,23 @@ class DockerBuilder:
             self.client.images.pull(ref)
         except DockerException as exc:
             raise ApplyError(f"cannot pull {ref}: {exc}") from None
+
+
+class EngineBuilder:
+    """Builds and pushes on the engine of the workspace's first docker target (the default engine when
+    there is none), connecting only when something is built."""
+
+    def __init__(self, engines: Engines, host: str | None) -> None:
+        self.engines, self.host = engines, host
+
+    @classmethod
+    def for_workspace(cls, connection: Any, workspace: WorkspaceSpec) -> EngineBuilder:
+        """connection: the docker target type's (it holds the engines)."""
+        hosts = [t.host for _, t in sorted(workspace.targets.items()) if isinstance(t, DockerTarget)]
+        return cls(connection.engines, hosts[0] if hosts else None)
+
+    def build(self, context: Path, ref: str, *, resource: str, progress: Progress) -> BuiltImage:
+        return DockerBuilder(self.engines.get(self.host)).build(context, ref, resource=resource, progress=progress)
+
+    def push(self, built: BuiltImage, *, progress: Progress) -> BuiltImage:
+        return DockerBuilder(self.engines.get(self.host)).push(built, progress=progress)

@@ -12,9 +12,9 @@ import httpx
 from docker.errors import DockerException, NotFound
 from docker.types import Mount
 
-from ...plan.errors import ApplyError
+from ...errors import ApplyError
 from ...render.quantities import memory_bytes, nano_cpus
-from ..base import DeployRequest, Progress
+from ...plan.target import DeployRequest, Progress
 from . import labels as L
 from .secrets import ContainerSecrets, DeploymentSecrets
 

@@ -7,7 +7,7 @@ import os
 import docker
 from docker.errors import DockerException
 
-from ...plan.errors import ApplyError
+from ...errors import ApplyError
 
 
 class EngineUnreachable(ApplyError):

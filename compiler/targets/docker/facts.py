@@ -1,65 +1,110 @@
-"""Read-only facts from Docker engines: backend containers and router routes, by modelctl's labels."""
+"""The facts of a docker target, as read back from its engine: backend containers, the router's routes."""
 
 from __future__ import annotations
 
-import json
-import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from ...plan.state import ContainerFact, Wanted
-from . import labels as L
-from .engine import Engines
-from .router import read_router
-
-HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+from ...plan.target import DeploymentStatus
 
 
-class DockerReader:
-    def __init__(self, engines: Engines) -> None:
-        self.engines = engines
+@dataclass(frozen=True)
+class ContainerFact:
+    id: str
+    name: str
+    target: str
+    deployment: str
+    fingerprint: str
+    image_ref: str
+    state: str                 # running | exited | created | restarting | …
+    health: str | None         # healthy | unhealthy | starting | None
+    spec: str                  # the deployment spec it was started from (compact JSON)
+    backend_port: int | None
+    prevent_destroy: bool = False
+    secrets: tuple[tuple[str, str], ...] | None = None  # (secret id, digest of the value it started with);
+    #                                                   None: started by a version that did not record them
 
-    def read(self, wanted: Wanted) -> dict[str, Any]:
-        by_host: dict[str | None, list[tuple[str, Any]]] = {}
-        for name, target in wanted.docker_targets:
-            by_host.setdefault(target.host, []).append((name, target))
-        containers: list[ContainerFact] = []
-        routers = {}
-        for host, targets in by_host.items():
-            client = self.engines.get(host)
-            names = {name for name, _ in targets}
-            rows = client.api.containers(all=True, filters=L.managed_filter(wanted.workspace, **{L.ROLE: "backend"}))
-            for row in rows:
-                fact = _container(row)
-                if fact and fact.target in names:
-                    containers.append(fact)
-            for name, target in targets:
-                router = read_router(client, wanted.workspace, name, target.bind_address)
-                if router is not None:
-                    routers[name] = router
-        return {"containers": tuple(sorted(containers, key=lambda c: (c.target, c.deployment, c.name))),
-                "routers": routers}
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
 
 
-def _container(row: dict) -> ContainerFact | None:
-    labels = row.get("Labels") or {}
-    resource = labels.get(L.RESOURCE, "")
-    if not resource.startswith("Deployment/"):
-        return None
-    m = HEALTH.search(row.get("Status", ""))
-    health = m.group(1).replace("health: ", "") if m else None
-    port = labels.get(L.BACKEND_PORT)
-    return ContainerFact(
-        id=row["Id"], name=(row.get("Names") or ["/?"])[0].lstrip("/"), target=labels.get(L.TARGET, ""),
-        deployment=resource.split("/", 1)[1], fingerprint=labels.get(L.FINGERPRINT, ""),
-        image_ref=labels.get(L.IMAGE_REF, ""), state=row.get("State", ""), health=health,
-        spec=labels.get(L.SPEC, ""), backend_port=int(port) if port and port.isdigit() else None,
-        prevent_destroy=labels.get(L.PREVENT_DESTROY) == "true", secrets=_secrets(labels.get(L.SECRETS)))
+@dataclass(frozen=True)
+class RouteFact:
+    deployment: str
+    container: str             # the first backend container receiving the traffic
+    port: int                  # the stable published port
+    backend_port: int          # the first backend's port
+    fingerprint: str
+    prevent_destroy: bool = False
+    replicas: tuple[tuple[str, int], ...] = ()  # every (container, backend port); empty: just the first
+
+    @property
+    def servers(self) -> tuple[tuple[str, int], ...]:
+        """(container, backend port) of every replica the router balances over."""
+        return self.replicas or ((self.container, self.backend_port),)
 
 
-def _secrets(label: str | None) -> tuple[tuple[str, str], ...] | None:
-    if label is None:
-        return None
-    try:
-        return tuple(sorted((str(k), str(v)) for k, v in json.loads(label).items()))
-    except (ValueError, AttributeError):
-        return ()
+@dataclass(frozen=True)
+class EndpointRouteFact:
+    """An endpoint's listener on the router: a stable port split across deployments."""
+    endpoint: str
+    port: int
+    fingerprint: str
+    traffic: tuple[tuple[str, int], ...]  # (deployment, percent), sorted
+    path: str = "/"
+
+
+@dataclass(frozen=True)
+class RouterFact:
+    target: str
+    container: str
+    running: bool
+    bind_address: str
+    routes: tuple[RouteFact, ...] = ()
+    endpoints: tuple[EndpointRouteFact, ...] = ()
+
+    def route(self, deployment: str) -> RouteFact | None:
+        return next((r for r in self.routes if r.deployment == deployment), None)
+
+    def endpoint(self, name: str) -> EndpointRouteFact | None:
+        return next((e for e in self.endpoints if e.endpoint == name), None)
+
+
+@dataclass(frozen=True)
+class DockerFacts:
+    """What one docker target runs for this workspace: backend containers, its router, and the
+    current digests of the secrets its deployments use (never values)."""
+    containers: tuple[ContainerFact, ...] = ()
+    router: RouterFact | None = None
+    secrets: Mapping[str, str | None] = field(default_factory=dict)  # secret id → digest now (None: not found)
+
+    def of(self, deployment: str) -> list[ContainerFact]:
+        return [c for c in self.containers if c.deployment == deployment]
+
+    def status(self, deployment: str) -> DeploymentStatus:
+        route = self.router.route(deployment) if self.router else None
+        names = tuple(name for name, _ in route.servers) if route else ()
+        by_name = {c.name: c for c in self.containers}
+        replicas = [by_name[n] for n in names if n in by_name]
+        if not replicas:
+            return DeploymentStatus("missing")
+        first = replicas[0]
+        health = (first.health or first.state) if first.running else first.state
+        if len(names) > 1:
+            up = sum(1 for c in replicas if c.running)
+            health = f"{up}/{len(names)} running" + (f", {health}" if up else "")
+        if self.router and not self.router.running:
+            health += " (router down)"
+        return DeploymentStatus(health, names)
+
+    def fingerprint(self) -> Any:
+        r = self.router
+        return {
+            "containers": sorted([c.deployment, c.name, c.fingerprint, c.running] for c in self.containers),
+            "secrets": dict(sorted(self.secrets.items())),
+            "router": None if r is None else [
+                r.running, sorted([x.deployment, [list(b) for b in x.servers], x.port, x.fingerprint] for x in r.routes),
+                sorted([e.endpoint, e.port, e.fingerprint] for e in r.endpoints)],
+        }

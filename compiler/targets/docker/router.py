@@ -23,8 +23,8 @@ import docker
 from docker.errors import DockerException, NotFound
 
 from ...digest import canonical_sha256
-from ...plan.errors import ApplyError
-from ...plan.state import EndpointRouteFact, RouteFact, RouterFact
+from ...errors import ApplyError
+from .facts import EndpointRouteFact, RouteFact, RouterFact
 from . import labels as L
 
 ROUTER_UID = 10002

@@ -12,13 +12,13 @@ import os
 import secrets as random
 import shutil
 from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ...atomic import atomic_write_text
-from ...plan.errors import ApplyError
-from ...plan.refs import secret_digest, secret_refs
-from ...plan.state import Wanted
+from ...errors import ApplyError
+from .secret_refs import secret_digest, secret_refs
 
 SECRETS_DIR = Path(".modelctl/secrets")
 RUN_DIR = Path(".modelctl/run")
@@ -48,19 +48,15 @@ def lookup(root: Path, name: str, key: str | None = None) -> str | None:
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
-class SecretReader:
-    """Digests of the current values of the secrets docker deployments use (a StateReader).
-
-    The plan compares them with what each container recorded at start, so a rotated value plans a
-    roll-out. Values stay here: only digests leave."""
-
-    def read(self, wanted: Wanted) -> dict[str, Any]:
-        digests = {}
-        for ref in wanted.secrets:
-            name, _, key = ref.partition("/")
-            value = lookup(Path(wanted.root), name, key or None)
-            digests[ref] = None if value is None else secret_digest(wanted.workspace, ref, value)
-        return {"secrets": digests}
+def current_digests(root: Path, workspace: str, refs: Iterable[str]) -> dict[str, str | None]:
+    """Digests of the current values of secrets (None: not set). The plan compares them with what
+    each container recorded at start, so a rotated value plans a roll-out. Values stay here."""
+    digests: dict[str, str | None] = {}
+    for ref in sorted(set(refs)):
+        name, _, key = ref.partition("/")
+        value = lookup(Path(root), name, key or None)
+        digests[ref] = None if value is None else secret_digest(workspace, ref, value)
+    return digests
 
 
 @dataclass(frozen=True)

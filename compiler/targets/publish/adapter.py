@@ -5,18 +5,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...plan.errors import ApplyError
-from ..base import DeployRequest, DeployResult, Progress
+from ...errors import ApplyError
+from ...plan.target import DeployRequest, DeployResult, FactsRequest, Progress, TargetFacts
 from .bundles import open_bundles
+from .facts import read_published
 from .location import parse_location
-
-# What render writes per target type, under the render output
-RENDERED_FOLDER = {"edge": "edge", "fpga": "fpga"}
 
 
 class PublishedDeployments:
+    """The publishing target types' connection: each target's folder or OCI repository."""
+
     def __init__(self, root: Path, workspace: str) -> None:
         self.root, self.workspace = Path(root), workspace
+
+    def read_facts(self, request: FactsRequest) -> dict[str, TargetFacts]:
+        return dict(read_published(request))
+
+    def route_endpoint(self, target_name: str, target: Any, name: str, traffic: dict[str, int], path: str,
+                       fingerprint: str, *, progress: Progress) -> str:
+        raise ApplyError(f"Endpoint/{name}: publishing targets do not route endpoints")
+
+    def delete_endpoint(self, target_name: str, target: Any, name: str, *, progress: Progress) -> None:
+        raise ApplyError(f"Endpoint/{name}: publishing targets do not route endpoints")
+
+    def close(self) -> None:
+        pass
 
     def deploy(self, req: DeployRequest, *, progress: Progress) -> DeployResult:
         if req.rendered is None:

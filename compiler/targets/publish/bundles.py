@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...atomic import atomic_write_bytes, fsync_path
-from ...plan.errors import ApplyError
+from ...errors import ApplyError
 from .location import FileLocation, OciLocation
 
 MARKER = "modelctl.json"

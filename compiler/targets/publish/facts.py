@@ -1,37 +1,65 @@
-"""Read-only facts of edge / fpga targets: the bundles published for this workspace."""
+"""Read-only facts of publishing targets (edge, fpga): the bundles published for this workspace."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-from ...plan.errors import PlanError
-from ...plan.state import PublishedFact, Wanted
+from ...errors import PlanError
+from ...plan.target import FactsRequest
 from ...registry.errors import RegistryError
 from .bundles import open_bundles
 from .location import parse_location
 
 
-class PublishReader:
-    def read(self, wanted: Wanted) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PublishedFact:
+    """A bundle an edge or fpga target published, read back from where it was published."""
+    target: str
+    deployment: str
+    fingerprint: str
+    image_ref: str
+    spec: str                  # the deployment spec it was rendered from (compact JSON)
+    where: str                 # folder or OCI reference
+    intact: bool = True        # its files still match the checksums written at publish
+    prevent_destroy: bool = False
+
+
+@dataclass(frozen=True)
+class PublishedFacts:
+    """What one publishing target holds for this workspace."""
+    bundles: tuple[PublishedFact, ...] = ()
+
+    def of(self, deployment: str) -> PublishedFact | None:
+        return next((b for b in self.bundles if b.deployment == deployment), None)
+
+    def fingerprint(self) -> Any:
+        return sorted([b.deployment, b.fingerprint, b.intact] for b in self.bundles)
+
+
+def read_published(request: FactsRequest) -> dict[str, PublishedFacts]:
+    """Every bundle published for this workspace where each target publishes (one listing per target)."""
+    out: dict[str, PublishedFacts] = {}
+    for name, target in request.targets:
         published: list[PublishedFact] = []
-        for name, target in wanted.publish_targets:
-            bundles = open_bundles(parse_location(target.publish, Path(wanted.root), name), wanted.workspace)
+        bundles = open_bundles(parse_location(target.publish, Path(request.root), name), request.workspace)
+        try:
             try:
-                try:
-                    found = bundles.list()
-                except RegistryError as exc:
-                    raise PlanError(f"target {name}: cannot read what is published at {target.publish}: "
-                                    f"{str(exc).split(': ', 1)[-1]}") from None
-                for b in found:
-                    m = b.marker
-                    if m.get("target") != name or not str(m.get("resource", "")).startswith("Deployment/"):
-                        continue
-                    published.append(PublishedFact(
-                        name, m["resource"].split("/", 1)[1], str(m.get("fingerprint", "")),
-                        str(m.get("imageRef", "")), json.dumps(m.get("spec") or {}, sort_keys=True), b.where,
-                        b.intact, bool(m.get("preventDestroy", False))))
-            finally:
-                bundles.close()
-        return {"published": tuple(sorted(published, key=lambda p: (p.target, p.deployment)))}
+                found = bundles.list()
+            except RegistryError as exc:
+                raise PlanError(f"target {name}: cannot read what is published at {target.publish}: "
+                                f"{str(exc).split(': ', 1)[-1]}") from None
+            for b in found:
+                m = b.marker
+                if m.get("target") != name or not str(m.get("resource", "")).startswith("Deployment/"):
+                    continue
+                published.append(PublishedFact(
+                    name, m["resource"].split("/", 1)[1], str(m.get("fingerprint", "")),
+                    str(m.get("imageRef", "")), json.dumps(m.get("spec") or {}, sort_keys=True), b.where,
+                    b.intact, bool(m.get("preventDestroy", False))))
+        finally:
+            bundles.close()
+        out[name] = PublishedFacts(tuple(sorted(published, key=lambda p: p.deployment)))
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...plan.errors import PlanError
+from ...errors import PlanError
 from ...safepath import UnsafePath, repo_path
 
 

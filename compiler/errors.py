@@ -1,4 +1,4 @@
-"""Errors of plan/apply. Every message is meant to be shown to a user as is (no traceback)."""
+"""Errors of plan/apply, shared by plan, targets and the commands above them. Every message is meant to be shown to a user as is (no traceback)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,189 @@
+"""The target-type interface: everything the pipeline needs from one kind of target.
+
+A target type (docker, edge, fpga, kubernetes…) is one package under `compiler/targets/`
+implementing `TargetType`, plus one entry in `compiler.targets.TARGET_TYPES`. It keeps together,
+as pyinfra does with facts and operations:
+
+- **facts**: `connect(...)` opens its backends; `Connection.read_facts(...)` reads what runs, typed,
+  one `TargetFacts` per target name (each with its part of the live-state fingerprint);
+- **planning**: pure functions from spec + facts to actions (`plan_deployment`, `plan_endpoint`,
+  `running` for prune);
+- **render**: `render_deployment` / `render_endpoint` write the target's artifacts into a tree;
+- **checks**: `check(...)` adds the target's own validation rules;
+- **execution**: `Connection.deploy / delete / route_endpoint / delete_endpoint`, with the
+  capabilities declared (`applies`, `routes_endpoints`, `publishes`), never probed.
+
+The planner (`plan/`) depends on this module only; it never imports a concrete target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from ..errors import ApplyError, PlanError
+from .model import Action, FieldDiff, Removal
+
+if TYPE_CHECKING:
+    from ..diagnostics import Diagnostic
+    from ..graph import DeploymentNode, EndpointNode, Graph, Node
+    from ..render.tree import OutputTree
+    from .state import LiveState
+
+Progress = Callable[[str], None]  # "building step 3/12", shown beside the action
+Diagnose = Callable[..., "Diagnostic"]  # (node, field path, message, **Diagnostic fields) → a located Diagnostic
+
+
+class TargetFacts(Protocol):
+    """What one target runs, read back from it (read-only, frozen)."""
+
+    def fingerprint(self) -> Any:
+        """A JSON value of everything a plan depends on (no health, no timestamps)."""
+        ...
+
+
+@dataclass(frozen=True)
+class FactsRequest:
+    """What to read from the targets of one type: their settings and the deployments in scope."""
+    workspace: str
+    root: Path
+    targets: tuple[tuple[str, Any], ...]            # (target name, the Workspace's settings for it)
+    deployments: tuple[DeploymentNode, ...] = ()    # in scope, on these targets
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """Read-only inputs of a target's planning functions."""
+    graph: Graph
+    live: LiveState
+    actions: Mapping[str, Action]     # actions planned so far (models and images come first)
+    explicit: frozenset[str] = frozenset()   # resources named with --target (prune only those)
+
+    def facts(self, target_name: str) -> Any:
+        """The target's facts (None: nothing read, e.g. the target runs nothing yet)."""
+        return self.live.targets.get(target_name)
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """Everything a target needs to run one deployment; secrets by name only."""
+    workspace: str
+    root: Path
+    resource: str
+    name: str
+    target_name: str
+    target: Any                 # the Workspace's settings of the target (e.g. DockerTarget)
+    fingerprint: str
+    image_ref: str
+    image_name: str
+    image_port: int
+    spec: Any                   # the deployment's spec, of the target type's spec class
+    spec_json: dict[str, Any] = field(default_factory=dict)
+    rendered: Path | None = None  # targets that publish: the deployment's rendered folder
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    url: str
+    container: str
+    notes: tuple[str, ...] = ()  # e.g. "generated API key in .modelctl/secrets/iris-keys"
+
+
+class Connection(Protocol):
+    """A target type's open backends (engines, clients) for one command: reads facts, carries out actions."""
+
+    def read_facts(self, request: FactsRequest) -> dict[str, TargetFacts]: ...
+
+    def deploy(self, request: DeployRequest, *, progress: Progress) -> DeployResult: ...
+
+    def delete(self, target_name: str, target: Any, name: str, *, progress: Progress) -> None: ...
+
+    def route_endpoint(self, target_name: str, target: Any, name: str, traffic: dict[str, int], path: str,
+                       fingerprint: str, *, progress: Progress) -> str: ...
+
+    def delete_endpoint(self, target_name: str, target: Any, name: str, *, progress: Progress) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """What a connection may need from the workspace."""
+    workspace: str
+    root: Path
+    base_images: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeploymentStatus:
+    """How a deployment is doing on its target, from the target's facts (`deployments list`)."""
+    health: str                       # healthy | starting | 2/3 running | missing | published | changed by hand | …
+    containers: tuple[str, ...] = ()  # every replica serving it, in order (targets that run containers)
+
+
+class TargetType:
+    """The base of every target type. The defaults describe a render-only type."""
+
+    name: str = ""
+    applies: bool = False            # plan/apply manage its deployments (False: render only)
+    routes_endpoints: bool = False   # plan/apply manage endpoints on it
+    publishes: bool = False          # deploy() gets the deployment's rendered folder (bundles, configs)
+    has_autoscaler: bool = False     # spec.autoscale drives its replica count (replicas are then not drift)
+    serves_http: bool = False        # a deployment answers HTTP at its recorded URL (readiness, monitor)
+
+    def status(self, facts: TargetFacts | None, deployment: str) -> DeploymentStatus:
+        return DeploymentStatus("-")
+
+    def connect(self, options: ConnectOptions) -> Connection:
+        raise ApplyError(f"{self.name} targets are not applied by this version")
+
+    # --- planning: pure ----------------------------------------------------------------------
+
+    def plan_deployment(self, ctx: PlanContext, node: DeploymentNode) -> Action:
+        raise PlanError(f"{node.id}: {self.name} targets are not planned by this version")
+
+    def plan_endpoint(self, ctx: PlanContext, node: EndpointNode) -> Action:
+        raise PlanError(f"{node.id}: endpoints on {self.name} targets are not planned by this version")
+
+    def running(self, ctx: PlanContext, target_name: str) -> list[Running]:
+        """Every deployment and endpoint the target runs for this workspace (the planner prunes those
+        git no longer wants)."""
+        return []
+
+    def collected_data(self, workspace: str, node: DeploymentNode) -> Path | None:
+        """The folder on this host where the deployment's collected inputs/outputs land (None: not here)."""
+        return None
+
+    def owned_paths(self, root: Path, target_name: str, target: Any) -> tuple[Path, ...]:
+        """Folders of the repo this target writes into (apply's own output: never a dirty work tree)."""
+        return ()
+
+    # --- render and validate -----------------------------------------------------------------
+
+    def render_deployment(self, graph: Graph, node: DeploymentNode, tree: OutputTree,
+                          model_versions: Mapping[str, str]) -> int:
+        """Write the deployment's artifacts into tree; returns the number of objects rendered."""
+        return 0
+
+    def render_endpoint(self, graph: Graph, node: EndpointNode, tree: OutputTree) -> int:
+        return 0
+
+    def check(self, nodes: Mapping[str, Node], deployments: list[DeploymentNode], endpoints: list[EndpointNode],
+              diagnose: Diagnose) -> list[Diagnostic]:
+        """The target's own rules over its deployments and endpoints (file:line:col diagnostics made
+        with `diagnose(node, field path, message, code=…, expected=…, suggestion=…)`)."""
+        return []
+
+
+@dataclass(frozen=True)
+class Running:
+    """A deployment or endpoint found on a target, and what deleting it removes."""
+    kind: Literal["Deployment", "Endpoint"]
+    removal: Removal
+    gone: FieldDiff               # shown in the plan: what disappears (containers, a published folder, a port)
+    protected: bool = False       # deployed with lifecycle.preventDestroy
+
+
+TargetTypes = Mapping[str, TargetType]

@@ -1,0 +1,65 @@
+"""Reading a docker target's facts: one container listing per engine and one router read per target."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ...plan.target import FactsRequest
+from . import labels as L
+from .engine import Engines
+from .facts import ContainerFact, DockerFacts
+from .router import read_router
+from .secret_refs import secret_refs
+from .secrets import current_digests
+
+HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+
+
+def read_docker_facts(engines: Engines, request: FactsRequest) -> dict[str, DockerFacts]:
+    """One container listing per engine (by modelctl's labels), one router read per target, and the
+    current digests of the secrets the deployments in scope use."""
+    by_host: dict[str | None, list[tuple[str, Any]]] = {}
+    for name, target in request.targets:
+        by_host.setdefault(target.host, []).append((name, target))
+    out: dict[str, DockerFacts] = {}
+    for host, targets in by_host.items():
+        client = engines.get(host)
+        rows = client.api.containers(all=True, filters=L.managed_filter(request.workspace, **{L.ROLE: "backend"}))
+        containers: dict[str, list[ContainerFact]] = {name: [] for name, _ in targets}
+        for row in rows:
+            fact = _container(row)
+            if fact and fact.target in containers:
+                containers[fact.target].append(fact)
+        for name, target in targets:
+            router = read_router(client, request.workspace, name, target.bind_address)
+            refs = [ref for d in request.deployments if d.target_name == name for ref in secret_refs(d.name, d.spec)]
+            out[name] = DockerFacts(tuple(sorted(containers[name], key=lambda c: (c.deployment, c.name))), router,
+                                    current_digests(request.root, request.workspace, refs))
+    return out
+
+
+def _container(row: dict) -> ContainerFact | None:
+    labels = row.get("Labels") or {}
+    resource = labels.get(L.RESOURCE, "")
+    if not resource.startswith("Deployment/"):
+        return None
+    m = HEALTH.search(row.get("Status", ""))
+    health = m.group(1).replace("health: ", "") if m else None
+    port = labels.get(L.BACKEND_PORT)
+    return ContainerFact(
+        id=row["Id"], name=(row.get("Names") or ["/?"])[0].lstrip("/"), target=labels.get(L.TARGET, ""),
+        deployment=resource.split("/", 1)[1], fingerprint=labels.get(L.FINGERPRINT, ""),
+        image_ref=labels.get(L.IMAGE_REF, ""), state=row.get("State", ""), health=health,
+        spec=labels.get(L.SPEC, ""), backend_port=int(port) if port and port.isdigit() else None,
+        prevent_destroy=labels.get(L.PREVENT_DESTROY) == "true", secrets=_secrets(labels.get(L.SECRETS)))
+
+
+def _secrets(label: str | None) -> tuple[tuple[str, str], ...] | None:
+    if label is None:
+        return None
+    try:
+        return tuple(sorted((str(k), str(v)) for k, v in json.loads(label).items()))
+    except (ValueError, AttributeError):
+        return ()

@@ -1,0 +1,58 @@
+"""The docker target type: deployments as blue/green containers behind the target's nginx router,
+endpoints as router listeners split across deployments."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from ...diagnostics import Diagnostic
+from ...graph import DeploymentNode, EndpointNode, Node
+from ...plan.model import Action
+from ...plan.target import (ConnectOptions, Connection, DeploymentStatus, Diagnose, PlanContext, Running, TargetFacts,
+                            TargetType)
+from . import checks, planning
+from .facts import DockerFacts
+
+
+class DockerType(TargetType):
+    name = "docker"
+    applies = True
+    routes_endpoints = True
+    serves_http = True
+
+    def connect(self, options: ConnectOptions) -> Connection:
+        from .adapter import DockerDeployments
+        from .engine import Engines
+        return DockerDeployments(Engines(), options.workspace, dict(options.base_images), options.root)
+
+    def plan_deployment(self, ctx: PlanContext, node: DeploymentNode) -> Action:
+        return planning.plan_deployment(ctx, node)
+
+    def plan_endpoint(self, ctx: PlanContext, node: EndpointNode) -> Action:
+        return planning.plan_endpoint(ctx, node)
+
+    def running(self, ctx: PlanContext, target_name: str) -> list[Running]:
+        return planning.running(ctx, target_name)
+
+    def status(self, facts: TargetFacts | None, deployment: str) -> DeploymentStatus:
+        return facts.status(deployment) if isinstance(facts, DockerFacts) else DeploymentStatus("missing")
+
+    def collected_data(self, workspace: str, node: DeploymentNode) -> Path | None:
+        """The deployment's collected-data volume, where it lives on this host (the engine must be local,
+        as for secret mounts)."""
+        import docker
+
+        from .containers import collect_volume
+        try:
+            client = docker.from_env()
+            try:
+                return Path(client.volumes.get(collect_volume(workspace, node.name)).attrs["Mountpoint"])
+            finally:
+                client.close()
+        except docker.errors.DockerException:
+            return None
+
+    def check(self, nodes: Mapping[str, Node], deployments: list[DeploymentNode], endpoints: list[EndpointNode],
+              diagnose: Diagnose) -> list[Diagnostic]:
+        return checks.check(nodes, deployments, endpoints, diagnose)

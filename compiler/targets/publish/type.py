@@ -1,0 +1,65 @@
+"""The publishing target types: edge (IoT Edge-style deployment bundles) and fpga (accelerator host
+configs), rendered, then published to a folder in the repo or an OCI registry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ...errors import PlanError
+from ...graph import DeploymentNode, Graph
+from ...plan.model import Action
+from ...plan.target import ConnectOptions, Connection, DeploymentStatus, PlanContext, Running, TargetFacts, TargetType
+from ...render import edge, fpga
+from ...render.tree import OutputTree
+from . import planning
+from .facts import PublishedFacts
+
+
+class PublishType(TargetType):
+    applies = True
+    publishes = True
+    what = ""   # how the plan names what is published
+
+    def connect(self, options: ConnectOptions) -> Connection:
+        from .adapter import PublishedDeployments
+        return PublishedDeployments(options.root, options.workspace)
+
+    def plan_deployment(self, ctx: PlanContext, node: DeploymentNode) -> Action:
+        return planning.plan_deployment(ctx, node, self.what)
+
+    def running(self, ctx: PlanContext, target_name: str) -> list[Running]:
+        return planning.running(ctx, target_name)
+
+    def status(self, facts: TargetFacts | None, deployment: str) -> DeploymentStatus:
+        found = facts.of(deployment) if isinstance(facts, PublishedFacts) else None
+        return DeploymentStatus("missing" if found is None else "published" if found.intact else "changed by hand")
+
+    def owned_paths(self, root: Path, target_name: str, target: Any) -> tuple[Path, ...]:
+        from .location import FileLocation, parse_location
+        try:
+            location = parse_location(target.publish, root, target_name)
+        except PlanError:  # reported by validate and plan
+            return ()
+        return (location.folder,) if isinstance(location, FileLocation) else ()
+
+
+class EdgeType(PublishType):
+    name = "edge"
+    what = "edge bundle"
+
+    def render_deployment(self, graph: Graph, node: DeploymentNode, tree: OutputTree,
+                          model_versions: Mapping[str, str]) -> int:
+        edge.render_edge(graph, node, tree)
+        return 0
+
+
+class FpgaType(PublishType):
+    name = "fpga"
+    what = "accelerator config"
+
+    def render_deployment(self, graph: Graph, node: DeploymentNode, tree: OutputTree,
+                          model_versions: Mapping[str, str]) -> int:
+        fpga.render_fpga(graph, node, tree, model_versions)
+        return 0
