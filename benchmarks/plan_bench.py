@@ -3,7 +3,9 @@
 1. No-op plan over a repo of N deployments (default 200): compile + read live state (registry,
    engine, image registry) + diff, against live objects that match the repo. The live objects are
    real: N labelled containers (from the base image, running `sleep`), a real router with N routes,
-   N registry records, a pushed image. Target: under 1 s.
+   N registry records, a pushed image. Target: under 1 s, and no slower than the code at
+   --baseline REV (default: the last commit before the target-type interface), timed in the same
+   run on the same live objects, both in a fresh interpreter.
 2. Model-only rebuild vs cold build of the same image (curated sklearn environment): the cold build
    runs with the layer cache off; the rebuild changes only the model file. Target: under 10 %.
 
@@ -27,16 +29,38 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from compiler.plan import Scope  # noqa: E402
-from compiler.plan.diff import deployment_spec_json  # noqa: E402
+from compiler.plan.deployments import deployment_spec_json  # noqa: E402
 from compiler.plan.refs import image_reference  # noqa: E402
-from compiler.plan.session import Session  # noqa: E402
-from compiler.plan.state import RouteFact  # noqa: E402
-from compiler.targets.base import BuiltImage, DeployRequest  # noqa: E402
+from compiler.plan.services import BuiltImage  # noqa: E402
+from compiler.plan.target import DeployRequest  # noqa: E402
+from compiler.targets import TARGET_TYPES  # noqa: E402
 from compiler.targets.docker.build import DockerBuilder  # noqa: E402
 from compiler.targets.docker.containers import backend_labels, container_name  # noqa: E402
+from compiler.targets.docker.facts import RouteFact  # noqa: E402
 from compiler.targets.docker.router import Router, router_base  # noqa: E402
 from compiler.targets.docker.secrets import resolve_all  # noqa: E402
-from compiler.targets import TARGET_TYPES
+from compiler.workflow import Session  # noqa: E402
+
+# the last commit before the target-type interface (compiler/workflow): the "before" of the no-op plan
+BASELINE_REV = "f486360"
+# times N no-op plans of ROOT in a fresh interpreter, with the package found first on sys.path
+TIMING_SCRIPT = """
+import json, statistics, sys, time
+sys.path.insert(0, sys.argv[1])
+from compiler.plan import Scope
+try:
+    from compiler.workflow import Session
+except ImportError:  # before compiler/workflow
+    from compiler.plan.session import Session
+times, changed = [], False
+for _ in range(int(sys.argv[3])):
+    t0 = time.perf_counter()
+    with Session.open(sys.argv[2], Scope()) as s:
+        plan = s.plan()
+    times.append(time.perf_counter() - t0)
+    changed |= plan.has_changes
+print(json.dumps({"median": statistics.median(times), "min": min(times), "max": max(times), "changed": changed}))
+"""
 
 REGISTRY = "127.0.0.1:5000"
 BASE = "modelctl/python-base:bookworm"
@@ -63,7 +87,7 @@ def materialise_live_state(root: Path, ws: str) -> None:
     """Make live state match the repo without running N scoring servers."""
     with Session.open(root, Scope(), writable=True) as s:
         graph, reg = s.graph, s.registry
-        client = s.engines.get(None)
+        client = s.connection("docker").engines.get(None)
         model = graph.get("Model/iris")
         reg.register_model("iris", root / model.artifact.path, framework="sklearn")
         image = graph.get("Image/scorer")
@@ -104,6 +128,20 @@ def timed_plans(root: Path, runs: int) -> tuple[list[float], bool]:
     return times, changed
 
 
+def timed_in_fresh_interpreter(package_root: Path, root: Path, runs: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", TIMING_SCRIPT, str(package_root), str(root), str(runs)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def export_revision(rev: str, dest: Path) -> Path:
+    """The compiler package as it was at rev (git archive: no checkout, no index change)."""
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "compiler"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
+
+
 def cleanup(ws: str) -> None:
     import docker
     client = docker.from_env()
@@ -111,7 +149,7 @@ def cleanup(ws: str) -> None:
         c.remove(force=True)
 
 
-def bench_plan(n: int, runs: int) -> dict:
+def bench_plan(n: int, runs: int, baseline: str | None) -> dict:
     ws = "bench" + uuid.uuid4().hex[:6]
     tmp = Path(tempfile.mkdtemp(prefix="modelctl-plan-bench-"))
     root = tmp / "repo"
@@ -122,13 +160,19 @@ def bench_plan(n: int, runs: int) -> dict:
         materialise_live_state(root, ws)
         setup = time.perf_counter() - t0
         times, changed = timed_plans(root, runs)
+        now = timed_in_fresh_interpreter(ROOT, root, runs)
+        before = timed_in_fresh_interpreter(export_revision(baseline, tmp / "baseline"), root, runs) \
+            if baseline else None
         t0 = time.perf_counter()
         cli = subprocess.run([sys.executable, "-m", "compiler.cli.main", "plan", str(root), "--detailed-exitcode"],
                              capture_output=True, text=True, cwd=ROOT)
         cli_seconds = time.perf_counter() - t0
         return {"deployments": n, "setup_s": round(setup, 1), "plan_median_s": round(statistics.median(times), 3),
                 "plan_min_s": round(min(times), 3), "plan_max_s": round(max(times), 3), "no_changes": not changed,
-                "cli_s": round(cli_seconds, 2), "cli_exit": cli.returncode}
+                "cli_s": round(cli_seconds, 2), "cli_exit": cli.returncode,
+                "fresh_median_s": round(now["median"], 3), "fresh_no_changes": not now["changed"],
+                **({"baseline": baseline, "baseline_median_s": round(before["median"], 3),
+                    "baseline_no_changes": not before["changed"]} if before else {})}
     finally:
         cleanup(ws)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -180,12 +224,17 @@ def main() -> None:
     parser.add_argument("--deployments", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-build", action="store_true", help="Only the no-op plan benchmark.")
+    parser.add_argument("--baseline", default=BASELINE_REV, help="git revision to time side by side ('' for none).")
     args = parser.parse_args()
-    plan = bench_plan(args.deployments, args.runs)
+    plan = bench_plan(args.deployments, args.runs, args.baseline or None)
     print(json.dumps({"no_op_plan": plan}, indent=2))
     print(f"no-op plan over {plan['deployments']} deployments: median {plan['plan_median_s']:.3f} s "
           f"= {plan['plan_median_s'] / 1.0:.2f}× the 1 s target (CLI incl. interpreter start: {plan['cli_s']:.2f} s, "
           f"exit {plan['cli_exit']})")
+    if "baseline_median_s" in plan:
+        print(f"same live objects, fresh interpreters: this tree {plan['fresh_median_s']:.3f} s, "
+              f"{plan['baseline']} {plan['baseline_median_s']:.3f} s: ratio "
+              f"{plan['fresh_median_s'] / plan['baseline_median_s']:.2f} (target ≤ 1.00, within noise)")
     if not args.skip_build:
         build = bench_build()
         print(json.dumps({"build": build}, indent=2))

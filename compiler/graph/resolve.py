@@ -17,7 +17,8 @@ from ..digest import path_sha256
 from ..load import LoadedDocument, LoadResult
 from ..safepath import UnsafePath, repo_path
 from ..spec.common import split_model_ref
-from ..spec.deployment import DEPLOYMENT_SPEC_BY_TARGET
+from ..spec.deployment import DEPLOYMENT_SPEC_BY_TARGET, TARGET_SECTIONS
+from ..spec.endpoint import ENDPOINT_TARGET_TYPES
 from ..spec.workspace import WorkspaceSpec
 from .environments import CURATED_PREFIX, curated_environments, merge_environments
 from .fingerprint import fingerprint, image_toolchain_digest
@@ -313,14 +314,15 @@ def _deployment(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Deploy
 def _target_sections(ctx: _Context, doc: LoadedDocument, target_type: str) -> bool:
     spec = doc.doc.spec
     ok = True
-    for section in ("edge", "fpga"):
+    own = TARGET_SECTIONS.get(target_type)   # the section only this target type takes (edge, fpga)
+    for section in TARGET_SECTIONS.values():
         present = getattr(spec, section) is not None
-        if present and target_type != section:
+        if present and own != section:
             ctx.error(doc, ("spec", section), f"'{section}' settings are only allowed on {section} targets; "
                       f"target '{spec.target}' is of type {target_type}", code="wrong-target-type",
                       suggestion=f"remove '{section}' or deploy to a {section} target")
             ok = False
-        elif not present and target_type == section:
+        elif not present and own == section:
             ctx.error(doc, ("spec",), f"a deployment on {section} target '{spec.target}' needs a '{section}' section",
                       code="missing", expected=f"spec.{section}", suggestion=f"add '{section}:' (see docs/targets/{section}.md)")
             ok = False
@@ -331,7 +333,7 @@ def _endpoint(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Endpoint
     spec = doc.doc.spec
     target = _target(ctx, doc, ws)
     ok = target is not None
-    if target is not None and target.type not in ("kubernetes", "docker"):
+    if target is not None and target.type not in ENDPOINT_TARGET_TYPES:
         ctx.error(doc, ("spec", "target"), f"endpoints route traffic on kubernetes or docker targets; "
                   f"'{spec.target}' is of type {target.type}", code="wrong-target-type")
         ok = False

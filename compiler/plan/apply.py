@@ -249,11 +249,10 @@ class _Runner:
         target_type = self.types[node.target.type]
         connection = self._connection(node.id, node.target.type)
         image, version, models = self._image_of(node)
-        ref = self.done.get(image.id, {}).get("ref") or change.ref
         request = DeployRequest(
             workspace=self.graph.workspace.name, root=self.root, resource=node.id, name=node.name,
             target_name=node.target_name, target=node.target, fingerprint=node.fingerprint,
-            image_ref=ref, image_name=image.name, image_port=image.spec.port, spec=node.spec,
+            image_ref=change.ref, image_name=image.name, image_port=image.spec.port, spec=node.spec,
             spec_json=deployment_spec_json(node))
         if target_type.publishes:
             with tempfile.TemporaryDirectory(prefix="modelctl-publish-") as tmp:

@@ -137,6 +137,9 @@ class FpgaDeploymentSpec(DeploymentSpec):
     fpga: FpgaSettings
 
 
+# target type → the spec section only deployments on it have (and must have)
+TARGET_SECTIONS: dict[str, str] = {"edge": "edge", "fpga": "fpga"}
+
 DEPLOYMENT_SPEC_BY_TARGET: dict[str, type[DeploymentSpec]] = {
     "docker": DockerDeploymentSpec,
     "kubernetes": KubernetesDeploymentSpec,

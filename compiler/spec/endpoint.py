@@ -8,6 +8,9 @@ from pydantic import Field
 
 from .common import Name, StrictModel
 
+# the target types an endpoint can route on (a router listener on docker, an HTTPRoute on kubernetes)
+ENDPOINT_TARGET_TYPES: tuple[str, ...] = ("docker", "kubernetes")
+
 
 class Mirror(StrictModel):
     deployment: Name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.plan.state import RouteFact
+from compiler.targets.docker.facts import RouteFact
 from compiler.targets.docker.router import Router, parse_route_header
 
 
@@ -40,7 +40,7 @@ def test_files_that_are_not_ours_are_ignored(line):
     ((("blue", 0), ("green", 0)), ['* "";'], False),
 ])
 def test_endpoint_file_splits_by_percent_and_reads_back(traffic, split, proxied):
-    from compiler.plan.state import EndpointRouteFact
+    from compiler.targets.docker.facts import EndpointRouteFact
     from compiler.targets.docker.router import parse_endpoint_header, parse_route_header
 
     ep = EndpointRouteFact("web-ep", 18005, "f" * 64, traffic, "/iris")
