@@ -62,5 +62,11 @@ golden: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/modelctl schema --write
 
+# Lint, format check and type check (configured in pyproject.toml); changes nothing.
+lint: $(STAMP)
+	$(BIN)/ruff check compiler tests benchmarks
+	$(BIN)/ruff format --check compiler tests benchmarks
+	$(BIN)/mypy
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

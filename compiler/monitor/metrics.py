@@ -94,7 +94,7 @@ def traffic(before: Snapshot | None, after: Snapshot) -> list[ModelTraffic]:
     models = sorted({m for m, _ in after.requests if m not in ("", "-")})
     rows = []
     for m in models:
-        def count(snap, pred):
+        def count(snap, pred, m=m):
             return sum(v for (mm, st), v in snap.requests.items() if mm == m and pred(st)) if snap else 0.0
         total = count(after, lambda s: True)
         window = total - count(before, lambda s: True) if before else total

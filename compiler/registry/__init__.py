@@ -8,7 +8,14 @@ See docs/registry.md.
 """
 
 from .errors import (
-    DigestMismatch, InUse, InvalidArgument, InvalidName, LockHeld, LockLost, NotFound, RegistryError,
+    DigestMismatch,
+    InUse,
+    InvalidArgument,
+    InvalidName,
+    LockHeld,
+    LockLost,
+    NotFound,
+    RegistryError,
 )
 from .records import Action, AliasEvent, Deployment, ImageVersion, Lock, ModelVersion
 from .registry import Registry, open_registry, open_registry_if_present

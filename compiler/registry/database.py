@@ -85,10 +85,10 @@ class Db:
     def insert_ignore(self, table, **values):  # noqa: ANN001, ANN003, ANN201
         """INSERT … ON CONFLICT DO NOTHING, on either backend."""
         if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table).values(**values).on_conflict_do_nothing()
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+            return pg_insert(table).values(**values).on_conflict_do_nothing()
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        return sqlite_insert(table).values(**values).on_conflict_do_nothing()
 
     def lock_counter(self, conn, table, name: str) -> int:  # noqa: ANN001
         """Create the per-name counter row if needed, lock it and return its last version.

@@ -28,10 +28,10 @@ def load_images(conn: Connection, ids: list[int]) -> list[ImageVersion]:
              .where(im.c.image_id.in_(ids)).order_by(im.c.image_id, im.c.position))
     for r in conn.execute(query):
         models[r.image_id].append((r.name, r.version))
-    return [ImageVersion(name=r.name, version=r.version, fingerprint=r.fingerprint, image_ref=r.image_ref,
-                         environment=r.environment, models=models[i], description=r.description,
-                         properties=r.properties or {}, tags=tags[i], created_at=r.created_at)
-            for i in ids if (r := rows.get(i)) is not None]
+    return [ImageVersion(name=row.name, version=row.version, fingerprint=row.fingerprint, image_ref=row.image_ref,
+                         environment=row.environment, models=models[i], description=row.description,
+                         properties=row.properties or {}, tags=tags[i], created_at=row.created_at)
+            for i in ids if (row := rows.get(i)) is not None]
 
 
 def _latest_id(conn: Connection, name: str) -> int | None:

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-    TypeDecorator, UniqueConstraint,
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
 )
 
 
@@ -28,8 +41,8 @@ class UTCDateTime(TypeDecorator):
 
 
 metadata = MetaData()
-_ID = dict(primary_key=True, autoincrement=True)
-_SQLITE = dict(sqlite_autoincrement=True)   # never reuse ids: newest-first order follows id
+_ID: dict[str, Any] = dict(primary_key=True, autoincrement=True)
+_SQLITE: dict[str, Any] = dict(sqlite_autoincrement=True)   # never reuse ids: newest-first order follows id
 
 schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
 

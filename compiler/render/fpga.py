@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 from typing import Mapping
 
-from ..graph import DeploymentNode, Graph, ImageNode, ModelNode
+from ..graph import DeploymentNode, FileRef, Graph, ImageNode, ModelNode
 from .naming import MANAGED_BY, image_reference, model_version
 from .serialize import json_text
 from .tree import OutputTree
@@ -20,30 +20,44 @@ SCHEMA_VERSION = 1
 def render_fpga(graph: Graph, dep: DeploymentNode, tree: OutputTree, model_versions: Mapping[str, str] | None) -> None:
     folder = f"fpga/{dep.name}"
     config = accelerator_config(graph, dep, model_versions)
-    for model, entry in zip(_models(graph, dep), config["models"]):
-        tree.copy(f"{folder}/{entry['artifact']['path']}", dep.id, Path(graph.root) / model.compiled.path)
+    for model, entry in zip(_models(graph, dep), config["models"], strict=True):
+        tree.copy(f"{folder}/{entry['artifact']['path']}", dep.id, Path(graph.root) / _compiled(model).path)
     tree.add(f"{folder}/accelerator.json", dep.id, json_text(config))
 
 
 def _models(graph: Graph, dep: DeploymentNode) -> list[ModelNode]:
     image = graph.get(dep.image_id)
     assert isinstance(image, ImageNode)
-    return [graph.get(u.model_id) for u in image.models]
+    models = []
+    for use in image.models:
+        model = graph.get(use.model_id)
+        assert isinstance(model, ModelNode)
+        models.append(model)
+    return models
+
+
+def _compiled(model: ModelNode) -> FileRef:
+    assert model.compiled is not None  # the graph checks: every model an FPGA deployment serves is compiled
+    return model.compiled
 
 
 def accelerator_config(graph: Graph, dep: DeploymentNode, model_versions: Mapping[str, str] | None) -> dict:
     fpga = dep.spec.fpga
+    assert fpga is not None  # the graph checks: an FPGA target's deployments have an fpga section
     image = graph.get(dep.image_id)
+    assert isinstance(image, ImageNode)
     models = []
     for model in _models(graph, dep):  # the graph checks guarantee a compiled form of the right architecture
         version = model_version(model, model_versions)
+        compiled, accelerator = _compiled(model), model.spec.accelerator
+        assert accelerator is not None  # compiled is spec.accelerator.path
         models.append({
             "name": model.name,
             "version": version,
             "framework": model.spec.framework,
-            "artifact": {"path": f"models/{model.name}/{version}/{PurePosixPath(model.compiled.path).name}",
-                         "sha256": model.compiled.sha256,
-                         "architecture": model.spec.accelerator.architecture},
+            "artifact": {"path": f"models/{model.name}/{version}/{PurePosixPath(compiled.path).name}",
+                         "sha256": compiled.sha256,
+                         "architecture": accelerator.architecture},
         })
     return {
         "schemaVersion": SCHEMA_VERSION,

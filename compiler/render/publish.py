@@ -60,6 +60,7 @@ def _write_all(tree: OutputTree, root: Path) -> None:
         if item.source is not None:
             shutil.copyfile(item.source, path)
         else:
+            assert item.data is not None  # OutputTree.add() sets data, copy() sets source
             with open(path, "wb") as fh:
                 fh.write(item.data)
         os.chmod(path, 0o644)  # readable by the image's non-root user after COPY

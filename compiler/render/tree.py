@@ -16,7 +16,10 @@ class OutputFile:
     source: Path | None = None  # copied byte for byte (model files) instead of held in memory
 
     def sha256(self) -> str:
-        return sha256_bytes(self.data) if self.data is not None else file_sha256(self.source)
+        if self.data is not None:
+            return sha256_bytes(self.data)
+        assert self.source is not None  # add() sets data, copy() sets source
+        return file_sha256(self.source)
 
 
 class OutputTree:

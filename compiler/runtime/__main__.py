@@ -8,6 +8,7 @@ import shutil
 import ssl
 import sys
 import tempfile
+from typing import Any
 
 from .errors import ConfigError
 from .settings import load_settings
@@ -30,7 +31,7 @@ def main() -> int:
     _prepare_metrics_dir()
     import uvicorn
 
-    tls = {}
+    tls: dict[str, Any] = {}  # uvicorn.run() keyword arguments
     if settings.auth_mode == "mtls":
         tls = {"ssl_certfile": str(settings.tls_cert_file), "ssl_keyfile": str(settings.tls_key_file),
                "ssl_ca_certs": str(settings.tls_client_ca_file), "ssl_cert_reqs": ssl.CERT_REQUIRED}

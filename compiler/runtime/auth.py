@@ -22,7 +22,7 @@ class _SecretFile:
 
     def __init__(self, path: Path | None):
         self.path = path
-        self._mtime = None
+        self._mtime: int | None = None
         self._lines: tuple[bytes, ...] = ()
         self._checked = 0.0
 

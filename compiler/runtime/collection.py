@@ -27,7 +27,7 @@ DATA = object()  # marks a custom collection's tuple: its `inputs` slot holds th
 def redact(inputs, fields: frozenset):
     if not fields or not isinstance(inputs, dict):
         return inputs
-    out = {}
+    out: dict[str, object] = {}
     for name, value in inputs.items():
         if name in fields:
             out[name] = REDACTED

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the collection module (orjson, sinks) stays out of scoring scripts' imports
+    from .collection import CollectionQueue
 
 
 @dataclass(frozen=True)
 class ScoringContext:
-    queue: object  # CollectionQueue
+    queue: CollectionQueue | None
     model: str
     version: str
     request_id: str | None

@@ -15,6 +15,7 @@ import sys
 def main() -> int:
     port = int(os.environ.get("MODELCTL_PORT") or 8080)
     mode = os.environ.get("MODELCTL_AUTH_MODE", "key")
+    conn: http.client.HTTPConnection
     try:
         if os.environ.get("MODELCTL_TLS_CERT_FILE"):
             ctx = ssl.create_default_context()

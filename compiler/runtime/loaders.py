@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import ConfigError, HTTPError
@@ -80,7 +81,7 @@ def rows_to_array(rows: list, spec: TensorSpec, feature_names):
     except (ValueError, TypeError, OverflowError) as exc:
         raise HTTPError(422, f"input 'data': rows do not fit {spec.dtype} ({exc})", input="data") from None
     shape = spec.shape
-    if arr.ndim != len(shape) or any(e != -1 and e != d for d, e in zip(arr.shape, shape)):
+    if arr.ndim != len(shape) or any(e != -1 and e != d for d, e in zip(arr.shape, shape, strict=True)):
         raise HTTPError(422, f"input 'data': shape {list(arr.shape)} does not match the model's {list(shape)}",
                         input="data")
     return arr
@@ -97,7 +98,7 @@ class SklearnModel(Model):
         names = getattr(estimator, "feature_names_in_", None)
         self.feature_names = tuple(str(x) for x in names) if names is not None else None
         self._methods = [(o.name, estimator.predict_proba if o.name in PROBA_NAMES else estimator.predict)
-                         for o in self.outputs]
+                         for o in self.outputs or ()]
 
     def predict(self, inputs: dict) -> dict:
         if len(inputs) != 1:
@@ -138,14 +139,14 @@ class OnnxModel(Model):
         outputs = tuple(TensorSpec(o.name, ONNX_TYPES[o.type], _onnx_shape(o.shape))
                         for o in session.get_outputs() if o.type in ONNX_TYPES)  # skip maps/sequences
         super().__init__(cfg, inputs, outputs)
-        self._output_names = [o.name for o in self.outputs]
+        self._output_names = [o.name for o in self.outputs or ()]
 
     def predict(self, inputs: dict) -> dict:
         try:
             results = self.session.run(self._output_names, inputs)
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidArgument types
             raise HTTPError(422, f"the ONNX model rejected the input: {str(exc)[:300]}") from None
-        return dict(zip(self._output_names, results))
+        return dict(zip(self._output_names, results, strict=True))  # one result per requested name
 
 
 def _onnx_shape(shape) -> tuple[int, ...]:
@@ -233,6 +234,8 @@ class CustomModel(Model):
 
 
 def load_custom(cfg: ModelConfig) -> CustomModel:
+    if cfg.script is None:
+        raise ConfigError(f"model {cfg.name!r}: a custom model needs scoring.script")  # settings ensure it
     model_dir = str(cfg.path if cfg.path.is_dir() else cfg.path.parent)
     os.environ["AZUREML_MODEL_DIR"] = model_dir
     os.environ["MODELCTL_MODEL_DIR"] = model_dir
@@ -249,7 +252,8 @@ def load_custom(cfg: ModelConfig) -> CustomModel:
     return CustomModel(cfg, module)
 
 
-LOADERS = {"sklearn": load_sklearn, "onnx": load_onnx, "mlflow": load_mlflow, "custom": load_custom}
+LOADERS: dict[str, Callable[[ModelConfig], Model]] = {
+    "sklearn": load_sklearn, "onnx": load_onnx, "mlflow": load_mlflow, "custom": load_custom}
 
 
 def load_model(cfg: ModelConfig) -> Model:

@@ -64,7 +64,7 @@ class ModelSet:
 
     def ready_model(self, name: str, version: str | None = None) -> Model:
         slot = self.get(name, version)
-        if slot.state != "ready":
+        if slot.state != "ready" or slot.model is None:
             raise HTTPError(503, f"model '{name}' is not ready ({slot.state})"
                                  + (f": {slot.error}" if slot.error else ""))
         return slot.model

@@ -72,8 +72,8 @@ def build(image: str, model_names: list[str], auth: bool) -> dict:
                              "responses": {"200": {"description": "OK", "content": {"text/plain": {
                                  "schema": {"type": "string"}}}}}}},
     }
-    doc = {"openapi": "3.0.3", "info": {"title": f"{image or 'modelctl'} scoring API", "version": __version__},
-           "paths": paths}
+    info = {"title": f"{image or 'modelctl'} scoring API", "version": __version__}
+    doc: dict[str, object] = {"openapi": "3.0.3", "info": info, "paths": paths}
     if auth:
         doc["components"] = {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}
         doc["security"] = [{"bearer": []}]

@@ -35,7 +35,7 @@ def _check_shape(name: str, shape, expected: tuple[int, ...] | None) -> tuple[in
                                               for d in shape):
         raise HTTPError(422, f"input '{name}': shape must be a list of non-negative integers", input=name)
     if expected is not None:
-        if len(shape) != len(expected) or any(e != -1 and e != d for d, e in zip(shape, expected)):
+        if len(shape) != len(expected) or any(e != -1 and e != d for d, e in zip(shape, expected, strict=True)):
             raise HTTPError(422, f"input '{name}': shape {shape} does not match the model's {list(expected)}",
                             input=name)
     return tuple(shape)
@@ -120,7 +120,7 @@ def encode_output(name: str, value, binary: bool) -> tuple[dict, bytes | None]:
 
     arr = np.asarray(value)
     datatype = v2_datatype(arr.dtype.str[1:] if arr.dtype.kind in "US" else arr.dtype.name)
-    out = {"name": name, "datatype": datatype, "shape": list(arr.shape)}
+    out: dict[str, object] = {"name": name, "datatype": datatype, "shape": list(arr.shape)}
     if binary:
         if datatype == "BYTES":
             parts = []

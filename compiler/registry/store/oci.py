@@ -50,7 +50,7 @@ class OciStore:
 
     # --- HTTP helpers ------------------------------------------------------------------------
 
-    def _request(self, method: str, url: str, **kwargs) -> httpx.Response:  # noqa: ANN003
+    def _request(self, method: str, url: str | httpx.URL, **kwargs) -> httpx.Response:  # noqa: ANN003
         try:
             return self._http.request(method, url, **kwargs)
         except httpx.HTTPError as exc:
