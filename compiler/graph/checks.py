@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..diagnostics import Diagnostic
 from ..load import LoadedDocument
+from ..names import default_keys_secret
 from .nodes import DeploymentNode, EndpointNode, ImageNode, ModelNode, Node
 
 
@@ -103,7 +104,7 @@ def _docker_endpoints(endpoints: list[EndpointNode], nodes: dict[str, Node], doc
             dep = nodes.get(dep_id)
             if isinstance(dep, DeploymentNode) and ep.spec.traffic.get(dep.name, 0) > 0:
                 mode = dep.spec.auth.mode
-                secret = (dep.spec.auth.secret_ref or f"{dep.name}-keys") if mode in ("key", "token") else None
+                secret = (dep.spec.auth.secret_ref or default_keys_secret(dep.name)) if mode in ("key", "token") else None
                 auth[dep.name] = (mode, secret)
         if len(set(auth.values())) > 1:
             shown = ", ".join(f"{d}: {m}{f' ({s})' if s else ''}" for d, (m, s) in sorted(auth.items()))
