@@ -28,10 +28,11 @@ def _fmt(value, spec: str = ".2f", suffix: str = "") -> str:
 def _lookup(repo: Path, name: str) -> tuple[str | None, str | None, Path | None]:
     """URL, bearer key and collected-data folder of a deployment, from the registry, secrets and engine."""
     from ..diagnostics import DiagnosticError
+    from ..names import default_keys_secret
     from ..pipeline import compile_repo
     from ..registry import open_registry_if_present
     from ..targets import TARGET_TYPES
-    from ..targets.docker.secrets import resolve
+    from ..targets.docker.secrets import lookup
 
     try:
         graph = compile_repo(repo).require()
@@ -63,8 +64,10 @@ def _lookup(repo: Path, name: str) -> tuple[str | None, str | None, Path | None]
         err_console.print(f"error: '{escape(name)}' is not deployed (no record in the registry); run modelctl apply")
         raise typer.Exit(1)
     key = None
-    if node.spec.auth.mode in ("key", "token") and node.spec.auth.secret_ref:
-        key = resolve(Path(graph.root), node.spec.auth.secret_ref).value.strip().splitlines()[0]
+    if node.spec.auth.mode in ("key", "token"):
+        # The secret apply mounted (secretRef, else the default it generated); absent: no key.
+        value = lookup(Path(graph.root), node.spec.auth.secret_ref or default_keys_secret(name))
+        key = value.strip().splitlines()[0] if value and value.strip() else None
     return record.url, key, target_type.collected_data(graph.workspace.name, node) \
         if node.spec.data_collection.enabled else None
 

@@ -16,7 +16,8 @@ from ..digest import sha256_bytes
 from ..graph import DeploymentNode, Graph, ImageNode
 from .naming import MANAGED_BY, image_reference, image_tag
 from .quantities import memory_bytes, nano_cpus
-from .serialize import compact_json, json_text, sha256sums, tar_gz
+from .runtime_settings import AUTH_DIR, auth_files_in, auth_secret, file_sink_dir, runtime_settings
+from .serialize import json_text, sha256sums, tar_gz
 from .tree import OutputTree
 
 SCHEMA_VERSION = "1.1"
@@ -25,12 +26,7 @@ EDGE_HUB_IMAGE = "mcr.microsoft.com/azureiotedge-hub:1.5"
 CREATE_OPTIONS_CHUNK = 512
 CREATE_OPTIONS_MAX_CHUNKS = 8  # createOptions + createOptions01 … createOptions07
 USER_ID = 10001
-SECRETS_DIR = "/var/run/secrets/modelctl/auth"
 HOST_SECRETS_DIR = "/etc/modelctl/secrets"  # provisioned on the device, never in the bundle
-AUTH_FILES = {"key": {"keys": "MODELCTL_AUTH_KEYS_FILE"},
-              "token": {"token-secret": "MODELCTL_TOKEN_SECRET_FILE"},
-              "mtls": {"tls.crt": "MODELCTL_TLS_CERT_FILE", "tls.key": "MODELCTL_TLS_KEY_FILE",
-                       "ca.crt": "MODELCTL_TLS_CLIENT_CA_FILE"}}
 RESTART_POLICIES = {"always": "always", "on-failure": "on-failure", "on-unhealthy": "on-unhealthy", "never": "never"}
 
 
@@ -111,19 +107,14 @@ def _scorer_module(graph: Graph, dep: DeploymentNode) -> dict:
             f"{dep.id}: secretEnv is not supported on edge targets (IoT Edge modules have no secret references)",
             dep.source, path="spec.secretEnv", code="edge-secret-env",
             suggestion="use auth.secretRef, whose files the device provides under " + HOST_SECRETS_DIR)])
-    env = {"MODELCTL_PORT": str(image.spec.port), "MODELCTL_AUTH_MODE": spec.auth.mode,
-           "MODELCTL_TIMEOUT_SECONDS": str(spec.request_timeout_seconds)}
     binds = []
-    if spec.auth.secret_ref and spec.auth.mode in AUTH_FILES:
-        binds.append(f"{HOST_SECRETS_DIR}/{spec.auth.secret_ref}:{SECRETS_DIR}:ro")
-        env.update({var: f"{SECRETS_DIR}/{key}" for key, var in AUTH_FILES[spec.auth.mode].items()})
-    dc = spec.data_collection
-    if dc.enabled:
-        env["MODELCTL_DATA_COLLECTION"] = compact_json(
-            {"enabled": True, "sampling": dc.sampling, "sink": dc.sink, "redact": list(dc.redact)})
-        if dc.sink.startswith("file://"):
-            binds.append(f"modelctl-collected-{dep.name}:{dc.sink[len('file://'):]}")
-    env.update(spec.env)
+    secret = auth_secret(dep.name, spec.auth)
+    if secret is not None:
+        binds.append(f"{HOST_SECRETS_DIR}/{secret}:{AUTH_DIR}:ro")
+    collected = file_sink_dir(spec.data_collection)
+    if collected is not None:
+        binds.append(f"modelctl-collected-{dep.name}:{collected}")
+    env = runtime_settings(spec, port=image.spec.port, auth_files=auth_files_in(AUTH_DIR, spec.auth.mode))
     host_config: dict = {
         "ReadonlyRootfs": True,
         "CapDrop": ["ALL"],

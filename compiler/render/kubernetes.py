@@ -13,20 +13,13 @@ from __future__ import annotations
 
 from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode
 from .naming import MANAGED_BY, image_reference, image_tag
-from .serialize import compact_json, yaml_documents
+from .runtime_settings import (AUTH_DIR, AUTH_SECRET_KEYS, RUNTIME_OWNED, auth_files_in, auth_secret, file_sink_dir,
+                               runtime_settings)
+from .serialize import yaml_documents
 from .tree import OutputTree
 
 USER_ID = 10001
 SERVICE_PORT = 80
-SECRETS_DIR = "/var/run/secrets/modelctl/auth"
-COLLECTED_DIR = "/var/lib/modelctl/collected"
-# Keys a deployment's auth secret must hold, per mode, and the runtime variable each feeds.
-AUTH_SECRET_KEYS = {
-    "key": {"keys": "MODELCTL_AUTH_KEYS_FILE"},
-    "token": {"token-secret": "MODELCTL_TOKEN_SECRET_FILE"},
-    "mtls": {"tls.crt": "MODELCTL_TLS_CERT_FILE", "tls.key": "MODELCTL_TLS_KEY_FILE",
-             "ca.crt": "MODELCTL_TLS_CLIENT_CA_FILE"},
-}
 
 
 def render_deployment(graph: Graph, dep: DeploymentNode, tree: OutputTree) -> int:
@@ -143,31 +136,23 @@ def _deployment(graph: Graph, dep: DeploymentNode, image: ImageNode, labels: dic
 def _settings(dep: DeploymentNode, image: ImageNode) -> tuple[list, list, list]:
     """Container env, pod volumes and mounts. Secrets are only ever referenced, never read."""
     spec = dep.spec
-    env = {
-        "MODELCTL_PORT": {"value": str(image.spec.port)},
-        "MODELCTL_AUTH_MODE": {"value": spec.auth.mode},
-        "MODELCTL_TIMEOUT_SECONDS": {"value": str(spec.request_timeout_seconds)},
-    }
-    volumes = [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
-    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
-    dc = spec.data_collection
-    if dc.enabled:
-        env["MODELCTL_DATA_COLLECTION"] = {"value": compact_json(
-            {"enabled": True, "sampling": dc.sampling, "sink": dc.sink, "redact": list(dc.redact)})}
-        if dc.sink.startswith("file://"):
-            volumes.append({"name": "collected", "emptyDir": {}})
-            mounts.append({"name": "collected", "mountPath": dc.sink[len("file://"):] or COLLECTED_DIR})
-    keys = AUTH_SECRET_KEYS.get(spec.auth.mode, {})
-    if keys and spec.auth.secret_ref:
-        volumes.append({"name": "auth", "secret": {"secretName": spec.auth.secret_ref, "defaultMode": 0o440,
+    volumes: list[dict] = [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
+    mounts: list[dict] = [{"name": "tmp", "mountPath": "/tmp"}]
+    collected = file_sink_dir(spec.data_collection)
+    if collected is not None:
+        volumes.append({"name": "collected", "emptyDir": {}})
+        mounts.append({"name": "collected", "mountPath": collected})
+    secret = auth_secret(dep.name, spec.auth)
+    if secret is not None:
+        keys = AUTH_SECRET_KEYS[spec.auth.mode]
+        volumes.append({"name": "auth", "secret": {"secretName": secret, "defaultMode": 0o440,
                                                    "items": [{"key": k, "path": k} for k in keys]}})
-        mounts.append({"name": "auth", "mountPath": SECRETS_DIR, "readOnly": True})
-        for key, var in keys.items():
-            env[var] = {"value": f"{SECRETS_DIR}/{key}"}
-    for name, value in spec.env.items():
-        env[name] = {"value": value}
+        mounts.append({"name": "auth", "mountPath": AUTH_DIR, "readOnly": True})
+    values = runtime_settings(spec, port=image.spec.port, auth_files=auth_files_in(AUTH_DIR, spec.auth.mode))
+    env: dict[str, dict] = {name: {"value": value} for name, value in values.items()}
     for name, ref in spec.secret_env.items():
-        env[name] = {"valueFrom": {"secretKeyRef": {"name": ref.secret_ref, "key": ref.key}}}
+        if name not in RUNTIME_OWNED:
+            env[name] = {"valueFrom": {"secretKeyRef": {"name": ref.secret_ref, "key": ref.key}}}
     return [{"name": k, **v} for k, v in sorted(env.items())], volumes, mounts
 
 

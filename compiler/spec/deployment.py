@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from ..names import default_collection_sink
 from .common import Name, StrictModel
 
 Quantity = Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")]
@@ -42,7 +43,7 @@ class Auth(StrictModel):
 class DataCollection(StrictModel):
     enabled: bool = False
     sampling: float = Field(1.0, ge=0.0, le=1.0)
-    sink: str = "file:///var/lib/modelctl/collected"
+    sink: str = default_collection_sink()
     redact: list[str] = Field(default_factory=list, description="Input fields replaced by '[redacted]'.")
 
 

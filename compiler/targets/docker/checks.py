@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from ...diagnostics import Diagnostic
 from ...graph import DeploymentNode, EndpointNode, Node
+from ...names import default_keys_secret
 from ...plan.target import Diagnose
 
 
@@ -57,7 +58,7 @@ def _endpoints(endpoints: list[EndpointNode], nodes: Mapping[str, Node], diagnos
             dep = nodes.get(dep_id)
             if isinstance(dep, DeploymentNode) and ep.spec.traffic.get(dep.name, 0) > 0:
                 mode = dep.spec.auth.mode
-                secret = (dep.spec.auth.secret_ref or f"{dep.name}-keys") if mode in ("key", "token") else None
+                secret = (dep.spec.auth.secret_ref or default_keys_secret(dep.name)) if mode in ("key", "token") else None
                 auth[dep.name] = (mode, secret)
         if len(set(auth.values())) > 1:
             shown = ", ".join(f"{d}: {m}{f' ({s})' if s else ''}" for d, (m, s) in sorted(auth.items()))

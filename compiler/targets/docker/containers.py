@@ -13,8 +13,10 @@ from docker.errors import DockerException, NotFound
 from docker.types import Mount
 
 from ...errors import ApplyError
-from ...render.quantities import memory_bytes, nano_cpus
+from ...names import default_keys_secret
 from ...plan.target import DeployRequest, Progress
+from ...render.quantities import memory_bytes, nano_cpus
+from ...render.runtime_settings import runtime_settings
 from . import labels as L
 from .secrets import ContainerSecrets, DeploymentSecrets
 
@@ -47,22 +49,19 @@ def backends(client: docker.DockerClient, workspace: str, target: str, deploymen
 
 
 def environment(req: DeployRequest, mounted: ContainerSecrets, resolved: DeploymentSecrets) -> dict[str, str]:
-    """The runtime's settings; secrets as paths of mounted files (validation keeps mtls off docker)."""
+    """The runtime's settings (render.runtime_settings); secrets as paths of mounted files (validation
+    keeps mtls off docker); a file sink writes into the collected-data volume at COLLECT_DIR."""
     spec = req.spec
-    env = {"MODELCTL_PORT": str(req.image_port), "MODELCTL_AUTH_MODE": spec.auth.mode,
-           "MODELCTL_TIMEOUT_SECONDS": str(spec.request_timeout_seconds)}
-    dc = spec.data_collection
-    env["MODELCTL_DATA_COLLECTION"] = json.dumps({"enabled": dc.enabled, "sampling": dc.sampling, "sink": dc.sink,
-                                                  "redact": list(dc.redact)}, sort_keys=True)
-    auth_ref = spec.auth.secret_ref or f"{req.name}-keys"
+    auth_ref = spec.auth.secret_ref or default_keys_secret(req.name)
+    auth_files = {}
     if spec.auth.mode == "key":
-        env["MODELCTL_AUTH_KEYS_FILE"] = mounted.add("auth-keys", resolved.values[auth_ref])
+        auth_files["keys"] = mounted.add("auth-keys", resolved.values[auth_ref])
     elif spec.auth.mode == "token":
-        env["MODELCTL_TOKEN_SECRET_FILE"] = mounted.add("token-secret", resolved.values[auth_ref])
-    for var, ref in sorted(spec.secret_env.items()):
-        env[f"{var}_FILE"] = mounted.add(f"env-{var}", resolved.values[f"{ref.secret_ref}/{ref.key}"])
-    env.update(spec.env)
-    return env
+        auth_files["token-secret"] = mounted.add("token-secret", resolved.values[auth_ref])
+    user_env = {f"{var}_FILE": mounted.add(f"env-{var}", resolved.values[f"{ref.secret_ref}/{ref.key}"])
+                for var, ref in sorted(spec.secret_env.items())}
+    user_env.update(spec.env)
+    return runtime_settings(spec, port=req.image_port, auth_files=auth_files, sink_dir=COLLECT_DIR, user_env=user_env)
 
 
 def image_user(client: docker.DockerClient, ref: str) -> str:

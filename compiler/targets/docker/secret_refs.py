@@ -8,12 +8,14 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from ...names import default_keys_secret
+
 
 def secret_refs(deployment: str, spec: Any) -> tuple[str, ...]:
     """The secrets a deployment's containers read, as ids `name` or `name/key` (never values)."""
     refs = {f"{r.secret_ref}/{r.key}" for r in spec.secret_env.values()}
     if spec.auth.mode in ("key", "token"):
-        refs.add(spec.auth.secret_ref or f"{deployment}-keys")
+        refs.add(spec.auth.secret_ref or default_keys_secret(deployment))
     return tuple(sorted(refs))
 
 
