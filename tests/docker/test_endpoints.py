@@ -8,6 +8,7 @@ import time
 import httpx
 
 from docker_helpers import DEPLOYMENT
+from testkit import changes
 
 ENDPOINT = """\
 apiVersion: modelctl.io/v1
@@ -15,10 +16,6 @@ kind: Endpoint
 metadata: {name: web}
 spec: {target: local, path: /iris, traffic: {blue: BLUE, green: GREEN}}
 """
-
-
-def changes(plan) -> dict[str, str]:
-    return {a.resource: a.action for a in plan.actions if a.is_change}
 
 
 def scored(container) -> int:  # noqa: ANN001

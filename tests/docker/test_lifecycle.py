@@ -7,6 +7,7 @@ import json
 import time
 
 from docker_helpers import DEPLOYMENT, EXAMPLE, Hammer, counting
+from testkit import changes
 
 BROKEN_SCRIPT = "def init():\n    raise RuntimeError('model store unreachable (on purpose)')\n\n\ndef run(data):\n    return data\n"
 BROKEN_MODEL = """\
@@ -15,10 +16,6 @@ kind: Model
 metadata: {name: broken}
 spec: {framework: custom, path: artifacts/broken.txt}
 """
-
-
-def changes(plan) -> dict[str, str]:
-    return {a.resource: a.action for a in plan.actions if a.is_change}
 
 
 def _monitor(ws, name: str, done) -> dict:  # noqa: ANN001

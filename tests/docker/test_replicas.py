@@ -8,10 +8,7 @@ import json
 import time
 
 from docker_helpers import DEPLOYMENT, Hammer
-
-
-def changes(plan) -> dict[str, str]:
-    return {a.resource: a.action for a in plan.actions if a.is_change}
+from testkit import changes
 
 
 def scored_by(container) -> int:  # noqa: ANN001

@@ -6,16 +6,12 @@ import dataclasses
 import json
 
 import pytest
+from testkit import changes
 
 from compiler.plan import PlanError, Scope, make_plan
 from compiler.plan.document import to_document as plan_document
 from compiler.plan.scope import select, wanted
 from compiler.plan.state import ContainerFact, LiveState
-
-
-
-def changes(plan) -> dict[str, str]:
-    return {a.resource: a.action for a in plan.actions if a.is_change}
 
 
 def test_empty_live_state_creates_everything_in_dependency_order(repo, converge):
