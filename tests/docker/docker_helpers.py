@@ -3,11 +3,18 @@
 Every test gets its own workspace name (so labels, containers and the router are its own), its
 own port range and image repository. The sklearn environment is the curated one, so its
 dependency layer is built once per machine and reused by every test.
+
+`Workspace.apply` / `apply_saved` run the real apply entry points (the ones `modelctl apply` runs);
+`Recorder` records what the Docker engine, the OCI registry, the model registry and the repo
+receive meanwhile, so a test can require that an apply wrote nothing.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -15,15 +22,19 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import docker.api.client
 import httpx
 import pytest
+import sqlalchemy
+from testkit import wait_until
 
 from compiler.plan import Scope
-from compiler.plan.apply import execute
-from compiler.plan.services import Services
-from compiler.plan.lock import workspace_lock
-from compiler.workflow import Session
+from compiler.plan.document import write_plan
+# apply's entry points: the one place naming their module (tests call Workspace.apply / apply_saved)
+from compiler.workflow import Session, apply_repo, apply_saved
+from compiler.registry import Registry
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "iris"
 MODELCTL = [sys.executable, "-m", "compiler.cli.main"]
@@ -93,15 +104,26 @@ class Workspace:
         with self.session(scope) as s:
             return s.plan()
 
-    def apply(self, scope: Scope = Scope(), wrap=None):  # noqa: ANN001
-        """What `modelctl apply --auto-approve` does, in-process: lock, read, plan, execute."""
-        with self.session(scope, writable=True) as s:
-            with workspace_lock(s.registry, self.name):
-                plan = s.plan()
-                services = s.services()
-                if wrap:
-                    services = wrap(services)
-                return plan, execute(plan, s.graph, services, s.types)
+    def save_plan(self, path: Path, scope: Scope = Scope()):  # noqa: ANN201
+        """What `modelctl plan --out PATH` writes, in-process; returns the plan."""
+        plan = self.plan(scope)
+        write_plan(plan, Path(path))
+        return plan
+
+    def apply(self, scope: Scope = Scope(), **options):  # noqa: ANN003, ANN201
+        """`modelctl apply --auto-approve`, in-process through the real apply_repo: (plan, outcome).
+
+        outcome is None when the plan had nothing to do. options go to apply_repo (allow_dirty, ...).
+        """
+        run = apply_repo(self.root, scope, **options)
+        assert not run.cancelled, "apply_repo cancelled an auto-approved apply"
+        return run.plan, run.outcome
+
+    def apply_saved(self, path: Path, **options):  # noqa: ANN003, ANN201
+        """`modelctl apply PLAN.json --auto-approve`, in-process through the real apply_saved: (plan, outcome)."""
+        run = apply_saved(Path(path), **options)
+        assert not run.cancelled, "apply_saved cancelled an auto-approved apply"
+        return run.plan, run.outcome
 
     def cli(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         return subprocess.run([*MODELCTL, *args], cwd=self.root, capture_output=True, text=True, timeout=timeout,
@@ -153,34 +175,135 @@ def workspace(tmp_path, docker_client, oci_registry, base_image):
     shutil.rmtree(tmp_path / "repo", ignore_errors=True)
 
 
-class Counting:
-    """Proxy that records every call of the named (writing) methods, then forwards it."""
+# --- what apply sends out ------------------------------------------------------------------------
 
-    def __init__(self, inner, writes: set[str], calls: list) -> None:  # noqa: ANN001
-        self._inner, self._writes, self._calls = inner, writes, calls
+# Registry methods that only read. Every other public method counts as a write, so a write method
+# added later is counted without a change here (a new read method shows up as a "write" until it
+# is listed: a loud, easy fix, never a silent miss).
+REGISTRY_READS = frozenset({"get_model", "list_models", "alias_history", "alias_at", "materialize_model", "get_image",
+                            "find_image", "list_images", "list_deployments", "list_locks", "history", "close"})
+HTTP_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+SQL_READS = frozenset({"SELECT", "PRAGMA", "EXPLAIN", "SHOW"})  # "PRAGMA name = value" is a write
+SQL_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "END"})
+REGISTRY_DB_FILE = re.compile(r"\.db(-wal|-shm|-journal)?$")  # what changes in it is seen statement by statement
 
-    def __getattr__(self, name: str):  # noqa: ANN204
-        attr = getattr(self._inner, name)
-        if name not in self._writes:
-            return attr
 
+class Recorder:
+    """What this process sends out while the `with` block runs:
+
+    - engine: every request of any Docker SDK client to any engine ("POST /containers/create"),
+      recorded on the SDK's APIClient, so it sees a client however compiler code got it;
+    - http: every request through httpx (the OCI registry: manifests, blobs, published artifacts);
+    - registry: every call of a public `compiler.registry.Registry` method, by name;
+    - sql: every statement any SQLAlchemy engine runs (the registry database);
+    - files: files added, changed or removed under the repo (the registry's database file aside).
+
+    `writes()` is deny by default: whatever is not known to only read. Record only while no other
+    thread of the test sends requests (e.g. a Hammer): those would be recorded too.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.engine: list[str] = []
+        self.http: list[str] = []
+        self.registry: list[str] = []
+        self.sql: list[str] = []
+        self.files: list[str] = []
+        self._patch = pytest.MonkeyPatch()
+        self._before: dict[str, tuple[int, int]] = {}
+
+    def __enter__(self) -> Recorder:
+        self._before = self._snapshot()
+        engine_request, http_send, engine, http = docker.api.client.APIClient.request, httpx.Client.send, \
+            self.engine, self.http
+
+        def recorded_engine_request(client, method, url, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            engine.append(f"{method.upper()} {re.sub(r'^/v[0-9.]+/', '/', urlsplit(url).path)}")
+            return engine_request(client, method, url, *args, **kwargs)
+
+        def recorded_http_send(client, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            http.append(f"{request.method} {request.url.copy_with(query=None)}")
+            return http_send(client, request, *args, **kwargs)
+
+        self._patch.setattr(docker.api.client.APIClient, "request", recorded_engine_request)
+        self._patch.setattr(httpx.Client, "send", recorded_http_send)
+        for name, method in list(vars(Registry).items()):
+            if inspect.isfunction(method) and not name.startswith("_"):
+                self._patch.setattr(Registry, name, self._counted(name, method))
+        sqlalchemy.event.listen(sqlalchemy.Engine, "before_cursor_execute", self._on_sql)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sqlalchemy.event.remove(sqlalchemy.Engine, "before_cursor_execute", self._on_sql)
+        self._patch.undo()
+        after = self._snapshot()
+        self.files = sorted({f"{'changed' if p in after else 'removed'} {p}" for p in self._before
+                             if self._before[p] != after.get(p)} | {f"added {p}" for p in after.keys() - self._before})
+
+    def _counted(self, name: str, method):  # noqa: ANN001, ANN202
+        calls = self.registry
+
+        @functools.wraps(method)
         def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-            self._calls.append(name)
-            return attr(*args, **kwargs)
+            calls.append(name)
+            return method(*args, **kwargs)
         return counted
 
+    def _on_sql(self, _conn, _cursor, statement: str, *_rest) -> None:  # noqa: ANN001
+        self.sql.append(" ".join(statement.split()))
 
-REGISTRY_WRITES = {"register_model", "register_image", "record_deployment", "remove_deployment", "record_action",
-                   "acquire_lock", "renew_lock", "release_lock", "tag", "set_alias", "delete_model", "delete_image"}
+    def _snapshot(self) -> dict[str, tuple[int, int]]:
+        out = {}
+        for path in self.root.rglob("*"):
+            if path.is_file() and not REGISTRY_DB_FILE.search(path.name):
+                stat = path.stat()
+                out[path.relative_to(self.root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+        return out
+
+    def _split(self, want_writes: bool) -> dict[str, list[str]]:
+        found = {
+            "engine": [r for r in self.engine if (r.split(" ", 1)[0] not in HTTP_READS) == want_writes],
+            "http": [r for r in self.http if (r.split(" ", 1)[0] not in HTTP_READS) == want_writes],
+            "registry": [n for n in self.registry if (n not in REGISTRY_READS) == want_writes],
+            "sql": [s for s in self.sql if _sql_kind(s) == ("write" if want_writes else "read")],
+            "files": self.files if want_writes else [],
+        }
+        return {k: v for k, v in found.items() if v}
+
+    def writes(self) -> dict[str, list[str]]:
+        """{channel: the writes seen on it}, channels with none left out: {} when nothing was written."""
+        return self._split(True)
+
+    def reads(self) -> dict[str, list[str]]:
+        return self._split(False)
 
 
-def counting(calls: list):  # noqa: ANN201
-    def wrap(services: Services) -> Services:
-        return Services(registry=Counting(services.registry, REGISTRY_WRITES, calls),
-                        builder=Counting(services.builder, {"build", "push"}, calls),
-                        connections={k: Counting(v, {"deploy", "delete", "route_endpoint", "delete_endpoint"}, calls)
-                                     for k, v in services.connections.items()})
-    return wrap
+def _sql_kind(statement: str) -> str:
+    verb = statement.split(None, 1)[0].upper() if statement.strip() else ""
+    if verb in SQL_CONTROL:
+        return "control"
+    if verb in SQL_READS and not (verb == "PRAGMA" and "=" in statement):
+        return "read"
+    if verb == "WITH" and not re.search(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", statement, re.IGNORECASE):
+        return "read"
+    return "write"
+
+
+def scored(container) -> int:  # noqa: ANN001
+    """How many /score requests a backend answered with 200 (its JSON access log, flushed every 0.2 s)."""
+    lines = container.logs().decode(errors="replace").splitlines()
+    return sum(1 for line in lines if '"/score"' in line and '"status":200' in line.replace(" ", ""))
+
+
+def wait_for_scored(containers: list, total: int, timeout: float = 15) -> tuple[int, ...]:
+    """scored() of each container, once their access logs show `total` answered requests in all."""
+    last: list[int] = []
+
+    def logged() -> tuple[int, ...] | None:
+        last[:] = [scored(c) for c in containers]
+        return tuple(last) if sum(last) >= total else None
+    return wait_until(logged, timeout=timeout, interval=0.1,
+                      message=lambda _: f"the access logs show {total} answered /score requests; they show {last}")
 
 
 class Hammer:

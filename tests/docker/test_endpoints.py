@@ -3,11 +3,9 @@ deployments by percent; a split change moves traffic without touching a containe
 
 from __future__ import annotations
 
-import time
-
 import httpx
-
-from docker_helpers import DEPLOYMENT
+from docker_helpers import DEPLOYMENT, wait_for_scored
+from testkit import changes
 
 ENDPOINT = """\
 apiVersion: modelctl.io/v1
@@ -15,15 +13,6 @@ kind: Endpoint
 metadata: {name: web}
 spec: {target: local, path: /iris, traffic: {blue: BLUE, green: GREEN}}
 """
-
-
-def changes(plan) -> dict[str, str]:
-    return {a.resource: a.action for a in plan.actions if a.is_change}
-
-
-def scored(container) -> int:  # noqa: ANN001
-    lines = container.logs().decode(errors="replace").splitlines()
-    return sum(1 for line in lines if '"/score"' in line and '"status":200' in line.replace(" ", ""))
 
 
 def test_endpoint_splits_traffic_and_moves_it_without_a_roll(workspace):
@@ -38,8 +27,7 @@ def test_endpoint_splits_traffic_and_moves_it_without_a_roll(workspace):
     key = {"Authorization": f"Bearer {ws.key()}"}
     for _ in range(40):
         assert httpx.post(url + "/score", json={"data": [[5.1, 3.5, 1.4, 0.2]]}, headers=key).status_code == 200
-    time.sleep(0.6)
-    split = scored(blue), scored(green)
+    split = wait_for_scored([blue, green], 40)
     assert sum(split) == 40 and min(split) >= 5, split  # 50/50 by random request id: both well used
     assert httpx.get(url.removesuffix("/iris") + "/v2/health/ready").status_code == 404  # only under /iris
 
@@ -53,8 +41,7 @@ def test_endpoint_splits_traffic_and_moves_it_without_a_roll(workspace):
     assert outcome.ok, [r.message for r in outcome.results]
     for _ in range(20):
         assert httpx.post(url + "/score", json={"data": [[5.1, 3.5, 1.4, 0.2]]}, headers=key).status_code == 200
-    time.sleep(0.6)
-    assert (scored(blue), scored(green)) == (split[0] + 20, split[1])
+    assert wait_for_scored([blue, green], sum(split) + 20) == (split[0] + 20, split[1])
     assert [c.id for c in ws.backends("blue")] == [blue.id] and [c.id for c in ws.backends("green")] == [green.id]
     assert not ws.plan().has_changes
 

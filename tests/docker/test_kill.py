@@ -3,13 +3,17 @@ refused with the lock owner in the message."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
+import tarfile
 import time
 import uuid
 
+import docker
 from docker_helpers import MODELCTL, _env
+from testkit import wait_until
 
 ENVIRONMENT = """\
 apiVersion: modelctl.io/v1
@@ -56,8 +60,31 @@ def wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 600) -> 
     raise AssertionError(f"never saw {needle!r}; output:\n{''.join(seen)}")
 
 
+def pip_step_running(client, env_name: str) -> str | None:  # noqa: ANN001
+    """The id of a running build container installing the requirements of Environment/ENV_NAME, if any.
+
+    The classic builder runs each RUN step in a container; ours has /build/requirements.txt, which
+    render heads with the environment's id (the name is unique to this test run).
+    """
+    for row in client.api.containers(filters={"status": "running"}):
+        if "pip install" not in row.get("Command", ""):
+            continue
+        try:
+            stream, _ = client.api.get_archive(row["Id"], "/build/requirements.txt")
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+                text = tar.extractfile("requirements.txt").read().decode()
+        except (docker.errors.APIError, tarfile.TarError, KeyError):  # finished meanwhile, or not ours
+            continue
+        if f"Environment/{env_name}." in text:
+            return row["Id"]
+    return None
+
+
 def kill(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGKILL)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:  # it ended already (the test says so where it matters)
+        pass
     proc.wait(timeout=30)
 
 
@@ -75,8 +102,14 @@ def test_kill_mid_build_and_mid_deploy_then_converge(workspace):
 
     # Mid-build: kill once the image build is running (its pip step takes many seconds).
     first = start_apply(ws.root)
-    wait_for_line(first, "Image/scorer")
-    time.sleep(4)
+    try:
+        wait_for_line(first, "Image/scorer")
+        wait_until(lambda: pip_step_running(ws.docker, env_name) or first.poll() is not None, timeout=300,
+                   interval=0.2, message=f"the engine runs the pip step of Environment/{env_name}")
+    except BaseException:
+        kill(first)
+        raise
+    assert first.poll() is None, "the first apply finished before its build's pip step was seen running"
     # meanwhile a second apply is refused, naming the owner of the lock
     second = subprocess.run([*MODELCTL, "apply", ".", "--auto-approve"], cwd=ws.root, env=_env(),
                             capture_output=True, text=True, timeout=300)
@@ -98,10 +131,11 @@ def test_kill_mid_build_and_mid_deploy_then_converge(workspace):
     old = {c.id for c in ws.backends("blue")}
     proc = start_apply(ws.root)
     wait_for_line(proc, "Deployment/blue")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(ws.backends("blue")) < 2:
-        time.sleep(0.05)
-    kill(proc)
+    try:
+        wait_until(lambda: len(ws.backends("blue")) >= 2, timeout=60, interval=0.05,
+                   message="the new container of Deployment/blue runs next to the old one")
+    finally:
+        kill(proc)
     assert len(ws.backends("blue")) == 2, "the kill did not land mid-deploy"
     assert ws.score("blue", [[3]]).status_code == 200  # the old container still serves
 

@@ -1,12 +1,17 @@
 """End to end on the real engine and registry: create, no-op, model change with a blue/green swap
-under load, a broken image rolled back, prune, and a stale saved plan refused."""
+under load, a broken image rolled back, prune, and a stale saved plan refused. Applies go through the
+real apply_repo / apply_saved (docker_helpers)."""
 
 from __future__ import annotations
 
 import json
-import time
+import re
 
-from docker_helpers import DEPLOYMENT, EXAMPLE, Hammer, counting
+import pytest
+from docker_helpers import DEPLOYMENT, EXAMPLE, Hammer, Recorder
+from testkit import changes, wait_until
+
+from compiler.plan import StalePlan
 
 BROKEN_SCRIPT = "def init():\n    raise RuntimeError('model store unreachable (on purpose)')\n\n\ndef run(data):\n    return data\n"
 BROKEN_MODEL = """\
@@ -17,20 +22,18 @@ spec: {framework: custom, path: artifacts/broken.txt}
 """
 
 
-def changes(plan) -> dict[str, str]:
-    return {a.resource: a.action for a in plan.actions if a.is_change}
-
-
-def _monitor(ws, name: str, done) -> dict:  # noqa: ANN001
+def _monitor(ws, name: str, done, what: str) -> dict:  # noqa: ANN001
     """`modelctl monitor NAME --json`, retried until `done(report)`: the collector writes in batches."""
-    deadline = time.monotonic() + 30
-    while True:
+    last: list[dict] = []
+
+    def report() -> list[dict]:
         cli = ws.cli("monitor", name, "--repo", ".", "--interval", "0", "--json")
         assert cli.returncode == 0, cli.stdout + cli.stderr
-        report = json.loads(cli.stdout)
-        if done(report) or time.monotonic() > deadline:
-            return report
-        time.sleep(1)
+        last[:] = [json.loads(cli.stdout)]
+        return last if done(last[0]) else []
+    [found] = wait_until(report, timeout=30, interval=1,
+                         message=lambda _: f"monitor {name} reports {what}; its last report: {last}")
+    return found
 
 
 def test_full_lifecycle(workspace):
@@ -39,10 +42,19 @@ def test_full_lifecycle(workspace):
         "  auth:", "  dataCollection: {enabled: true, sampling: 1.0}\n  auth:"))
 
     # 1. First apply creates everything; the service answers with the generated key.
-    plan, outcome = ws.apply()
+    with Recorder(ws.root) as first:
+        plan, outcome = ws.apply()
     assert changes(plan) == {"Model/iris": "create", "Image/scorer": "create", "Deployment/blue": "create",
                              "Deployment/green": "create"}
     assert outcome.ok, [r.message for r in outcome.results]
+    # The recorder sees apply's writes on every channel (step 2 relies on it seeing them).
+    wrote = first.writes()
+    assert {"register_model", "register_image", "record_deployment", "record_action", "acquire_lock",
+            "release_lock"} <= set(wrote.get("registry", [])), wrote
+    assert {"POST /build", "POST /containers/create"} <= set(wrote.get("engine", [])), wrote
+    assert any(w.startswith("POST /images/") and w.endswith("/push") for w in wrote["engine"]), wrote
+    assert any(s.startswith("INSERT ") for s in wrote.get("sql", [])), wrote
+    assert any(f.startswith("added .modelctl/artifacts/blobs/") for f in wrote.get("files", [])), wrote  # the model
     resp = ws.score("blue", [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]])
     assert resp.status_code == 200 and resp.json()["predictions"] == [0, 2]
     assert ws.score("blue", [[5.1, 3.5, 1.4, 0.2]]).status_code == 200
@@ -57,18 +69,25 @@ def test_full_lifecycle(workspace):
     # 1b. monitor finds a deployment by name: its URL, key and collected-data volume.
     for _ in range(3):
         assert ws.score("green", [[6.7, 3.0, 5.2, 2.3]]).status_code == 200
-    report = _monitor(ws, "green", lambda r: r.get("collected", {}).get("records", 0) >= 3)
+    report = _monitor(ws, "green", lambda r: r.get("collected", {}).get("records", 0) >= 3, "3 collected records")
     assert [t["total"] for t in report["traffic"] if t["model"] == "iris"] == [3.0]
     assert report["collected"]["records"] == 3 and report["collected"]["models"] == ["iris:1"]
-    assert "collected" not in _monitor(ws, "blue", lambda r: True)  # blue collects nothing
+    assert "collected" not in _monitor(ws, "blue", lambda r: True, "anything")  # blue collects nothing
 
-    # 2. Re-plan: no changes (CLI exit 0 with --detailed-exitcode); a second apply writes nothing.
+    # 2. Re-plan: no changes (CLI exit 0 with --detailed-exitcode); a second apply writes nothing: not
+    #    to the engine, the OCI registry, the model registry or its database, nor a file of the repo.
     cli = ws.cli("plan", ".", "--detailed-exitcode")
     assert cli.returncode == 0 and "No changes." in cli.stdout, cli.stdout + cli.stderr
     ids = sorted(c.id for c in ws.backends())
-    calls: list[str] = []
-    plan, outcome = ws.apply(wrap=counting(calls))
-    assert not plan.has_changes and outcome.results == [] and calls == []
+    with Recorder(ws.root) as second:
+        plan, outcome = ws.apply()
+    assert second.writes() == {}, second.writes()
+    assert not plan.has_changes and outcome is None
+    # ...while it did read live state through the very same recorder: it is in apply's path.
+    read = second.reads()
+    assert "GET /containers/json" in read.get("engine", []), read
+    assert "list_deployments" in read.get("registry", []) and read.get("sql"), read
+    assert any(r.startswith("HEAD ") and "/manifests/" in r for r in read.get("http", [])), read
     assert sorted(c.id for c in ws.backends()) == ids
 
     # 3. A model change plans "rebuild image, update deployments" and nothing else; blue/green under load.
@@ -137,7 +156,7 @@ def test_stale_saved_plan_is_refused(workspace):
     saved = ws.cli("plan", ".", "--out", "plan.json")
     assert saved.returncode == 0, saved.stderr
     doc = json.loads((ws.root / "plan.json").read_text())
-    changed = [a["resource"] for a in doc["actions"] if a["action"] != "no-op"]
+    changed = changes(doc)
     assert "Deployment/blue" in changed and "Model/iris" not in changed
     # live state moves: someone stops the container
     ws.backends("blue")[0].stop(timeout=2)
@@ -153,3 +172,53 @@ def test_stale_saved_plan_is_refused(workspace):
     assert blue.attrs["HostConfig"]["Memory"] == 640 * 1024 * 1024
     again = ws.cli("plan", ".", "--detailed-exitcode")
     assert again.returncode == 0, again.stdout
+
+
+def test_saved_plan_is_applied_exactly_or_refused_when_stale(workspace):
+    """apply_saved, in-process: a plan saved before live state or the repo moved is refused without
+    a change (at most the lock is taken and given back); a fresh one is applied exactly."""
+    ws = workspace
+    plan, outcome = ws.apply()
+    assert outcome.ok, [r.message for r in outcome.results]
+    ws.write("deployments/blue.yaml", DEPLOYMENT.format(name="blue").replace("memory: 512Mi", "memory: 640Mi"))
+    saved = ws.save_plan(ws.root / "saved.json")
+    assert changes(saved) == {"Deployment/blue": "update"}
+
+    # Live state moves (the container is stopped by hand): the saved plan is refused, nothing changes.
+    [blue] = ws.backends("blue")
+    blue.stop(timeout=2)
+    with Recorder(ws.root) as refused, pytest.raises(StalePlan, match="live state changed"):
+        ws.apply_saved(ws.root / "saved.json")
+    _assert_only_the_lock_was_written(refused)
+    [still] = ws.backends("blue")
+    assert still.id == blue.id and still.status == "exited"
+
+    # The repo moves after a fresh plan (saved by the CLI this time): refused too.
+    cli = ws.cli("plan", ".", "--out", "fresh.json")
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    doc = json.loads((ws.root / "fresh.json").read_text())
+    assert set(changes(doc)) == {"Deployment/blue"}
+    ws.write("deployments/blue.yaml", DEPLOYMENT.format(name="blue").replace("memory: 512Mi", "memory: 768Mi"))
+    with Recorder(ws.root) as moved, pytest.raises(StalePlan, match="Deployment/blue changed in the repo"):
+        ws.apply_saved(ws.root / "fresh.json")
+    _assert_only_the_lock_was_written(moved)
+
+    # Back to the repo the plan was made from: applied, exactly that plan.
+    ws.write("deployments/blue.yaml", DEPLOYMENT.format(name="blue").replace("memory: 512Mi", "memory: 640Mi"))
+    plan, outcome = ws.apply_saved(ws.root / "fresh.json")
+    assert outcome.ok, [r.message for r in outcome.results]
+    assert changes(plan) == changes(doc) and plan.live_fingerprint == doc["liveStateFingerprint"]
+    assert sorted(r.resource for r in outcome.results) == sorted(changes(doc))
+    [blue] = ws.backends("blue")
+    assert blue.status == "running" and blue.attrs["HostConfig"]["Memory"] == 640 * 1024 * 1024
+    assert ws.score("blue", [[5.1, 3.5, 1.4, 0.2]]).status_code == 200
+    assert not ws.plan().has_changes
+
+
+def _assert_only_the_lock_was_written(seen: Recorder) -> None:
+    """A refused apply leaves everything as it was: no engine, HTTP or file write; in the registry at
+    most the apply lock, taken and released."""
+    wrote = seen.writes()
+    assert set(wrote) <= {"registry", "sql"}, wrote
+    assert set(wrote.get("registry", [])) <= {"acquire_lock", "renew_lock", "release_lock"}, wrote
+    assert all(re.search(r"\blocks\b", statement) for statement in wrote.get("sql", [])), wrote

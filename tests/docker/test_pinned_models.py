@@ -8,16 +8,13 @@ import hashlib
 import json
 
 import pytest
+from docker_helpers import EXAMPLE
+from testkit import changes
 
 from compiler.plan import PlanError
-from docker_helpers import EXAMPLE
 
 PINNED = "apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n" \
          "spec: {models: [iris@VERSION], environment: curated/sklearn}\n"
-
-
-def changes(plan) -> dict[str, str]:
-    return {a.resource: a.action for a in plan.actions if a.is_change}
 
 
 def shipped(ws, deployment: str) -> list[dict]:  # noqa: ANN001

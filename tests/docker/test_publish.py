@@ -8,8 +8,8 @@ import json
 import tarfile
 
 import httpx
-
 from docker_helpers import MODEL as PLAIN_MODEL
+from testkit import changes
 
 # the suite's model, with a compiled form for the FPGA's architecture
 MODEL = PLAIN_MODEL.replace("  signature:", "  accelerator: {architecture: int8-dpu, path: artifacts/model.int8.bin}\n"
@@ -37,10 +37,6 @@ spec:
     device: {family: alveo, part: u250}
     bitstream: {uri: "https://example.com/dpu.xclbin", sha256: "%s", architecture: int8-dpu}
 """ % ("ab" * 32)
-
-
-def changes(plan) -> dict[str, str]:
-    return {a.resource: a.action for a in plan.actions if a.is_change}
 
 
 def test_edge_and_fpga_bundles_are_published_and_reconciled(workspace, oci_registry):

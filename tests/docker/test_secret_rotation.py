@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import httpx
+from testkit import changes
 
 
 def test_rotated_key_is_planned_and_rolled_out(workspace):
@@ -25,7 +26,7 @@ def test_rotated_key_is_planned_and_rolled_out(workspace):
     assert "secret value changed: test-keys" in cli.stdout
     assert new_key not in cli.stdout and old_key not in cli.stdout
     plan = ws.plan()
-    assert {a.resource for a in plan.actions if a.is_change} == {"Deployment/blue"}
+    assert set(changes(plan)) == {"Deployment/blue"}
 
     url = ws.url("blue")
     plan, outcome = ws.apply()

@@ -6,6 +6,7 @@ import dataclasses
 import json
 
 import pytest
+from testkit import changes
 
 from compiler.plan import PlanError, Scope
 from live_support import make_plan
@@ -15,11 +16,6 @@ from compiler.targets import TARGET_TYPES
 from compiler.targets.docker.secret_refs import secret_refs
 from compiler.targets.docker.facts import ContainerFact
 from live_support import LiveFacts
-
-
-
-def changes(plan) -> dict[str, str]:
-    return {a.resource: a.action for a in plan.actions if a.is_change}
 
 
 def test_empty_live_state_creates_everything_in_dependency_order(repo, converge):

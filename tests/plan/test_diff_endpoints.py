@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from testkit import changes
+
 from compiler.plan import Scope
 from live_support import make_plan
 from compiler.plan.document import from_document, to_document
@@ -23,10 +25,6 @@ def shared_keys(repo) -> None:  # noqa: ANN001
     repo.write("deployments/deployments.yaml", path.read_text().replace(
         "spec: {image: other-scorer, target: local}",
         "spec: {image: other-scorer, target: local, auth: {mode: key, secretRef: iris-keys}}"))
-
-
-def changes(plan) -> dict[str, str]:
-    return {a.resource: a.action for a in plan.actions if a.is_change}
 
 
 def with_endpoint(live, fact):  # noqa: ANN001, ANN201

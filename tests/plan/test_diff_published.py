@@ -6,6 +6,7 @@ import dataclasses
 import json
 
 import pytest
+from testkit import changes
 
 from compiler.plan import PlanError, Scope
 from live_support import make_plan
@@ -45,10 +46,6 @@ def live_with(graph, converge, fact):  # noqa: ANN001, ANN201
     records = live.records + (RecordFact("cam", "factory", "iris-scorer", 1, "/repo/published/edge/cam",
                                          graph.get("Deployment/cam").fingerprint),)
     return dataclasses.replace(live, published=(fact,) if fact else (), records=records)
-
-
-def changes(plan) -> dict[str, str]:
-    return {a.resource: a.action for a in plan.actions if a.is_change}
 
 
 def test_unpublished_is_created_and_published_is_a_no_op(edge_repo, converge):

@@ -12,7 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+from testkit import wait_until
+
 from compiler.registry import open_registry
+from compiler.registry.store.base import CHUNK  # written between two throttle pauses
 
 CHILD = """
 import sys
@@ -53,21 +56,47 @@ def _assert_consistent(url: str, root: Path) -> int:
         return len(models)
 
 
+def _parts(root: Path) -> list[Path]:
+    return list((root / "artifacts" / "tmp").glob("*.part"))
+
+
+def _blobs(root: Path) -> set[str]:
+    return {p.name for p in (root / "artifacts" / "blobs" / "sha256").rglob("*") if p.is_file()}
+
+
+def _alive(proc: subprocess.Popen) -> bool:
+    assert proc.poll() is None, f"the child ended ({proc.returncode}) first: {proc.stderr.read().decode()}"
+    return True
+
+
 def _wait_for_temp(root: Path, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not list((root / "artifacts" / "tmp").glob("*.part")):
-        assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.monotonic() < deadline, "the child never started writing a blob"
-        time.sleep(0.005)
+    wait_until(lambda: _alive(proc) and _parts(root), timeout=timeout, interval=0.005,
+               message="the child started writing a blob (a *.part file in artifacts/tmp)")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # renamed into blobs/ meanwhile
+        return -1
+
+
+def _wait_mid_blobs(root: Path, proc: subprocess.Popen, before: set[str], timeout: float = 30) -> None:
+    """Until the child has stored a blob of the new version and is at most one chunk into the next:
+    at least two throttled chunks (0.1 s) from finishing it, so a kill now interrupts that write."""
+    def mid_write() -> bool:
+        return _alive(proc) and bool(_blobs(root) - before) and any(0 <= _size(p) <= CHUNK for p in _parts(root))
+    wait_until(mid_write, timeout=timeout, interval=0.005,
+               message="the child stored a new blob and began the next (a *.part of at most one chunk)")
 
 
 def test_sigkill_mid_blob_write(registry_url, tmp_path):
     with open_registry(registry_url, "file://artifacts", tmp_path) as reg:
         reg.register_model("big", _make_model(tmp_path / "v1", seed=1, files=1, size=1000), framework="custom")
     src = _make_model(tmp_path / "v2", seed=2)
+    before = _blobs(tmp_path)
     proc = _spawn(registry_url, tmp_path, src, throttle=0.05)
-    _wait_for_temp(tmp_path, proc)
-    time.sleep(0.3)                                 # well inside the throttled write of the blobs
+    _wait_mid_blobs(tmp_path, proc, before)         # well inside the throttled write of the blobs
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     assert proc.returncode == -signal.SIGKILL
@@ -90,7 +119,8 @@ def test_sigkill_at_random_moments(registry_url, tmp_path):
         (src / "part-0.bin").write_bytes(rng.randbytes(1024 * 1024))    # new content each round
         proc = _spawn(registry_url, tmp_path, src, throttle=0.08)   # ~0.3 s of blob writes, then the DB
         _wait_for_temp(tmp_path, proc)
-        time.sleep(rng.uniform(0.0, 0.6))          # lands in blob writes, the manifest, the transaction, or after
+        time.sleep(rng.uniform(0.0, 0.6))          # the kill's moment is what is tested: it lands in blob
+                                                    # writes, the manifest, the transaction, or after
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         survived += proc.returncode == 0

@@ -4,11 +4,11 @@ model-only change reuses the dependency layer. Slow the first time (pip installs
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from pathlib import Path
 
 import pytest
+from testkit import wait_until
 
 from compiler.pipeline import compile_repo
 from compiler.render import render_graph
@@ -42,16 +42,15 @@ def _pip_step_cached(log: list[str]) -> bool:
 
 
 def _wait_healthy(container, seconds: float = 180) -> str:
-    deadline = time.monotonic() + seconds
-    status = "unknown"
-    while time.monotonic() < deadline:
+    """The container's health status once it is healthy or stopped running (the test checks which)."""
+    def settled() -> str | None:
         container.reload()
         state = container.attrs["State"]
         status = state.get("Health", {}).get("Status", "none")
-        if status == "healthy" or not state.get("Running"):
-            break
-        time.sleep(2)
-    return status
+        return status if status == "healthy" or not state.get("Running") else None
+    return wait_until(settled, timeout=seconds, interval=0.5,
+                      message=lambda _: f"the container is healthy or stopped; it is {container.attrs['State']}\n"
+                                        f"{container.logs(tail=40).decode(errors='replace')}")
 
 
 def test_iris_image_builds_runs_healthy_and_caches_dependencies(docker_client, base_image, copy_example, tmp_path):

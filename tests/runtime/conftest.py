@@ -14,12 +14,12 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from runtime_support import KEY
+from testkit import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -155,26 +155,18 @@ class Server:
                                      stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_live(self, timeout: float = 30, **client_kw) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def live() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(self.url + "/v2/health/live", timeout=1, **client_kw).status_code == 200:
-                    return
-            except (httpx.HTTPError, OSError):
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"server did not come up:\n{self.output()}")
+            return httpx.get(self.url + "/v2/health/live", timeout=1, **client_kw).status_code == 200
+        wait_until(live, timeout=timeout, interval=0.1, ignore=(httpx.HTTPError, OSError),
+                   message=lambda last: f"the server answers /v2/health/live (last: {last!r}); its output:\n{self.output()}")
 
     def wait_ready(self, timeout: float = 30, **client_kw) -> None:
         self.wait_live(timeout, **client_kw)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if httpx.get(self.url + "/v2/health/ready", timeout=2, **client_kw).status_code == 200:
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"server not ready:\n{self.output()}")
+        wait_until(lambda: httpx.get(self.url + "/v2/health/ready", timeout=2, **client_kw).status_code == 200,
+                   timeout=timeout, interval=0.1,
+                   message=lambda _: f"the server is ready (/v2/health/ready answers 200); its output:\n{self.output()}")
 
     def output(self) -> str:
         self.log.flush()
