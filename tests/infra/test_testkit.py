@@ -8,6 +8,7 @@ import pytest
 from testkit import changes, wait_until
 
 from compiler.plan import Action, Plan, Scope
+from compiler.plan.model import Stage
 from compiler.plan.document import to_document
 
 
@@ -50,7 +51,7 @@ def test_wait_until_raises_a_predicate_error_at_once_unless_it_is_ignored():
 
 
 def test_changes_of_a_plan_and_of_its_saved_document_agree():
-    plan = Plan(workspace="w", root="/repo", scope=Scope(), live_fingerprint="0" * 64, stages=(("Model/a", "Deployment/c"),),
+    plan = Plan(workspace="w", root="/repo", scope=Scope(), live_fingerprint="0" * 64, stages=(Stage(("Model/a",)), Stage(("Deployment/c",), deletes=True)),
                 actions=(Action("Model/a", "update"), Action("Image/b", "no-op"), Action("Deployment/c", "delete")))
     assert changes(plan) == {"Model/a": "update", "Deployment/c": "delete"}
     assert changes(to_document(plan)) == changes(plan)
