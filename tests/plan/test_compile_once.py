@@ -90,3 +90,20 @@ def test_a_reconcile_heal_reuses_its_drift_plan(repo, counted):
         steps.close()
     assert healed["ok"] and [r["resource"] for r in healed["results"]] == ["Model/iris"]
     assert counted == Counter(compile=1, git=1, select=1)
+
+
+def test_the_repo_s_validation_warnings_travel_with_the_plan(repo):
+    (repo / "images").mkdir()
+    (repo / "images" / "scorer.yaml").write_text(
+        "apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n"
+        "spec: {models: [iris], environment: curated/sklearn}\n")
+    (repo / "deployments").mkdir()
+    (repo / "deployments" / "web.yaml").write_text(
+        "apiVersion: modelctl.io/v1\nkind: Deployment\nmetadata: {name: web}\n"
+        "spec: {image: scorer, target: local, autoscale: {min: 1, max: 3}}\n")
+    with Session.open(repo, Scope(resources=("Model/iris",))) as session:  # no target is read
+        plan = session.plan()
+    [warning] = plan.warnings
+    assert warning.startswith("deployments/web.yaml:") and "has no autoscaler" in warning
+    from compiler.plan.document import from_document, to_document
+    assert from_document(to_document(plan)).warnings == plan.warnings
