@@ -10,19 +10,22 @@ import graphlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import TypeAdapter, ValidationError
+
 from ..diagnostics import Diagnostic, Location, did_you_mean
 from ..digest import path_sha256
 from ..load import LoadedDocument, LoadResult
-from ..safepath import UnsafePath, repo_path
+from ..safepath import PrivatePath, UnsafePath, content_path
 from ..spec.common import split_model_ref
 from ..spec.deployment import DEPLOYMENT_SPEC_BY_TARGET
-from ..spec.workspace import WorkspaceSpec
+from ..spec.workspace import Target, WorkspaceSpec
 from .environments import CURATED_PREFIX, curated_environments, merge_environments
 from .fingerprint import fingerprint, image_toolchain_digest
 from .nodes import (DeploymentNode, EndpointNode, EnvironmentNode, FileRef, Graph, ImageNode, ModelNode, ModelUse,
                     Node, WorkspaceInfo)
 from . import checks
 
+TARGET_ADAPTER: TypeAdapter = TypeAdapter(Target)
 KIND_ORDER = ("Model", "Environment", "Image", "Deployment", "Endpoint")
 
 
@@ -33,6 +36,8 @@ class _Context:
     docs: dict[str, LoadedDocument] = field(default_factory=dict)  # id -> doc
     diags: list[Diagnostic] = field(default_factory=list)
     nodes: dict[str, Node] = field(default_factory=dict)
+    broken_targets: set[str] | None = None  # target names of an invalid Workspace (None: any name may be one)
+    workspace_broken: bool = False
 
     def names(self, kind: str) -> list[str]:
         return sorted(n for k, n in self.result.declared if k == kind)
@@ -73,12 +78,36 @@ def _workspace(ctx: _Context) -> WorkspaceInfo:
                 "no Workspace document in the repo", Location("modelctl.yaml"), code="no-workspace",
                 expected="one document of kind Workspace (usually modelctl.yaml)",
                 suggestion="run 'modelctl init' to create one"))
-        return WorkspaceInfo("invalid", WorkspaceSpec(), Location("modelctl.yaml"))
+            return WorkspaceInfo("invalid", WorkspaceSpec(), Location("modelctl.yaml"))
+        return _salvage_workspace(ctx)
     for extra in found[1:]:
         ctx.error(extra, ("kind",), f"more than one Workspace (first one at {found[0].raw.location})",
                   code="duplicate", suggestion="keep one Workspace per repo")
     first = found[0]
     return WorkspaceInfo(first.name, first.doc.spec, first.raw.location)
+
+
+def _salvage_workspace(ctx: _Context) -> WorkspaceInfo:
+    """The Workspace has errors (reported at it): keep the targets that are valid on their own, so
+    deployments on them are still checked, and remember the names of the broken ones, so that a
+    reference to them is not reported again as an 'unknown target'."""
+    ctx.workspace_broken = True
+    raw = next((r for r in ctx.result.invalid if isinstance(r.data, dict) and r.data.get("kind") == "Workspace"), None)
+    spec = raw.data.get("spec") if raw is not None else None
+    targets = spec.get("targets") if isinstance(spec, dict) else None
+    if not isinstance(targets, dict):
+        ctx.broken_targets = None if (raw is None or (isinstance(spec, dict) and "targets" in spec)
+                                      or not isinstance(spec, dict)) else set()
+        return WorkspaceInfo("invalid", WorkspaceSpec(), raw.location if raw else Location("modelctl.yaml"))
+    valid, broken = {}, set()
+    for name, data in targets.items():
+        try:
+            valid[name] = TARGET_ADAPTER.validate_python(data)
+        except ValidationError:
+            broken.add(name)
+    ctx.broken_targets = broken
+    name = raw.data.get("metadata", {}).get("name") if isinstance(raw.data.get("metadata"), dict) else None
+    return WorkspaceInfo(name if isinstance(name, str) else "invalid", WorkspaceSpec(targets=valid), raw.location)
 
 
 def _index(ctx: _Context) -> None:
@@ -160,7 +189,13 @@ def _base(doc: LoadedDocument, parents: list[str], fp: str, node_id: str | None 
 
 def _file(ctx: _Context, doc: LoadedDocument, path: tuple, rel: str) -> FileRef | None:
     try:
-        full = repo_path(ctx.root, rel)
+        full = content_path(ctx.root, rel)
+    except PrivatePath as err:
+        ctx.error(doc, path, str(err), code="private-path",
+                  expected="a file or folder inside the repo, outside .git and .modelctl, not the repo root",
+                  suggestion="name the file or its own folder, e.g. artifacts/model.joblib; secrets are "
+                             "referenced by name (auth.secretRef, secretEnv), never copied")
+        return None
     except UnsafePath as err:
         ctx.error(doc, path, str(err), code="bad-path", expected="a file or folder inside the repo",
                   suggestion=_path_hint(ctx.root, rel))
@@ -169,6 +204,8 @@ def _file(ctx: _Context, doc: LoadedDocument, path: tuple, rel: str) -> FileRef 
 
 
 def _path_hint(root: Path, rel: str) -> str | None:
+    if not rel.isprintable():
+        return "remove the control character"
     parent = (root / rel).parent
     if parent.is_dir() and parent.resolve().is_relative_to(root.resolve()):
         siblings = [p.name for p in parent.iterdir()]
@@ -266,6 +303,8 @@ def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode 
 def _target(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo):
     name = doc.doc.spec.target
     target = ws.spec.targets.get(name)
+    if target is None and ctx.workspace_broken and (ctx.broken_targets is None or name in ctx.broken_targets):
+        return None  # the Workspace's own error covers it
     if target is None:
         known = sorted(ws.spec.targets)
         ctx.error(doc, ("spec", "target"), f"unknown target '{name}': it is not in the Workspace's targets",
