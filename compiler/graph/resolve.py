@@ -15,8 +15,10 @@ from pydantic import TypeAdapter, ValidationError
 from ..diagnostics import Diagnostic, Location, did_you_mean
 from ..digest import path_sha256
 from ..load import LoadedDocument, LoadResult
+from ..load.errors import field_path, printable
 from ..safepath import PrivatePath, UnsafePath, content_path
-from ..spec.common import split_model_ref
+from ..spec.common import NAME_PATTERN, split_model_ref
+from ..spec.grammar import matches
 from ..spec.deployment import DEPLOYMENT_SPEC_BY_TARGET
 from ..spec.workspace import Target, WorkspaceSpec
 from .environments import CURATED_PREFIX, curated_environments, merge_environments
@@ -50,7 +52,7 @@ class _Context:
         if kw.get("code") == "unknown-reference" and not kw.get("suggestion") and self.result.unreadable:
             kw["suggestion"] = (f"it may be defined in {', '.join(self.result.unreadable)}, "
                                 "which could not be read (see its error)")
-        self.diags.append(Diagnostic(message, doc.raw.locate(path, key=key), path=".".join(map(str, path)), **kw))
+        self.diags.append(Diagnostic(printable(message), doc.raw.locate(path, key=key), path=field_path(path), **kw))
 
 
 def build_graph(result: LoadResult) -> tuple[Graph | None, list[Diagnostic]]:
@@ -102,8 +104,10 @@ def _salvage_workspace(ctx: _Context) -> WorkspaceInfo:
     valid, broken = {}, set()
     for name, data in targets.items():
         try:
+            if not matches(NAME_PATTERN, name):
+                raise ValueError(name)
             valid[name] = TARGET_ADAPTER.validate_python(data)
-        except ValidationError:
+        except (ValidationError, ValueError):
             broken.add(name)
     ctx.broken_targets = broken
     name = raw.data.get("metadata", {}).get("name") if isinstance(raw.data.get("metadata"), dict) else None
@@ -233,7 +237,7 @@ def _environment(ctx: _Context, doc: LoadedDocument, node_id: str) -> Environmen
         parent_id = _env_id(spec.inherit)
         parent = ctx.nodes.get(parent_id)
         if parent is None:
-            if parent_id not in ctx.docs:
+            if parent_id not in ctx.docs and not ctx.declared("Environment", spec.inherit):
                 ctx.error(doc, ("spec", "inherit"), f"unknown environment '{spec.inherit}'", code="unknown-reference",
                           suggestion=did_you_mean(spec.inherit, _environment_names(ctx)))
             return None
@@ -269,7 +273,7 @@ def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode 
     env_id = None
     if spec.environment:
         env_id = _env_id(spec.environment)
-        if env_id not in ctx.docs:
+        if env_id not in ctx.docs and not ctx.declared("Environment", spec.environment):
             hint = did_you_mean(spec.environment, _environment_names(ctx))
             if not hint and not spec.environment.startswith(CURATED_PREFIX):
                 curated = [n for n in _environment_names(ctx) if n.startswith(CURATED_PREFIX)]
@@ -279,7 +283,7 @@ def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode 
                       suggestion=hint)
             ok = False
         elif env_id not in ctx.nodes:
-            ok = False
+            ok = False  # the environment has errors, reported at its own document
     script = None
     if spec.scoring.script:
         script = _file(ctx, doc, ("spec", "scoring", "script"), spec.scoring.script)

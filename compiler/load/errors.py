@@ -204,6 +204,8 @@ def _one(e: dict, raw: RawDocument, model: type[BaseModel]) -> Diagnostic:
         expected = want
         if isinstance(value, str) and word in ("int", "float", "bool"):
             suggestion = "remove the quotes around the value"
+        elif word == "string" and isinstance(value, (int, float, bool)):
+            suggestion = "put the value in quotes"
     else:
         message = f"invalid value {describe(value)} for '{last}': {e['msg'][0].lower()}{e['msg'][1:]}"
     return Diagnostic(message, location, path=path, expected=expected, suggestion=suggestion, code=kind)

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .common import Name, StrictModel
-from .grammar import (MAX_REPLICAS, CpuQuantity, EnvName, EnvValue, ImageReference, MemoryQuantity, RuntimeEnvName,
+from .grammar import (MAX_REPLICAS, CpuQuantity, EnvValue, Identifier, ImageReference, MemoryQuantity, RuntimeEnvName,
                       SecretKey, Sink, SpecError, Uri)
 
 
@@ -71,7 +71,7 @@ class Lifecycle(StrictModel):
 class EdgeModule(StrictModel):
     image: ImageReference
     create_options: dict = Field(default_factory=dict)
-    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
+    env: dict[RuntimeEnvName, EnvValue] = Field(default_factory=dict, description="MODELCTL_* names are reserved.")
     restart_policy: Literal["always", "on-failure", "on-unhealthy", "never"] = "always"
 
 
@@ -84,14 +84,14 @@ class EdgeSettings(StrictModel):
 
 
 class FpgaDevice(StrictModel):
-    family: str = Field(min_length=1)
-    part: str = Field(min_length=1)
+    family: Identifier
+    part: Identifier
 
 
 class Bitstream(StrictModel):
     uri: Uri
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    architecture: str = Field(min_length=1, description="Accelerator architecture the bitstream implements.")
+    architecture: Identifier = Field(description="Accelerator architecture the bitstream implements.")
 
 
 class FpgaSettings(StrictModel):
@@ -103,7 +103,7 @@ class FpgaSettings(StrictModel):
 
 class DeploymentSpec(StrictModel):
     image: Name
-    target: str = Field(min_length=1, description="A target named in the Workspace.")
+    target: Name = Field(description="A target named in the Workspace.")
     replicas: int = Field(1, ge=0, le=MAX_REPLICAS)
     resources: Resources = Field(default_factory=Resources)
     autoscale: Autoscale | None = None

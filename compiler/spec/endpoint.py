@@ -16,7 +16,7 @@ class Mirror(StrictModel):
 
 
 class EndpointSpec(StrictModel):
-    target: str = Field(min_length=1)
+    target: Name = Field(description="A target named in the Workspace (kubernetes or docker).")
     traffic: dict[Name, Annotated[int, Field(ge=0, le=100)]] = Field(description="Percent of traffic per deployment; must total 100 (or 0).")
     mirror: Mirror | None = None
     path: str = Field("/", pattern=r"^/[A-Za-z0-9/_.-]*$", description="URL path prefix routed to this endpoint.")

@@ -63,6 +63,17 @@ def _control(value: str, *, allow: str = "") -> str | None:
 DNS_LABEL_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 """A DNS-1123 label: resource names, Kubernetes namespaces (its meaning is in load.errors)."""
 
+ENVIRONMENT_REF_PATTERN = _register(
+    r"^(?:curated/)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+    "curated/<name> or the name of an Environment in this repo")
+EnvironmentRef = Annotated[str, StringConstraints(pattern=ENVIRONMENT_REF_PATTERN)]
+
+IDENTIFIER_PATTERN = _register(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
+    "an identifier: letters, digits, '.', '_' and '-', at most 63 characters, starting with a letter or digit")
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
+"""Accelerator architectures, FPGA families and parts: compared and printed, never interpreted."""
+
 # -- environment variables --------------------------------------------------------------------
 
 ENV_NAME_PATTERN = _register(
@@ -84,11 +95,10 @@ def _not_reserved(name: str) -> str:
     return name
 
 
-EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN, max_length=255)]
-"""A variable of a container that is not the scoring runtime (an extra edge module)."""
 RuntimeEnvName = Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN, max_length=255),
                            AfterValidator(_not_reserved)]
-"""A variable the scoring runtime's container sees: the MODELCTL_ prefix is the runtime's own."""
+"""The name of every variable a user sets (Deployment env and secretEnv, Environment env, edge modules):
+the MODELCTL_ prefix is the runtime's own, in every map, so no user value can stand in for a setting."""
 
 
 def _no_nul(value: str) -> str:

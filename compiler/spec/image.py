@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, model_validator
 
 from .common import MODEL_REF_PATTERN, StrictModel
-from .grammar import ImageReference, Port, RepoPath
+from .grammar import EnvironmentRef, ImageReference, Port, RepoPath
 
 ModelRef = Annotated[str, StringConstraints(pattern=MODEL_REF_PATTERN)]
 
@@ -21,7 +21,7 @@ class ImageSpec(StrictModel):
         default_factory=list,
         description="Model references: name, name@3, name@latest or name@tag:stable.",
     )
-    environment: str | None = Field(None, description="curated/<name> or an Environment in this repo.")
+    environment: EnvironmentRef | None = Field(None, description="curated/<name> or an Environment in this repo.")
     scoring: Scoring = Field(default_factory=Scoring)
     prebuilt: ImageReference | None = Field(None, description="Use this prebuilt image (registry/name@sha256:… or a tag) instead of a build.")
     port: Port = 8080

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .common import StrictModel
-from .grammar import RepoPath, Uri
+from .grammar import Identifier, RepoPath, Uri
 
 DType = Literal[
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -33,7 +33,7 @@ class Signature(StrictModel):
 
 
 class Accelerator(StrictModel):
-    architecture: str = Field(description="Accelerator architecture the compiled model targets, e.g. 'dpu-b4096'.")
+    architecture: Identifier = Field(description="Accelerator architecture the compiled model targets, e.g. 'dpu-b4096'.")
     path: RepoPath = Field(description="Compiled model artifact, inside the repo.")
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator
 
-from .common import StrictModel
+from .common import Name, StrictModel
 from .grammar import GatewayRef, ImageReference, ImageRegistry, IpAddress, KubernetesNamespace, Port, SpecError
 
 # file:// a folder inside the repo (relative; no segment is '..') or oci://HOST[:PORT]/REPOSITORY
@@ -71,5 +71,6 @@ class WorkspaceSpec(StrictModel):
         default_factory=dict,
         description="Map of base image names to the images used instead (e.g. a local mirror).",
     )
-    targets: dict[str, Target] = Field(default_factory=dict)
+    targets: dict[Name, Target] = Field(
+        default_factory=dict, description="Deployment targets by name (a DNS-1123 label: it names folders and objects).")
     exclude: list[str] = Field(default_factory=list, description="Glob patterns of YAML files that are not modelctl documents.")
