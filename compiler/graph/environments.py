@@ -5,6 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
 from ..load import LoadedDocument, load_repo
 from ..paths import ENVIRONMENTS_DIR
 from ..spec.environment import EnvironmentSpec
@@ -23,10 +26,11 @@ def curated_environments(folder: Path = ENVIRONMENTS_DIR) -> dict[str, LoadedDoc
 
 def merge_environments(parent: EnvironmentSpec, child: EnvironmentSpec) -> EnvironmentSpec:
     """Child fields win; pip/apt lists are combined with the child's pins replacing the parent's."""
-    def package(req: str) -> str:
-        for sep in ("==", ">=", "<=", "~=", "!=", ">", "<", "[", ";", " "):
-            req = req.split(sep, 1)[0]
-        return req.strip().lower().replace("_", "-")
+    def package(req: str) -> str:  # PEP 503 names: 'Scikit_Learn' and 'scikit-learn' are one package
+        try:
+            return canonicalize_name(Requirement(req).name)
+        except InvalidRequirement:  # not reachable for validated specs (spec.grammar.PipRequirement)
+            return req
 
     child_pip = {package(r) for r in child.pip}
     pip = [r for r in parent.pip if package(r) not in child_pip] + list(child.pip)
