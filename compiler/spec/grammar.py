@@ -336,6 +336,17 @@ def _repo_path(value: str) -> str:
     return value
 
 
+def _one_line(value: str) -> str:
+    bad = _control(value)
+    if bad:
+        raise SpecError(f"this setting cannot contain the control character {bad}", expected="one line of text",
+                        suggestion="remove the control character")
+    return value
+
+
+OneLine = Annotated[str, StringConstraints(max_length=4096), AfterValidator(_one_line)]
+"""Host-side settings (registry URL, artifact store, Docker host, kubeconfig): read by apply, never rendered."""
+
 RepoPath = Annotated[str, StringConstraints(min_length=1, max_length=4096), AfterValidator(_repo_path)]
 """A path relative to the repo root; `compiler.safepath` checks where it leads."""
 

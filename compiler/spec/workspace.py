@@ -7,7 +7,8 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, field_validator
 
 from .common import Name, StrictModel
-from .grammar import GatewayRef, ImageReference, ImageRegistry, IpAddress, KubernetesNamespace, Port, SpecError
+from .grammar import (GatewayRef, ImageReference, ImageRegistry, IpAddress, KubernetesNamespace, OneLine, Port,
+                      SpecError)
 
 # file:// a folder inside the repo (relative; no segment is '..') or oci://HOST[:PORT]/REPOSITORY
 # (no control characters anywhere: a NUL in a folder name would reach the file system)
@@ -18,7 +19,7 @@ PUBLISH_PATTERN = rf"^(?:file://{_SEGMENT}(?:/{_SEGMENT})*/?|oci://[^/{_C}]+/[^{
 
 class DockerTarget(StrictModel):
     type: Literal["docker"]
-    host: str | None = Field(None, description="Docker engine URL; DOCKER_HOST or the default socket when unset.")
+    host: OneLine | None = Field(None, description="Docker engine URL; DOCKER_HOST or the default socket when unset.")
     bind_address: IpAddress = Field("127.0.0.1", description="Host IP address that published ports bind to.")
     port_range: list[Port] = Field([18000, 18999], min_length=2, max_length=2,
                                    description="First and last host port modelctl may publish services on.")
@@ -36,8 +37,8 @@ class DockerTarget(StrictModel):
 
 class KubernetesTarget(StrictModel):
     type: Literal["kubernetes"]
-    context: str | None = Field(None, description="kubeconfig context; the current one when unset.")
-    kubeconfig: str | None = Field(None, description="Path to a kubeconfig; KUBECONFIG or ~/.kube/config when unset.")
+    context: OneLine | None = Field(None, description="kubeconfig context; the current one when unset.")
+    kubeconfig: OneLine | None = Field(None, description="Path to a kubeconfig; KUBECONFIG or ~/.kube/config when unset.")
     namespace: KubernetesNamespace = Field("default", description="Namespace of every rendered object (DNS-1123 label).")
     gateway: GatewayRef | None = Field(None, description="Gateway (namespace/name) that HTTPRoutes attach to.")
 
@@ -63,8 +64,8 @@ TARGET_TYPES = ("docker", "kubernetes", "edge", "fpga")
 
 
 class WorkspaceSpec(StrictModel):
-    registry: str = Field("sqlite:///.modelctl/registry.db", description="SQLAlchemy URL of the model registry.")
-    artifacts: str = Field("file://.modelctl/artifacts", description="Artifact store: file://DIR or oci://HOST/REPO.")
+    registry: OneLine = Field("sqlite:///.modelctl/registry.db", description="SQLAlchemy URL of the model registry.")
+    artifacts: OneLine = Field("file://.modelctl/artifacts", description="Artifact store: file://DIR or oci://HOST/REPO.")
     image_registry: ImageRegistry | None = Field(
         None, description="Registry images are pushed to, e.g. 127.0.0.1:5000/team.")
     base_images: dict[ImageReference, ImageReference] = Field(
