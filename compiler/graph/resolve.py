@@ -95,22 +95,22 @@ def _salvage_workspace(ctx: _Context) -> WorkspaceInfo:
     reference to them is not reported again as an 'unknown target'."""
     ctx.workspace_broken = True
     raw = next((r for r in ctx.result.invalid if isinstance(r.data, dict) and r.data.get("kind") == "Workspace"), None)
-    spec = raw.data.get("spec") if raw is not None else None
-    targets = spec.get("targets") if isinstance(spec, dict) else None
-    if not isinstance(targets, dict):
-        ctx.broken_targets = None if (raw is None or (isinstance(spec, dict) and "targets" in spec)
-                                      or not isinstance(spec, dict)) else set()
-        return WorkspaceInfo("invalid", WorkspaceSpec(), raw.location if raw else Location("modelctl.yaml"))
-    valid, broken = {}, set()
+    if raw is None:
+        return WorkspaceInfo("invalid", WorkspaceSpec(), Location("modelctl.yaml"))  # broken_targets None: any
+    spec = raw.data.get("spec")
+    targets = spec.get("targets", {}) if isinstance(spec, dict) else None
+    if not isinstance(targets, dict):  # no telling which targets were meant
+        return WorkspaceInfo("invalid", WorkspaceSpec(), raw.location)
+    valid, ctx.broken_targets = {}, set()
     for name, data in targets.items():
         try:
             if not matches(NAME_PATTERN, name):
                 raise ValueError(name)
             valid[name] = TARGET_ADAPTER.validate_python(data)
         except (ValidationError, ValueError):
-            broken.add(name)
-    ctx.broken_targets = broken
-    name = raw.data.get("metadata", {}).get("name") if isinstance(raw.data.get("metadata"), dict) else None
+            ctx.broken_targets.add(name)
+    metadata = raw.data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
     return WorkspaceInfo(name if isinstance(name, str) else "invalid", WorkspaceSpec(targets=valid), raw.location)
 
 
