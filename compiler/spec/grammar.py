@@ -351,8 +351,8 @@ RepoPath = Annotated[str, StringConstraints(min_length=1, max_length=4096), Afte
 """A path relative to the repo root; `compiler.safepath` checks where it leads."""
 
 SINK_PATTERN = _register(
-    r"^(?:file:///(?:[A-Za-z0-9_][A-Za-z0-9._-]*/?)*|https?://[^\s\x00-\x1f\x7f/?#]+(?:[/?#][^\s\x00-\x1f\x7f]*)?)$",
-    "file:///ABSOLUTE/FOLDER (letters, digits, '.', '_', '-') or an http(s):// URL",
+    r"^(?:file:///[A-Za-z0-9_][A-Za-z0-9._-]*(?:/[A-Za-z0-9_][A-Za-z0-9._-]*)*/?|https?://[^\s\x00-\x1f\x7f/?#]+(?:[/?#][^\s\x00-\x1f\x7f]*)?)$",
+    "file:///ABSOLUTE/FOLDER (not '/'; letters, digits, '.', '_', '-') or an http(s):// URL",
     lambda v: "e.g. file:///var/lib/modelctl/collected or https://collector.example.com/ingest")
 
 
