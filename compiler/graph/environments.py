@@ -5,9 +5,6 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from ..load import LoadedDocument, load_repo
 from ..paths import ENVIRONMENTS_DIR
 from ..spec.environment import EnvironmentSpec
@@ -26,6 +23,9 @@ def curated_environments(folder: Path = ENVIRONMENTS_DIR) -> dict[str, LoadedDoc
 
 def merge_environments(parent: EnvironmentSpec, child: EnvironmentSpec) -> EnvironmentSpec:
     """Child fields win; pip/apt lists are combined with the child's pins replacing the parent's."""
+    from packaging.requirements import InvalidRequirement, Requirement  # see spec.grammar.check_requirement
+    from packaging.utils import canonicalize_name
+
     def package(req: str) -> str:  # PEP 503 names: 'Scikit_Learn' and 'scikit-learn' are one package
         try:
             return canonicalize_name(Requirement(req).name)
