@@ -94,7 +94,8 @@ def run(raw):
     w, b = weights["weights"], weights["bias"]
     return [sum(x * y for x, y in zip(row, w)) + b for row in rows]
 ''',
-    ".gitignore": ".modelctl/\nout/\n",
+    ".gitignore": "# modelctl state: secrets, the local registry, published bundles, run copies. Never commit it.\n"
+                  ".modelctl/\n# render output\nout/\n",
 }
 
 

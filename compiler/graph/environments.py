@@ -23,10 +23,14 @@ def curated_environments(folder: Path = ENVIRONMENTS_DIR) -> dict[str, LoadedDoc
 
 def merge_environments(parent: EnvironmentSpec, child: EnvironmentSpec) -> EnvironmentSpec:
     """Child fields win; pip/apt lists are combined with the child's pins replacing the parent's."""
-    def package(req: str) -> str:
-        for sep in ("==", ">=", "<=", "~=", "!=", ">", "<", "[", ";", " "):
-            req = req.split(sep, 1)[0]
-        return req.strip().lower().replace("_", "-")
+    from packaging.requirements import InvalidRequirement, Requirement  # see spec.grammar.check_requirement
+    from packaging.utils import canonicalize_name
+
+    def package(req: str) -> str:  # PEP 503 names: 'Scikit_Learn' and 'scikit-learn' are one package
+        try:
+            return canonicalize_name(Requirement(req).name)
+        except InvalidRequirement:  # not reachable for validated specs (spec.grammar.PipRequirement)
+            return req
 
     child_pip = {package(r) for r in child.pip}
     pip = [r for r in parent.pip if package(r) not in child_pip] + list(child.pip)

@@ -12,20 +12,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from ..diagnostics import Diagnostic, Location, did_you_mean
 from ..digest import path_sha256
 from ..load import LoadedDocument, LoadResult
-from ..safepath import UnsafePath, repo_path
-from ..spec.common import split_model_ref
+from ..load.errors import field_path, printable
+from ..safepath import PrivatePath, UnsafePath, content_path
+from ..spec.common import NAME_PATTERN, split_model_ref
 from ..spec.deployment import DEPLOYMENT_SPEC_BY_TARGET, TARGET_SECTIONS
 from ..spec.endpoint import ENDPOINT_TARGET_TYPES
-from ..spec.workspace import WorkspaceSpec
+from ..spec.grammar import matches
+from ..spec.workspace import Target, WorkspaceSpec
 from .environments import CURATED_PREFIX, curated_environments, merge_environments
 from .fingerprint import fingerprint, image_toolchain_digest
 from .nodes import (DeploymentNode, EndpointNode, EnvironmentNode, FileRef, Graph, ImageNode, ModelNode, ModelUse,
                     Node, WorkspaceInfo)
 from . import checks
 
+TARGET_ADAPTER: TypeAdapter = TypeAdapter(Target)
 KIND_ORDER = ("Model", "Environment", "Image", "Deployment", "Endpoint")
 
 
@@ -36,6 +41,8 @@ class _Context:
     docs: dict[str, LoadedDocument] = field(default_factory=dict)  # id -> doc
     diags: list[Diagnostic] = field(default_factory=list)
     nodes: dict[str, Node] = field(default_factory=dict)
+    broken_targets: set[str] | None = None  # target names of an invalid Workspace (None: any name may be one)
+    workspace_broken: bool = False
 
     def names(self, kind: str) -> list[str]:
         return sorted(n for k, n in self.result.declared if k == kind)
@@ -48,11 +55,11 @@ class _Context:
         if kw.get("code") == "unknown-reference" and not kw.get("suggestion") and self.result.unreadable:
             kw["suggestion"] = (f"it may be defined in {', '.join(self.result.unreadable)}, "
                                 "which could not be read (see its error)")
-        self.diags.append(Diagnostic(message, doc.raw.locate(path, key=key), path=".".join(map(str, path)), **kw))
+        self.diags.append(Diagnostic(printable(message), doc.raw.locate(path, key=key), path=field_path(path), **kw))
 
     def diagnose(self, node: Node, path: tuple, message: str, **kw: Any) -> Diagnostic:
         """A diagnostic at a field of a node's document (for the target types' checks)."""
-        return Diagnostic(message, self.docs[node.id].raw.locate(path), path=".".join(map(str, path)), **kw)
+        return Diagnostic(printable(message), self.docs[node.id].raw.locate(path), path=field_path(path), **kw)
 
 
 # A target type's rules over the resolved nodes: (nodes, diagnose) → diagnostics
@@ -87,12 +94,38 @@ def _workspace(ctx: _Context) -> WorkspaceInfo:
                 "no Workspace document in the repo", Location("modelctl.yaml"), code="no-workspace",
                 expected="one document of kind Workspace (usually modelctl.yaml)",
                 suggestion="run 'modelctl init' to create one"))
-        return WorkspaceInfo("invalid", WorkspaceSpec(), Location("modelctl.yaml"))
+            return WorkspaceInfo("invalid", WorkspaceSpec(), Location("modelctl.yaml"))
+        return _salvage_workspace(ctx)
     for extra in found[1:]:
         ctx.error(extra, ("kind",), f"more than one Workspace (first one at {found[0].raw.location})",
                   code="duplicate", suggestion="keep one Workspace per repo")
     first = found[0]
     return WorkspaceInfo(first.name, first.doc.spec, first.raw.location)
+
+
+def _salvage_workspace(ctx: _Context) -> WorkspaceInfo:
+    """The Workspace has errors (reported at it): keep the targets that are valid on their own, so
+    deployments on them are still checked, and remember the names of the broken ones, so that a
+    reference to them is not reported again as an 'unknown target'."""
+    ctx.workspace_broken = True
+    raw = next((r for r in ctx.result.invalid if isinstance(r.data, dict) and r.data.get("kind") == "Workspace"), None)
+    if raw is None:
+        return WorkspaceInfo("invalid", WorkspaceSpec(), Location("modelctl.yaml"))  # broken_targets None: any
+    spec = raw.data.get("spec")
+    targets = spec.get("targets", {}) if isinstance(spec, dict) else None
+    if not isinstance(targets, dict):  # no telling which targets were meant
+        return WorkspaceInfo("invalid", WorkspaceSpec(), raw.location)
+    valid, ctx.broken_targets = {}, set()
+    for name, data in targets.items():
+        try:
+            if not matches(NAME_PATTERN, name):
+                raise ValueError(name)
+            valid[name] = TARGET_ADAPTER.validate_python(data)
+        except (ValidationError, ValueError):
+            ctx.broken_targets.add(name)
+    metadata = raw.data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return WorkspaceInfo(name if isinstance(name, str) else "invalid", WorkspaceSpec(targets=valid), raw.location)
 
 
 def _index(ctx: _Context) -> None:
@@ -174,7 +207,13 @@ def _base(doc: LoadedDocument, parents: list[str], fp: str, node_id: str | None 
 
 def _file(ctx: _Context, doc: LoadedDocument, path: tuple, rel: str) -> FileRef | None:
     try:
-        full = repo_path(ctx.root, rel)
+        full = content_path(ctx.root, rel)
+    except PrivatePath as err:
+        ctx.error(doc, path, str(err), code="private-path",
+                  expected="a file or folder inside the repo, outside .git and .modelctl, not the repo root",
+                  suggestion="name the file or its own folder, e.g. artifacts/model.joblib; secrets are "
+                             "referenced by name (auth.secretRef, secretEnv), never copied")
+        return None
     except UnsafePath as err:
         ctx.error(doc, path, str(err), code="bad-path", expected="a file or folder inside the repo",
                   suggestion=_path_hint(ctx.root, rel))
@@ -183,6 +222,8 @@ def _file(ctx: _Context, doc: LoadedDocument, path: tuple, rel: str) -> FileRef 
 
 
 def _path_hint(root: Path, rel: str) -> str | None:
+    if not rel.isprintable():
+        return "remove the control character"
     parent = (root / rel).parent
     if parent.is_dir() and parent.resolve().is_relative_to(root.resolve()):
         siblings = [p.name for p in parent.iterdir()]
@@ -210,7 +251,7 @@ def _environment(ctx: _Context, doc: LoadedDocument, node_id: str) -> Environmen
         parent_id = _env_id(spec.inherit)
         parent = ctx.nodes.get(parent_id)
         if parent is None:
-            if parent_id not in ctx.docs:
+            if parent_id not in ctx.docs and not ctx.declared("Environment", spec.inherit):
                 ctx.error(doc, ("spec", "inherit"), f"unknown environment '{spec.inherit}'", code="unknown-reference",
                           suggestion=did_you_mean(spec.inherit, _environment_names(ctx)))
             return None
@@ -246,7 +287,7 @@ def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode 
     env_id = None
     if spec.environment:
         env_id = _env_id(spec.environment)
-        if env_id not in ctx.docs:
+        if env_id not in ctx.docs and not ctx.declared("Environment", spec.environment):
             hint = did_you_mean(spec.environment, _environment_names(ctx))
             if not hint and not spec.environment.startswith(CURATED_PREFIX):
                 curated = [n for n in _environment_names(ctx) if n.startswith(CURATED_PREFIX)]
@@ -256,7 +297,7 @@ def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode 
                       suggestion=hint)
             ok = False
         elif env_id not in ctx.nodes:
-            ok = False
+            ok = False  # the environment has errors, reported at its own document
     script = None
     if spec.scoring.script:
         script = _file(ctx, doc, ("spec", "scoring", "script"), spec.scoring.script)
@@ -280,6 +321,8 @@ def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode 
 def _target(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo):
     name = doc.doc.spec.target
     target = ws.spec.targets.get(name)
+    if target is None and ctx.workspace_broken and (ctx.broken_targets is None or name in ctx.broken_targets):
+        return None  # the Workspace's own error covers it
     if target is None:
         known = sorted(ws.spec.targets)
         ctx.error(doc, ("spec", "target"), f"unknown target '{name}': it is not in the Workspace's targets",

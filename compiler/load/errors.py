@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..diagnostics import Diagnostic, did_you_mean
+from ..spec import grammar
 from ..spec.common import MODEL_REF_PATTERN, NAME_PATTERN
 from ..spec.workspace import PUBLISH_PATTERN
 from .yaml_source import RawDocument
@@ -17,6 +18,7 @@ PATTERN_MEANING = {
                   "starting and ending with a letter or digit",
     MODEL_REF_PATTERN: "a model reference: name, name@3, name@latest or name@tag:stable",
     PUBLISH_PATTERN: "file://FOLDER inside the repo (relative, no '..') or oci://HOST[:PORT]/REPOSITORY",
+    **grammar.PATTERN_MEANING,
 }
 TYPE_WORDS = {
     "int": "an integer", "float": "a number", "string": "a string", "bool": "true or false",
@@ -103,6 +105,25 @@ def _quoted_choices(text: str) -> list[str]:
     return re.findall(r"'([^']*)'", text or "")
 
 
+def printable(text: str) -> str:
+    """A user string safe to print in a terminal or a CI log: control characters escaped."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def field_path(loc: tuple) -> str:
+    """spec.env.NAME — with any control character of a user key escaped (it is printed)."""
+    return ".".join(printable(str(p)) for p in loc)
+
+
+def _field_label(loc: tuple) -> str:
+    """The field a message names: 'replicas', or 'apt[2]' for a list entry."""
+    if not loc:
+        return ""
+    if isinstance(loc[-1], int) and len(loc) > 1:
+        return f"{printable(str(loc[-2]))}[{loc[-1]}]"
+    return printable(str(loc[-1]))
+
+
 def convert(err: ValidationError, raw: RawDocument, model: type[BaseModel]) -> list[Diagnostic]:
     out = [_one(e, raw, model) for e in err.errors(include_url=False)]
     # A misspelt required key shows once, as "unknown field 'x' (did you mean 'y'?)", not also as "missing 'y'".
@@ -114,15 +135,21 @@ def convert(err: ValidationError, raw: RawDocument, model: type[BaseModel]) -> l
 
 
 def _one(e: dict, raw: RawDocument, model: type[BaseModel]) -> Diagnostic:
-    loc = data_path(raw.data, tuple(e["loc"]))
-    path = ".".join(str(p) for p in loc)
+    at_key = bool(e["loc"]) and e["loc"][-1] == "[key]"  # a mapping's key (e.g. an env name) is wrong
+    loc = data_path(raw.data, tuple(e["loc"][:-1] if at_key else e["loc"]))
+    path = field_path(loc)
     kind = e["type"]
     value = e.get("input")
     ctx = e.get("ctx") or {}
-    last = loc[-1] if loc else ""
+    last = _field_label(loc)
     expected = suggestion = None
-    location = raw.locate(loc)
-    if kind == "extra_forbidden":
+    location = raw.locate(loc, key=at_key)
+    if at_key and kind == "string_pattern_mismatch":
+        pattern = ctx.get("pattern", "")
+        message = f"invalid key {describe(value)} in '{_field_label(loc[:-1])}'"
+        expected = PATTERN_MEANING.get(pattern, f"a string matching {pattern}")
+        suggestion = _pattern_hint(pattern, value)
+    elif kind == "extra_forbidden":
         allowed = fields_at(model, loc[:-1])
         message = f"unknown field '{last}'"
         expected = "one of: " + ", ".join(allowed) if allowed else None
@@ -154,11 +181,22 @@ def _one(e: dict, raw: RawDocument, model: type[BaseModel]) -> Diagnostic:
         pattern = ctx.get("pattern", "")
         message = f"invalid value {describe(value)} for '{last}'"
         expected = PATTERN_MEANING.get(pattern, f"a string matching {pattern}")
-        if pattern == NAME_PATTERN and isinstance(value, str):
-            fixed = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")[:63]
-            suggestion = f"use '{fixed}'" if fixed and fixed != value else None
+        suggestion = _pattern_hint(pattern, value)
     elif kind == "value_error":
         message = str(e["msg"]).removeprefix("Value error, ")
+        error = ctx.get("error")
+        if isinstance(error, grammar.SpecError):  # a grammar check: what it wanted and how to fix it
+            expected, suggestion = error.expected, error.suggestion
+    elif kind in _BOUNDS and isinstance(value, (int, float)) and not isinstance(value, bool):
+        word, key = _BOUNDS[kind]
+        limit = ctx.get(key)
+        message = f"invalid value {describe(value)} for '{last}': {e['msg'][0].lower()}{e['msg'][1:]}"
+        expected = _range_text(model, loc) or f"a number {word} {limit}"
+        suggestion = f"use a value {word} {limit}"
+    elif kind == "string_too_long":
+        message = f"value of '{last}' is too long ({len(value) if isinstance(value, str) else '?'} characters)"
+        expected = f"at most {ctx.get('max_length')} characters"
+        suggestion = "shorten it"
     elif kind.endswith("_type") or kind.endswith("_parsing"):
         word = kind.rsplit("_", 1)[0]
         want = TYPE_WORDS.get(word, word)
@@ -166,6 +204,41 @@ def _one(e: dict, raw: RawDocument, model: type[BaseModel]) -> Diagnostic:
         expected = want
         if isinstance(value, str) and word in ("int", "float", "bool"):
             suggestion = "remove the quotes around the value"
+        elif word == "string" and isinstance(value, (int, float, bool)):
+            suggestion = "put the value in quotes"
     else:
         message = f"invalid value {describe(value)} for '{last}': {e['msg'][0].lower()}{e['msg'][1:]}"
     return Diagnostic(message, location, path=path, expected=expected, suggestion=suggestion, code=kind)
+
+
+def _pattern_hint(pattern: str, value: Any) -> str | None:
+    if pattern == NAME_PATTERN and isinstance(value, str):
+        fixed = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")[:63]
+        return f"use '{fixed}'" if fixed and fixed != value else None
+    hint = grammar.PATTERN_HINT.get(pattern)
+    return hint(value) if hint else None
+
+
+_BOUNDS = {"less_than_equal": ("at most", "le"), "less_than": ("below", "lt"),
+           "greater_than_equal": ("at least", "ge"), "greater_than": ("above", "gt")}
+
+
+def _range_text(model: type[BaseModel], loc: tuple) -> str | None:
+    """'an integer from 0 to 1000' for a field with both bounds (from its pydantic metadata)."""
+    if not loc or not isinstance(loc[-1], str):
+        return None
+    for cls in _parents(model, loc[:-1]):
+        for name, f in cls.model_fields.items():
+            if loc[-1] in (name, f.alias):
+                low = next((getattr(m, "ge", None) for m in f.metadata if getattr(m, "ge", None) is not None), None)
+                high = next((getattr(m, "le", None) for m in f.metadata if getattr(m, "le", None) is not None), None)
+                if low is not None and high is not None:
+                    return f"{'an integer' if f.annotation is int else 'a number'} from {low} to {high}"
+    return None
+
+
+def _parents(model: type[BaseModel], loc: tuple) -> list[type[BaseModel]]:
+    candidates: list[Any] = [model]
+    for step in loc:
+        candidates = [t for cls in candidates for t in _child_types(cls, step)]
+    return [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]

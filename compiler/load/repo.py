@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ class LoadResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     declared: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) of every document, valid or not
     unreadable: list[str] = field(default_factory=list)  # files with a YAML error: their names are unknown
+    invalid: list[RawDocument] = field(default_factory=list)  # documents with schema errors (reported already)
 
 
 def discover(root: Path) -> list[Path]:
@@ -73,6 +75,8 @@ def load_repo(root: Path, *, stage: str | None = None, paths: list[Path] | None 
         doc = validate_document(raw, result.diagnostics)
         if doc is not None:
             result.documents.append(LoadedDocument(raw, doc))
+        else:
+            result.invalid.append(raw)
     return result
 
 
@@ -82,10 +86,39 @@ def _read_all(root: Path, files: list[Path], diags: list[Diagnostic]) -> list[Ra
     for path in files:
         text = str(path)
         rel = text[len(prefix):].replace(os.sep, "/") if text.startswith(prefix) else text
+        refused = _refuse(root, path, rel)
+        if refused is not None:
+            diags.append(refused)
+            continue
         docs, problems = read_file(path, rel)
         raws.extend(docs)
         diags.extend(problems)
     return raws
+
+
+def _refuse(root: Path, path: Path, rel: str) -> Diagnostic | None:
+    """A YAML file that must not be read: a symlink leading out of the repo (or into .git /
+    .modelctl), or not a regular file (a FIFO would block, a device never ends). Its content is
+    never read, so no part of it can appear in a message."""
+    try:
+        resolved = path.resolve()
+        regular = stat.S_ISREG(resolved.stat().st_mode)
+    except (OSError, RuntimeError, ValueError) as err:  # a dangling or looping symlink
+        return Diagnostic(f"cannot read file: {getattr(err, 'strerror', None) or 'broken symlink'}", Location(rel),
+                          code="io", suggestion="fix or remove the symlink")
+    if not resolved.is_relative_to(root):
+        return Diagnostic("this YAML file is a symlink pointing outside the repo; it was not read", Location(rel),
+                          expected="YAML files inside the repo", code="symlink-escape",
+                          suggestion="copy the file into the repo instead of linking to it")
+    private = [part for part in resolved.relative_to(root).parts if part.lower() in (".git", ".modelctl")]
+    if private:
+        return Diagnostic(f"this YAML file is a symlink into {private[0]}/; it was not read", Location(rel),
+                          expected="YAML files outside .git and .modelctl", code="symlink-escape",
+                          suggestion="remove the symlink")
+    if not regular:
+        return Diagnostic("not a regular file; it was not read", Location(rel), code="io",
+                          expected="a regular YAML file", suggestion="remove it or rename it to another suffix")
+    return None
 
 
 def _drop_excluded(raws: list[RawDocument]) -> list[RawDocument]:

@@ -186,7 +186,7 @@ class _Builder:
             key = key if isinstance(key, str) else str(key)
             if key in result:
                 raise YamlProblem(
-                    f'duplicate key "{key}" with value "{_short(value_node)}" (original value: '
+                    f'duplicate key "{_printable(key)}" with value "{_short(value_node)}" (original value: '
                     f'"{_short(self.first_value[id(node), key])}")', key_node,
                     "remove one of the two entries or rename it", code="yaml-duplicate-key")
             self.first_value[id(node), key] = value_node
@@ -206,7 +206,12 @@ class _Builder:
 
 
 def _short(node: Node) -> str:
-    return node.value if isinstance(node, ScalarNode) else "…"
+    return _printable(node.value) if isinstance(node, ScalarNode) else "…"
+
+
+def _printable(text: str) -> str:
+    """User text inside a message: control characters escaped (messages reach terminals and CI logs)."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _yaml_error(file: str, err: yaml.MarkedYAMLError, text: str) -> Diagnostic:

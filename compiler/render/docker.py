@@ -6,14 +6,16 @@ models/<name>/<version>/…, score/…}, a virtualenv at /opt/venv, user 10001.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path, PurePosixPath
 from typing import Mapping
 
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..graph import EnvironmentNode, Graph, ImageNode, ModelNode
 from ..paths import RUNTIME_DIR
+from ..spec import grammar
 from .naming import MANAGED_BY, base_image, image_tag, model_digest, model_version, split_digest
-from .serialize import compact_json, json_text
+from .serialize import compact_json, docker_quote, json_text
 from .templating import Templates
 from .tree import OutputTree
 
@@ -53,16 +55,54 @@ def render_image(graph: Graph, image: ImageNode, tree: OutputTree, templates: Te
     tree.add(f"{folder}/.dockerignore", image.id, templates.render("docker/dockerignore.j2", {}, resource=image.id))
     context = {
         "resource": image.id,
-        "base": base_image(graph, env.spec.base),
-        "port": image.spec.port,
+        "port": int(image.spec.port),
         "uid": USER_ID,
-        "apt": sorted(env.spec.apt),
-        "env": sorted(env.spec.env.items()),
-        "labels": sorted(image_labels(graph, image, env, models).items()),
+        **dockerfile_words(graph, image, env, models),
         "has_score": script is not None,
         "has_models": bool(models),
     }
     tree.add(f"{folder}/Dockerfile", image.id, templates.render("docker/Dockerfile.j2", context, resource=image.id))
+
+
+def dockerfile_words(graph: Graph, image: ImageNode, env: EnvironmentNode, models: list[dict]) -> dict:
+    """Every user value the Dockerfile holds, each already in its Dockerfile form.
+
+    The template only places these: an image reference in FROM (which has no quoting) and an
+    environment name in ENV must match their grammar, or rendering stops; every apt package is a
+    shell-quoted word; every ENV and LABEL value is a double-quoted Dockerfile string with `$`
+    escaped. Validation refuses bad values first, with their position; this is the second line,
+    so no value can add a line, an instruction or a shell command whatever reached the renderer.
+    """
+    def refuse(what: str, value: str, path: str, node=env) -> DiagnosticError:
+        return DiagnosticError([Diagnostic(
+            f"{image.id}: {what} {value!r} cannot be written into a Dockerfile", node.source, path=path,
+            expected=grammar.PATTERN_MEANING.get(_PATTERNS.get(what, ""), what), code="render-unsafe",
+            suggestion="run 'modelctl validate' for the value's position")])
+
+    base = base_image(graph, env.spec.base)
+    if not grammar.matches(grammar.IMAGE_REFERENCE_PATTERN, base):
+        raise refuse("base image", base, "spec.base")
+    apt = []
+    for package in sorted(env.spec.apt):
+        if not grammar.matches(grammar.DEBIAN_PACKAGE_PATTERN, package):
+            raise refuse("apt package", package, "spec.apt")
+        apt.append(shlex.quote(package))
+    variables = []
+    for key, value in sorted(env.spec.env.items()):
+        if not grammar.matches(grammar.ENV_NAME_PATTERN, key):
+            raise refuse("environment variable", key, "spec.env")
+        variables.append((key, docker_quote(value)))
+    labels = []
+    for key, value in sorted(image_labels(graph, image, env, models).items()):
+        if not grammar.matches(_LABEL_KEY, key):  # modelctl's own keys, from resource names
+            raise refuse("label key", key, "metadata.name", node=image)
+        labels.append((key, docker_quote(value)))
+    return {"base": base, "apt": apt, "env": variables, "labels": labels}
+
+
+_LABEL_KEY = r"^[a-z0-9][a-z0-9._/-]*$"
+_PATTERNS = {"base image": grammar.IMAGE_REFERENCE_PATTERN, "apt package": grammar.DEBIAN_PACKAGE_PATTERN,
+             "environment variable": grammar.ENV_NAME_PATTERN}
 
 
 def _model_entry(model: ModelNode, model_versions, image: ImageNode, override: tuple[Path, str] | None) -> dict:
@@ -93,6 +133,14 @@ def _copy_tree(tree: OutputTree, source: Path, dest: str, node: str) -> None:
 
 
 def _requirements(env: EnvironmentNode) -> str:
+    """One PEP 508 requirement per line, nothing pip would read as an option (spec.grammar)."""
+    for i, req in enumerate(env.spec.pip):
+        try:
+            grammar.check_requirement(req)
+        except grammar.SpecError as err:
+            raise DiagnosticError([Diagnostic(f"{env.id}: {err}", env.source, path=f"spec.pip.{i}",
+                                              expected=err.expected, suggestion=err.suggestion,
+                                              code="render-unsafe")]) from None
     lines = [f"# Pinned packages of {env.id}.", *env.spec.pip]
     return "\n".join(lines) + "\n"
 

@@ -5,11 +5,10 @@ What genuinely differs per target is a parameter: the port the image listens on,
 the auth secret are mounted inside the container, and where a target mounts storage for a `file://`
 data-collection sink. Everything else comes from the Deployment spec, the same way everywhere.
 
-Settings the spec governs are owned by the runtime (`RUNTIME_OWNED`): a user's `spec.env` (or
-`secretEnv`) entry of that name is dropped, so the spec — not an env override — decides the port, the
-auth mode and its credentials, the scoring timeout and data collection. Other runtime variables
-(`MODELCTL_WORKERS`, `MODELCTL_MAX_BODY_BYTES`, `MODELCTL_INLINE_MAX_ROWS`, `MODELCTL_ACCESS_LOG`, …)
-have no spec field and stay settable through `spec.env`.
+Every `MODELCTL_*` variable is the runtime's: validate refuses user `env` / `secretEnv` names with that
+prefix, and this function drops any that reach it (defence in depth), so the spec — not an env
+override — decides the port, the auth mode and its credentials, the scoring timeout, data
+collection and the server's tuning (`spec.runtime`: workers, body limit, inline rows, access log).
 """
 
 from __future__ import annotations
@@ -33,6 +32,10 @@ TLS_KEY_FILE = "MODELCTL_TLS_KEY_FILE"
 TLS_CLIENT_CA_FILE = "MODELCTL_TLS_CLIENT_CA_FILE"
 TIMEOUT_SECONDS = "MODELCTL_TIMEOUT_SECONDS"
 DATA_COLLECTION = "MODELCTL_DATA_COLLECTION"
+RESERVED_PREFIX = "MODELCTL_"
+# spec.runtime field → the variable the runtime reads
+TUNING = {"workers": "MODELCTL_WORKERS", "max_body_bytes": "MODELCTL_MAX_BODY_BYTES",
+          "inline_max_rows": "MODELCTL_INLINE_MAX_ROWS", "access_log": "MODELCTL_ACCESS_LOG"}
 
 # Per auth mode: the keys the auth secret must hold, and the runtime variable naming each one's file.
 AUTH_SECRET_KEYS: Mapping[str, Mapping[str, str]] = {
@@ -42,11 +45,11 @@ AUTH_SECRET_KEYS: Mapping[str, Mapping[str, str]] = {
     "none": {},
 }
 
-# Variables the spec governs. Never taken from user env, even when this deployment does not set them
-# (e.g. MODELCTL_AUTH_KEYS would add a plain-text key; MODELCTL_DATA_COLLECTION would turn on
-# collection the spec has off).
+# Variables the spec governs (every MODELCTL_* name is the runtime's; these are the ones it sets).
+# Never taken from user env, even when this deployment does not set them (e.g. MODELCTL_AUTH_KEYS would
+# add a plain-text key; MODELCTL_DATA_COLLECTION would turn on collection the spec has off).
 RUNTIME_OWNED: frozenset[str] = frozenset(
-    {PORT, AUTH_MODE, AUTH_KEYS, TIMEOUT_SECONDS, DATA_COLLECTION}
+    {PORT, AUTH_MODE, AUTH_KEYS, TIMEOUT_SECONDS, DATA_COLLECTION} | set(TUNING.values())
     | {var for keys in AUTH_SECRET_KEYS.values() for var in keys.values()})
 
 
@@ -73,7 +76,7 @@ def file_sink_dir(collection: DataCollection) -> str | None:
 def runtime_settings(spec: DeploymentSpec, *, port: int, auth_files: Mapping[str, str] | None = None,
                      sink_dir: str | None = None, user_env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The container environment of a deployment's scorer, sorted by name: `user_env` (default
-    `spec.env`) without `RUNTIME_OWNED` names, then the runtime's settings.
+    `spec.env`) without `MODELCTL_*` names, then the runtime's settings.
 
     port: the port the image listens on (`Image.spec.port`).
     auth_files: secret key (`keys`, `token-secret`, `tls.crt`, `tls.key`, `ca.crt`) → path of that file
@@ -95,7 +98,10 @@ def runtime_settings(spec: DeploymentSpec, *, port: int, auth_files: Mapping[str
         sink = dc.sink if folder is None else f"file://{sink_dir or folder}"
         env[DATA_COLLECTION] = compact_json(
             {"enabled": True, "sampling": dc.sampling, "sink": sink, "redact": list(dc.redact)})
+    tuning = spec.runtime.model_dump(exclude_none=True, by_alias=False) if spec.runtime else {}
+    env.update({TUNING[field]: ("1" if value else "0") if isinstance(value, bool) else str(value)
+                for field, value in tuning.items()})
     given = spec.env if user_env is None else user_env
-    merged = {name: value for name, value in given.items() if name not in RUNTIME_OWNED}
+    merged = {name: value for name, value in given.items() if not name.upper().startswith(RESERVED_PREFIX)}
     merged.update(env)
     return dict(sorted(merged.items()))

@@ -8,13 +8,15 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
+from .grammar import DNS_LABEL_PATTERN, LabelKey, LabelValue
+
 API_VERSION = "modelctl.io/v1"
 
-NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+NAME_PATTERN = DNS_LABEL_PATTERN
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 """A DNS-1123 label: lower-case letters, digits and '-', at most 63 characters."""
 
-LabelValue = Annotated[str, StringConstraints(max_length=253)]
+TagValue = Annotated[str, StringConstraints(max_length=253)]
 
 
 class StrictModel(BaseModel):
@@ -34,8 +36,9 @@ class StrictModel(BaseModel):
 
 class Metadata(StrictModel):
     name: Name = Field(description="Resource name: lower-case letters, digits and '-'.")
-    tags: dict[str, LabelValue] = Field(default_factory=dict, description="Searchable key/value tags.")
-    labels: dict[str, LabelValue] = Field(default_factory=dict, description="Labels copied onto rendered objects.")
+    tags: dict[str, TagValue] = Field(default_factory=dict, description="Searchable key/value tags.")
+    labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict, description="Labels copied onto rendered objects (Kubernetes label syntax).")
     description: str | None = None
 
 
@@ -51,4 +54,4 @@ def split_model_ref(ref: str) -> tuple[str, str]:
 
 
 def is_model_ref(ref: str) -> bool:
-    return bool(_MODEL_REF.match(ref))
+    return isinstance(ref, str) and bool(_MODEL_REF.fullmatch(ref))

@@ -8,24 +8,24 @@ target's type from `DEPLOYMENT_SPEC_BY_TARGET`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..names import default_collection_sink
 from .common import Name, StrictModel
-
-Quantity = Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")]
+from .grammar import (MAX_REPLICAS, CpuQuantity, EnvValue, Identifier, ImageReference, MemoryQuantity, RuntimeEnvName,
+                      SecretKey, Sink, SpecError, Uri)
 
 
 class Resources(StrictModel):
-    cpu: Quantity = "500m"
-    memory: Quantity = "512Mi"
+    cpu: CpuQuantity = Field("500m", description="CPU request: a number of CPUs or millicores (500m).")
+    memory: MemoryQuantity = Field("512Mi", description="Memory request and limit, at least 6Mi (512Mi, 2Gi).")
 
 
 class Autoscale(StrictModel):
-    min: int = Field(1, ge=1)
-    max: int = Field(ge=1)
+    min: int = Field(1, ge=1, le=MAX_REPLICAS)
+    max: int = Field(ge=1, le=MAX_REPLICAS)
     target_utilization: int = Field(70, ge=1, le=100, description="Target CPU utilisation, percent.")
 
     @model_validator(mode="after")
@@ -43,7 +43,8 @@ class Auth(StrictModel):
 class DataCollection(StrictModel):
     enabled: bool = False
     sampling: float = Field(1.0, ge=0.0, le=1.0)
-    sink: str = default_collection_sink()
+    sink: Sink = Field(default_collection_sink(),
+                       description="file:///ABSOLUTE/FOLDER in the container, or an http(s):// URL.")
     redact: list[str] = Field(default_factory=list, description="Input fields replaced by '[redacted]'.")
 
 
@@ -61,7 +62,7 @@ class Probes(StrictModel):
 
 class SecretEnv(StrictModel):
     secret_ref: Name
-    key: str = Field(min_length=1)
+    key: SecretKey = Field(description="The name of a key inside the secret (never a path).")
 
 
 class Lifecycle(StrictModel):
@@ -69,9 +70,9 @@ class Lifecycle(StrictModel):
 
 
 class EdgeModule(StrictModel):
-    image: str
+    image: ImageReference
     create_options: dict = Field(default_factory=dict)
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[RuntimeEnvName, EnvValue] = Field(default_factory=dict, description="MODELCTL_* names are reserved.")
     restart_policy: Literal["always", "on-failure", "on-unhealthy", "never"] = "always"
 
 
@@ -84,14 +85,14 @@ class EdgeSettings(StrictModel):
 
 
 class FpgaDevice(StrictModel):
-    family: str = Field(min_length=1)
-    part: str = Field(min_length=1)
+    family: Identifier
+    part: Identifier
 
 
 class Bitstream(StrictModel):
-    uri: str = Field(min_length=1)
+    uri: Uri
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    architecture: str = Field(min_length=1, description="Accelerator architecture the bitstream implements.")
+    architecture: Identifier = Field(description="Accelerator architecture the bitstream implements.")
 
 
 class FpgaSettings(StrictModel):
@@ -101,21 +102,47 @@ class FpgaSettings(StrictModel):
     precision: Literal["int8", "int16", "fp16", "bf16", "fp32"] = "int8"
 
 
+class RuntimeTuning(StrictModel):
+    """Tuning of the scoring server (the runtime's settings that no other field governs). Unset: the
+    runtime's default. User env may not set MODELCTL_* variables; these fields are the way."""
+    workers: int | None = Field(None, ge=1, le=64, description="Server worker processes (default: usable CPUs).")
+    max_body_bytes: int | None = Field(None, ge=1024, le=1 << 30,
+                                       description="Larger request bodies get 413 (default 4 MiB).")
+    inline_max_rows: int | None = Field(None, ge=0, le=1_000_000,
+                                        description="Built-in models predict on the event loop up to this many "
+                                                    "rows (default 64).")
+    access_log: bool | None = Field(None, description="Per-request JSON log lines (default true).")
+
+
 class DeploymentSpec(StrictModel):
     image: Name
-    target: str = Field(min_length=1, description="A target named in the Workspace.")
-    replicas: int = Field(1, ge=0)
+    target: Name = Field(description="A target named in the Workspace.")
+    replicas: int = Field(1, ge=0, le=MAX_REPLICAS)
     resources: Resources = Field(default_factory=Resources)
     autoscale: Autoscale | None = None
     auth: Auth = Field(default_factory=Auth)
     data_collection: DataCollection = Field(default_factory=DataCollection)
     probes: Probes = Field(default_factory=Probes)
     request_timeout_seconds: int = Field(30, ge=1, le=3600)
-    env: dict[str, str] = Field(default_factory=dict, description="Plain settings; secrets go in secretEnv.")
-    secret_env: dict[str, SecretEnv] = Field(default_factory=dict, description="Variables read from secrets, by reference.")
+    runtime: RuntimeTuning | None = None
+    env: dict[RuntimeEnvName, EnvValue] = Field(
+        default_factory=dict, description="Plain settings; secrets go in secretEnv. Names starting with MODELCTL_ "
+                                          "are the runtime's own and refused.")
+    secret_env: dict[RuntimeEnvName, SecretEnv] = Field(
+        default_factory=dict, description="Variables read from secrets, by reference.")
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     edge: EdgeSettings | None = None
     fpga: FpgaSettings | None = None
+
+    @field_validator("secret_env")
+    @classmethod
+    def _env_once(cls, secret_env: dict, info: ValidationInfo) -> dict:
+        both = sorted(set(info.data.get("env") or {}) & set(secret_env))
+        if both:
+            raise SpecError(f"variable '{both[0]}' is set in both env and secretEnv",
+                            expected="each variable in one of env or secretEnv",
+                            suggestion=f"remove '{both[0]}' from env (a secret belongs in secretEnv)")
+        return secret_env
 
 
 class DockerDeploymentSpec(DeploymentSpec):

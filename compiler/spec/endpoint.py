@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from .common import Name, StrictModel
+from .grammar import Hostname
 
 # the target types an endpoint can route on (a router listener on docker, an HTTPRoute on kubernetes)
 ENDPOINT_TARGET_TYPES: tuple[str, ...] = ("docker", "kubernetes")
@@ -18,8 +19,8 @@ class Mirror(StrictModel):
 
 
 class EndpointSpec(StrictModel):
-    target: str = Field(min_length=1)
+    target: Name = Field(description="A target named in the Workspace (kubernetes or docker).")
     traffic: dict[Name, Annotated[int, Field(ge=0, le=100)]] = Field(description="Percent of traffic per deployment; must total 100 (or 0).")
     mirror: Mirror | None = None
     path: str = Field("/", pattern=r"^/[A-Za-z0-9/_.-]*$", description="URL path prefix routed to this endpoint.")
-    hostnames: list[str] = Field(default_factory=list)
+    hostnames: list[Hostname] = Field(default_factory=list, description="DNS host names (Gateway API HTTPRoute).")

@@ -7,12 +7,13 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, model_validator
 
 from .common import MODEL_REF_PATTERN, StrictModel
+from .grammar import EnvironmentRef, ImageReference, Port, RepoPath
 
 ModelRef = Annotated[str, StringConstraints(pattern=MODEL_REF_PATTERN)]
 
 
 class Scoring(StrictModel):
-    script: str | None = Field(None, description="A custom scoring script (init()/run(data)) inside the repo.")
+    script: RepoPath | None = Field(None, description="A custom scoring script (init()/run(data)) inside the repo.")
 
 
 class ImageSpec(StrictModel):
@@ -20,10 +21,10 @@ class ImageSpec(StrictModel):
         default_factory=list,
         description="Model references: name, name@3, name@latest or name@tag:stable.",
     )
-    environment: str | None = Field(None, description="curated/<name> or an Environment in this repo.")
+    environment: EnvironmentRef | None = Field(None, description="curated/<name> or an Environment in this repo.")
     scoring: Scoring = Field(default_factory=Scoring)
-    prebuilt: str | None = Field(None, description="Use this prebuilt image (registry/name@sha256:… or a tag) instead of a build.")
-    port: int = Field(8080, ge=1, le=65535)
+    prebuilt: ImageReference | None = Field(None, description="Use this prebuilt image (registry/name@sha256:… or a tag) instead of a build.")
+    port: Port = 8080
 
     @model_validator(mode="after")
     def _build_or_prebuilt(self) -> "ImageSpec":

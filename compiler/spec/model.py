@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .common import StrictModel
+from .grammar import Identifier, RepoPath, Uri
 
 DType = Literal[
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -32,14 +33,14 @@ class Signature(StrictModel):
 
 
 class Accelerator(StrictModel):
-    architecture: str = Field(description="Accelerator architecture the compiled model targets, e.g. 'dpu-b4096'.")
-    path: str = Field(description="Compiled model artifact, inside the repo.")
+    architecture: Identifier = Field(description="Accelerator architecture the compiled model targets, e.g. 'dpu-b4096'.")
+    path: RepoPath = Field(description="Compiled model artifact, inside the repo.")
 
 
 class ModelSpec(StrictModel):
     framework: Literal["sklearn", "onnx", "mlflow", "custom"]
-    path: str | None = Field(None, description="File or folder inside the repo.")
-    uri: str | None = Field(None, description="Remote artifact: oci://, https:// or s3://.")
+    path: RepoPath | None = Field(None, description="File or folder inside the repo.")
+    uri: Uri | None = Field(None, description="Remote artifact: oci://, https:// or s3://.")
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="Expected digest of a remote artifact.")
     signature: Signature | None = None
     accelerator: Accelerator | None = Field(None, description="A compiled form for FPGA targets.")

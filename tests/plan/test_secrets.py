@@ -30,3 +30,20 @@ def test_env_wins_and_missing_secret_is_a_clear_error(tmp_path, monkeypatch):
     assert resolve(tmp_path, "iris-keys").value == "from-env"
     with pytest.raises(ApplyError, match="MODELCTL_SECRET_OTHER"):
         resolve(tmp_path, "other")
+
+
+@pytest.mark.parametrize("name, key", [("..", None), ("a/b", None), ("keys", "../../../outside.txt"), ("keys", "/etc/passwd"),
+                                       ("keys", "..")])
+def test_a_secret_name_or_key_is_never_a_path(tmp_path, name, key):
+    (tmp_path / "outside.txt").write_text("host file")
+    with pytest.raises(ApplyError, match="never paths"):
+        resolve(tmp_path, name, key=key)
+
+
+def test_a_secret_symlinked_out_of_the_secret_store_is_not_read(tmp_path):
+    (tmp_path / "outside.txt").write_text("host file")
+    store = tmp_path / ".modelctl" / "secrets"
+    store.mkdir(parents=True)
+    (store / "keys").symlink_to(tmp_path / "outside.txt")
+    with pytest.raises(ApplyError, match="resolves outside"):
+        resolve(tmp_path, "keys")

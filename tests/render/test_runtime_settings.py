@@ -4,6 +4,7 @@ emitted is one the runtime reads."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Callable, Iterator, Mapping
@@ -20,7 +21,7 @@ from compiler.targets.docker.secret_refs import secret_refs
 from compiler.render.edge import edge_manifest
 from compiler.render.kubernetes import deployment_objects
 from compiler.render.naming import image_reference
-from compiler.render.runtime_settings import (AUTH_SECRET_KEYS, DATA_COLLECTION, RUNTIME_OWNED, auth_files_in,
+from compiler.render.runtime_settings import (TUNING, AUTH_SECRET_KEYS, DATA_COLLECTION, RUNTIME_OWNED, auth_files_in,
                                               runtime_settings)
 from compiler.runtime import settings as runtime
 from compiler.spec.deployment import DataCollection, DeploymentSpec
@@ -55,6 +56,10 @@ class _Recording(dict):  # type: ignore[type-arg]
     def get(self, key: str, default: Any = None) -> Any:
         self.read.add(key)
         return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.read.add(str(key))
+        return super().__contains__(key)
 
     def __getitem__(self, key: str) -> Any:
         self.read.add(key)
@@ -213,8 +218,8 @@ def test_the_runtime_reads_each_target_settings_as_the_spec_says(compile_with, t
 def test_emitted_and_owned_names_are_names_the_runtime_reads(runtime_reads):
     assert RUNTIME_OWNED <= runtime_reads, RUNTIME_OWNED - runtime_reads
     assert {"MODELCTL_PORT", "MODELCTL_AUTH_MODE", "MODELCTL_TIMEOUT_SECONDS", DATA_COLLECTION} <= RUNTIME_OWNED
-    # Tuning knobs without a spec field stay settable through spec.env.
-    assert {"MODELCTL_WORKERS", "MODELCTL_MAX_BODY_BYTES", "MODELCTL_INLINE_MAX_ROWS"} <= runtime_reads - RUNTIME_OWNED
+    # the server's tuning comes from spec.runtime, one variable per field
+    assert set(TUNING.values()) <= RUNTIME_OWNED
 
 
 def test_every_auth_mode_gets_the_files_the_runtime_requires(tmp_path):
@@ -229,29 +234,51 @@ def test_every_auth_mode_gets_the_files_the_runtime_requires(tmp_path):
 
 OVERRIDES = {"MODELCTL_PORT": "1", "MODELCTL_AUTH_MODE": "none", "MODELCTL_AUTH_KEYS": "leaked",
              "MODELCTL_AUTH_KEYS_FILE": "/etc/passwd", "MODELCTL_TIMEOUT_SECONDS": "999",
-             "MODELCTL_DATA_COLLECTION": '{"enabled": true}'}
-ALLOWED = {"MODELCTL_WORKERS": "2", "LOG_LEVEL": "debug"}
+             "MODELCTL_DATA_COLLECTION": '{"enabled": true}', "MODELCTL_WORKERS": "9", "modelctl_access_log": "0"}
+ALLOWED = {"LOG_LEVEL": "debug"}
+
+
+def test_validate_refuses_user_env_in_the_runtime_s_namespace(compile_with):
+    from compiler.diagnostics import DiagnosticError
+    with pytest.raises(DiagnosticError) as err:
+        compile_with("docker", f"  env: {json.dumps({'MODELCTL_AUTH_MODE': 'none', 'LOG_LEVEL': 'debug'})}")
+    [diag] = err.value.diagnostics
+    assert diag.path == "spec.env.MODELCTL_AUTH_MODE" and "reserved" in diag.message
 
 
 @pytest.mark.parametrize("target_type", list(TARGETS))
 def test_user_env_cannot_override_runtime_settings(compile_with, target_type):
-    env_yaml = json.dumps({**OVERRIDES, **ALLOWED})
-    graph, dep = compile_with(target_type, f"  auth: {{mode: key}}\n  env: {env_yaml}")
+    """Defence in depth: a spec that bypassed validation still cannot set a MODELCTL_* variable."""
+    graph, valid = compile_with(target_type, "  auth: {mode: key}\n  runtime: {workers: 2, accessLog: false}")
+    dep = dataclasses.replace(valid, spec=valid.spec.model_copy(update={"env": {**OVERRIDES, **ALLOWED}}))
     env = ENV_OF[target_type](graph, dep)
     assert env["MODELCTL_PORT"] == str(_image(graph, dep).spec.port)
     assert env["MODELCTL_AUTH_MODE"] == "key"
     assert env["MODELCTL_TIMEOUT_SECONDS"] == "30"
     assert env["MODELCTL_AUTH_KEYS_FILE"] != "/etc/passwd"
-    assert "MODELCTL_AUTH_KEYS" not in env and DATA_COLLECTION not in env
+    assert "MODELCTL_AUTH_KEYS" not in env and DATA_COLLECTION not in env and "modelctl_access_log" not in env
+    assert (env["MODELCTL_WORKERS"], env["MODELCTL_ACCESS_LOG"]) == ("2", "0")   # spec.runtime, not env
     assert {k: env[k] for k in ALLOWED} == ALLOWED
+
+
+def test_spec_runtime_tuning_reaches_the_runtime(tmp_path):
+    from compiler.spec.deployment import RuntimeTuning
+    spec = DeploymentSpec(image="i", target="t", auth={"mode": "none"},
+                          runtime=RuntimeTuning(workers=3, max_body_bytes=1 << 20, inline_max_rows=8, access_log=False))
+    env = runtime_settings(spec, port=8080)
+    got = runtime.load_settings({**env, "MODELCTL_CONFIG": str(_config(tmp_path))})
+    assert (got.workers, got.max_body_bytes, got.inline_max_rows, got.access_log) == (3, 1 << 20, 8, False)
+    assert "MODELCTL_WORKERS" not in runtime_settings(DeploymentSpec(image="i", target="t", auth={"mode": "none"}),
+                                                      port=8080)  # unset: the runtime's default
 
 
 @pytest.mark.parametrize("target_type", ["docker", "kubernetes"])
 def test_secret_env_cannot_set_runtime_settings_either(compile_with, target_type):
-    graph, dep = compile_with(target_type, "  auth: {mode: key}\n  secretEnv:\n"
-                                           "    MODELCTL_AUTH_KEYS: {secretRef: s, key: k}\n"
-                                           "    MODELCTL_AUTH_MODE: {secretRef: s, key: k}\n"
-                                           "    DB_PASSWORD: {secretRef: s, key: k}")
+    graph, valid = compile_with(target_type, "  auth: {mode: key}\n  secretEnv:\n"
+                                             "    DB_PASSWORD: {secretRef: s, key: k}")
+    secret_env = dict(valid.spec.secret_env)
+    forged = {name: secret_env["DB_PASSWORD"] for name in ("MODELCTL_AUTH_KEYS", "MODELCTL_AUTH_MODE")}
+    dep = dataclasses.replace(valid, spec=valid.spec.model_copy(update={"secret_env": {**secret_env, **forged}}))
     env = ENV_OF[target_type](graph, dep)
     names = {e["name"] for e in _pod_container(graph, dep)["env"]} if target_type == "kubernetes" else set(env)
     assert "MODELCTL_AUTH_KEYS" not in names and env["MODELCTL_AUTH_MODE"] == "key"
@@ -291,8 +318,16 @@ def test_file_sink_paths(compile_with):
     assert json.loads(docker_env(graph, dep)[DATA_COLLECTION])["sink"] == f"file://{COLLECT_DIR}"
 
 
-def test_bare_file_sink_means_the_default_folder():
-    spec = DeploymentSpec(image="i", target="t", data_collection=DataCollection(enabled=True, sink="file://"))
+def test_a_file_sink_names_a_folder():
+    """A bare `file://` (or `file:///`) is refused by the spec; a spec that bypassed validation still
+    writes into the default folder, never the container's root."""
+    import pydantic
+    for bare in ("file://", "file:///"):
+        with pytest.raises(pydantic.ValidationError):
+            DataCollection(enabled=True, sink=bare)
+    spec = DeploymentSpec(image="i", target="t",
+                          data_collection=DataCollection.model_construct(enabled=True, sampling=1.0, sink="file://",
+                                                                         redact=[]))
     env = runtime_settings(spec, port=8080, auth_files={"keys": "/k"})
     assert json.loads(env[DATA_COLLECTION])["sink"] == f"file://{DEFAULT_COLLECTED_DIR}"
 

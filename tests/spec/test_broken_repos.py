@@ -94,7 +94,7 @@ CASES = [
     ("invalid-name", edit("models/m.yaml", "name: iris", "name: Iris_Model"),
      "models/m.yaml", 4, 9, "invalid value string 'Iris_Model' for 'name'", "use 'iris-model'"),
     ("bad-model-ref", edit("images/i.yaml", "[iris@latest]", "[iris@v3]"),
-     "images/i.yaml", 6, 12, "invalid value string 'iris@v3' for '0'", None),
+     "images/i.yaml", 6, 12, "invalid value string 'iris@v3' for 'models[0]'", None),
     ("bad-literal", edit("deployments/d.yaml", "  replicas: 2", "  replicas: 2\n  auth: {mode: kye}"),
      "deployments/d.yaml", 9, 16, "invalid value string 'kye' for 'mode'", "did you mean 'key'?"),
     ("negative-replicas", edit("deployments/d.yaml", "replicas: 2", "replicas: -1"),

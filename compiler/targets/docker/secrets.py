@@ -36,8 +36,17 @@ class Resolved:
 
 
 def _path(root: Path, name: str, key: str | None) -> Path:
-    base = Path(root) / SECRETS_DIR / name
-    return base / key if key else base
+    """The secret's file, never outside `.modelctl/secrets/` (validate refuses such names already;
+    this holds whatever reaches it)."""
+    folder = (Path(root) / SECRETS_DIR).resolve()
+    for part in (name, key):
+        if part is not None and (part in ("", ".", "..") or "/" in part or "\\" in part or "\0" in part):
+            raise ApplyError(f"secret {name!r}{f' key {key!r}' if key else ''}: a secret name and key are plain "
+                             "names, never paths")
+    path = folder / name / key if key else folder / name
+    if not path.resolve().is_relative_to(folder):
+        raise ApplyError(f"secret {name!r}: {path} resolves outside {folder} (a symlink?); refusing to read it")
+    return path
 
 
 def lookup(root: Path, name: str, key: str | None = None) -> str | None:
