@@ -77,9 +77,9 @@ def main() -> None:
             tags = {"team": f"team-{i % TEAMS}", "run": f"run-{i}"}
             if i % 100 == 0:
                 tags["stage"] = "prod"
-            timed(lambda: reg.register_model(f"model-{i % NAMES:03d}", src, framework="sklearn", tags=tags),
-                  reg_wall, reg_cpu)
-            timed(lambda: bare_blob_write(root / "baseline", i), base_wall, base_cpu)
+            timed(lambda i=i, tags=tags: reg.register_model(f"model-{i % NAMES:03d}", src, framework="sklearn",
+                                                            tags=tags), reg_wall, reg_cpu)
+            timed(lambda i=i: bare_blob_write(root / "baseline", i), base_wall, base_cpu)
 
     # The baseline for searches: the same data without the tag index.
     with sqlite3.connect(root / "registry.db") as source, sqlite3.connect(root / "noindex.db") as copy:
@@ -102,8 +102,8 @@ def main() -> None:
             times: dict[str, tuple[list[float], list[float]]] = {"indexed": ([], []), "scanned": ([], [])}
             for _ in range(args.searches):
                 q = query or dict(tags={"run": f"run-{rng.randrange(args.registrations)}"})
-                found = timed(lambda: indexed.list_models(**q), *times["indexed"])
-                again = timed(lambda: scanned.list_models(**q), *times["scanned"])
+                found = timed(lambda q=q: indexed.list_models(**q), *times["indexed"])
+                again = timed(lambda q=q: scanned.list_models(**q), *times["scanned"])
                 assert [m.ref for m in found] == [m.ref for m in again]
                 assert query is not None or len(found) == 1
             results[label] = times

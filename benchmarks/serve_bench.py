@@ -93,9 +93,9 @@ def wait_http(url: str, body: bytes | None, timeout: float = 120) -> bytes:
             req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
             with urllib.request.urlopen(req, timeout=5) as resp:
                 return resp.read()
-        except OSError:
+        except OSError as err:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not answer in {timeout} s")
+                raise RuntimeError(f"{url} did not answer in {timeout} s") from err
             time.sleep(0.25)
 
 
@@ -281,7 +281,7 @@ def median_run(runs: list[dict]) -> dict:
 
 def paired_costs(runs: dict, c: int) -> list[float]:
     """Collection cost of each alternation (run i with vs run i without): slow drifts of the host cancel."""
-    return [1 - on[c]["rps"] / off[c]["rps"] for off, on in zip(runs[False], runs[True])]
+    return [1 - on[c]["rps"] / off[c]["rps"] for off, on in zip(runs[False], runs[True], strict=True)]
 
 
 def report(floor, ours, ours_dc, records, mlflow, cpu, runs) -> None:

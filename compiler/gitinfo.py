@@ -29,10 +29,17 @@ def open_repo(repo_dir: Path) -> tuple[git.Repo, str]:
         repo = git.Repo(repo_dir, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise DiagnosticError([Diagnostic(f"{repo_dir} is not inside a git repository", code="git",
-                                          suggestion="run 'git init' or pass the folder of a git checkout")])
-    top = Path(repo.working_tree_dir).resolve()
+                                          suggestion="run 'git init' or pass the folder of a git checkout")]) from None
+    top = _work_tree(repo)
     folder = Path(repo_dir).resolve().relative_to(top).as_posix()
     return repo, "" if folder == "." else folder
+
+
+def _work_tree(repo: git.Repo) -> Path:
+    if repo.working_tree_dir is None:  # a bare repository: no checkout to read
+        raise DiagnosticError([Diagnostic(f"{repo.git_dir} is a bare git repository", code="git",
+                                          suggestion="pass the folder of a git checkout")])
+    return Path(repo.working_tree_dir).resolve()
 
 
 # modelctl's own working folder (registry database, generated secrets): never a change to commit
@@ -55,7 +62,7 @@ def work_tree_info(repo_dir: Path, ignore: tuple[Path, ...] = ()) -> GitInfo:
     except ValueError:  # no commits yet
         commit = None
     branch = None if repo.head.is_detached else repo.active_branch.name
-    top = Path(repo.working_tree_dir).resolve()
+    top = _work_tree(repo)
     skip = {Path(p).resolve().relative_to(top).as_posix() for p in ignore if Path(p).resolve().is_relative_to(top)}
     folders = tuple(f"{s}/" for s in skip if (top / s).is_dir())
     changed = tuple(p for p in _changed(repo, folder) if p not in skip and not p.startswith(folders))

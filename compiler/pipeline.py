@@ -9,8 +9,8 @@ from pathlib import Path
 from .diagnostics import Diagnostic, DiagnosticError, errors_only
 from .graph import DeploymentNode, EndpointNode, Graph, Node, build_graph
 from .graph.resolve import TargetChecks
-from .plan.target import TargetTypes
 from .load import load_repo
+from .plan.target import TargetTypes
 from .spec import Workspace
 from .targets import TARGET_TYPES
 
@@ -27,7 +27,7 @@ class Compiled:
 
     def require(self) -> Graph:
         """The graph, or DiagnosticError with every problem found."""
-        if not self.ok:
+        if self.graph is None or not self.ok:
             raise DiagnosticError(sorted(errors_only(self.diagnostics), key=Diagnostic.sort_key))
         return self.graph
 
@@ -56,7 +56,7 @@ def target_checks(types: TargetTypes) -> TargetChecks:
 def load_workspace(root: Path) -> Workspace:
     """Just the repo's Workspace document (for commands that need only the registry settings)."""
     loaded = load_repo(Path(root))
-    found = [d.doc for d in loaded.documents if d.kind == "Workspace"]
+    found = [d.doc for d in loaded.documents if isinstance(d.doc, Workspace)]
     if not found:
         ws_errors = [d for d in loaded.diagnostics if "Workspace" in d.message or d.location and
                      d.location.file.endswith("modelctl.yaml")]

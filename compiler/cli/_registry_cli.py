@@ -17,7 +17,8 @@ from ._workspace import WorkspaceError, registry_location
 if TYPE_CHECKING:  # the registry (SQLAlchemy) loads only when a command runs
     from ..registry import Registry
 
-from .consoles import console, err_console
+from .consoles import console as console  # re-exported: models.py and images.py print through it
+from .consoles import err_console
 
 
 class OutputFormat(str, Enum):

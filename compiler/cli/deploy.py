@@ -199,7 +199,7 @@ def logs(name: str = typer.Argument(..., help="Deployment name."),
     Example: modelctl deployments logs iris-local --repo examples/iris --tail 20 --replica 2
     """
     from ..pipeline import load_workspace
-    from ..targets.docker.engine import Engines
+    from ..targets.docker.engine import Engines, docker_settings
 
     with user_errors():
         row = _one(directory, name)
@@ -212,7 +212,7 @@ def logs(name: str = typer.Argument(..., help="Deployment name."),
             err_console.print(f"[red]error:[/red] {escape(name)} has {len(names)} replica{'s' * (len(names) != 1)}; "
                               f"--replica {replica} does not exist")
             raise typer.Exit(1)
-        target = load_workspace(directory).spec.targets[row.target]
+        target = docker_settings(load_workspace(directory).spec.targets[row.target])
         engines = Engines()
         try:
             container = engines.get(target.host).containers.get(names[replica - 1])

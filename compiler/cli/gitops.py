@@ -46,8 +46,8 @@ def drift_command(
 
     Example: modelctl drift examples/iris --format markdown
     """
-    from ..workflow import detect_drift
     from ..gitops.drift import RENDERERS
+    from ..workflow import detect_drift
     from .plan import _scope, user_errors
 
     with user_errors():

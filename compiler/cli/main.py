@@ -11,6 +11,7 @@ import typer
 
 from .. import __version__
 from ..diagnostics import DiagnosticError, errors_only
+from .consoles import console, err_console
 from .output import Format, print_diagnostics
 
 app = typer.Typer(
@@ -26,7 +27,6 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-from .consoles import console, err_console
 
 
 def _version(value: bool) -> None:
@@ -115,7 +115,7 @@ def init(directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="Fold
         written = scaffold(directory, force=force)
     except ScaffoldError as err:
         err_console.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     for path in written:
         console.print(f"created {path}")
     console.print(f"\nNext: modelctl validate {directory}")

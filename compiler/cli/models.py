@@ -13,8 +13,21 @@ from rich.markup import escape
 from rich.table import Table
 
 from ._registry_cli import (
-    ArtifactsOpt, FormatOpt, LimitOpt, OffsetOpt, OutputFormat, RegistryOpt, RepoOpt, TagOpt, console,
-    format_tags, parse_assignments, parse_filters, print_json, registry_session, split_ref,
+    ArtifactsOpt,
+    FormatOpt,
+    LimitOpt,
+    OffsetOpt,
+    OutputFormat,
+    RegistryOpt,
+    RepoOpt,
+    TagOpt,
+    console,
+    format_tags,
+    parse_assignments,
+    parse_filters,
+    print_json,
+    registry_session,
+    split_ref,
 )
 
 if TYPE_CHECKING:  # the registry (SQLAlchemy) loads only when a command runs

@@ -28,6 +28,7 @@ def _fmt(value, spec: str = ".2f", suffix: str = "") -> str:
 def _lookup(repo: Path, name: str) -> tuple[str | None, str | None, Path | None]:
     """URL, bearer key and collected-data folder of a deployment, from the registry, secrets and engine."""
     from ..diagnostics import DiagnosticError
+    from ..graph import DeploymentNode
     from ..names import default_keys_secret
     from ..pipeline import compile_repo
     from ..registry import open_registry_if_present
@@ -44,7 +45,7 @@ def _lookup(repo: Path, name: str) -> tuple[str | None, str | None, Path | None]
                           soft_wrap=True)
         raise typer.Exit(1) from None
     node = graph.nodes.get(f"Deployment/{name}")
-    if node is None:
+    if not isinstance(node, DeploymentNode):
         from ..diagnostics import did_you_mean
         hint = did_you_mean(name, [n.name for n in graph.of_kind("Deployment")]) or ""
         err_console.print(f"error: no deployment '{escape(name)}' in {repo} {hint}".rstrip())

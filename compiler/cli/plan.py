@@ -12,7 +12,7 @@ from typing import Iterator, List, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from .consoles import console, err_console
 
@@ -40,7 +40,7 @@ def user_errors() -> Iterator[None]:
         yield
     except (PlanError, ApplyError, RegistryError, RegistryUnreachable) as err:
         err_console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 TARGET_HELP = "Only this resource and what it needs: Model/x, Image/y, Deployment/z (repeatable)."
@@ -97,7 +97,7 @@ class RichReporter:
         self._lock = threading.Lock()
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                                  console=console, transient=True) if self.live else None
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
 
     def __enter__(self) -> "RichReporter":
         if self.progress:
@@ -111,12 +111,13 @@ class RichReporter:
     def start(self, action):  # noqa: ANN001, ANN201
         from ..plan.explain import SYMBOL
         label = f"{SYMBOL[action.action].strip()} {action.resource}"
-        if self.progress:
-            task = self.progress.add_task(escape(label))
+        progress = self.progress
+        if progress:
+            task = progress.add_task(escape(label))
             self._tasks[action.resource] = task
 
             def update(text: str) -> None:
-                self.progress.update(task, description=escape(f"{label}: {text}"))
+                progress.update(task, description=escape(f"{label}: {text}"))
             return update
         with self._lock:
             self.console.print(f"  … {escape(label)}: {action.action}", soft_wrap=True)
@@ -166,15 +167,17 @@ def apply_command(
         console.print()
         return True
 
-    hooks = dict(reporter=RichReporter(console), confirm=confirm, allow_dirty=allow_dirty, show=show, note=note)
+    reporter = RichReporter(console)
     with user_errors():
         if source.is_file():
             if target or targets or no_prune or stage:
                 raise typer.BadParameter("--target/--targets/--no-prune/--stage come from the saved plan; "
                                          "make a new plan to change them")
-            run = apply_saved(source, **hooks)
+            run = apply_saved(source, reporter=reporter, confirm=confirm, allow_dirty=allow_dirty, show=show,
+                              note=note)
         else:
-            run = apply_repo(source, _scope(target, targets, no_prune, stage), **hooks)
+            run = apply_repo(source, _scope(target, targets, no_prune, stage), reporter=reporter, confirm=confirm,
+                             allow_dirty=allow_dirty, show=show, note=note)
     outcome, plan = run.outcome, run.plan
     if outcome is None:
         return

@@ -110,6 +110,7 @@ def _node_diffs(old: Node, new: Node) -> list[FieldDiff]:
 
 
 def _spec(node: Node) -> dict:
+    assert isinstance(node, (ModelNode, EnvironmentNode, ImageNode, DeploymentNode, EndpointNode))  # every kind
     return node.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
@@ -137,7 +138,7 @@ def _reasons(old: Node, new: Node, base_nodes: dict[str, Node], head: Graph) -> 
             reasons.append(f"{parent.kind.lower()} {parent.name} {what}")
     if not reasons and isinstance(new, ImageNode):
         reasons.append("scoring runtime or Dockerfile templates changed")
-    if not reasons and isinstance(new, DeploymentNode) and old.target != new.target:
+    if not reasons and isinstance(new, DeploymentNode) and isinstance(old, DeploymentNode) and old.target != new.target:
         reasons.append(f"target {new.target_name} settings changed")
     return reasons or ["definition changed"]
 
@@ -153,7 +154,9 @@ def _artifact_changes(base: OutputTree | None, head: OutputTree) -> dict[str, li
         if before is not None and after is not None and before.sha256() == after.sha256():
             continue
         change: Change = "added" if before is None else "removed" if after is None else "changed"
-        node = (after or before).node
+        produced = after if after is not None else before
+        assert produced is not None  # the path is in one tree at least
+        node = produced.node
         out.setdefault(node, []).append(ArtifactChange(path, change, _file_diff(path, before, after)))
     return out
 

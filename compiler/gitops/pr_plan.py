@@ -44,5 +44,6 @@ def _compile(root: Path, stage: str | None) -> tuple[Graph, OutputTree]:
     if errors_only(compiled.diagnostics):
         raise DiagnosticError(errors_only(compiled.diagnostics))
     graph = compiled.graph
+    assert graph is not None  # no errors: the graph was built
     tree, _objects = build_tree(graph, list(graph.nodes), None, Templates(), types=TARGET_TYPES)
     return graph, tree

@@ -39,7 +39,8 @@ def resolve(repo: git.Repo, ref: str, folder: str) -> Revision:
             expected="a branch, tag or commit present in this clone",
             suggestion=did_you_mean(ref, names) or "in a shallow clone, fetch the base commit first "
                                                     "(e.g. git fetch --depth=1 origin <branch>)")]) from err
-    return Revision(ref, commit.hexsha, commit.hexsha[:7], commit.summary, folder)
+    summary = commit.summary if isinstance(commit.summary, str) else commit.summary.decode(errors="replace")
+    return Revision(ref, commit.hexsha, commit.hexsha[:7], summary, folder)
 
 
 def export(repo: git.Repo, revision: Revision, dest: Path) -> Path:
@@ -50,12 +51,13 @@ def export(repo: git.Repo, revision: Revision, dest: Path) -> Path:
             tree = tree / revision.folder
         except KeyError:
             raise DiagnosticError([Diagnostic(f"'{revision.folder}' does not exist at {revision.ref} "
-                                              f"({revision.short})", code="git-ref")])
+                                              f"({revision.short})", code="git-ref")]) from None
     dest.mkdir(parents=True, exist_ok=True)
     for item in tree.traverse():
-        if item.type != "blob":
+        if not isinstance(item, git.Blob):  # trees and submodules
             continue
-        rel = item.path[len(revision.folder) + 1:] if revision.folder else item.path
+        item_path = os.fspath(item.path)
+        rel = item_path[len(revision.folder) + 1:] if revision.folder else item_path
         path = dest / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         data = item.data_stream.read()

@@ -19,17 +19,17 @@ def _error(docs: dict[str, LoadedDocument], node: Node, path: tuple, message: st
 
 
 def _edge_layering(deployments: list[DeploymentNode], docs, diags: list[Diagnostic]) -> None:
-    edge = [d for d in deployments if d.spec.edge is not None]
-    for dep in edge:
-        if not dep.spec.edge.layered:
+    edge = [(d, d.spec.edge) for d in deployments if d.spec.edge is not None]
+    for dep, settings in edge:
+        if not settings.layered:
             continue
-        bases = [b for b in edge if not b.spec.edge.layered and b.target_name == dep.target_name
-                 and b.spec.edge.priority < dep.spec.edge.priority]
+        bases = [b for b, b_settings in edge if not b_settings.layered and b.target_name == dep.target_name
+                 and b_settings.priority < settings.priority]
         if not bases:
             diags.append(_error(
                 docs, dep, ("spec", "edge", "layered"),
                 f"layered deployment needs a base deployment (layered: false) on target '{dep.target_name}' "
-                f"with a priority lower than {dep.spec.edge.priority}", code="edge-layering",
+                f"with a priority lower than {settings.priority}", code="edge-layering",
                 suggestion="add a base edge deployment with a lower priority, or set 'layered: false'"))
 
 

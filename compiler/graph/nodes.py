@@ -7,7 +7,7 @@ resolved nodes). Nodes are immutable; `Graph` holds them in dependency order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterator, Literal, Sequence, TypeVar, overload
 
 from ..diagnostics import Location
 from ..spec.common import Metadata
@@ -16,7 +16,7 @@ from ..spec.endpoint import EndpointSpec
 from ..spec.environment import EnvironmentSpec
 from ..spec.image import ImageSpec
 from ..spec.model import ModelSpec
-from ..spec.workspace import Target, WorkspaceSpec
+from ..spec.workspace import DockerTarget, EdgeTarget, FpgaTarget, KubernetesTarget, Target, WorkspaceSpec
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,18 @@ class EndpointNode(Node):
     deployment_ids: tuple[str, ...]
 
 
+NodeT = TypeVar("NodeT", bound=Node)
+TargetT = TypeVar("TargetT", DockerTarget, KubernetesTarget, EdgeTarget, FpgaTarget)
+
+
+def target_as(node: DeploymentNode | EndpointNode, cls: type[TargetT]) -> TargetT:
+    """node.target as the settings class of its type: the code of a target type gets only nodes on its own
+    targets (the registry of target types routes them), so a mismatch is a bug, not a user error."""
+    if not isinstance(node.target, cls):
+        raise TypeError(f"{node.id} is on a {node.target.type} target, not a {cls.__name__}")
+    return node.target
+
+
 @dataclass(frozen=True)
 class WorkspaceInfo:
     name: str
@@ -102,7 +114,28 @@ class Graph:
     def get(self, node_id: str) -> Node:
         return self.nodes[node_id]
 
-    def of_kind(self, kind: str) -> list[Node]:
+    def get_as(self, node_id: str, cls: type[NodeT]) -> NodeT:
+        """The node as the class its kind resolves to (an image's `environment_id` is an EnvironmentNode, …)."""
+        node = self.nodes[node_id]
+        if not isinstance(node, cls):
+            raise TypeError(f"{node_id} is a {type(node).__name__}, not a {cls.__name__}")
+        return node
+
+    @overload
+    def of_kind(self, kind: Literal["Model"]) -> list[ModelNode]: ...
+    @overload
+    def of_kind(self, kind: Literal["Environment"]) -> list[EnvironmentNode]: ...
+    @overload
+    def of_kind(self, kind: Literal["Image"]) -> list[ImageNode]: ...
+    @overload
+    def of_kind(self, kind: Literal["Deployment"]) -> list[DeploymentNode]: ...
+    @overload
+    def of_kind(self, kind: Literal["Endpoint"]) -> list[EndpointNode]: ...
+    @overload
+    def of_kind(self, kind: str) -> list[Node]: ...
+
+    def of_kind(self, kind: str) -> Sequence[Node]:
+        """The nodes of one kind; the resolver builds each kind as its own class (`Deployment` → DeploymentNode)."""
         return [n for n in self.nodes.values() if n.kind == kind]
 
     def children(self, node_id: str) -> list[Node]:

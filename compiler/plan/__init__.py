@@ -6,8 +6,8 @@
 See docs/plan-apply.md.
 """
 
-from .diff import make_plan
 from ..errors import ApplyError, PlanError, StalePlan
+from .diff import make_plan
 from .model import Action, FieldDiff, NotApplied, Plan, Scope
 from .state import LiveState
 

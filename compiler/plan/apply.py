@@ -12,8 +12,8 @@ import getpass
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from ..errors import ApplyError
 from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode, ModelNode
+from ..registry.records import ModelVersion
 from .deployments import deployment_spec_json
 from .model import Action, DeploymentChange, ImageChange, ModelChange, Plan, Removal
 from .services import Services
@@ -185,11 +186,11 @@ class _Runner:
         if self.services.builder is None:
             raise ApplyError(f"{node.id}: building needs a Docker engine, and none is configured")
         versions: dict[str, int] = {}
-        pinned: dict[str, Any] = {}
+        pinned: dict[str, ModelVersion] = {}
         for use in node.models:
             version = self._model_version(use.model_id) if use.selector == "latest" else None
             if version is None or use.selector != "latest":  # a pin or an alias: the registry's record of it
-                selector: Any = int(use.selector) if use.selector.isdigit() else use.selector
+                selector: int | str = int(use.selector) if use.selector.isdigit() else use.selector
                 model = reg.get_model(use.name, selector)
                 version = model.version
                 if use.selector != "latest":
@@ -207,19 +208,19 @@ class _Runner:
         progress("pushing")
         pushed = self.services.builder.push(built, progress=progress)
         env = self.graph.get(node.environment_id).name if node.environment_id else "none"
-        models = [(self.graph.get(mid).name, v) for mid, v in versions.items()]
+        models: list[tuple[str, int | str]] = [(self.graph.get(mid).name, v) for mid, v in versions.items()]
         image, _ = reg.register_image(node.name, fingerprint=node.fingerprint, models=models,
                                       environment=env, image_ref=pushed.pinned, properties={"tag": change.ref})
         return {"version": image.version, "ref": pushed.pinned, "cachedSteps": built.cached_steps, "steps": built.steps,
                 "models": [list(m) for m in models]}
 
-    def _fetch_pinned(self, pinned: dict[str, Any], folder: Path, progress: Progress) -> dict[str, tuple[Path, str]]:
+    def _fetch_pinned(self, pinned: dict[str, ModelVersion], folder: Path,
+                      progress: Progress) -> dict[str, tuple[Path, str]]:
         """The registry's files of each pinned version (`iris@3`), digest-verified: what the image ships."""
         out = {}
         for model_id, model in sorted(pinned.items()):
             progress(f"fetching {model.name}@{model.version}")
-            node = self.graph.get(model_id)
-            assert isinstance(node, ModelNode)
+            node = self.graph.get_as(model_id, ModelNode)
             leaf = PurePosixPath(node.artifact.path).name if node.artifact else model.name
             dest = folder / model.name / str(model.version)
             if model.kind == "file":
@@ -234,8 +235,7 @@ class _Runner:
 
     def _image_of(self, node: DeploymentNode) -> tuple[ImageNode, int, list[list[Any]]]:
         """The deployment's image, its registered version and models: built by this run, else the plan's."""
-        image = self.graph.get(node.image_id)
-        assert isinstance(image, ImageNode)
+        image = self.graph.get_as(node.image_id, ImageNode)
         if image.id in self.done:
             built = self.done[image.id]
             return image, int(built["version"]), list(built.get("models") or [])

@@ -55,8 +55,7 @@ def deployment_action(node: DeploymentNode, kind: ActionKind, reasons: Sequence[
 
 def desired_image(ctx: PlanContext, node: DeploymentNode) -> tuple[ImageNode, Action | None, str]:
     """The deployment's image node, the image's planned action, and the reference to deploy."""
-    image = ctx.graph.get(node.image_id)
-    assert isinstance(image, ImageNode)
+    image = ctx.graph.get_as(node.image_id, ImageNode)
     action = ctx.actions.get(node.image_id)
     ref = action.change.ref if action is not None and isinstance(action.change, ImageChange) \
         else image_reference(ctx.graph, image)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+
 from ..errors import PlanError
 from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode, ModelNode
 from ..ociref import parse_reference
@@ -111,7 +112,7 @@ def _check_pins(node: ImageNode, live: LiveState, actions: dict[str, Action]) ->
 
 def _image(graph: Graph, node: ImageNode, live: LiveState, actions: dict[str, Action]) -> Action:
     if node.spec.prebuilt:
-        return _prebuilt(node, live)
+        return _prebuilt(node, node.spec.prebuilt, live)
     _check_pins(node, live, actions)
     ref = image_reference(graph, node)
     fact = live.images.get(node.name)
@@ -145,8 +146,8 @@ def _image(graph: Graph, node: ImageNode, live: LiveState, actions: dict[str, Ac
     return Action(node.id, "no-op", fingerprint=node.fingerprint, change=change)
 
 
-def _prebuilt(node: ImageNode, live: LiveState) -> Action:
-    ref = node.spec.prebuilt
+def _prebuilt(node: ImageNode, ref: str, live: LiveState) -> Action:
+    """ref: the image's spec.prebuilt."""
     digest = live.manifests.get(ref)
     if digest is None:
         raise PlanError(f"{node.id}: prebuilt image {ref} was not found in its registry "
@@ -184,20 +185,20 @@ def _prune(ctx: PlanContext, types: TargetTypes, selection: Selection, scope: Sc
     names_in_git = {n.name for n in graph.of_kind("Deployment")}
     deployments: list[Action] = []
     endpoints: list[Action] = []
-    for (kind, target, name), item in sorted(found.items()):
-        if (kind, target, name) in desired:
+    for (kind, target_name, name), item in sorted(found.items()):
+        if (kind, target_name, name) in desired:
             continue
         moved = kind == "Deployment" and name in names_in_git
-        rid = f"{kind}/{name}@{target}" if moved else f"{kind}/{name}"
+        rid = f"{kind}/{name}@{target_name}" if moved else f"{kind}/{name}"
         if scope.resources and rid not in selection.explicit:
             continue
         if item.protected:
-            raise PlanError(f"{rid} on target {target} is gone from git but was deployed with "
+            raise PlanError(f"{rid} on target {target_name} is gone from git but was deployed with "
                             "lifecycle.preventDestroy: true; refusing to plan its deletion. Put it back, or "
                             "deploy it once with preventDestroy: false before removing it, or plan with --no-prune.")
-        reason = f"prune: moved off target {target}" if moved else "prune: removed from git"
+        reason = f"prune: moved off target {target_name}" if moved else "prune: removed from git"
         (endpoints if kind == "Endpoint" else deployments).append(
-            Action(rid, "delete", (reason,), (item.gone,), target=target, change=item.removal))
+            Action(rid, "delete", (reason,), (item.gone,), target=target_name, change=item.removal))
     return endpoints + deployments
 
 

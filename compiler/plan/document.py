@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -16,8 +16,8 @@ from ..atomic import atomic_write_text
 from ..errors import PlanError
 from .model import Action, FieldDiff, NotApplied, Plan, Scope, Stage, change_from_json
 
-SCHEMA_VERSION = 1
-KIND = "modelctl-plan"
+SCHEMA_VERSION: Final = 1  # Final: the literal types of PlanDocument's kind and schemaVersion
+KIND: Final = "modelctl-plan"
 
 
 class _Doc(BaseModel):

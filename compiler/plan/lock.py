@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from ..errors import ApplyError
+from .services import RegistryWriter
 
 TTL_SECONDS = 60.0
 OWNER = re.compile(r"^(?P<user>[^@]*)@(?P<host>.+) pid (?P<pid>\d+)$")
@@ -45,7 +46,7 @@ class Lease:
 
 
 @contextmanager
-def workspace_lock(registry, workspace: str, operation: str = "apply",  # noqa: ANN001
+def workspace_lock(registry: RegistryWriter, workspace: str, operation: str = "apply",
                    ttl: float = TTL_SECONDS, scope: str | None = None) -> Iterator[Lease]:
     """scope: another lease than the apply lock (e.g. "reconcile/<workspace>" for reconcile loops)."""
     from ..registry import LockHeld, LockLost, NotFound

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..diagnostics import did_you_mean
 from ..errors import PlanError
 from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode, ModelNode, Node
+from ..spec.workspace import Target
 from .model import NotApplied, Scope
 from .refs import image_reference
 from .state import Wanted
@@ -22,7 +22,7 @@ ACTION_KINDS = ("Model", "Image", "Deployment", "Endpoint")
 class Selection:
     nodes: tuple[Node, ...]                          # Models, Images, applied Deployments, Endpoints: in dependency order
     not_applied: tuple[NotApplied, ...]
-    managed_targets: tuple[tuple[str, Any], ...]     # applied targets in scope: their live objects are read (and pruned)
+    managed_targets: tuple[tuple[str, Target], ...]  # applied targets in scope: their live objects are read and pruned
     explicit: frozenset[str]                         # --target ids (deletes need to be named)
     needs_target_facts: bool = True                  # False: only models/images in scope, no target is asked
 
@@ -119,7 +119,7 @@ def _type(types: TargetTypes, name: str) -> TargetType:
     return found
 
 
-def _needs_target_facts(nodes: list[Node], explicit: set[str], managed: tuple[tuple[str, Any], ...]) -> bool:
+def _needs_target_facts(nodes: list[Node], explicit: set[str], managed: tuple[tuple[str, Target], ...]) -> bool:
     """Target facts matter when a deployment or endpoint is in scope or may be pruned; a plan of
     only models and images (--target Model/x) never talks to a target."""
     if any(isinstance(n, (DeploymentNode, EndpointNode)) for n in nodes):

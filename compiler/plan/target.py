@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from ..diagnostics import Diagnostic
     from ..graph import DeploymentNode, EndpointNode, Graph, Node
     from ..render.tree import OutputTree
+    from ..spec.deployment import DeploymentSpec
+    from ..spec.workspace import Target
     from .state import LiveState
 
 Progress = Callable[[str], None]  # "building step 3/12", shown beside the action
@@ -49,7 +51,7 @@ class FactsRequest:
     """What to read from the targets of one type: their settings and the deployments in scope."""
     workspace: str
     root: Path
-    targets: tuple[tuple[str, Any], ...]            # (target name, the Workspace's settings for it)
+    targets: tuple[tuple[str, Target], ...]         # (target name, the Workspace's settings for it)
     deployments: tuple[DeploymentNode, ...] = ()    # in scope, on these targets
 
 
@@ -61,7 +63,7 @@ class PlanContext:
     actions: Mapping[str, Action]     # actions planned so far (models and images come first)
     explicit: frozenset[str] = frozenset()   # resources named with --target (prune only those)
 
-    def facts(self, target_name: str) -> Any:
+    def facts(self, target_name: str) -> TargetFacts | None:
         """The target's facts (None: nothing read, e.g. the target runs nothing yet)."""
         return self.live.targets.get(target_name)
 
@@ -74,12 +76,12 @@ class DeployRequest:
     resource: str
     name: str
     target_name: str
-    target: Any                 # the Workspace's settings of the target (e.g. DockerTarget)
+    target: Target              # the Workspace's settings of the target (e.g. DockerTarget)
     fingerprint: str
     image_ref: str
     image_name: str
     image_port: int
-    spec: Any                   # the deployment's spec, of the target type's spec class
+    spec: DeploymentSpec        # the deployment's spec, of the target type's spec class
     spec_json: dict[str, Any] = field(default_factory=dict)
     rendered: Path | None = None  # targets that publish: the deployment's rendered folder
 
@@ -98,12 +100,12 @@ class Connection(Protocol):
 
     def deploy(self, request: DeployRequest, *, progress: Progress) -> DeployResult: ...
 
-    def delete(self, target_name: str, target: Any, name: str, *, progress: Progress) -> None: ...
+    def delete(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None: ...
 
-    def route_endpoint(self, target_name: str, target: Any, name: str, traffic: dict[str, int], path: str,
+    def route_endpoint(self, target_name: str, target: Target, name: str, traffic: dict[str, int], path: str,
                        fingerprint: str, *, progress: Progress) -> str: ...
 
-    def delete_endpoint(self, target_name: str, target: Any, name: str, *, progress: Progress) -> None: ...
+    def delete_endpoint(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None: ...
 
     def close(self) -> None: ...
 
@@ -156,7 +158,7 @@ class TargetType:
         """The folder on this host where the deployment's collected inputs/outputs land (None: not here)."""
         return None
 
-    def owned_paths(self, root: Path, target_name: str, target: Any) -> tuple[Path, ...]:
+    def owned_paths(self, root: Path, target_name: str, target: Target) -> tuple[Path, ...]:
         """Folders of the repo this target writes into (apply's own output: never a dirty work tree)."""
         return ()
 

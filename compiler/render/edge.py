@@ -10,10 +10,12 @@ layered deployments do. The JSON Schema is schemas/edge-deployment.json (edge_sc
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..digest import sha256_bytes
-from ..graph import DeploymentNode, Graph, ImageNode
+from ..graph import DeploymentNode, Graph, ImageNode, target_as
+from ..spec.workspace import EdgeTarget
 from .naming import MANAGED_BY, image_reference, image_tag
 from .quantities import memory_bytes, nano_cpus
 from .runtime_settings import AUTH_DIR, auth_files_in, auth_secret, file_sink_dir, runtime_settings
@@ -44,6 +46,7 @@ def render_edge(graph: Graph, dep: DeploymentNode, tree: OutputTree) -> None:
 
 def edge_manifest(graph: Graph, dep: DeploymentNode) -> dict:
     edge = dep.spec.edge
+    assert edge is not None, f"{dep.id}: the graph validates edge deployments with EdgeDeploymentSpec"
     modules = {dep.name: _scorer_module(graph, dep)}
     for name, extra in sorted(edge.modules.items()):
         modules[name] = _module(image=extra.image, version="1.0", restart=extra.restart_policy,
@@ -51,6 +54,8 @@ def edge_manifest(graph: Graph, dep: DeploymentNode) -> dict:
     routes = dict(sorted(edge.routes.items()))
     if dep.spec.data_collection.enabled and not routes:
         routes[f"{dep.name}-collected"] = f"FROM /messages/modules/{dep.name}/outputs/collected INTO $upstream"
+    agent: dict[str, Any]
+    hub: dict[str, Any]
     if edge.layered:
         agent = {f"properties.desired.modules.{name}": module for name, module in modules.items()}
         hub = {f"properties.desired.routes.{name}": route for name, route in routes.items()}
@@ -78,7 +83,7 @@ def edge_manifest(graph: Graph, dep: DeploymentNode) -> dict:
 
 def _runtime_settings(graph: Graph, dep: DeploymentNode) -> dict:
     settings: dict = {"minDockerVersion": "v1.25", "loggingOptions": ""}
-    secret = dep.target.registry_credentials
+    secret = target_as(dep, EdgeTarget).registry_credentials
     registry = graph.workspace.spec.image_registry
     if secret and registry:
         # By reference only: the publisher fills these in from the named secret on the way out.
@@ -100,8 +105,7 @@ def _system_modules() -> dict:
 
 def _scorer_module(graph: Graph, dep: DeploymentNode) -> dict:
     spec = dep.spec
-    image = graph.get(dep.image_id)
-    assert isinstance(image, ImageNode)
+    image = graph.get_as(dep.image_id, ImageNode)
     if spec.secret_env:
         raise DiagnosticError([Diagnostic(
             f"{dep.id}: secretEnv is not supported on edge targets (IoT Edge modules have no secret references)",

@@ -26,12 +26,10 @@ def render_fpga(graph: Graph, dep: DeploymentNode, tree: OutputTree, model_versi
 
 
 def _models(graph: Graph, dep: DeploymentNode) -> list[ModelNode]:
-    image = graph.get(dep.image_id)
-    assert isinstance(image, ImageNode)
+    image = graph.get_as(dep.image_id, ImageNode)
     models = []
     for use in image.models:
-        model = graph.get(use.model_id)
-        assert isinstance(model, ModelNode)
+        model = graph.get_as(use.model_id, ModelNode)
         models.append(model)
     return models
 
@@ -44,8 +42,7 @@ def _compiled(model: ModelNode) -> FileRef:
 def accelerator_config(graph: Graph, dep: DeploymentNode, model_versions: Mapping[str, str] | None) -> dict:
     fpga = dep.spec.fpga
     assert fpga is not None  # the graph checks: an FPGA target's deployments have an fpga section
-    image = graph.get(dep.image_id)
-    assert isinstance(image, ImageNode)
+    image = graph.get_as(dep.image_id, ImageNode)
     models = []
     for model in _models(graph, dep):  # the graph checks guarantee a compiled form of the right architecture
         version = model_version(model, model_versions)

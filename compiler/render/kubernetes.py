@@ -11,10 +11,21 @@ modelctl.io/kind and modelctl.io/name make the same id selectable.
 
 from __future__ import annotations
 
-from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode
+from typing import Any
+
+from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode, target_as
+from ..spec.deployment import Probe
+from ..spec.workspace import KubernetesTarget
 from .naming import MANAGED_BY, image_reference, image_tag
-from .runtime_settings import (AUTH_DIR, AUTH_SECRET_KEYS, RUNTIME_OWNED, auth_files_in, auth_secret, file_sink_dir,
-                               runtime_settings)
+from .runtime_settings import (
+    AUTH_DIR,
+    AUTH_SECRET_KEYS,
+    RUNTIME_OWNED,
+    auth_files_in,
+    auth_secret,
+    file_sink_dir,
+    runtime_settings,
+)
 from .serialize import yaml_documents
 from .tree import OutputTree
 
@@ -61,9 +72,8 @@ def selector(dep: DeploymentNode) -> dict[str, str]:
 
 
 def deployment_objects(graph: Graph, dep: DeploymentNode) -> list[dict]:
-    image = graph.get(dep.image_id)
-    assert isinstance(image, ImageNode)
-    ns = dep.target.namespace
+    image = graph.get_as(dep.image_id, ImageNode)
+    ns = target_as(dep, KubernetesTarget).namespace
     labels = _labels(graph, dep, app=image.name, component="scorer", version=image_tag(image))
     spec = dep.spec
     objects = [
@@ -129,7 +139,8 @@ def _deployment(graph: Graph, dep: DeploymentNode, image: ImageNode, labels: dic
     }
     if spec.autoscale is None:  # with an HPA, the autoscaler owns spec.replicas
         deployment_spec["replicas"] = spec.replicas
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(dep.name, dep.target.namespace, labels, dep),
+    namespace = target_as(dep, KubernetesTarget).namespace
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(dep.name, namespace, labels, dep),
             "spec": deployment_spec}
 
 
@@ -156,7 +167,8 @@ def _settings(dep: DeploymentNode, image: ImageNode) -> tuple[list, list, list]:
     return [{"name": k, **v} for k, v in sorted(env.items())], volumes, mounts
 
 
-def _probe(probe, path: str, auth_mode: str) -> dict:
+def _probe(probe: Probe, path: str, auth_mode: str) -> dict:
+    action: dict[str, Any]
     if auth_mode == "mtls":  # the kubelet has no client certificate: probe from inside
         action = {"exec": {"command": ["/opt/venv/bin/python", "-m", "modelctl_runtime.healthcheck"]}}
     else:
@@ -177,8 +189,9 @@ def http_route(graph: Graph, ep: EndpointNode) -> dict:
             "backendRef": {"group": "", "kind": "Service", "name": spec.mirror.deployment, "port": SERVICE_PORT},
             "percent": spec.mirror.percent}}]
     route_spec: dict = {"rules": [rule]}
-    if ep.target.gateway:
-        namespace, _, name = ep.target.gateway.rpartition("/")
+    target = target_as(ep, KubernetesTarget)
+    if target.gateway:
+        namespace, _, name = target.gateway.rpartition("/")
         parent = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": name}
         if namespace:
             parent["namespace"] = namespace
@@ -187,4 +200,4 @@ def http_route(graph: Graph, ep: EndpointNode) -> dict:
         route_spec["hostnames"] = sorted(spec.hostnames)
     labels = _labels(graph, ep, app=ep.name, component="endpoint", version=None)
     return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-            "metadata": _meta(ep.name, ep.target.namespace, labels, ep), "spec": route_spec}
+            "metadata": _meta(ep.name, target.namespace, labels, ep), "spec": route_spec}

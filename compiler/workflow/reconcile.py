@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..gitops.drift import DriftReport
 from ..gitops.reconcile import ReconcileError
 from ..plan.model import Plan, Scope
 from .drift import drift_of
-from ..gitops.drift import DriftReport
 from .run import apply_planned, refuse_dirty
 from .session import Session
 

@@ -24,7 +24,7 @@ from ..plan.model import Plan, Scope
 from ..plan.scope import Selection, facts_requests, wanted
 from ..plan.services import ImageBuilder, Services
 from ..plan.state import LiveState, RegistryReader, StateReader, Wanted, read_live_state
-from ..plan.target import ConnectOptions, Connection, FactsRequest, TargetTypes
+from ..plan.target import Connection, ConnectOptions, FactsRequest, TargetTypes
 from ..registry import Registry, open_registry, open_registry_if_present
 from ..targets import TARGET_TYPES
 

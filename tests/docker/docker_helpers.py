@@ -32,9 +32,10 @@ from testkit import wait_until
 
 from compiler.plan import Scope
 from compiler.plan.document import write_plan
+from compiler.registry import Registry
+
 # apply's entry points: the one place naming their module (tests call Workspace.apply / apply_saved)
 from compiler.workflow import Session, apply_repo, apply_saved
-from compiler.registry import Registry
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "iris"
 MODELCTL = [sys.executable, "-m", "compiler.cli.main"]

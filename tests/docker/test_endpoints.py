@@ -4,8 +4,9 @@ deployments by percent; a split change moves traffic without touching a containe
 from __future__ import annotations
 
 import httpx
-from docker_helpers import DEPLOYMENT, wait_for_scored
 from testkit import changes
+
+from docker_helpers import DEPLOYMENT, wait_for_scored
 
 ENDPOINT = """\
 apiVersion: modelctl.io/v1

@@ -12,8 +12,9 @@ import time
 import uuid
 
 import docker
-from docker_helpers import MODELCTL, _env
 from testkit import wait_until
+
+from docker_helpers import MODELCTL, _env
 
 ENVIRONMENT = """\
 apiVersion: modelctl.io/v1

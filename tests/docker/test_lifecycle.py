@@ -8,10 +8,11 @@ import json
 import re
 
 import pytest
-from docker_helpers import DEPLOYMENT, EXAMPLE, Hammer, Recorder
 from testkit import changes, wait_until
 
 from compiler.plan import StalePlan
+
+from docker_helpers import DEPLOYMENT, EXAMPLE, Hammer, Recorder
 
 BROKEN_SCRIPT = "def init():\n    raise RuntimeError('model store unreachable (on purpose)')\n\n\ndef run(data):\n    return data\n"
 BROKEN_MODEL = """\

@@ -8,10 +8,11 @@ import hashlib
 import json
 
 import pytest
-from docker_helpers import EXAMPLE
 from testkit import changes
 
 from compiler.plan import PlanError
+
+from docker_helpers import EXAMPLE
 
 PINNED = "apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n" \
          "spec: {models: [iris@VERSION], environment: curated/sklearn}\n"

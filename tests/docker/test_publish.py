@@ -8,8 +8,9 @@ import json
 import tarfile
 
 import httpx
-from docker_helpers import MODEL as PLAIN_MODEL
 from testkit import changes
+
+from docker_helpers import MODEL as PLAIN_MODEL
 
 # the suite's model, with a compiled form for the FPGA's architecture
 MODEL = PLAIN_MODEL.replace("  signature:", "  accelerator: {architecture: int8-dpu, path: artifacts/model.int8.bin}\n"
@@ -73,7 +74,8 @@ def test_edge_and_fpga_bundles_are_published_and_reconciled(workspace, oci_regis
     got = httpx.get(f"http://{oci_registry}/v2/{ws.name}-fpga/manifests/rack",
                     headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
     assert got.status_code == 200 and got.json()["annotations"]["io.modelctl.resource"] == "Deployment/rack"
-    assert "accelerator.json" in {l["annotations"]["org.opencontainers.image.title"] for l in got.json()["layers"]}
+    titles = {layer["annotations"]["org.opencontainers.image.title"] for layer in got.json()["layers"]}
+    assert "accelerator.json" in titles
     assert not ws.plan().has_changes
     cli = ws.cli("drift", ".")
     assert cli.returncode == 0, cli.stdout + cli.stderr

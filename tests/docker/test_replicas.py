@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 
-from docker_helpers import DEPLOYMENT, Hammer, wait_for_scored
 from testkit import changes, wait_until
+
+from docker_helpers import DEPLOYMENT, Hammer, wait_for_scored
 
 
 def answered(hammer: Hammer, count: int, when: str) -> None:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from compiler.gitops.drift import OWNED_FIELDS, OwnedField, find_drift, owner_of, RENDERERS, to_json
+from compiler.gitops.drift import OWNED_FIELDS, RENDERERS, OwnedField, find_drift, owner_of, to_json
 from compiler.plan.model import Action, FieldDiff, NotApplied, Plan, Removal, Scope
 from compiler.plan.state import ImageFact, LiveState, RecordFact
 from compiler.targets.docker.facts import ContainerFact, DockerFacts, RouteFact, RouterFact

@@ -13,8 +13,8 @@ import pytest
 
 from compiler.gitops.drift import DriftItem, DriftReport
 from compiler.gitops.reconcile import ReconcileError, Settings, backoff, parse_duration, post_webhook, run
-from compiler.workflow.reconcile import RepoSteps
 from compiler.plan.model import Scope
+from compiler.workflow.reconcile import RepoSteps
 
 IN_SYNC = DriftReport("team", (), ("local",))
 DRIFTED = DriftReport("team", (DriftItem("Deployment/blue", "update", "by-hand", ("restart: exited",), (), "local"),),

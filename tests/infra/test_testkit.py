@@ -8,8 +8,8 @@ import pytest
 from testkit import changes, wait_until
 
 from compiler.plan import Action, Plan, Scope
-from compiler.plan.model import Stage
 from compiler.plan.document import to_document
+from compiler.plan.model import Stage
 
 
 def test_wait_until_returns_the_first_truthy_value_and_stops_asking():

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from live_support import LiveFacts
 
 from compiler.pipeline import compile_repo
 from compiler.plan.deployments import deployment_spec_json
 from compiler.plan.refs import image_reference, registry_digest
 from compiler.plan.state import ImageFact, ModelFact, RecordFact
 from compiler.targets.docker.facts import ContainerFact, RouteFact, RouterFact
-from live_support import LiveFacts
 
 WORKSPACE = """\
 apiVersion: modelctl.io/v1

@@ -6,16 +6,15 @@ import dataclasses
 import json
 
 import pytest
+from live_support import LiveFacts, make_plan
 from testkit import changes
 
 from compiler.plan import PlanError, Scope
-from live_support import make_plan
 from compiler.plan.document import to_document as plan_document
 from compiler.plan.scope import facts_requests, select
 from compiler.targets import TARGET_TYPES
-from compiler.targets.docker.secret_refs import secret_refs
 from compiler.targets.docker.facts import ContainerFact
-from live_support import LiveFacts
+from compiler.targets.docker.secret_refs import secret_refs
 
 
 def test_empty_live_state_creates_everything_in_dependency_order(repo, converge):

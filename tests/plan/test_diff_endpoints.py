@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from live_support import make_plan
 from testkit import changes
 
 from compiler.plan import Scope
-from live_support import make_plan
 from compiler.plan.document import from_document, to_document
 from compiler.targets.docker.facts import EndpointRouteFact
 

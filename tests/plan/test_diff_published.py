@@ -6,10 +6,10 @@ import dataclasses
 import json
 
 import pytest
+from live_support import make_plan
 from testkit import changes
 
 from compiler.plan import PlanError, Scope
-from live_support import make_plan
 from compiler.plan.deployments import deployment_spec_json
 from compiler.plan.refs import image_reference
 from compiler.plan.state import RecordFact

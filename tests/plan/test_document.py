@@ -6,13 +6,12 @@ import json
 
 import jsonschema
 import pytest
+from live_support import LiveFacts, make_plan
 from rich.console import Console
 
 from compiler.plan import PlanError
-from live_support import make_plan
 from compiler.plan.document import dumps, from_document, json_schema, read_plan, to_document, write_plan
-from compiler.plan.explain import render_markdown, render_text, summary_line
-from live_support import LiveFacts
+from compiler.plan.explain import render_markdown, render_text
 
 
 def plain(markup: str) -> str:

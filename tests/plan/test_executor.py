@@ -7,13 +7,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from live_support import LiveFacts, make_plan
 
 from compiler.plan import ApplyError
-from live_support import LiveFacts, make_plan
 from compiler.plan.apply import execute
+from compiler.plan.lock import workspace_lock
 from compiler.plan.services import BuiltImage, Services
 from compiler.plan.target import DeployResult
-from compiler.plan.lock import workspace_lock
 from compiler.registry import open_registry
 from compiler.targets import TARGET_TYPES
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import inspect
 
-from compiler.registry import open_registry
-from compiler.registry import schema
+from compiler.registry import open_registry, schema
 from compiler.registry.database import create_registry_engine, normalize_url
 from compiler.registry.migrations import LATEST, current_version, upgrade
 

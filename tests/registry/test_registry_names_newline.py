@@ -2,8 +2,8 @@
 
 import pytest
 
-from compiler.registry.names import check_name, check_tags
 from compiler.registry.errors import RegistryError
+from compiler.registry.names import check_name, check_tags
 
 
 @pytest.mark.parametrize("name", ["iris\n", "iris\n\n", "\niris"])

@@ -82,7 +82,8 @@ def test_iris_image_builds_runs_healthy_and_caches_dependencies(docker_client, b
         assert _pip_step_cached(second_log), "\n".join(second_log)
         first, second = (docker_client.images.get(t).attrs["RootFS"]["Layers"] for t in tags)
         base_layers = len(docker_client.images.get(base_image).attrs["RootFS"]["Layers"])
-        shared = next((i for i, (a, b) in enumerate(zip(first, second)) if a != b), min(len(first), len(second)))
+        shared = next((i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b),
+                      min(len(first), len(second)))
         assert shared >= base_layers + 2, "the venv layer must be shared"  # + mkdir + venv copy
         assert first[-1] != second[-1], "the model layer must differ"
         assert first_log  # the first build really ran

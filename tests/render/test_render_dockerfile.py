@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from compiler.targets import TARGET_TYPES
 
 HADOLINT = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")

@@ -17,16 +17,22 @@ from compiler.graph import DeploymentNode, Graph, ImageNode
 from compiler.names import DEFAULT_COLLECTED_DIR, default_collection_sink, default_keys_secret
 from compiler.paths import PROJECT_ROOT as PROJECT
 from compiler.pipeline import compile_repo
-from compiler.targets.docker.secret_refs import secret_refs
+from compiler.plan.target import DeployRequest
 from compiler.render.edge import edge_manifest
 from compiler.render.kubernetes import deployment_objects
 from compiler.render.naming import image_reference
-from compiler.render.runtime_settings import (TUNING, AUTH_SECRET_KEYS, DATA_COLLECTION, RUNTIME_OWNED, auth_files_in,
-                                              runtime_settings)
+from compiler.render.runtime_settings import (
+    AUTH_SECRET_KEYS,
+    DATA_COLLECTION,
+    RUNTIME_OWNED,
+    TUNING,
+    auth_files_in,
+    runtime_settings,
+)
 from compiler.runtime import settings as runtime
 from compiler.spec.deployment import DataCollection, DeploymentSpec
-from compiler.plan.target import DeployRequest
 from compiler.targets.docker.containers import COLLECT_DIR, environment
+from compiler.targets.docker.secret_refs import secret_refs
 from compiler.targets.docker.secrets import ContainerSecrets, DeploymentSecrets
 
 TARGETS = {"docker": "local", "kubernetes": "prod", "edge": "factory"}

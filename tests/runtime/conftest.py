@@ -18,8 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from runtime_support import KEY
 from testkit import wait_until
+
+from runtime_support import KEY
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,11 +5,9 @@ import ssl
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
-from runtime_support import KEY
 from testkit import wait_until
 
 SCORE = {"data": [[5.1, 3.5, 1.4, 0.2]]}

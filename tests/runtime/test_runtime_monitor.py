@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from compiler.cli.main import app
 from compiler.monitor.drift import psi
 from compiler.monitor.metrics import parse, quantile, traffic
+
 from runtime_support import KEY
 
 H = {"Authorization": f"Bearer {KEY}"}

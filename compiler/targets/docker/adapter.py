@@ -17,13 +17,14 @@ from typing import Any
 import httpx
 
 from ...errors import ApplyError
-from .secret_refs import secrets_revision
-from .facts import EndpointRouteFact, RouteFact
 from ...plan.target import DeployRequest, DeployResult, FactsRequest, Progress, TargetFacts
+from ...spec.workspace import DockerTarget, Target
 from .containers import backends, gate_seconds, last_logs, remove, replica_names, run_backend, wait_ready
-from .engine import Engines
+from .engine import Engines, docker_settings
+from .facts import EndpointRouteFact, RouteFact
 from .reader import read_docker_facts
 from .router import Router, router_base
+from .secret_refs import secrets_revision
 from .secrets import DeploymentSecrets, remove_copies, resolve_all
 
 DRAIN_SECONDS = 1.0
@@ -50,13 +51,14 @@ class DockerDeployments:
         with self._guard:
             return self._locks.setdefault(target_name, threading.Lock())
 
-    def router(self, target_name: str, target: Any) -> Router:
+    def router(self, target_name: str, target: DockerTarget) -> Router:
         return Router(self.engines.get(target.host), self.workspace, target_name, target.bind_address,
                       router_base(self.base_images))
 
     def deploy(self, req: DeployRequest, *, progress: Progress) -> DeployResult:
-        client = self.engines.get(req.target.host)
-        router = self.router(req.target_name, req.target)
+        target = docker_settings(req.target)
+        client = self.engines.get(target.host)
+        router = self.router(req.target_name, target)
         with self._lock(req.target_name):
             progress("router")
             router.ensure()
@@ -83,11 +85,11 @@ class DockerDeployments:
             raise
         with self._lock(req.target_name):
             progress("switching traffic")
-            stable = router.allocate_port(req.name, req.target.port_range)
+            stable = router.allocate_port(req.name, target.port_range)
             replicas = tuple((c.name, port) for c, port in servers)
             router.set_route(RouteFact(req.name, names[0], stable, servers[0][1], req.fingerprint,
                                        req.spec.lifecycle.prevent_destroy, replicas if len(replicas) > 1 else ()))
-        url = f"http://{req.target.bind_address}:{stable}"
+        url = f"http://{target.bind_address}:{stable}"
         self._check_stable(url, req.resource)
         old = [c for c in current if c.name not in names]
         if old:
@@ -151,9 +153,10 @@ class DockerDeployments:
         raise ApplyError(f"{resource}: the stable URL {url} does not answer through the router ({last})",
                          resource=resource)
 
-    def delete(self, target_name: str, target: Any, name: str, *, progress: Progress) -> None:
-        client = self.engines.get(target.host)
-        router = self.router(target_name, target)
+    def delete(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None:
+        settings = docker_settings(target)
+        client = self.engines.get(settings.host)
+        router = self.router(target_name, settings)
         with self._lock(target_name):
             progress("removing route")
             router.remove_route(name)
@@ -164,23 +167,24 @@ class DockerDeployments:
 
     # --- endpoints -------------------------------------------------------------------------------
 
-    def route_endpoint(self, target_name: str, target: Any, name: str, traffic: dict[str, int], path: str,
+    def route_endpoint(self, target_name: str, target: Target, name: str, traffic: dict[str, int], path: str,
                        fingerprint: str, *, progress: Progress) -> str:
         """Give the endpoint its stable port on the router and split it across its deployments."""
-        router = self.router(target_name, target)
+        settings = docker_settings(target)
+        router = self.router(target_name, settings)
         with self._lock(target_name):
             progress("router")
             router.ensure()
-            port = router.allocate_port(name, target.port_range, endpoint=True)
+            port = router.allocate_port(name, settings.port_range, endpoint=True)
             progress("routing")
             router.set_endpoint(EndpointRouteFact(name, port, fingerprint, tuple(sorted(traffic.items())), path))
-        url = f"http://{target.bind_address}:{port}" + (path.rstrip("/") if path != "/" else "")
+        url = f"http://{settings.bind_address}:{port}" + (path.rstrip("/") if path != "/" else "")
         if any(traffic.values()):
             self._check_stable(url, f"Endpoint/{name}")
         return url
 
-    def delete_endpoint(self, target_name: str, target: Any, name: str, *, progress: Progress) -> None:
-        router = self.router(target_name, target)
+    def delete_endpoint(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None:
+        router = self.router(target_name, docker_settings(target))
         with self._lock(target_name):
             progress("removing endpoint")
             router.remove_endpoint(name)

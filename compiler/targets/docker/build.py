@@ -14,9 +14,9 @@ import docker
 from docker.errors import APIError, DockerException
 
 from ...errors import ApplyError
+from ...ociref import parse_reference
 from ...plan.services import BuiltImage
 from ...plan.target import Progress
-from ...ociref import parse_reference
 from ...spec.workspace import DockerTarget, WorkspaceSpec
 from .engine import Engines
 

@@ -18,6 +18,7 @@ from ...plan.target import DeployRequest, Progress
 from ...render.quantities import memory_bytes, nano_cpus
 from ...render.runtime_settings import runtime_settings
 from . import labels as L
+from .engine import RESTART_UNLESS_STOPPED
 from .secrets import ContainerSecrets, DeploymentSecrets
 
 DEFAULT_UID = "10001:10001"
@@ -100,7 +101,7 @@ def run_backend(client: docker.DockerClient, req: DeployRequest, name: str,
             req.image_ref, name=name, detach=True, environment=env, labels=labels, mounts=mounts,
             ports={f"{req.image_port}/tcp": ("127.0.0.1", port)}, user=image_user(client, req.image_ref),
             nano_cpus=nano_cpus(req.spec.resources.cpu), mem_limit=memory_bytes(req.spec.resources.memory),
-            restart_policy={"Name": "unless-stopped"}, read_only=True, tmpfs={"/tmp": "rw,size=64m"},
+            restart_policy=RESTART_UNLESS_STOPPED, read_only=True, tmpfs={"/tmp": "rw,size=64m"},
             cap_drop=["ALL"], security_opt=["no-new-privileges"])
     except DockerException as exc:
         raise ApplyError(f"{req.resource}: could not start a container from {req.image_ref}: {exc}",

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import docker
 from docker.errors import DockerException
 
 from ...errors import ApplyError
+from ...spec.workspace import DockerTarget, Target
 
 
 class EngineUnreachable(ApplyError):
     pass
+
+
+# `containers.run(restart_policy=...)`: the engine takes "unless-stopped", but the types-docker stubs type the
+# policy as a TypedDict whose Name is only "always" | "on-failure". Typed Any so the rest of each call stays checked.
+RESTART_UNLESS_STOPPED: Any = {"Name": "unless-stopped"}
+
+
+def docker_settings(target: Target) -> DockerTarget:
+    """A docker target's settings: the registry of target types hands this type only its own targets."""
+    if not isinstance(target, DockerTarget):
+        raise TypeError(f"a {target.type} target given to the docker target type")
+    return target
 
 
 def connect(host: str | None = None, timeout: int = 120) -> docker.DockerClient:

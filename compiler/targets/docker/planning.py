@@ -8,8 +8,14 @@ when the router, a replica or the registry record is missing; rolled when a secr
 from __future__ import annotations
 
 from ...graph import DeploymentNode, EndpointNode
-from ...plan.deployments import (creation_diffs, deployment_action, deployment_spec_json, desired_image, record_outdated,
-                                 rollout)
+from ...plan.deployments import (
+    creation_diffs,
+    deployment_action,
+    deployment_spec_json,
+    desired_image,
+    record_outdated,
+    rollout,
+)
 from ...plan.model import Action, DeploymentChange, EndpointChange, FieldDiff, Removal
 from ...plan.target import PlanContext, Running
 from .facts import ContainerFact, DockerFacts

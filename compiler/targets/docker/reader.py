@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from ...plan.target import FactsRequest
+from ...spec.workspace import DockerTarget
 from . import labels as L
-from .engine import Engines
+from .engine import Engines, docker_settings
 from .facts import ContainerFact, DockerFacts
 from .router import read_router
 from .secret_refs import secret_refs
@@ -20,8 +20,9 @@ HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 def read_docker_facts(engines: Engines, request: FactsRequest) -> dict[str, DockerFacts]:
     """One container listing per engine (by modelctl's labels), one router read per target, and the
     current digests of the secrets the deployments in scope use."""
-    by_host: dict[str | None, list[tuple[str, Any]]] = {}
-    for name, target in request.targets:
+    by_host: dict[str | None, list[tuple[str, DockerTarget]]] = {}
+    for name, settings in request.targets:
+        target = docker_settings(settings)
         by_host.setdefault(target.host, []).append((name, target))
     out: dict[str, DockerFacts] = {}
     for host, targets in by_host.items():

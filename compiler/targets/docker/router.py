@@ -24,8 +24,9 @@ from docker.errors import DockerException, NotFound
 
 from ...digest import canonical_sha256
 from ...errors import ApplyError
-from .facts import EndpointRouteFact, RouteFact, RouterFact
 from . import labels as L
+from .engine import RESTART_UNLESS_STOPPED
+from .facts import EndpointRouteFact, RouteFact, RouterFact
 
 ROUTER_UID = 10002
 CONF_DIR = "/etc/modelctl-router"
@@ -177,7 +178,7 @@ class Router:
         self._build_image(tag)
         c = self.client.containers.run(
             tag, name=self.name, detach=True, network_mode="host", user=f"{ROUTER_UID}:{ROUTER_UID}",
-            restart_policy={"Name": "unless-stopped"}, cap_drop=["ALL"], security_opt=["no-new-privileges"],
+            restart_policy=RESTART_UNLESS_STOPPED, cap_drop=["ALL"], security_opt=["no-new-privileges"],
             labels={L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: self.workspace, L.ROLE: "router",
                     L.TARGET: self.target_name, L.RESOURCE: f"Router/{self.target_name}", L.FINGERPRINT: tag},
             mem_limit="128m")
@@ -215,7 +216,7 @@ class Router:
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
         buf.seek(0)
-        output = []
+        output: list[str] = []
         for chunk in self.client.api.build(fileobj=buf, custom_context=True, tag=tag, rm=True, forcerm=True,
                                            decode=True, labels={L.MANAGED_BY_KEY: L.MANAGED_BY}):
             if "error" in chunk:
@@ -396,7 +397,10 @@ def read_route_files(client: docker.DockerClient, name: str) -> tuple[list[Route
         for member in tar.getmembers():
             if not member.isfile() or not member.name.endswith(".conf"):
                 continue
-            first = tar.extractfile(member).readline().decode(errors="replace")
+            file = tar.extractfile(member)  # a file object for every regular file
+            if file is None:
+                continue
+            first = file.readline().decode(errors="replace")
             route = parse_route_header(first)
             if route is not None:
                 routes.append(route)

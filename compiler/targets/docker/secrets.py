@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import secrets as random
 import shutil
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 

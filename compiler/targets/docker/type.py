@@ -9,8 +9,16 @@ from pathlib import Path
 from ...diagnostics import Diagnostic
 from ...graph import DeploymentNode, EndpointNode, Node
 from ...plan.model import Action
-from ...plan.target import (ConnectOptions, Connection, DeploymentStatus, Diagnose, PlanContext, Running, TargetFacts,
-                            TargetType)
+from ...plan.target import (
+    Connection,
+    ConnectOptions,
+    DeploymentStatus,
+    Diagnose,
+    PlanContext,
+    Running,
+    TargetFacts,
+    TargetType,
+)
 from . import checks, planning
 from .facts import DockerFacts
 

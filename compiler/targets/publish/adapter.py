@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from ...errors import ApplyError
 from ...plan.target import DeployRequest, DeployResult, FactsRequest, Progress, TargetFacts
+from ...spec.workspace import Target
 from .bundles import open_bundles
 from .facts import read_published
-from .location import parse_location
+from .location import parse_location, publish_setting
 
 
 class PublishedDeployments:
@@ -21,11 +21,11 @@ class PublishedDeployments:
     def read_facts(self, request: FactsRequest) -> dict[str, TargetFacts]:
         return dict(read_published(request))
 
-    def route_endpoint(self, target_name: str, target: Any, name: str, traffic: dict[str, int], path: str,
+    def route_endpoint(self, target_name: str, target: Target, name: str, traffic: dict[str, int], path: str,
                        fingerprint: str, *, progress: Progress) -> str:
         raise ApplyError(f"Endpoint/{name}: publishing targets do not route endpoints")
 
-    def delete_endpoint(self, target_name: str, target: Any, name: str, *, progress: Progress) -> None:
+    def delete_endpoint(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None:
         raise ApplyError(f"Endpoint/{name}: publishing targets do not route endpoints")
 
     def close(self) -> None:
@@ -34,7 +34,7 @@ class PublishedDeployments:
     def deploy(self, req: DeployRequest, *, progress: Progress) -> DeployResult:
         if req.rendered is None:
             raise ApplyError(f"{req.resource}: nothing was rendered to publish")
-        location = parse_location(req.target.publish, self.root, req.target_name)
+        location = parse_location(publish_setting(req.target), self.root, req.target_name)
         marker = {"managedBy": "modelctl", "workspace": self.workspace, "resource": req.resource,
                   "target": req.target_name, "fingerprint": req.fingerprint, "imageRef": req.image_ref,
                   "spec": req.spec_json, "preventDestroy": req.spec.lifecycle.prevent_destroy}
@@ -46,8 +46,8 @@ class PublishedDeployments:
             bundles.close()
         return DeployResult(url=str(where), container="", notes=(f"published to {where}",))
 
-    def delete(self, target_name: str, target: Any, name: str, *, progress: Progress) -> None:
-        bundles = open_bundles(parse_location(target.publish, self.root, target_name), self.workspace)
+    def delete(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None:
+        bundles = open_bundles(parse_location(publish_setting(target), self.root, target_name), self.workspace)
         try:
             progress("unpublishing")
             bundles.remove(name)

@@ -60,7 +60,7 @@ class FileBundles:
         pass
 
     def list(self) -> list[Bundle]:
-        out = []
+        out: list[Bundle] = []
         if not self.folder.is_dir():
             return out
         for sub in sorted(p for p in self.folder.iterdir() if p.is_dir() and not p.name.startswith(".")):

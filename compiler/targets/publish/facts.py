@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ...errors import PlanError
 from ...plan.target import FactsRequest
 from ...registry.errors import RegistryError
 from .bundles import open_bundles
-from .location import parse_location
+from .location import parse_location, publish_setting
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,13 @@ def read_published(request: FactsRequest) -> dict[str, PublishedFacts]:
     out: dict[str, PublishedFacts] = {}
     for name, target in request.targets:
         published: list[PublishedFact] = []
-        bundles = open_bundles(parse_location(target.publish, Path(request.root), name), request.workspace)
+        publish = publish_setting(target)
+        bundles = open_bundles(parse_location(publish, Path(request.root), name), request.workspace)
         try:
             try:
                 found = bundles.list()
             except RegistryError as exc:
-                raise PlanError(f"target {name}: cannot read what is published at {target.publish}: "
+                raise PlanError(f"target {name}: cannot read what is published at {publish}: "
                                 f"{str(exc).split(': ', 1)[-1]}") from None
             for b in found:
                 m = b.marker

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ...errors import PlanError
 from ...safepath import UnsafePath, repo_path
+from ...spec.workspace import EdgeTarget, FpgaTarget, Target
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,13 @@ class OciLocation:
 
     def __str__(self) -> str:
         return self.url
+
+
+def publish_setting(target: Target) -> str:
+    """An edge or fpga target's `publish`: the registry of target types hands these types only their own targets."""
+    if not isinstance(target, EdgeTarget | FpgaTarget):
+        raise TypeError(f"a {target.type} target given to a publishing target type")
+    return target.publish
 
 
 def parse_location(publish: str, root: Path, target: str) -> FileLocation | OciLocation:

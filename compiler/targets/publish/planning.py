@@ -4,11 +4,18 @@ unpublish a deployment's rendered bundle, from the spec and the target's `Publis
 from __future__ import annotations
 
 from ...graph import DeploymentNode
-from ...plan.deployments import (creation_diffs, deployment_action, deployment_spec_json, desired_image, record_outdated,
-                                 rollout)
+from ...plan.deployments import (
+    creation_diffs,
+    deployment_action,
+    deployment_spec_json,
+    desired_image,
+    record_outdated,
+    rollout,
+)
 from ...plan.model import Action, DeploymentChange, FieldDiff, Removal
 from ...plan.target import PlanContext, Running
 from .facts import PublishedFacts
+from .location import publish_setting
 
 
 def _facts(ctx: PlanContext, target_name: str) -> PublishedFacts:
@@ -22,8 +29,9 @@ def plan_deployment(ctx: PlanContext, node: DeploymentNode, what: str) -> Action
     fact = _facts(ctx, node.target_name).of(node.name)
     change = DeploymentChange(image_node.name, ref, fact.where if fact else None)
     if fact is None:
+        where = publish_setting(node.target)
         return deployment_action(node, "create", [f"publish: {what} of {node.name} to target {node.target_name} "
-                                                  f"({node.target.publish})"], creation_diffs(node, ref), change)
+                                                  f"({where})"], creation_diffs(node, ref), change)
     reasons: list[str] = []
     diffs: list[FieldDiff] = []
     if fact.fingerprint != node.fingerprint:

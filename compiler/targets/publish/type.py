@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ...errors import PlanError
 from ...graph import DeploymentNode, Graph
 from ...plan.model import Action
-from ...plan.target import ConnectOptions, Connection, DeploymentStatus, PlanContext, Running, TargetFacts, TargetType
+from ...plan.target import Connection, ConnectOptions, DeploymentStatus, PlanContext, Running, TargetFacts, TargetType
 from ...render import edge, fpga
 from ...render.tree import OutputTree
+from ...spec.workspace import Target
 from . import planning
 from .facts import PublishedFacts
 
@@ -36,10 +36,10 @@ class PublishType(TargetType):
         found = facts.of(deployment) if isinstance(facts, PublishedFacts) else None
         return DeploymentStatus("missing" if found is None else "published" if found.intact else "changed by hand")
 
-    def owned_paths(self, root: Path, target_name: str, target: Any) -> tuple[Path, ...]:
-        from .location import FileLocation, parse_location
+    def owned_paths(self, root: Path, target_name: str, target: Target) -> tuple[Path, ...]:
+        from .location import FileLocation, parse_location, publish_setting
         try:
-            location = parse_location(target.publish, root, target_name)
+            location = parse_location(publish_setting(target), root, target_name)
         except PlanError:  # reported by validate and plan
             return ()
         return (location.folder,) if isinstance(location, FileLocation) else ()
