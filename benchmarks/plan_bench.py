@@ -134,6 +134,26 @@ def timed_in_fresh_interpreter(package_root: Path, root: Path, runs: int) -> dic
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def alternated(root: Path, runs: int, baseline_root: Path | None) -> tuple[dict, dict | None]:
+    """This tree and the baseline timed in turns (a fresh interpreter each, `runs` plans in each), so
+    load from elsewhere on the machine falls on both alike; medians over every plan."""
+    mine: list[float] = []
+    theirs: list[float] = []
+    changed = {"mine": False, "theirs": False}
+    for _ in range(max(runs, 1)):
+        got = timed_in_fresh_interpreter(ROOT, root, 3)
+        mine.append(got["median"])
+        changed["mine"] |= got["changed"]
+        if baseline_root is not None:
+            got = timed_in_fresh_interpreter(baseline_root, root, 3)
+            theirs.append(got["median"])
+            changed["theirs"] |= got["changed"]
+    now = {"median": statistics.median(mine), "min": min(mine), "max": max(mine), "changed": changed["mine"]}
+    before = {"median": statistics.median(theirs), "min": min(theirs), "max": max(theirs),
+              "changed": changed["theirs"]} if theirs else None
+    return now, before
+
+
 def export_revision(rev: str, dest: Path) -> Path:
     """The compiler package as it was at rev (git archive: no checkout, no index change)."""
     dest.mkdir(parents=True)
@@ -160,9 +180,7 @@ def bench_plan(n: int, runs: int, baseline: str | None) -> dict:
         materialise_live_state(root, ws)
         setup = time.perf_counter() - t0
         times, changed = timed_plans(root, runs)
-        now = timed_in_fresh_interpreter(ROOT, root, runs)
-        before = timed_in_fresh_interpreter(export_revision(baseline, tmp / "baseline"), root, runs) \
-            if baseline else None
+        now, before = alternated(root, runs, export_revision(baseline, tmp / "baseline") if baseline else None)
         t0 = time.perf_counter()
         cli = subprocess.run([sys.executable, "-m", "compiler.cli.main", "plan", str(root), "--detailed-exitcode"],
                              capture_output=True, text=True, cwd=ROOT)
@@ -170,8 +188,10 @@ def bench_plan(n: int, runs: int, baseline: str | None) -> dict:
         return {"deployments": n, "setup_s": round(setup, 1), "plan_median_s": round(statistics.median(times), 3),
                 "plan_min_s": round(min(times), 3), "plan_max_s": round(max(times), 3), "no_changes": not changed,
                 "cli_s": round(cli_seconds, 2), "cli_exit": cli.returncode,
-                "fresh_median_s": round(now["median"], 3), "fresh_no_changes": not now["changed"],
+                "fresh_median_s": round(now["median"], 3), "fresh_min_s": round(now["min"], 3),
+                "fresh_max_s": round(now["max"], 3), "fresh_no_changes": not now["changed"],
                 **({"baseline": baseline, "baseline_median_s": round(before["median"], 3),
+                    "baseline_min_s": round(before["min"], 3), "baseline_max_s": round(before["max"], 3),
                     "baseline_no_changes": not before["changed"]} if before else {})}
     finally:
         cleanup(ws)

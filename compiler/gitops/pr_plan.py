@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, DiagnosticError, errors_only
+from ..gitinfo import open_repo
 from ..graph import Graph
 from ..pipeline import compile_repo
 from ..render.render import build_tree
@@ -14,7 +15,7 @@ from ..render.templating import Templates
 from ..render.tree import OutputTree
 from ..targets import TARGET_TYPES
 from .changes import ChangeSet, compare
-from .revision import Revision, export, open_repo, resolve
+from .revision import Revision, export, resolve
 
 
 @dataclass(frozen=True)

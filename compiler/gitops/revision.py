@@ -16,7 +16,6 @@ import git
 from gitdb.exc import BadName, BadObject
 
 from ..diagnostics import Diagnostic, DiagnosticError, did_you_mean
-from ..gitinfo import GitInfo, open_repo, work_tree_info  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Plan and apply: diff the repo against live state, then change only what the plan shows.
 
-    plan = make_plan(graph, live, scope=Scope(targets=("local",)))
+    plan = make_plan(graph, live, types=TARGET_TYPES, scope=Scope(targets=("local",)))   # compiler.targets
     print(render_text(plan)); write_plan(plan, Path("plan.json"))
 
 See docs/plan-apply.md.
