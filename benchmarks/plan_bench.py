@@ -130,7 +130,9 @@ def timed_plans(root: Path, runs: int) -> tuple[list[float], bool]:
 
 def timed_in_fresh_interpreter(package_root: Path, root: Path, runs: int) -> dict:
     out = subprocess.run([sys.executable, "-c", TIMING_SCRIPT, str(package_root), str(root), str(runs)],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, cwd=package_root)
+    if out.returncode != 0:
+        raise SystemExit(f"timing the package at {package_root} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -155,9 +157,11 @@ def alternated(root: Path, runs: int, baseline_root: Path | None) -> tuple[dict,
 
 
 def export_revision(rev: str, dest: Path) -> Path:
-    """The compiler package as it was at rev (git archive: no checkout, no index change)."""
+    """The compiler package and the data folders it reads, as they were at rev (git archive: no
+    checkout, no index change)."""
     dest.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "compiler"], capture_output=True, check=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "compiler", "templates", "environments",
+                              "schemas"], capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
     return dest
 
