@@ -24,11 +24,21 @@ from ..spec.deployment import DEPLOYMENT_SPEC_BY_TARGET, TARGET_SECTIONS
 from ..spec.endpoint import ENDPOINT_TARGET_TYPES
 from ..spec.grammar import matches
 from ..spec.workspace import Target, WorkspaceSpec
+from . import checks
 from .environments import CURATED_PREFIX, curated_environments, merge_environments
 from .fingerprint import fingerprint, image_toolchain_digest
-from .nodes import (DeploymentNode, EndpointNode, EnvironmentNode, FileRef, Graph, ImageNode, ModelNode, ModelUse,
-                    Node, WorkspaceInfo)
-from . import checks
+from .nodes import (
+    DeploymentNode,
+    EndpointNode,
+    EnvironmentNode,
+    FileRef,
+    Graph,
+    ImageNode,
+    ModelNode,
+    ModelUse,
+    Node,
+    WorkspaceInfo,
+)
 
 TARGET_ADAPTER: TypeAdapter = TypeAdapter(Target)
 KIND_ORDER = ("Model", "Environment", "Image", "Deployment", "Endpoint")

@@ -22,8 +22,8 @@ from yaml.resolver import BaseResolver
 try:  # libyaml's C parser; the pure-Python one is the fallback
     from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover
-    from yaml.parser import Parser as _Parser  # type: ignore[assignment]
     from yaml.composer import Composer
+    from yaml.parser import Parser as _Parser  # type: ignore[assignment]
     from yaml.reader import Reader
     from yaml.scanner import Scanner
 

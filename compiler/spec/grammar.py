@@ -20,7 +20,6 @@ from typing import Annotated, Any, Callable
 from pydantic import AfterValidator, Field, StringConstraints
 
 
-
 class SpecError(ValueError):
     """A value that breaks its field's grammar; `expected` and `suggestion` reach the diagnostic."""
 
