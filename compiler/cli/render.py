@@ -29,7 +29,7 @@ def render(
     if not compiled.ok:
         print_diagnostics(compiled.diagnostics, Format.text, err_console, str(directory))
         raise typer.Exit(1)
-    result = render_graph(compiled.graph, out, types=TARGET_TYPES, only=set(only) if only else None)
+    result = render_graph(compiled.require(), out, types=TARGET_TYPES, only=set(only) if only else None)
     nodes = {f.node for f in result.files}
     console.print(f"[green]✓[/green] rendered {len(result.files)} files for {len(nodes)} resources into {out}"
                   + (f" ({result.kubernetes_objects} Kubernetes objects)" if result.kubernetes_objects else ""),

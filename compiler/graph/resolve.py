@@ -10,7 +10,7 @@ import graphlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -21,17 +21,29 @@ from ..load.errors import field_path, printable
 from ..safepath import PrivatePath, UnsafePath, content_path
 from ..spec.common import NAME_PATTERN, split_model_ref
 from ..spec.deployment import DEPLOYMENT_SPEC_BY_TARGET, TARGET_SECTIONS
+from ..spec.documents import Deployment, Endpoint, Environment, Image, Model, Workspace
 from ..spec.endpoint import ENDPOINT_TARGET_TYPES
 from ..spec.grammar import matches
 from ..spec.workspace import Target, WorkspaceSpec
+from . import checks
 from .environments import CURATED_PREFIX, curated_environments, merge_environments
 from .fingerprint import fingerprint, image_toolchain_digest
-from .nodes import (DeploymentNode, EndpointNode, EnvironmentNode, FileRef, Graph, ImageNode, ModelNode, ModelUse,
-                    Node, WorkspaceInfo)
-from . import checks
+from .nodes import (
+    DeploymentNode,
+    EndpointNode,
+    EnvironmentNode,
+    FileRef,
+    Graph,
+    ImageNode,
+    ModelNode,
+    ModelUse,
+    Node,
+    WorkspaceInfo,
+)
 
 TARGET_ADAPTER: TypeAdapter = TypeAdapter(Target)
 KIND_ORDER = ("Model", "Environment", "Image", "Deployment", "Endpoint")
+NodeT = TypeVar("NodeT", bound=Node)
 
 
 @dataclass
@@ -49,6 +61,13 @@ class _Context:
 
     def declared(self, kind: str, name: str) -> bool:
         return (kind, name) in self.result.declared
+
+    def node_as(self, node_id: str, cls: type[NodeT]) -> NodeT:
+        """A resolved node as the class of its kind (like Graph.get_as)."""
+        node = self.nodes[node_id]
+        if not isinstance(node, cls):
+            raise TypeError(f"{node_id} is a {type(node).__name__}, not a {cls.__name__}")
+        return node
 
     def error(self, doc: LoadedDocument, path: tuple, message: str, *, key: bool = False, **kw) -> None:
         """Report at the field's value, or at its key when the key itself is the reference."""
@@ -100,7 +119,7 @@ def _workspace(ctx: _Context) -> WorkspaceInfo:
         ctx.error(extra, ("kind",), f"more than one Workspace (first one at {found[0].raw.location})",
                   code="duplicate", suggestion="keep one Workspace per repo")
     first = found[0]
-    return WorkspaceInfo(first.name, first.doc.spec, first.raw.location)
+    return WorkspaceInfo(first.name, first.doc_as(Workspace).spec, first.raw.location)
 
 
 def _salvage_workspace(ctx: _Context) -> WorkspaceInfo:
@@ -150,20 +169,20 @@ def _edges(ctx: _Context) -> dict[str, list[str]]:
     """Parent ids per document, for ordering and cycle detection (unknown refs are dropped)."""
     edges: dict[str, list[str]] = {}
     for node_id, doc in ctx.docs.items():
-        spec = doc.doc.spec
+        d = doc.doc  # the class of its kind
         parents: list[str] = []
-        if doc.kind == "Environment" and spec.inherit:
-            parents.append(_env_id(spec.inherit))
-        elif doc.kind == "Image":
-            parents += [f"Model/{split_model_ref(r)[0]}" for r in spec.models]
-            if spec.environment:
-                parents.append(_env_id(spec.environment))
-        elif doc.kind == "Deployment":
-            parents.append(f"Image/{spec.image}")
-        elif doc.kind == "Endpoint":
-            parents += [f"Deployment/{d}" for d in spec.traffic]
-            if spec.mirror:
-                parents.append(f"Deployment/{spec.mirror.deployment}")
+        if isinstance(d, Environment) and d.spec.inherit:
+            parents.append(_env_id(d.spec.inherit))
+        elif isinstance(d, Image):
+            parents += [f"Model/{split_model_ref(r)[0]}" for r in d.spec.models]
+            if d.spec.environment:
+                parents.append(_env_id(d.spec.environment))
+        elif isinstance(d, Deployment):
+            parents.append(f"Image/{d.spec.image}")
+        elif isinstance(d, Endpoint):
+            parents += [f"Deployment/{name}" for name in d.spec.traffic]
+            if d.spec.mirror:
+                parents.append(f"Deployment/{d.spec.mirror.deployment}")
         edges[node_id] = [p for p in dict.fromkeys(parents) if p in ctx.docs]
     return edges
 
@@ -192,9 +211,13 @@ def _sort_key(node_id: str) -> tuple:
 
 def _resolve(ctx: _Context, node_id: str, workspace: WorkspaceInfo) -> None:
     doc = ctx.docs[node_id]
-    resolver = {"Model": _model, "Environment": _environment, "Image": _image,
-                "Deployment": _deployment, "Endpoint": _endpoint}[doc.kind]
-    node = resolver(ctx, doc, workspace) if doc.kind != "Environment" else _environment(ctx, doc, node_id)
+    node: Node | None
+    if doc.kind == "Environment":  # by id: curated environments are named curated/<name>
+        node = _environment(ctx, doc, node_id)
+    else:
+        resolver: Callable[[_Context, LoadedDocument, WorkspaceInfo], Node | None] = {
+            "Model": _model, "Image": _image, "Deployment": _deployment, "Endpoint": _endpoint}[doc.kind]
+        node = resolver(ctx, doc, workspace)
     if node is not None:
         ctx.nodes[node.id] = node
 
@@ -234,7 +257,7 @@ def _path_hint(root: Path, rel: str) -> str | None:
 
 
 def _model(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ModelNode | None:
-    spec = doc.doc.spec
+    spec = doc.doc_as(Model).spec
     artifact = _file(ctx, doc, ("spec", "path"), spec.path) if spec.path else None
     compiled = _file(ctx, doc, ("spec", "accelerator", "path"), spec.accelerator.path) if spec.accelerator else None
     if (spec.path and artifact is None) or (spec.accelerator and compiled is None):
@@ -244,18 +267,17 @@ def _model(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ModelNode 
 
 
 def _environment(ctx: _Context, doc: LoadedDocument, node_id: str) -> EnvironmentNode | None:
-    spec = doc.doc.spec
+    spec = doc.doc_as(Environment).spec
     curated = node_id.startswith(_env_id(CURATED_PREFIX))
     parents: list[str] = []
     if spec.inherit:
         parent_id = _env_id(spec.inherit)
-        parent = ctx.nodes.get(parent_id)
-        if parent is None:
+        if parent_id not in ctx.nodes:
             if parent_id not in ctx.docs and not ctx.declared("Environment", spec.inherit):
                 ctx.error(doc, ("spec", "inherit"), f"unknown environment '{spec.inherit}'", code="unknown-reference",
                           suggestion=did_you_mean(spec.inherit, _environment_names(ctx)))
             return None
-        spec = merge_environments(parent.spec, spec)
+        spec = merge_environments(ctx.node_as(parent_id, EnvironmentNode).spec, spec)
         parents.append(parent_id)
     if not spec.base:
         ctx.error(doc, ("spec",), "environment has no 'base' image (set 'base' or 'inherit')", code="missing",
@@ -271,7 +293,7 @@ def _environment_names(ctx: _Context) -> list[str]:
 
 
 def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode | None:
-    spec = doc.doc.spec
+    spec = doc.doc_as(Image).spec
     ok = True
     uses: list[ModelUse] = []
     for i, ref in enumerate(spec.models):
@@ -318,8 +340,8 @@ def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode 
                      scoring_script=script)
 
 
-def _target(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo):
-    name = doc.doc.spec.target
+def _target(ctx: _Context, doc: LoadedDocument, name: str, ws: WorkspaceInfo) -> Target | None:
+    """The Workspace's target `name` that a Deployment or Endpoint names at spec.target."""
     target = ws.spec.targets.get(name)
     if target is None and ctx.workspace_broken and (ctx.broken_targets is None or name in ctx.broken_targets):
         return None  # the Workspace's own error covers it
@@ -332,8 +354,8 @@ def _target(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo):
 
 
 def _deployment(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> DeploymentNode | None:
-    spec = doc.doc.spec
-    target = _target(ctx, doc, ws)
+    spec = doc.doc_as(Deployment).spec
+    target = _target(ctx, doc, spec.target, ws)
     ok = target is not None
     image_id = f"Image/{spec.image}"
     if not ctx.declared("Image", spec.image):
@@ -344,7 +366,7 @@ def _deployment(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Deploy
         ok = False
     if target is not None:
         ok = _target_sections(ctx, doc, target.type) and ok
-    if not ok:
+    if not ok or target is None:
         return None
     # Already validated, and the sections checked against the target type: re-type without re-validating.
     typed = DEPLOYMENT_SPEC_BY_TARGET[target.type].model_construct(spec.model_fields_set, **dict(spec))
@@ -355,7 +377,7 @@ def _deployment(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Deploy
 
 
 def _target_sections(ctx: _Context, doc: LoadedDocument, target_type: str) -> bool:
-    spec = doc.doc.spec
+    spec = doc.doc_as(Deployment).spec
     ok = True
     own = TARGET_SECTIONS.get(target_type)   # the section only this target type takes (edge, fpga)
     for section in TARGET_SECTIONS.values():
@@ -373,8 +395,8 @@ def _target_sections(ctx: _Context, doc: LoadedDocument, target_type: str) -> bo
 
 
 def _endpoint(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> EndpointNode | None:
-    spec = doc.doc.spec
-    target = _target(ctx, doc, ws)
+    spec = doc.doc_as(Endpoint).spec
+    target = _target(ctx, doc, spec.target, ws)
     ok = target is not None
     if target is not None and target.type not in ENDPOINT_TARGET_TYPES:
         ctx.error(doc, ("spec", "target"), f"endpoints route traffic on kubernetes or docker targets; "
@@ -393,8 +415,8 @@ def _endpoint(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Endpoint
             ok = False
         elif dep_id not in ctx.nodes:
             ok = False
-        elif ctx.nodes[dep_id].target_name != spec.target:
-            ctx.error(doc, path, f"deployment '{name}' runs on target '{ctx.nodes[dep_id].target_name}', "
+        elif (dep_target := ctx.node_as(dep_id, DeploymentNode).target_name) != spec.target:
+            ctx.error(doc, path, f"deployment '{name}' runs on target '{dep_target}', "
                       f"not on the endpoint's target '{spec.target}'", code="wrong-target",
                       suggestion="an endpoint routes only to deployments on its own target", key=is_key)
             ok = False
@@ -406,7 +428,7 @@ def _endpoint(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Endpoint
                   code="traffic-total", expected="percentages that total 100 (or all 0)",
                   suggestion="adjust the weights so they add up to 100")
         ok = False
-    if not ok:
+    if not ok or target is None:
         return None
     deployments = list(dict.fromkeys(deployments))
     # Routing depends on deployment names, not their content: a model change must not touch the endpoint.

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from ..diagnostics import Diagnostic, did_you_mean
 from ..spec import grammar
@@ -80,7 +81,7 @@ def _child_types(tp: Any, step: Any) -> list[Any]:
                 return _unwrap(f.annotation)
         return []
     origin = getattr(tp, "__origin__", None)
-    args = getattr(tp, "__args__", ())
+    args: tuple[Any, ...] = getattr(tp, "__args__", ())
     if origin in (dict,) and len(args) == 2:
         return _unwrap(args[1])
     if origin in (list, tuple) and args:
@@ -134,7 +135,7 @@ def convert(err: ValidationError, raw: RawDocument, model: type[BaseModel]) -> l
                                     f"did you mean '{d.path.rsplit('.', 1)[-1]}'?") in misspelt)]
 
 
-def _one(e: dict, raw: RawDocument, model: type[BaseModel]) -> Diagnostic:
+def _one(e: ErrorDetails, raw: RawDocument, model: type[BaseModel]) -> Diagnostic:
     at_key = bool(e["loc"]) and e["loc"][-1] == "[key]"  # a mapping's key (e.g. an env name) is wrong
     loc = data_path(raw.data, tuple(e["loc"][:-1] if at_key else e["loc"]))
     path = field_path(loc)

@@ -7,14 +7,16 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from ..diagnostics import Diagnostic, Location, did_you_mean
-from ..spec import API_VERSION, KINDS
+from ..spec import API_VERSION, KINDS, Document
 from . import errors
 from .yaml_source import RawDocument, read_file
+
+DocumentT = TypeVar("DocumentT", bound=Document)
 
 SKIP_DIRS = {".git", ".modelctl", ".venv", "venv", "node_modules", "__pycache__", "out", "build", "dist", "stages"}
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -23,7 +25,13 @@ YAML_SUFFIXES = (".yaml", ".yml")
 @dataclass(frozen=True)
 class LoadedDocument:
     raw: RawDocument
-    doc: BaseModel  # one of compiler.spec.KINDS
+    doc: Document  # of the class KINDS[kind]
+
+    def doc_as(self, cls: type[DocumentT]) -> DocumentT:
+        """The document as the class of its kind (`Model` for a Model, …): a mismatch is a bug, not a user error."""
+        if not isinstance(self.doc, cls):
+            raise TypeError(f"{self.id} is a {type(self.doc).__name__}, not a {cls.__name__}")
+        return self.doc
 
     @property
     def kind(self) -> str:
@@ -133,7 +141,7 @@ def _drop_excluded(raws: list[RawDocument]) -> list[RawDocument]:
     return [r for r in raws if not any(fnmatch.fnmatch(r.file, p) for p in patterns)]
 
 
-def validate_document(raw: RawDocument, diags: list[Diagnostic]) -> BaseModel | None:
+def validate_document(raw: RawDocument, diags: list[Diagnostic]) -> Document | None:
     data = raw.data
     if not isinstance(data, dict):
         diags.append(Diagnostic(
@@ -176,7 +184,7 @@ def _apply_stage(root: Path, stage: str, raws: list[RawDocument], diags: list[Di
                                 suggestion=did_you_mean(stage, known), code="unknown-stage"))
         return raws
     patches = _read_all(root, sorted(p for p in stage_dir.rglob("*") if p.suffix in YAML_SUFFIXES), diags)
-    by_id = {_doc_id(r): i for i, r in enumerate(raws) if _doc_id(r)}
+    by_id = {doc_id: i for i, r in enumerate(raws) if (doc_id := _doc_id(r)) is not None}
     out = list(raws)
     for patch in patches:
         pid = _doc_id(patch)

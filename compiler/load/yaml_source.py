@@ -10,6 +10,7 @@ duplicate keys an error, refuse non-standard tags, and bound alias expansion.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,16 +23,16 @@ from yaml.resolver import BaseResolver
 try:  # libyaml's C parser; the pure-Python one is the fallback
     from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover
-    from yaml.parser import Parser as _Parser  # type: ignore[assignment]
     from yaml.composer import Composer
+    from yaml.parser import Parser
     from yaml.reader import Reader
     from yaml.scanner import Scanner
 
-    class _Parser(Reader, Scanner, _Parser, Composer):  # type: ignore[no-redef]
+    class _Parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef]
         def __init__(self, stream):
             Reader.__init__(self, stream)
             Scanner.__init__(self)
-            _Parser.__init__(self)
+            Parser.__init__(self)  # not _Parser: that name is this class once it is defined
             Composer.__init__(self)
 
 from ..diagnostics import Diagnostic, Location
@@ -87,7 +88,8 @@ def core_schema_value(text: str) -> object:
     return text
 
 
-EXPLICIT_TYPES = {f"{TAG}int": int, f"{TAG}float": (int, float), f"{TAG}bool": bool, f"{TAG}null": type(None)}
+EXPLICIT_TYPES: dict[str, type | tuple[type, ...]] = {
+    f"{TAG}int": int, f"{TAG}float": (int, float), f"{TAG}bool": bool, f"{TAG}null": type(None)}
 
 
 @dataclass(frozen=True)
@@ -152,8 +154,10 @@ class _Builder:
             if isinstance(node, SequenceNode):
                 self._tag(node, f"{TAG}seq")
                 return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-            self._tag(node, f"{TAG}map")
-            return self._mapping(node, path)
+            if isinstance(node, MappingNode):
+                self._tag(node, f"{TAG}map")
+                return self._mapping(node, path)
+            raise YamlProblem(f"unsupported YAML node {type(node).__name__}", node, code="yaml-tag")  # never composed
         finally:
             self.stack.discard(id(node))
 
@@ -168,7 +172,7 @@ class _Builder:
             value = core_schema_value(node.value)
             wanted = EXPLICIT_TYPES[node.tag]
             if isinstance(value, wanted) and not (node.tag == f"{TAG}int" and isinstance(value, bool)):
-                return float(value) if node.tag == f"{TAG}float" else value
+                return float(value) if node.tag == f"{TAG}float" and isinstance(value, (int, float)) else value
             raise YamlProblem(f"'{node.value}' is not a valid {node.tag.removeprefix(TAG)}", node, code="yaml-value")
         raise YamlProblem(f"unsupported YAML tag or value type {node.tag}", node, "remove the '!tag'", code="yaml-tag")
 
@@ -237,12 +241,22 @@ def _yaml_error(file: str, err: yaml.MarkedYAMLError, text: str) -> Diagnostic:
     return Diagnostic(message, loc, suggestion=suggestion, code="yaml-syntax")
 
 
+def _compose_all(text: str) -> Iterator[Node | None]:
+    """yaml.compose_all with our loader (whose type PyYAML's stubs do not list)."""
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            yield loader.get_node()
+    finally:
+        loader.dispose()
+
+
 def parse_text(text: str, file: str) -> tuple[list[RawDocument], list[Diagnostic]]:
     """Parse every document of one file; a syntax error ends that file with one diagnostic."""
     docs: list[RawDocument] = []
     diags: list[Diagnostic] = []
     try:
-        for index, node in enumerate(yaml.compose_all(text, Loader=_Loader)):
+        for index, node in enumerate(_compose_all(text)):
             if node is None or (isinstance(node, ScalarNode) and node.tag == f"{TAG}null"):
                 continue
             builder = _Builder()

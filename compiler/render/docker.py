@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import Mapping
 
 from ..diagnostics import Diagnostic, DiagnosticError
-from ..graph import EnvironmentNode, Graph, ImageNode, ModelNode
+from ..graph import EnvironmentNode, FileRef, Graph, ImageNode, ModelNode
 from ..paths import RUNTIME_DIR
 from ..spec import grammar
 from .naming import MANAGED_BY, base_image, image_tag, model_digest, model_version, split_digest
@@ -28,17 +28,18 @@ def render_image(graph: Graph, image: ImageNode, tree: OutputTree, templates: Te
                  model_files: Mapping[str, tuple[Path, str]] | None = None) -> None:
     if image.spec.prebuilt:
         return  # nothing to build: deployments use the reference as written
+    if image.environment_id is None:  # the spec requires an environment unless the image is prebuilt
+        raise TypeError(f"{image.id} has neither an environment nor a prebuilt image")
     root = Path(graph.root)
     folder = f"images/{image.name}"
-    env = graph.get(image.environment_id)
-    assert isinstance(env, EnvironmentNode)
+    env = graph.get_as(image.environment_id, EnvironmentNode)
     model_files = model_files or {}
-    models = [_model_entry(graph.get(u.model_id), model_versions, image, model_files.get(u.model_id))
-              for u in image.models]
+    uses = [graph.get_as(u.model_id, ModelNode) for u in image.models]
+    models = [_model_entry(model, model_versions, image, model_files.get(model.id)) for model in uses]
 
-    for use, entry in zip(image.models, models):
-        source = model_files[use.model_id][0] if use.model_id in model_files \
-            else root / graph.get(use.model_id).artifact.path
+    for model, entry in zip(uses, models, strict=True):  # one entry per use
+        override = model_files.get(model.id)
+        source = override[0] if override is not None else root / _artifact(model).path
         _copy_tree(tree, source, f"{folder}/{entry['path']}", image.id)
     script = None
     if image.scoring_script is not None:
@@ -73,12 +74,14 @@ def dockerfile_words(graph: Graph, image: ImageNode, env: EnvironmentNode, model
     escaped. Validation refuses bad values first, with their position; this is the second line,
     so no value can add a line, an instruction or a shell command whatever reached the renderer.
     """
-    def refuse(what: str, value: str, path: str, node=env) -> DiagnosticError:
+    def refuse(what: str, value: object, path: str, node=env) -> DiagnosticError:
         return DiagnosticError([Diagnostic(
             f"{image.id}: {what} {value!r} cannot be written into a Dockerfile", node.source, path=path,
             expected=grammar.PATTERN_MEANING.get(_PATTERNS.get(what, ""), what), code="render-unsafe",
             suggestion="run 'modelctl validate' for the value's position")])
 
+    if env.spec.base is None:  # the resolver builds no environment without a base
+        raise refuse("base image", None, "spec.base")
     base = base_image(graph, env.spec.base)
     if not grammar.matches(grammar.IMAGE_REFERENCE_PATTERN, base):
         raise refuse("base image", base, "spec.base")
@@ -106,13 +109,16 @@ _PATTERNS = {"base image": grammar.IMAGE_REFERENCE_PATTERN, "apt package": gramm
 
 
 def _model_entry(model: ModelNode, model_versions, image: ImageNode, override: tuple[Path, str] | None) -> dict:
-    if model.artifact is None and override is None:
+    if model.artifact is not None:
+        leaf = PurePosixPath(model.artifact.path).name
+    elif override is not None:
+        leaf = override[0].name
+    else:
         raise DiagnosticError([Diagnostic(
             f"{image.id} uses {model.id}, whose artifact is remote ({model.spec.uri}); render copies model files "
             "into the build context and works offline", model.source, path="spec.uri", code="remote-artifact",
             suggestion="register the model and pass its local copy as spec.path, or use a prebuilt image")])
     version = model_version(model, model_versions)
-    leaf = PurePosixPath(model.artifact.path).name if model.artifact else override[0].name
     sig = model.spec.signature
     return {
         "name": model.name,
@@ -122,6 +128,13 @@ def _model_entry(model: ModelNode, model_versions, image: ImageNode, override: t
         "digest": override[1] if override else model_digest(model),
         "signature": sig.model_dump(mode="json", by_alias=True) if sig else None,
     }
+
+
+def _artifact(model: ModelNode) -> FileRef:
+    """The model's repo file (a remote one without a local copy was refused by _model_entry)."""
+    if model.artifact is None:
+        raise TypeError(f"{model.id} has no local artifact")
+    return model.artifact
 
 
 def _copy_tree(tree: OutputTree, source: Path, dest: str, node: str) -> None:
@@ -151,6 +164,8 @@ def _runtime_requirements() -> str:
 
 
 def image_labels(graph: Graph, image: ImageNode, env: EnvironmentNode, models: list[dict]) -> dict[str, str]:
+    if env.spec.base is None:  # refused by dockerfile_words, which calls this
+        raise TypeError(f"{env.id} has no base image")
     base = base_image(graph, env.spec.base)
     base_name, base_digest = split_digest(base)
     labels = {

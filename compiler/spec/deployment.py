@@ -14,8 +14,19 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..names import default_collection_sink
 from .common import Name, StrictModel
-from .grammar import (MAX_REPLICAS, CpuQuantity, EnvValue, Identifier, ImageReference, MemoryQuantity, RuntimeEnvName,
-                      SecretKey, Sink, SpecError, Uri)
+from .grammar import (
+    MAX_REPLICAS,
+    CpuQuantity,
+    EnvValue,
+    Identifier,
+    ImageReference,
+    MemoryQuantity,
+    RuntimeEnvName,
+    SecretKey,
+    Sink,
+    SpecError,
+    Uri,
+)
 
 
 class Resources(StrictModel):

@@ -51,10 +51,14 @@ class Endpoint(_Document):
     spec: EndpointSpec
 
 
-KINDS: dict[str, type[_Document]] = {
+Document = Union[Workspace, Model, Environment, Image, Deployment, Endpoint]
+"""A validated document of any kind (narrow it with isinstance)."""
+
+KINDS: dict[str, type[Document]] = {
     cls.__name__: cls for cls in (Workspace, Model, Environment, Image, Deployment, Endpoint)
 }
 
-AnyDocument = Annotated[Union[Workspace, Model, Environment, Image, Deployment, Endpoint], Field(discriminator="kind")]
+AnyDocument = Annotated[Document, Field(discriminator="kind")]
 
-__all__ = ["API_VERSION", "KINDS", "AnyDocument", "Workspace", "Model", "Environment", "Image", "Deployment", "Endpoint"]
+__all__ = ["API_VERSION", "KINDS", "AnyDocument", "Document", "Workspace", "Model", "Environment", "Image",
+           "Deployment", "Endpoint"]

@@ -20,7 +20,6 @@ from typing import Annotated, Any, Callable
 from pydantic import AfterValidator, Field, StringConstraints
 
 
-
 class SpecError(ValueError):
     """A value that breaks its field's grammar; `expected` and `suggestion` reach the diagnostic."""
 
@@ -141,7 +140,7 @@ SecretKey = Annotated[str, StringConstraints(pattern=SECRET_KEY_PATTERN, max_len
 
 # -- Dockerfile and requirements inputs ---------------------------------------------------------
 
-DEBIAN_PACKAGE_PATTERN = _register(
+DEBIAN_PACKAGE_PATTERN: str = _register(
     r"^[a-z0-9][a-z0-9+.-]+(?::[a-z0-9][a-z0-9-]*)?(?:=[0-9][A-Za-z0-9.+~:-]*)?$",
     "a Debian package name (lower-case letters, digits, '+', '-', '.'), optionally ':ARCH' and '=VERSION'",
     lambda v: (f"use '{v.strip().lower()}'" if isinstance(v, str) and v.strip().lower() != v
@@ -246,7 +245,7 @@ GATEWAY_PATTERN = _register(
     "a Gateway as NAMESPACE/NAME or NAME (lower-case DNS names)", _dns_hint)
 GatewayRef = Annotated[str, StringConstraints(pattern=GATEWAY_PATTERN, max_length=317)]
 
-HOSTNAME_PATTERN = _register(
+HOSTNAME_PATTERN: str = _register(
     rf"^(?:\*\.)?{_DNS_SUBDOMAIN}$",
     "a DNS host name in lower case, optionally starting with '*.' (no port, no scheme)",
     lambda v: (f"use '{v.split('://', 1)[-1].split('/')[0].split(':')[0].lower()}'" if isinstance(v, str)

@@ -7,8 +7,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, field_validator
 
 from .common import Name, StrictModel
-from .grammar import (GatewayRef, ImageReference, ImageRegistry, IpAddress, KubernetesNamespace, OneLine, Port,
-                      SpecError)
+from .grammar import GatewayRef, ImageReference, ImageRegistry, IpAddress, KubernetesNamespace, OneLine, Port, SpecError
 
 # file:// a folder inside the repo (relative; no segment is '..') or oci://HOST[:PORT]/REPOSITORY
 # (no control characters anywhere: a NUL in a folder name would reach the file system)

@@ -15,10 +15,10 @@ import pytest
 
 from compiler.pipeline import compile_repo
 from compiler.render import render_graph
+from compiler.targets import TARGET_TYPES
 
 from artifacts import dockerfile_instructions
 from probe_repo import FILES, write
-from compiler.targets import TARGET_TYPES
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1200)]
 

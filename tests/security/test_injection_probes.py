@@ -24,10 +24,10 @@ from compiler.diagnostics import DiagnosticError
 from compiler.load import parse_text
 from compiler.pipeline import compile_repo
 from compiler.render import render_graph
+from compiler.targets import TARGET_TYPES
 
 from artifacts import dockerfile_shape, parsed, walk_env, walk_keys
 from probe_repo import DOCUMENTS, SECRET_VALUES, model_slots, replaced, slots, write
-from compiler.targets import TARGET_TYPES
 
 MARK = "INJECTED"
 PAYLOADS = {

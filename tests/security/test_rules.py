@@ -15,8 +15,9 @@ import pytest
 from compiler.diagnostics import Diagnostic, DiagnosticError, Location
 from compiler.pipeline import compile_repo
 from compiler.render import render_graph
-from probe_repo import DOCUMENTS, get, replaced, write
 from compiler.targets import TARGET_TYPES
+
+from probe_repo import DOCUMENTS, get, replaced, write
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+
 from spec_repo import BASE_REPO, write_repo
 
 

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from compiler import __version__
 from compiler.cli.main import app
 from compiler.paths import PROJECT_ROOT
+
 from spec_repo import BASE_REPO
 
 runner = CliRunner()

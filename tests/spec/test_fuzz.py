@@ -6,7 +6,6 @@ Every input ends as a compiled graph or as diagnostics — never an uncaught exc
 from __future__ import annotations
 
 import string
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,6 +13,7 @@ from hypothesis import strategies as st
 from compiler.diagnostics import Diagnostic
 from compiler.load import parse_text
 from compiler.pipeline import compile_repo
+
 from spec_repo import BASE_REPO, write_repo
 
 KEYS = ["apiVersion", "kind", "metadata", "name", "spec", "framework", "path", "models", "image", "target",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-
 import shutil
+
+import pytest
 
 from compiler.graph.environments import curated_environments
 from compiler.paths import PROJECT_ROOT
 from compiler.pipeline import compile_repo
+
 from spec_repo import BASE_REPO
 
 ENV_PARENT = """\
