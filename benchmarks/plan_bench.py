@@ -73,13 +73,21 @@ def write_repo(root: Path, ws: str, n: int) -> None:
     (root / "modelctl.yaml").write_text(
         f"apiVersion: modelctl.io/v1\nkind: Workspace\nmetadata: {{name: {ws}}}\nspec:\n"
         f"  imageRegistry: {REGISTRY}/{ws}\n  baseImages: {{python:3.11-slim: {BASE}}}\n"
-        f"  targets:\n    local: {{type: docker, portRange: [30000, {30000 + n + 50}]}}\n")
-    (root / "models.yaml").write_text("apiVersion: modelctl.io/v1\nkind: Model\nmetadata: {name: iris}\n"
-                                      "spec: {framework: sklearn, path: artifacts/model.joblib}\n")
-    (root / "images.yaml").write_text("apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n"
-                                      "spec: {models: [iris], environment: curated/sklearn}\n")
-    docs = [f"apiVersion: modelctl.io/v1\nkind: Deployment\nmetadata: {{name: d{i:03d}}}\n"
-            f"spec: {{image: scorer, target: local, auth: {{mode: key, secretRef: bench-keys}}}}\n" for i in range(n)]
+        f"  targets:\n    local: {{type: docker, portRange: [30000, {30000 + n + 50}]}}\n"
+    )
+    (root / "models.yaml").write_text(
+        "apiVersion: modelctl.io/v1\nkind: Model\nmetadata: {name: iris}\n"
+        "spec: {framework: sklearn, path: artifacts/model.joblib}\n"
+    )
+    (root / "images.yaml").write_text(
+        "apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n"
+        "spec: {models: [iris], environment: curated/sklearn}\n"
+    )
+    docs = [
+        f"apiVersion: modelctl.io/v1\nkind: Deployment\nmetadata: {{name: d{i:03d}}}\n"
+        f"spec: {{image: scorer, target: local, auth: {{mode: key, secretRef: bench-keys}}}}\n"
+        for i in range(n)
+    ]
     (root / "deployments.yaml").write_text("---\n".join(docs))
 
 
@@ -94,24 +102,48 @@ def materialise_live_state(root: Path, ws: str) -> None:
         ref = image_reference(graph, image)
         client.images.get(BASE).tag(ref)
         pushed = DockerBuilder(client).push(BuiltImage(ref, ref), progress=lambda _t: None)
-        reg.register_image("scorer", fingerprint=image.fingerprint, models=[("iris", 1)], environment="sklearn",
-                           image_ref=pushed.pinned)
+        reg.register_image(
+            "scorer",
+            fingerprint=image.fingerprint,
+            models=[("iris", 1)],
+            environment="sklearn",
+            image_ref=pushed.pinned,
+        )
         target = graph.workspace.spec.targets["local"]
         router = Router(client, ws, "local", target.bind_address, router_base(graph.workspace.spec.base_images))
         router.ensure()
         routes = []
         for i, node in enumerate(graph.of_kind("Deployment")):
-            req = DeployRequest(ws, root, node.id, node.name, "local", target, node.fingerprint, ref, "scorer", 8080,
-                                node.spec, deployment_spec_json(node))
+            req = DeployRequest(
+                ws,
+                root,
+                node.id,
+                node.name,
+                "local",
+                target,
+                node.fingerprint,
+                ref,
+                "scorer",
+                8080,
+                node.spec,
+                deployment_spec_json(node),
+            )
             name = container_name(ws, node.name, node.fingerprint)
             backend_port = 40000 + i
             digests = resolve_all(req).digests  # the plan also reads and compares the key's digest
-            client.containers.run(BASE, ["sleep", "infinity"], name=name, detach=True,
-                                  labels=backend_labels(req, backend_port, digests), mem_limit="16m",
-                                  network_mode="none")
+            client.containers.run(
+                BASE,
+                ["sleep", "infinity"],
+                name=name,
+                detach=True,
+                labels=backend_labels(req, backend_port, digests),
+                mem_limit="16m",
+                network_mode="none",
+            )
             routes.append(RouteFact(node.name, name, target.port_range[0] + i, backend_port, node.fingerprint))
-            reg.record_deployment(node.name, "local", "scorer", 1, f"http://127.0.0.1:{routes[-1].port}",
-                                  node.fingerprint)
+            reg.record_deployment(
+                node.name, "local", "scorer", 1, f"http://127.0.0.1:{routes[-1].port}", node.fingerprint
+            )
         router.set_routes(routes)
 
 
@@ -129,8 +161,12 @@ def timed_plans(root: Path, runs: int) -> tuple[list[float], bool]:
 
 
 def timed_in_fresh_interpreter(package_root: Path, root: Path, runs: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", TIMING_SCRIPT, str(package_root), str(root), str(runs)],
-                         capture_output=True, text=True, cwd=package_root)
+    out = subprocess.run(
+        [sys.executable, "-c", TIMING_SCRIPT, str(package_root), str(root), str(runs)],
+        capture_output=True,
+        text=True,
+        cwd=package_root,
+    )
     if out.returncode != 0:
         raise SystemExit(f"timing the package at {package_root} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -151,8 +187,11 @@ def alternated(root: Path, runs: int, baseline_root: Path | None) -> tuple[dict,
             theirs.append(got["median"])
             changed["theirs"] |= got["changed"]
     now = {"median": statistics.median(mine), "min": min(mine), "max": max(mine), "changed": changed["mine"]}
-    before = {"median": statistics.median(theirs), "min": min(theirs), "max": max(theirs),
-              "changed": changed["theirs"]} if theirs else None
+    before = (
+        {"median": statistics.median(theirs), "min": min(theirs), "max": max(theirs), "changed": changed["theirs"]}
+        if theirs
+        else None
+    )
     return now, before
 
 
@@ -160,14 +199,18 @@ def export_revision(rev: str, dest: Path) -> Path:
     """The compiler package and the data folders it reads, as they were at rev (git archive: no
     checkout, no index change)."""
     dest.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "compiler", "templates", "environments",
-                              "schemas"], capture_output=True, check=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "compiler", "templates", "environments", "schemas"],
+        capture_output=True,
+        check=True,
+    )
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
     return dest
 
 
 def cleanup(ws: str) -> None:
     import docker
+
     client = docker.from_env()
     for c in client.containers.list(all=True, filters={"label": f"modelctl.io/workspace={ws}"}):
         c.remove(force=True)
@@ -186,17 +229,38 @@ def bench_plan(n: int, runs: int, baseline: str | None) -> dict:
         times, changed = timed_plans(root, runs)
         now, before = alternated(root, runs, export_revision(baseline, tmp / "baseline") if baseline else None)
         t0 = time.perf_counter()
-        cli = subprocess.run([sys.executable, "-m", "compiler.cli.main", "plan", str(root), "--detailed-exitcode"],
-                             capture_output=True, text=True, cwd=ROOT)
+        cli = subprocess.run(
+            [sys.executable, "-m", "compiler.cli.main", "plan", str(root), "--detailed-exitcode"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         cli_seconds = time.perf_counter() - t0
-        return {"deployments": n, "setup_s": round(setup, 1), "plan_median_s": round(statistics.median(times), 3),
-                "plan_min_s": round(min(times), 3), "plan_max_s": round(max(times), 3), "no_changes": not changed,
-                "cli_s": round(cli_seconds, 2), "cli_exit": cli.returncode,
-                "fresh_median_s": round(now["median"], 3), "fresh_min_s": round(now["min"], 3),
-                "fresh_max_s": round(now["max"], 3), "fresh_no_changes": not now["changed"],
-                **({"baseline": baseline, "baseline_median_s": round(before["median"], 3),
-                    "baseline_min_s": round(before["min"], 3), "baseline_max_s": round(before["max"], 3),
-                    "baseline_no_changes": not before["changed"]} if before else {})}
+        return {
+            "deployments": n,
+            "setup_s": round(setup, 1),
+            "plan_median_s": round(statistics.median(times), 3),
+            "plan_min_s": round(min(times), 3),
+            "plan_max_s": round(max(times), 3),
+            "no_changes": not changed,
+            "cli_s": round(cli_seconds, 2),
+            "cli_exit": cli.returncode,
+            "fresh_median_s": round(now["median"], 3),
+            "fresh_min_s": round(now["min"], 3),
+            "fresh_max_s": round(now["max"], 3),
+            "fresh_no_changes": not now["changed"],
+            **(
+                {
+                    "baseline": baseline,
+                    "baseline_median_s": round(before["median"], 3),
+                    "baseline_min_s": round(before["min"], 3),
+                    "baseline_max_s": round(before["max"], 3),
+                    "baseline_no_changes": not before["changed"],
+                }
+                if before
+                else {}
+            ),
+        }
     finally:
         cleanup(ws)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -220,8 +284,9 @@ def bench_build() -> dict:
         with Session.open(root, Scope()) as s:
             render_graph(s.graph, tmp / "v1", only={"Image/scorer"}, types=TARGET_TYPES)
         t0 = time.perf_counter()
-        for chunk in client.api.build(path=str(tmp / "v1/images/scorer"), tag=f"{tag}:cold", nocache=True, rm=True,
-                                      forcerm=True, decode=True):
+        for chunk in client.api.build(
+            path=str(tmp / "v1/images/scorer"), tag=f"{tag}:cold", nocache=True, rm=True, forcerm=True, decode=True
+        ):
             if "error" in chunk:
                 raise SystemExit(chunk["error"])
         cold = time.perf_counter() - t0
@@ -229,11 +294,16 @@ def bench_build() -> dict:
         with Session.open(root, Scope()) as s:
             render_graph(s.graph, tmp / "v2", only={"Image/scorer"}, types=TARGET_TYPES)
         t0 = time.perf_counter()
-        built = builder.build(tmp / "v2/images/scorer", f"{tag}:model-only", resource="Image/scorer",
-                              progress=lambda _t: None)
+        built = builder.build(
+            tmp / "v2/images/scorer", f"{tag}:model-only", resource="Image/scorer", progress=lambda _t: None
+        )
         rebuild = time.perf_counter() - t0
-        return {"cold_s": round(cold, 1), "model_only_s": round(rebuild, 2),
-                "cached_steps": built.cached_steps, "steps": built.steps}
+        return {
+            "cold_s": round(cold, 1),
+            "model_only_s": round(rebuild, 2),
+            "cached_steps": built.cached_steps,
+            "steps": built.steps,
+        }
     finally:
         for suffix in ("cold", "model-only"):
             try:
@@ -252,19 +322,25 @@ def main() -> None:
     args = parser.parse_args()
     plan = bench_plan(args.deployments, args.runs, args.baseline or None)
     print(json.dumps({"no_op_plan": plan}, indent=2))
-    print(f"no-op plan over {plan['deployments']} deployments: median {plan['plan_median_s']:.3f} s "
-          f"= {plan['plan_median_s'] / 1.0:.2f}× the 1 s target (CLI incl. interpreter start: {plan['cli_s']:.2f} s, "
-          f"exit {plan['cli_exit']})")
+    print(
+        f"no-op plan over {plan['deployments']} deployments: median {plan['plan_median_s']:.3f} s "
+        f"= {plan['plan_median_s'] / 1.0:.2f}× the 1 s target (CLI incl. interpreter start: {plan['cli_s']:.2f} s, "
+        f"exit {plan['cli_exit']})"
+    )
     if "baseline_median_s" in plan:
-        print(f"same live objects, fresh interpreters: this tree {plan['fresh_median_s']:.3f} s, "
-              f"{plan['baseline']} {plan['baseline_median_s']:.3f} s: ratio "
-              f"{plan['fresh_median_s'] / plan['baseline_median_s']:.2f} (target ≤ 1.00, within noise)")
+        print(
+            f"same live objects, fresh interpreters: this tree {plan['fresh_median_s']:.3f} s, "
+            f"{plan['baseline']} {plan['baseline_median_s']:.3f} s: ratio "
+            f"{plan['fresh_median_s'] / plan['baseline_median_s']:.2f} (target ≤ 1.00, within noise)"
+        )
     if not args.skip_build:
         build = bench_build()
         print(json.dumps({"build": build}, indent=2))
         ratio = build["model_only_s"] / build["cold_s"]
-        print(f"model-only rebuild {build['model_only_s']:.2f} s vs cold build {build['cold_s']:.1f} s: "
-              f"ratio {ratio:.3f} ({ratio * 100:.1f} % of cold; target < 10 %)")
+        print(
+            f"model-only rebuild {build['model_only_s']:.2f} s vs cold build {build['cold_s']:.1f} s: "
+            f"ratio {ratio:.3f} ({ratio * 100:.1f} % of cold; target < 10 %)"
+        )
 
 
 if __name__ == "__main__":

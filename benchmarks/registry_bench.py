@@ -33,8 +33,10 @@ def percentile(values: list[float], q: float) -> float:
 
 def report(label: str, wall: list[float], cpu: list[float]) -> float:
     median = statistics.median(wall) * 1000
-    print(f"  {label:<42} n={len(wall):>6}  median {median:8.3f} ms  p95 {percentile(wall, 0.95) * 1000:8.3f} ms"
-          f"  (cpu median {statistics.median(cpu) * 1000:7.3f} ms)")
+    print(
+        f"  {label:<42} n={len(wall):>6}  median {median:8.3f} ms  p95 {percentile(wall, 0.95) * 1000:8.3f} ms"
+        f"  (cpu median {statistics.median(cpu) * 1000:7.3f} ms)"
+    )
     return median
 
 
@@ -67,8 +69,10 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="registry-bench-"))
     (root / "baseline").mkdir()
     src = root / "src.joblib"
-    print(f"registry benchmark in {root}: {args.registrations} registrations, {args.searches} searches per query;"
-          f" load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"registry benchmark in {root}: {args.registrations} registrations, {args.searches} searches per query;"
+        f" load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
 
     reg_wall, reg_cpu, base_wall, base_cpu = [], [], [], []
     with open_registry("sqlite:///registry.db", "file://artifacts", root) as reg:
@@ -77,8 +81,13 @@ def main() -> None:
             tags = {"team": f"team-{i % TEAMS}", "run": f"run-{i}"}
             if i % 100 == 0:
                 tags["stage"] = "prod"
-            timed(lambda i=i, tags=tags: reg.register_model(f"model-{i % NAMES:03d}", src, framework="sklearn",
-                                                            tags=tags), reg_wall, reg_cpu)
+            timed(
+                lambda i=i, tags=tags: reg.register_model(
+                    f"model-{i % NAMES:03d}", src, framework="sklearn", tags=tags
+                ),
+                reg_wall,
+                reg_cpu,
+            )
             timed(lambda i=i: bare_blob_write(root / "baseline", i), base_wall, base_cpu)
 
     # The baseline for searches: the same data without the tag index.
@@ -96,8 +105,10 @@ def main() -> None:
         "unique tag (run=run-<random>)": None,
     }
     results = {}
-    with open_registry("sqlite:///registry.db", "file://artifacts", root) as indexed, \
-            open_registry("sqlite:///noindex.db", "file://artifacts", root) as scanned:
+    with (
+        open_registry("sqlite:///registry.db", "file://artifacts", root) as indexed,
+        open_registry("sqlite:///noindex.db", "file://artifacts", root) as scanned,
+    ):
         for label, query in queries.items():
             times: dict[str, tuple[list[float], list[float]]] = {"indexed": ([], []), "scanned": ([], [])}
             for _ in range(args.searches):

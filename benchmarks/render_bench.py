@@ -31,7 +31,8 @@ KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 
 def generate(root: Path, deployments: int) -> None:
     (root / "artifacts").mkdir(parents=True)
-    docs = ["""apiVersion: modelctl.io/v1
+    docs = [
+        """apiVersion: modelctl.io/v1
 kind: Workspace
 metadata: {name: bench}
 spec:
@@ -39,7 +40,8 @@ spec:
   baseImages: {python:3.11-slim: modelctl/python-base:bookworm}
   targets:
     prod: {type: kubernetes, namespace: models, gateway: gateways/public}
-"""]
+"""
+    ]
     for m in range(MODELS):
         (root / "artifacts" / f"model-{m}.bin").write_bytes(os.urandom(256))
         docs.append(f"""apiVersion: modelctl.io/v1
@@ -102,8 +104,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deployments", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3, help="render runs (best counts)")
-    parser.add_argument("--kustomize-repeat", type=int, default=1,
-                        help="kustomize runs; one takes minutes at 1,000 deployments (it grows quadratically)")
+    parser.add_argument(
+        "--kustomize-repeat",
+        type=int,
+        default=1,
+        help="kustomize runs; one takes minutes at 1,000 deployments (it grows quadratically)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="render-bench-") as tmp:
         tmp = Path(tmp)
@@ -134,10 +140,15 @@ def main() -> int:
     render_rate, kustomize_rate = objects / render_s, kustomized / kustomize_s
     print(f"deployments: {args.deployments}   Kubernetes objects: {objects}   files written: {rendered_files}")
     print(f"compile (load + validate + graph, not timed below): {compile_s:.2f} s")
-    print(f"modelctl render:   {render_s:7.3f} s  {render_rate:10.0f} objects/s   (best of {args.repeat}: "
-          + ", ".join(f"{t:.3f}" for t in render_times) + ")")
-    print(f"kubectl kustomize: {kustomize_s:7.3f} s  {kustomize_rate:10.0f} objects/s   ({kustomized} objects; best of "
-          f"{args.kustomize_repeat}: " + ", ".join(f"{t:.3f}" for t in kustomize_times) + ")")
+    print(
+        f"modelctl render:   {render_s:7.3f} s  {render_rate:10.0f} objects/s   (best of {args.repeat}: "
+        + ", ".join(f"{t:.3f}" for t in render_times)
+        + ")"
+    )
+    print(
+        f"kubectl kustomize: {kustomize_s:7.3f} s  {kustomize_rate:10.0f} objects/s   ({kustomized} objects; best of "
+        f"{args.kustomize_repeat}: " + ", ".join(f"{t:.3f}" for t in kustomize_times) + ")"
+    )
     print(f"ratio (render objects/s ÷ kustomize objects/s): {render_rate / kustomize_rate:.1f}x   (target ≥ 10x)")
     return 0
 

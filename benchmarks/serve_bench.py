@@ -55,8 +55,17 @@ def make_model(folder: Path) -> Path:
     path = folder / "models/iris/1/iris.joblib"
     path.parent.mkdir(parents=True)
     joblib.dump(model, path)
-    (folder / "config.json").write_text(json.dumps({"schemaVersion": 1, "image": "bench", "models": [
-        {"name": "iris", "version": "1", "framework": "sklearn", "path": "models/iris/1/iris.joblib"}]}))
+    (folder / "config.json").write_text(
+        json.dumps(
+            {
+                "schemaVersion": 1,
+                "image": "bench",
+                "models": [
+                    {"name": "iris", "version": "1", "framework": "sklearn", "path": "models/iris/1/iris.joblib"}
+                ],
+            }
+        )
+    )
     return path
 
 
@@ -67,23 +76,38 @@ def bench_venv() -> Path:
 
     venv = Path(os.environ.get("MODELCTL_BENCH_VENV", Path.home() / ".cache/modelctl-bench/venv"))
     py = venv / "bin/python"
-    check = [str(py), "-c", "import mlflow, sklearn, numpy; print(mlflow.__version__, sklearn.__version__, "
-                            "numpy.__version__)"]
+    check = [
+        str(py),
+        "-c",
+        "import mlflow, sklearn, numpy; print(mlflow.__version__, sklearn.__version__, numpy.__version__)",
+    ]
     want = f"{MLFLOW_VERSION} {sklearn.__version__} {numpy.__version__}"
     if py.exists() and subprocess.run(check, capture_output=True, text=True).stdout.strip() == want:
         return venv
     print(f"creating {venv} with mlflow=={MLFLOW_VERSION} (one-off, a few minutes)...", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(py), "-m", "pip", "install", "-q", f"mlflow=={MLFLOW_VERSION}",
-                    f"scikit-learn=={sklearn.__version__}", f"numpy=={numpy.__version__}"], check=True)
+    subprocess.run(
+        [
+            str(py),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            f"mlflow=={MLFLOW_VERSION}",
+            f"scikit-learn=={sklearn.__version__}",
+            f"numpy=={numpy.__version__}",
+        ],
+        check=True,
+    )
     return venv
 
 
 def save_mlflow_model(venv: Path, joblib_path: Path, out: Path) -> None:
-    code = ("import joblib, mlflow.sklearn, sys; "
-            "mlflow.sklearn.save_model(joblib.load(sys.argv[1]), sys.argv[2], serialization_format='pickle')")
-    subprocess.run([str(venv / "bin/python"), "-c", code, str(joblib_path), str(out)], check=True,
-                   capture_output=True)
+    code = (
+        "import joblib, mlflow.sklearn, sys; "
+        "mlflow.sklearn.save_model(joblib.load(sys.argv[1]), sys.argv[2], serialization_format='pickle')"
+    )
+    subprocess.run([str(venv / "bin/python"), "-c", code, str(joblib_path), str(out)], check=True, capture_output=True)
 
 
 def wait_http(url: str, body: bytes | None, timeout: float = 120) -> bytes:
@@ -101,17 +125,28 @@ def wait_http(url: str, body: bytes | None, timeout: float = 120) -> bytes:
 
 def wrk(url: str, body: str, concurrency: int, duration: int, workdir: Path) -> dict:
     script = workdir / "post.lua"
-    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
-                      f'wrk.headers["Content-Type"] = "application/json"\n')
-    out = subprocess.run(["wrk", "-t2", f"-c{concurrency}", f"-d{duration}s", "--latency", "-s", str(script), url],
-                         capture_output=True, text=True, check=True).stdout
+    script.write_text(
+        f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\nwrk.headers["Content-Type"] = "application/json"\n'
+    )
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{concurrency}", f"-d{duration}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {p: _ms(re.search(rf"\s{p}%\s+([\d.]+\w+)", out).group(1)) for p in ("50", "99")}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
-    return {"rps": rps, "requests": requests, "p50_ms": lat["50"], "p99_ms": lat["99"],
-            "non2xx": int(errors.group(1)) if errors else 0, "socket_errors": socket_errors.group(1) if socket_errors else ""}
+    return {
+        "rps": rps,
+        "requests": requests,
+        "p50_ms": lat["50"],
+        "p99_ms": lat["99"],
+        "non2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",
+    }
 
 
 def _ms(text: str) -> float:
@@ -122,8 +157,9 @@ def _ms(text: str) -> float:
 class Proc:
     def __init__(self, args, env=None, cwd=None, log=None):
         self.log = open(log, "wb") if log else subprocess.DEVNULL
-        self.p = subprocess.Popen(args, env=env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        self.p = subprocess.Popen(
+            args, env=env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def stop(self):
         if self.p.poll() is None:
@@ -138,9 +174,15 @@ class Proc:
 def run_runtime(folder: Path, duration: int, collect: bool, workdir: Path) -> tuple[dict, int]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODELCTL_")}
-    env.update(PYTHONPATH=str(REPO), MODELCTL_CONFIG=str(folder / "config.json"), MODELCTL_PORT=str(port),
-               MODELCTL_HOST="127.0.0.1", MODELCTL_WORKERS=str(WORKERS), MODELCTL_AUTH_MODE="none",
-               MODELCTL_METRICS_DIR=str(workdir / f"metrics-{port}"))
+    env.update(
+        PYTHONPATH=str(REPO),
+        MODELCTL_CONFIG=str(folder / "config.json"),
+        MODELCTL_PORT=str(port),
+        MODELCTL_HOST="127.0.0.1",
+        MODELCTL_WORKERS=str(WORKERS),
+        MODELCTL_AUTH_MODE="none",
+        MODELCTL_METRICS_DIR=str(workdir / f"metrics-{port}"),
+    )
     sink = workdir / f"collected-{port}"
     if collect:
         env["MODELCTL_DATA_COLLECTION"] = json.dumps({"enabled": True, "sampling": 1.0, "sink": f"file://{sink}"})
@@ -162,9 +204,30 @@ def run_runtime(folder: Path, duration: int, collect: bool, workdir: Path) -> tu
 
 def run_mlflow(venv: Path, model_dir: Path, duration: int, workdir: Path) -> dict:
     port = free_port()
-    env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "MLFLOW_TRACKING_URI": f"file://{workdir}/mlruns"}
-    proc = Proc([str(venv / "bin/mlflow"), "models", "serve", "-m", str(model_dir), "--env-manager", "local",
-                 "-h", "127.0.0.1", "-p", str(port), "--workers", str(WORKERS)], env=env, log=workdir / "mlflow.log")
+    env = {
+        **os.environ,
+        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
+        "MLFLOW_TRACKING_URI": f"file://{workdir}/mlruns",
+    }
+    proc = Proc(
+        [
+            str(venv / "bin/mlflow"),
+            "models",
+            "serve",
+            "-m",
+            str(model_dir),
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--workers",
+            str(WORKERS),
+        ],
+        env=env,
+        log=workdir / "mlflow.log",
+    )
     url = f"http://127.0.0.1:{port}/invocations"
     body = json.dumps({"inputs": [ROW]})  # the lightest MLflow input format (no DataFrame)
     try:
@@ -199,8 +262,9 @@ def run_inprocess_cpu(folder: Path, collect: bool, workdir: Path, n: int = 20000
 
     env = {"MODELCTL_CONFIG": str(folder / "config.json"), "MODELCTL_AUTH_MODE": "none", "MODELCTL_ACCESS_LOG": "0"}
     if collect:
-        env["MODELCTL_DATA_COLLECTION"] = json.dumps({"enabled": True, "sampling": 1.0, "queueSize": 2 * n,
-                                                      "sink": f"file://{workdir}/inproc-{time.time_ns()}"})
+        env["MODELCTL_DATA_COLLECTION"] = json.dumps(
+            {"enabled": True, "sampling": 1.0, "queueSize": 2 * n, "sink": f"file://{workdir}/inproc-{time.time_ns()}"}
+        )
     sys.path.insert(0, str(REPO))
     from compiler.runtime.app import App
     from compiler.runtime.settings import load_settings
@@ -208,8 +272,13 @@ def run_inprocess_cpu(folder: Path, collect: bool, workdir: Path, n: int = 20000
     app = App(load_settings(env))
     app.models.load_all()
     body = json.dumps({"data": [ROW]}).encode()
-    scope = {"type": "http", "method": "POST", "path": "/score", "query_string": b"",
-             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/score",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+    }
 
     async def receive():
         return {"type": "http.request", "body": body, "more_body": False}
@@ -263,14 +332,29 @@ def main() -> int:
                 runs[collect].append(result)
                 records = n if collect else records
         ours, ours_dc = median_run(runs[False]), median_run(runs[True])
-        mlflow = None if venv is None else median_run(
-            [run_mlflow(venv, workdir / "mlflow-model", args.duration, workdir) for _ in range(args.mlflow_repeat)])
+        mlflow = (
+            None
+            if venv is None
+            else median_run(
+                [run_mlflow(venv, workdir / "mlflow-model", args.duration, workdir) for _ in range(args.mlflow_repeat)]
+            )
+        )
     report(floor, ours, ours_dc, records, mlflow, cpu, runs)
     if args.json:
-        args.json.write_text(json.dumps({"floor": floor, "runtime": ours, "runtime_collect": ours_dc,
-                                         "runs": {str(k): v for k, v in runs.items()},
-                                         "collected_records": records, "mlflow": mlflow,
-                                         "cpu_per_request_s": {str(k): v for k, v in cpu.items()}}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "floor": floor,
+                    "runtime": ours,
+                    "runtime_collect": ours_dc,
+                    "runs": {str(k): v for k, v in runs.items()},
+                    "collected_records": records,
+                    "mlflow": mlflow,
+                    "cpu_per_request_s": {str(k): v for k, v in cpu.items()},
+                },
+                indent=2,
+            )
+        )
     return 0
 
 
@@ -285,29 +369,42 @@ def paired_costs(runs: dict, c: int) -> list[float]:
 
 
 def report(floor, ours, ours_dc, records, mlflow, cpu, runs) -> None:
-    print(f"\nin-process predict() floor (1 core): {floor['rps']:,.0f} calls/s, "
-          f"p50 {floor['p50_ms']:.3f} ms, p99 {floor['p99_ms']:.3f} ms")
+    print(
+        f"\nin-process predict() floor (1 core): {floor['rps']:,.0f} calls/s, "
+        f"p50 {floor['p50_ms']:.3f} ms, p99 {floor['p99_ms']:.3f} ms"
+    )
     print(f"\n{'server':34} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
-    for name, res in (("modelctl runtime", ours), ("modelctl runtime + collection 1.0", ours_dc),
-                      ("mlflow models serve", mlflow)):
+    for name, res in (
+        ("modelctl runtime", ours),
+        ("modelctl runtime + collection 1.0", ours_dc),
+        ("mlflow models serve", mlflow),
+    ):
         for c, r in (res or {}).items():
             print(f"{name:34} {c:>4} {r['rps']:>9,.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['non2xx']:>8}")
     print("\nratios")
     for c in CONCURRENCY:
         if mlflow is not None:
             speed = ours[c]["rps"] / mlflow[c]["rps"]
-            print(f"  c={c:<3} runtime/mlflow req/s {speed:.2f}x (target >= 2x), p99 {ours[c]['p99_ms']:.1f} vs "
-                  f"{mlflow[c]['p99_ms']:.1f} ms (target <=)")
+            print(
+                f"  c={c:<3} runtime/mlflow req/s {speed:.2f}x (target >= 2x), p99 {ours[c]['p99_ms']:.1f} vs "
+                f"{mlflow[c]['p99_ms']:.1f} ms (target <=)"
+            )
         cost = 1 - ours_dc[c]["rps"] / ours[c]["rps"]
         paired = paired_costs(runs, c)
-        print(f"  c={c:<3} collection cost {cost:+.1%} of req/s (medians; target < 10%); per alternation "
-              f"{', '.join(f'{p:+.1%}' for p in paired)} (median {statistics.median(paired):+.1%}); req/s runs "
-              f"off {[round(r[c]['rps']) for r in runs[False]]}, on {[round(r[c]['rps']) for r in runs[True]]}")
-    print(f"  in-process CPU per /score request: {cpu[False] * 1e6:.0f} us without collection, "
-          f"{cpu[True] * 1e6:.0f} us with sampling 1.0 (writer thread included): collection cost "
-          f"{cpu[True] / cpu[False] - 1:+.1%} of CPU per request (target < 10%)")
-    print(f"  last collection run: {records:,} records on disk after SIGTERM (every 2xx request, plus the "
-          "warm-up; wrk does not count requests in flight when it stops)")
+        print(
+            f"  c={c:<3} collection cost {cost:+.1%} of req/s (medians; target < 10%); per alternation "
+            f"{', '.join(f'{p:+.1%}' for p in paired)} (median {statistics.median(paired):+.1%}); req/s runs "
+            f"off {[round(r[c]['rps']) for r in runs[False]]}, on {[round(r[c]['rps']) for r in runs[True]]}"
+        )
+    print(
+        f"  in-process CPU per /score request: {cpu[False] * 1e6:.0f} us without collection, "
+        f"{cpu[True] * 1e6:.0f} us with sampling 1.0 (writer thread included): collection cost "
+        f"{cpu[True] / cpu[False] - 1:+.1%} of CPU per request (target < 10%)"
+    )
+    print(
+        f"  last collection run: {records:,} records on disk after SIGTERM (every 2xx request, plus the "
+        "warm-up; wrk does not count requests in flight when it stops)"
+    )
 
 
 if __name__ == "__main__":

@@ -104,11 +104,17 @@ def main() -> None:
 
         baseline = time_it(parse_only, args.repeat)
         in_process = time_it(validate, args.repeat)
-        cli = time_it(lambda: subprocess.run([sys.executable, "-m", "compiler.cli.main", "validate", str(root)],
-                                             check=True, capture_output=True), args.repeat)
+        cli = time_it(
+            lambda: subprocess.run(
+                [sys.executable, "-m", "compiler.cli.main", "validate", str(root)], check=True, capture_output=True
+            ),
+            args.repeat,
+        )
         n_docs = 1 + args.models * 2 + args.models * args.deployments_per_image
-        print(f"repo: {args.models} models, {args.models} images, {args.models * args.deployments_per_image} "
-              f"deployments ({n_docs} documents in {len(files)} files)")
+        print(
+            f"repo: {args.models} models, {args.models} images, {args.models * args.deployments_per_image} "
+            f"deployments ({n_docs} documents in {len(files)} files)"
+        )
         print(f"baseline  ruamel.yaml parse only : {baseline:6.3f} s")
         print(f"validate  in-process             : {in_process:6.3f} s  ({in_process / baseline:.2f}x parse-only)")
         print(f"validate  CLI process (wall)     : {cli:6.3f} s  ({cli / baseline:.2f}x parse-only)")

@@ -28,8 +28,15 @@ def open_repo(repo_dir: Path) -> tuple[git.Repo, str]:
     try:
         repo = git.Repo(repo_dir, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise DiagnosticError([Diagnostic(f"{repo_dir} is not inside a git repository", code="git",
-                                          suggestion="run 'git init' or pass the folder of a git checkout")]) from None
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    f"{repo_dir} is not inside a git repository",
+                    code="git",
+                    suggestion="run 'git init' or pass the folder of a git checkout",
+                )
+            ]
+        ) from None
     top = _work_tree(repo)
     folder = Path(repo_dir).resolve().relative_to(top).as_posix()
     return repo, "" if folder == "." else folder
@@ -37,8 +44,15 @@ def open_repo(repo_dir: Path) -> tuple[git.Repo, str]:
 
 def _work_tree(repo: git.Repo) -> Path:
     if repo.working_tree_dir is None:  # a bare repository: no checkout to read
-        raise DiagnosticError([Diagnostic(f"{repo.git_dir} is a bare git repository", code="git",
-                                          suggestion="pass the folder of a git checkout")])
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    f"{repo.git_dir} is a bare git repository",
+                    code="git",
+                    suggestion="pass the folder of a git checkout",
+                )
+            ]
+        )
     return Path(repo.working_tree_dir).resolve()
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Reference:
-    host: str | None   # None: a local-only image (no registry part)
+    host: str | None  # None: a local-only image (no registry part)
     repository: str
     tag: str | None
     digest: str | None

@@ -42,6 +42,7 @@ def compile_repo(root: Path, *, stage: str | None = None, types: TargetTypes | N
 
 def target_checks(types: TargetTypes) -> TargetChecks:
     """Each target type's rules over the deployments and endpoints on its targets."""
+
     def check(nodes: Mapping[str, Node], diagnose: Callable[..., Diagnostic]) -> list[Diagnostic]:
         found: list[Diagnostic] = []
         for name, target_type in types.items():
@@ -50,6 +51,7 @@ def target_checks(types: TargetTypes) -> TargetChecks:
             if deployments or endpoints:
                 found += target_type.check(nodes, deployments, endpoints, diagnose)
         return found
+
     return check
 
 
@@ -58,9 +60,19 @@ def load_workspace(root: Path) -> Workspace:
     loaded = load_repo(Path(root))
     found = [d.doc for d in loaded.documents if isinstance(d.doc, Workspace)]
     if not found:
-        ws_errors = [d for d in loaded.diagnostics if "Workspace" in d.message or d.location and
-                     d.location.file.endswith("modelctl.yaml")]
-        raise DiagnosticError(ws_errors or [Diagnostic(
-            f"no Workspace document in {loaded.root}", code="no-workspace",
-            suggestion="run 'modelctl init' or pass the repo folder")])
+        ws_errors = [
+            d
+            for d in loaded.diagnostics
+            if "Workspace" in d.message or d.location and d.location.file.endswith("modelctl.yaml")
+        ]
+        raise DiagnosticError(
+            ws_errors
+            or [
+                Diagnostic(
+                    f"no Workspace document in {loaded.root}",
+                    code="no-workspace",
+                    suggestion="run 'modelctl init' or pass the repo folder",
+                )
+            ]
+        )
     return found[0]

@@ -65,15 +65,18 @@ def content_path(root: Path, rel: str) -> Path:
     full = repo_path(root, rel)
     root = root.resolve()
     if full == root:
-        raise PrivatePath(f"path '{rel}' is the repo root: its whole content (with .git and .modelctl) would be "
-                         "copied into the image")
+        raise PrivatePath(
+            f"path '{rel}' is the repo root: its whole content (with .git and .modelctl) would be copied into the image"
+        )
     private = _private_part(root, full)
     if private:
         lexical = posixpath.normpath(rel).split("/")
         where = "is" if any(p.lower() in PRIVATE_DIRS for p in lexical) else "leads (through a symlink)"
-        raise PrivatePath(f"path '{rel}' {where} inside {private}/, which holds "
-                         f"{'secrets and state' if private.lower() == '.modelctl' else 'the git history'} "
-                         "and is never copied into an artifact")
+        raise PrivatePath(
+            f"path '{rel}' {where} inside {private}/, which holds "
+            f"{'secrets and state' if private.lower() == '.modelctl' else 'the git history'} "
+            "and is never copied into an artifact"
+        )
     if full.is_dir():
         for sub in sorted(full.rglob("*")):
             shown = sub.relative_to(root).as_posix()
@@ -82,7 +85,9 @@ def content_path(root: Path, rel: str) -> Path:
             if sub.is_symlink():
                 target = sub.resolve()
                 if target == root or (target.is_relative_to(root) and _private_part(root, target)):
-                    raise PrivatePath(f"'{shown}' is a symlink to "
-                                     f"{'the repo root' if target == root else target.relative_to(root).as_posix()}, "
-                                     "which is never copied into an artifact")
+                    raise PrivatePath(
+                        f"'{shown}' is a symlink to "
+                        f"{'the repo root' if target == root else target.relative_to(root).as_posix()}, "
+                        "which is never copied into an artifact"
+                    )
     return full

@@ -95,7 +95,7 @@ def run(raw):
     return [sum(x * y for x, y in zip(row, w)) + b for row in rows]
 ''',
     ".gitignore": "# modelctl state: secrets, the local registry, published bundles, run copies. Never commit it.\n"
-                  ".modelctl/\n# render output\nout/\n",
+    ".modelctl/\n# render output\nout/\n",
 }
 
 

@@ -35,6 +35,7 @@ def _kind_schema(kind: str) -> Callable[[], dict]:
     def generate() -> dict:
         schema = KINDS[kind].model_json_schema(by_alias=True, mode="validation")
         return _with_header(kind.lower(), schema, f"modelctl {kind}")
+
     return generate
 
 
@@ -76,4 +77,3 @@ def write_all(folder: Path | None = None) -> list[Path]:
         atomic_write_text(path, dumps(generate()))
         written.append(path)
     return written
-

@@ -24,7 +24,12 @@ START_HINT = "start it with: sudo bash scripts/services.sh up"
 # Captured at import: pytest imports every tests/**/conftest.py as "conftest", so a later lookup
 # of sys.modules[__name__] may find another area's conftest.
 _THIS_MODULE = sys.modules[__name__]
-FIXTURE_MARKERS = {"docker_client": "docker", "base_image": "docker", "oci_registry": "registry", "postgres_url": "postgres"}
+FIXTURE_MARKERS = {
+    "docker_client": "docker",
+    "base_image": "docker",
+    "oci_registry": "registry",
+    "postgres_url": "postgres",
+}
 
 
 def service_setting(name: str) -> str:
@@ -92,7 +97,10 @@ def probe_postgres(url: str):
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
         engine.dispose()
-        return None, f"PostgreSQL at {sa.make_url(url).render_as_string(hide_password=True)}: {exc.__class__.__name__}: {exc.orig or exc}"
+        return (
+            None,
+            f"PostgreSQL at {sa.make_url(url).render_as_string(hide_password=True)}: {exc.__class__.__name__}: {exc.orig or exc}",
+        )
     return engine, None
 
 

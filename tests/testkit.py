@@ -25,9 +25,13 @@ def changes(plan: Any) -> dict[str, str]:
     return {a.resource: a.action for a in plan.actions if a.is_change}
 
 
-def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.1,
-               message: str | Callable[[Any], str] = "the condition held",
-               ignore: tuple[type[BaseException], ...] = ()) -> T:
+def wait_until(
+    predicate: Callable[[], T],
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    message: str | Callable[[Any], str] = "the condition held",
+    ignore: tuple[type[BaseException], ...] = (),
+) -> T:
     """Call `predicate` until it returns something truthy, and return that.
 
     It is called at least once, and once more at the deadline. When it is still falsy then, the test

@@ -27,8 +27,12 @@ class OutputFormat(str, Enum):
 
 
 RepoOpt = Annotated[Path, typer.Option("--repo", help="The GitOps repo whose modelctl.yaml names the registry.")]
-RegistryOpt = Annotated[Optional[str], typer.Option("--registry", help="Registry database URL (overrides the workspace).")]
-ArtifactsOpt = Annotated[Optional[str], typer.Option("--artifacts", help="Artifact store URL (overrides the workspace).")]
+RegistryOpt = Annotated[
+    Optional[str], typer.Option("--registry", help="Registry database URL (overrides the workspace).")
+]
+ArtifactsOpt = Annotated[
+    Optional[str], typer.Option("--artifacts", help="Artifact store URL (overrides the workspace).")
+]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table (for people) or json (stable, for scripts).")]
 TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", help="k=v (equality) or k (exists); repeatable.")]
 LimitOpt = Annotated[int, typer.Option("--limit", min=1, max=1000, help="Page size.")]

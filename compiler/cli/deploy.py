@@ -38,9 +38,19 @@ class Row:
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return {"name": self.name, "target": self.target, "targetType": self.target_type, "image": self.image,
-                "imageVersion": self.image_version, "models": self.models, "url": self.url, "health": self.health,
-                "container": self.container, "containers": self.containers, "fingerprint": self.fingerprint}
+        return {
+            "name": self.name,
+            "target": self.target,
+            "targetType": self.target_type,
+            "image": self.image,
+            "imageVersion": self.image_version,
+            "models": self.models,
+            "url": self.url,
+            "health": self.health,
+            "container": self.container,
+            "containers": self.containers,
+            "fingerprint": self.fingerprint,
+        }
 
 
 def _split(ref: str | None) -> tuple[str | None, int | None]:
@@ -70,8 +80,19 @@ def _rows(directory: Path) -> list[Row]:
                 models = [f"{m}@{v}" for m, v in image.models]
             except NotFound:
                 models = []
-            rows.append(Row(d.name, d.target, target.type if target else "?", d.image, d.image_version, models,
-                            d.url, "-", fingerprint=d.fingerprint))
+            rows.append(
+                Row(
+                    d.name,
+                    d.target,
+                    target.type if target else "?",
+                    d.image,
+                    d.image_version,
+                    models,
+                    d.url,
+                    "-",
+                    fingerprint=d.fingerprint,
+                )
+            )
     _health(rows, ws, root)
     return rows
 
@@ -115,8 +136,9 @@ def _filter(rows: list[Row], model: str | None, image: str | None, target: str |
             continue
         if i_name and (r.image != i_name or (i_version is not None and r.image_version != i_version)):
             continue
-        if m_name and not any(x.split("@")[0] == m_name and (m_version is None or x == f"{m_name}@{m_version}")
-                              for x in r.models):
+        if m_name and not any(
+            x.split("@")[0] == m_name and (m_version is None or x == f"{m_name}@{m_version}") for x in r.models
+        ):
             continue
         out.append(r)
     return out
@@ -145,8 +167,14 @@ def list_deployments(
     table = Table("NAME", "TARGET", "IMAGE", "MODELS", "URL", "HEALTH", box=None)
     for r in rows:
         colour = "green" if r.health == "healthy" else "yellow" if r.health in ("starting", "running") else "red"
-        table.add_row(escape(r.name), escape(r.target), escape(f"{r.image}:{r.image_version}"),
-                      escape(", ".join(r.models)), escape(r.url or "-"), f"[{colour}]{escape(r.health)}[/{colour}]")
+        table.add_row(
+            escape(r.name),
+            escape(r.target),
+            escape(f"{r.image}:{r.image_version}"),
+            escape(", ".join(r.models)),
+            escape(r.url or "-"),
+            f"[{colour}]{escape(r.health)}[/{colour}]",
+        )
     console.print(table)
 
 
@@ -154,6 +182,7 @@ def _one(directory: Path, name: str) -> Row:
     rows = [r for r in _rows(directory) if r.name == name]
     if not rows:
         from ..diagnostics import did_you_mean
+
         known = [r.name for r in _rows(directory)]
         hint = did_you_mean(name, known) or ("deployed: " + ", ".join(known) if known else "nothing is deployed")
         err_console.print(f"[red]error:[/red] no deployment named {escape(name)!s}; {escape(hint)}")
@@ -162,13 +191,16 @@ def _one(directory: Path, name: str) -> Row:
 
 
 @app.command()
-def status(name: str = typer.Argument(..., help="Deployment name."),
-           directory: Path = typer.Option(Path("."), "--repo", help="The GitOps repo.")) -> None:
+def status(
+    name: str = typer.Argument(..., help="Deployment name."),
+    directory: Path = typer.Option(Path("."), "--repo", help="The GitOps repo."),
+) -> None:
     """Details of one deployment, with a live readiness check of its URL.
 
     Example: modelctl deployments status iris-local --repo examples/iris
     """
     import httpx
+
     with user_errors():
         row = _one(directory, name)
     ready = "-"
@@ -179,21 +211,28 @@ def status(name: str = typer.Argument(..., help="Deployment name."),
         except httpx.HTTPError as exc:
             ready = f"no answer ({type(exc).__name__})"
     table = Table(show_header=False, box=None)
-    for key, value in [("name", row.name), ("target", f"{row.target} ({row.target_type})"),
-                       ("image", f"{row.image}:{row.image_version}"), ("models", ", ".join(row.models) or "-"),
-                       ("url", row.url or "-"), ("health", row.health), ("ready", ready),
-                       ("containers" if len(row.containers) > 1 else "container",
-                        ", ".join(row.containers) or row.container or "-"),
-                       ("fingerprint", row.fingerprint or "-")]:
+    for key, value in [
+        ("name", row.name),
+        ("target", f"{row.target} ({row.target_type})"),
+        ("image", f"{row.image}:{row.image_version}"),
+        ("models", ", ".join(row.models) or "-"),
+        ("url", row.url or "-"),
+        ("health", row.health),
+        ("ready", ready),
+        ("containers" if len(row.containers) > 1 else "container", ", ".join(row.containers) or row.container or "-"),
+        ("fingerprint", row.fingerprint or "-"),
+    ]:
         table.add_row(f"[bold]{key}[/bold]", escape(value))
     console.print(table)
 
 
 @app.command()
-def logs(name: str = typer.Argument(..., help="Deployment name."),
-         directory: Path = typer.Option(Path("."), "--repo", help="The GitOps repo."),
-         tail: int = typer.Option(100, "--tail", help="Lines from the end."),
-         replica: int = typer.Option(1, "--replica", min=1, help="Which replica (1 = the first).")) -> None:
+def logs(
+    name: str = typer.Argument(..., help="Deployment name."),
+    directory: Path = typer.Option(Path("."), "--repo", help="The GitOps repo."),
+    tail: int = typer.Option(100, "--tail", help="Lines from the end."),
+    replica: int = typer.Option(1, "--replica", min=1, help="Which replica (1 = the first)."),
+) -> None:
     """The last log lines of a container serving a docker deployment.
 
     Example: modelctl deployments logs iris-local --repo examples/iris --tail 20 --replica 2
@@ -204,13 +243,17 @@ def logs(name: str = typer.Argument(..., help="Deployment name."),
     with user_errors():
         row = _one(directory, name)
         if not row.container:
-            err_console.print(f"[red]error:[/red] {escape(name)} has no running docker container "
-                              f"(target {escape(row.target)}, health {escape(row.health)})")
+            err_console.print(
+                f"[red]error:[/red] {escape(name)} has no running docker container "
+                f"(target {escape(row.target)}, health {escape(row.health)})"
+            )
             raise typer.Exit(1)
         names = row.containers or [row.container]
         if replica > len(names):
-            err_console.print(f"[red]error:[/red] {escape(name)} has {len(names)} replica{'s' * (len(names) != 1)}; "
-                              f"--replica {replica} does not exist")
+            err_console.print(
+                f"[red]error:[/red] {escape(name)} has {len(names)} replica{'s' * (len(names) != 1)}; "
+                f"--replica {replica} does not exist"
+            )
             raise typer.Exit(1)
         target = docker_settings(load_workspace(directory).spec.targets[row.target])
         engines = Engines()

@@ -13,8 +13,9 @@ import typer
 from .consoles import console
 
 
-def pull_request_plan(directory: Path, base: str, head: str, *, stage: str | None, fmt: str,
-                      detailed_exitcode: bool) -> None:
+def pull_request_plan(
+    directory: Path, base: str, head: str, *, stage: str | None, fmt: str, detailed_exitcode: bool
+) -> None:
     from ..gitops.pr_plan import pr_plan
     from ..gitops.report import RENDERERS
 
@@ -59,8 +60,11 @@ def drift_command(
 
 def reconcile_command(
     directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="The GitOps repo."),
-    interval: Optional[str] = typer.Option(None, "--interval", help="Loop: run a cycle every INTERVAL (5m, 30s, "
-                                           "500ms). Without it: one cycle (for cron and CI schedules)."),
+    interval: Optional[str] = typer.Option(
+        None,
+        "--interval",
+        help="Loop: run a cycle every INTERVAL (5m, 30s, 500ms). Without it: one cycle (for cron and CI schedules).",
+    ),
     self_heal: bool = typer.Option(False, "--self-heal", help="Apply the fix when drift is found."),
     pull: bool = typer.Option(False, "--pull", help="git pull --ff-only before each cycle."),
     webhook: Optional[str] = typer.Option(None, "--webhook", help="POST each drift and apply event (JSON) to URL."),
@@ -104,8 +108,16 @@ def reconcile_command(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     with user_errors(), _reconcile_lease(directory) as lease:
-        log({"event": "start", "repo": str(Path(directory).resolve()), "interval": every, "selfHeal": self_heal,
-             "pull": pull, "webhook": bool(webhook)})
+        log(
+            {
+                "event": "start",
+                "repo": str(Path(directory).resolve()),
+                "interval": every,
+                "selfHeal": self_heal,
+                "pull": pull,
+                "webhook": bool(webhook),
+            }
+        )
         steps = RepoSteps(directory, scope, allow_dirty=allow_dirty)
         try:
             code = rec.run(settings, steps, log=log, notify=notify, stop=stop, lost=lease.lost.is_set)
@@ -123,8 +135,9 @@ def _reconcile_lease(directory: Path) -> Iterator:
 
     ws = load_workspace(directory)
     with open_registry(ws.spec.registry, ws.spec.artifacts, Path(directory).resolve()) as registry:
-        with workspace_lock(registry, ws.metadata.name, "reconcile loop",
-                            scope=f"reconcile/{ws.metadata.name}") as lease:
+        with workspace_lock(
+            registry, ws.metadata.name, "reconcile loop", scope=f"reconcile/{ws.metadata.name}"
+        ) as lease:
             yield lease
 
 

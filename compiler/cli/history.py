@@ -51,12 +51,17 @@ def versions(action, registry) -> dict[str, Any]:  # noqa: ANN001
             image, target = (record.image, record.target) if record else (None, None)
         if image and models is None:
             models = _image_models(registry, image, version)
-        out = {"image": f"{image}:{version}" if image else None,
-               "models": [f"{m}@{v}" for m, v in models or []], "target": target}
+        out = {
+            "image": f"{image}:{version}" if image else None,
+            "models": [f"{m}@{v}" for m, v in models or []],
+            "target": target,
+        }
     elif kind == "Image" and d.get("version") is not None:
         name = action.resource.split("/", 1)[1]
-        out = {"image": f"{name}:{d['version']}",
-               "models": [f"{m}@{v}" for m, v in _image_models(registry, name, d["version"]) or []]}
+        out = {
+            "image": f"{name}:{d['version']}",
+            "models": [f"{m}@{v}" for m, v in _image_models(registry, name, d["version"]) or []],
+        }
     elif kind == "Model" and d.get("version") is not None:
         out = {"models": [f"{action.resource.split('/', 1)[1]}@{d['version']}"]}
     return out
@@ -64,19 +69,24 @@ def versions(action, registry) -> dict[str, Any]:  # noqa: ANN001
 
 def _image_models(registry, name: str, version: int) -> list | None:  # noqa: ANN001
     from ..registry import RegistryError
+
     try:
         return list(registry.get_image(name, int(version)).models)
     except (RegistryError, ValueError):
         return None
 
 
-def history(args: Optional[List[str]] = typer.Argument(None, metavar="[RESOURCE] [DIR]",
-                                                       help="A resource (KIND/NAME, or a deployment's name) "
-                                                            "and/or the GitOps repo folder (default .)."),
-            resource: Optional[str] = typer.Option(None, "--resource", help="Only this resource (KIND/NAME)."),
-            run: Optional[str] = typer.Option(None, "--run", help="Only this apply run id."),
-            limit: int = typer.Option(50, "--limit", min=1, help="How many, newest first."),
-            fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="table or json.")) -> None:
+def history(
+    args: Optional[List[str]] = typer.Argument(
+        None,
+        metavar="[RESOURCE] [DIR]",
+        help="A resource (KIND/NAME, or a deployment's name) and/or the GitOps repo folder (default .).",
+    ),
+    resource: Optional[str] = typer.Option(None, "--resource", help="Only this resource (KIND/NAME)."),
+    run: Optional[str] = typer.Option(None, "--run", help="Only this apply run id."),
+    limit: int = typer.Option(50, "--limit", min=1, help="How many, newest first."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="table or json."),
+) -> None:
     """The apply history from the workspace registry, newest first: which image and model versions
     were deployed on which target, when, by whom, from which git commit.
 
@@ -92,8 +102,9 @@ def history(args: Optional[List[str]] = typer.Argument(None, metavar="[RESOURCE]
         rows: list[tuple[Any, dict]] = []
         if registry is not None:
             with registry:
-                rows = [(a, versions(a, registry)) for a in registry.history(resource=resource, run_id=run,
-                                                                             limit=limit)]
+                rows = [
+                    (a, versions(a, registry)) for a in registry.history(resource=resource, run_id=run, limit=limit)
+                ]
     if fmt is ListFormat.json:
         console.print_json(json.dumps([{**a.to_dict(), **extra} for a, extra in rows]))
         return
@@ -106,15 +117,24 @@ def history(args: Optional[List[str]] = typer.Argument(None, metavar="[RESOURCE]
     table.add_column("WHY", no_wrap=True, overflow="ellipsis", max_width=60)
     for a, extra in rows:
         colour = {"ok": "green", "failed": "red"}.get(a.result, "yellow")
-        when = (a.finished_at or a.started_at)
+        when = a.finished_at or a.started_at
         why = "; ".join(a.detail.get("reasons", []))[:80]
         shown = extra.get("image") or ""
         if extra.get("models"):
             shown += (" " if shown else "") + "(" * bool(shown) + ", ".join(extra["models"]) + ")" * bool(shown)
         commit = (a.git_commit or "-")[:12] + ("*" if a.detail.get("gitDirty") else "")
-        table.add_row(when.strftime("%Y-%m-%d %H:%M:%S") if when else "-", a.run_id, escape(a.resource), a.action,
-                      f"[{colour}]{a.result}[/{colour}]", escape(shown or "-"), escape(extra.get("target") or "-"),
-                      escape(a.user or "-"), commit, escape(why))
+        table.add_row(
+            when.strftime("%Y-%m-%d %H:%M:%S") if when else "-",
+            a.run_id,
+            escape(a.resource),
+            a.action,
+            f"[{colour}]{a.result}[/{colour}]",
+            escape(shown or "-"),
+            escape(extra.get("target") or "-"),
+            escape(a.user or "-"),
+            commit,
+            escape(why),
+        )
     console.print(table)
     if any(a.detail.get("gitDirty") for a, _ in rows):
         console.print("* applied with uncommitted changes (--allow-dirty)")

@@ -18,13 +18,16 @@ app = typer.Typer(help="Workspace locks (one apply at a time).", no_args_is_help
 def _registry(directory: Path):  # noqa: ANN202
     from ..pipeline import load_workspace
     from ..registry import open_registry_if_present
+
     ws = load_workspace(directory)
     return open_registry_if_present(ws.spec.registry, ws.spec.artifacts, Path(directory).resolve())
 
 
 @app.command("list")
-def list_locks(directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="The GitOps repo."),
-               fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="table or json.")) -> None:
+def list_locks(
+    directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="The GitOps repo."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="table or json."),
+) -> None:
     """Locks currently held (expired ones are not shown).
 
     Example: modelctl locks list examples/iris
@@ -43,14 +46,21 @@ def list_locks(directory: Path = typer.Argument(Path("."), metavar="[DIR]", help
         return
     table = Table("SCOPE", "OWNER", "OPERATION", "SINCE", "EXPIRES", box=None)
     for lk in locks:
-        table.add_row(escape(lk.scope), escape(lk.owner), escape(lk.operation), lk.acquired_at.isoformat(),
-                      lk.expires_at.isoformat())
+        table.add_row(
+            escape(lk.scope),
+            escape(lk.owner),
+            escape(lk.operation),
+            lk.acquired_at.isoformat(),
+            lk.expires_at.isoformat(),
+        )
     console.print(table)
 
 
 @app.command()
-def release(scope: str = typer.Argument(..., help="The lock scope, e.g. workspace/iris-team."),
-            directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="The GitOps repo.")) -> None:
+def release(
+    scope: str = typer.Argument(..., help="The lock scope, e.g. workspace/iris-team."),
+    directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="The GitOps repo."),
+) -> None:
     """Force-release a lock left by an apply that died (check 'locks list' first).
 
     Example: modelctl locks release workspace/iris-team examples/iris

@@ -17,11 +17,11 @@ from .output import Format, print_diagnostics
 app = typer.Typer(
     name="modelctl",
     help="A declarative GitOps compiler for machine-learning models.\n\n"
-         "Examples:\n\n"
-         "  modelctl init my-models\n\n"
-         "  modelctl validate examples/iris\n\n"
-         "  modelctl validate . --format github\n\n"
-         "  modelctl schema Deployment",
+    "Examples:\n\n"
+    "  modelctl init my-models\n\n"
+    "  modelctl validate examples/iris\n\n"
+    "  modelctl validate . --format github\n\n"
+    "  modelctl schema Deployment",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -36,8 +36,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Print the version and exit.")) -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     """A declarative GitOps compiler for machine-learning models."""
 
 
@@ -59,8 +62,10 @@ def validate(
     if fmt is Format.text:
         if errors:
             files = {d.location.file for d in errors if d.location}
-            err_console.print(f"[red]✗ {len(errors)} error{'s' * (len(errors) != 1)} in "
-                              f"{len(files)} file{'s' * (len(files) != 1)}[/red]")
+            err_console.print(
+                f"[red]✗ {len(errors)} error{'s' * (len(errors) != 1)} in "
+                f"{len(files)} file{'s' * (len(files) != 1)}[/red]"
+            )
         else:
             counts = _counts(compiled.graph)
             console.print(f"[green]✓[/green] {directory} is valid: {counts}", soft_wrap=True)
@@ -96,6 +101,7 @@ def schema(
     available = schemas.generators()
     if name not in available:
         from ..diagnostics import did_you_mean
+
         hint = did_you_mean(name, available) or "choose one of: " + ", ".join(sorted(available))
         err_console.print(f"[red]error:[/red] unknown schema '{kind}'; {hint}")
         raise typer.Exit(1)
@@ -103,8 +109,10 @@ def schema(
 
 
 @app.command()
-def init(directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="Folder to create the repo in."),
-         force: bool = typer.Option(False, "--force", help="Write into a folder that is not empty.")) -> None:
+def init(
+    directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="Folder to create the repo in."),
+    force: bool = typer.Option(False, "--force", help="Write into a folder that is not empty."),
+) -> None:
     """Scaffold a working example GitOps repo.
 
     Example: modelctl init my-models && modelctl validate my-models
@@ -154,8 +162,10 @@ def main() -> None:
     except Exception as err:  # noqa: BLE001 - last line of defence against tracebacks
         if os.environ.get("MODELCTL_DEBUG"):
             raise
-        err_console.print(f"[red]internal error:[/red] {type(err).__name__}: {err}\n"
-                          "Run again with MODELCTL_DEBUG=1 for details, and please report it.")
+        err_console.print(
+            f"[red]internal error:[/red] {type(err).__name__}: {err}\n"
+            "Run again with MODELCTL_DEBUG=1 for details, and please report it."
+        )
         sys.exit(1)
 
 

@@ -46,8 +46,15 @@ def _print_models(models: list[ModelVersion], fmt: OutputFormat) -> None:
     table = Table("NAME", "VERSION", "FRAMEWORK", "DIGEST", "ALIASES", "TAGS", "CREATED", box=None)
     for m in models:
         version = f"{m.version} (archived)" if m.archived else str(m.version)
-        table.add_row(escape(m.name), version, m.framework, m.digest[7:19], escape(", ".join(m.aliases)),
-                      escape(format_tags(m.tags)), m.created_at.strftime("%Y-%m-%d %H:%M:%S"))
+        table.add_row(
+            escape(m.name),
+            version,
+            m.framework,
+            m.digest[7:19],
+            escape(", ".join(m.aliases)),
+            escape(format_tags(m.tags)),
+            m.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        )
     console.print(table if models else "no models")
 
 
@@ -55,11 +62,20 @@ def _show(model: ModelVersion, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.json:
         print_json(model.to_dict())
         return
-    rows = [("name", model.name), ("version", str(model.version)), ("framework", model.framework),
-            ("digest", model.digest), ("kind", model.kind), ("entry", model.entry or "-"),
-            ("size", f"{model.size:,} bytes"), ("archived", "yes" if model.archived else "no"),
-            ("aliases", ", ".join(model.aliases) or "-"), ("tags", format_tags(model.tags) or "-"),
-            ("created", model.created_at.isoformat()), ("description", model.description or "-")]
+    rows = [
+        ("name", model.name),
+        ("version", str(model.version)),
+        ("framework", model.framework),
+        ("digest", model.digest),
+        ("kind", model.kind),
+        ("entry", model.entry or "-"),
+        ("size", f"{model.size:,} bytes"),
+        ("archived", "yes" if model.archived else "no"),
+        ("aliases", ", ".join(model.aliases) or "-"),
+        ("tags", format_tags(model.tags) or "-"),
+        ("created", model.created_at.isoformat()),
+        ("description", model.description or "-"),
+    ]
     table = Table(show_header=False, box=None)
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")
@@ -68,17 +84,25 @@ def _show(model: ModelVersion, fmt: OutputFormat) -> None:
     if model.signature:
         for side in ("inputs", "outputs"):
             for spec in model.signature.get(side, []):
-                table.add_row(f"[bold]{side[:-1]}[/bold]", escape(f"{spec.get('name') or '-'}: {spec['dtype']} {spec['shape']}"))
+                table.add_row(
+                    f"[bold]{side[:-1]}[/bold]", escape(f"{spec.get('name') or '-'}: {spec['dtype']} {spec['shape']}")
+                )
     console.print(table)
 
 
 @app.command("list")
-def list_(prefix: Annotated[Optional[str], typer.Option("--prefix", help="Name starts with.")] = None,
-          tag: TagOpt = None,
-          framework: Annotated[Optional[str], typer.Option("--framework", help="sklearn, onnx, mlflow, custom.")] = None,
-          archived: Annotated[bool, typer.Option("--archived", help="Include archived versions.")] = False,
-          limit: LimitOpt = 50, offset: OffsetOpt = 0, fmt: FormatOpt = OutputFormat.table,
-          repo: RepoOpt = Path("."), registry: RegistryOpt = None, artifacts: ArtifactsOpt = None) -> None:
+def list_(
+    prefix: Annotated[Optional[str], typer.Option("--prefix", help="Name starts with.")] = None,
+    tag: TagOpt = None,
+    framework: Annotated[Optional[str], typer.Option("--framework", help="sklearn, onnx, mlflow, custom.")] = None,
+    archived: Annotated[bool, typer.Option("--archived", help="Include archived versions.")] = False,
+    limit: LimitOpt = 50,
+    offset: OffsetOpt = 0,
+    fmt: FormatOpt = OutputFormat.table,
+    repo: RepoOpt = Path("."),
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+) -> None:
     """List model versions, newest first.  Example: modelctl models list --tag team=fraud --format json"""
     with registry_session(repo, registry, artifacts) as reg:
         models = reg.list_models(prefix, parse_filters(tag), framework, archived, limit, offset)
@@ -86,9 +110,14 @@ def list_(prefix: Annotated[Optional[str], typer.Option("--prefix", help="Name s
 
 
 @app.command()
-def show(name: NameArg, ref: Annotated[Optional[str], typer.Argument(help="Version or alias (default latest).")] = None,
-         fmt: FormatOpt = OutputFormat.table,
-         repo: RepoOpt = Path("."), registry: RegistryOpt = None, artifacts: ArtifactsOpt = None) -> None:
+def show(
+    name: NameArg,
+    ref: Annotated[Optional[str], typer.Argument(help="Version or alias (default latest).")] = None,
+    fmt: FormatOpt = OutputFormat.table,
+    repo: RepoOpt = Path("."),
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+) -> None:
     """Show one model version.  Example: modelctl models show iris-classifier@tag:stable"""
     name, ref = split_ref(name, ref)
     with registry_session(repo, registry, artifacts) as reg:
@@ -97,13 +126,17 @@ def show(name: NameArg, ref: Annotated[Optional[str], typer.Argument(help="Versi
 
 
 @app.command("register")
-def register_model(path: Annotated[Path, typer.Argument(help="Model file or folder.")],
-             name: Annotated[str, typer.Option("--name", help="Model name.")],
-             framework: Annotated[str, typer.Option("--framework", help="sklearn, onnx, mlflow or custom.")],
-             tag: Annotated[Optional[list[str]], typer.Option("--tag", help="k=v; repeatable.")] = None,
-             description: Annotated[Optional[str], typer.Option("--description")] = None,
-             fmt: FormatOpt = OutputFormat.table,
-             repo: RepoOpt = Path("."), registry: RegistryOpt = None, artifacts: ArtifactsOpt = None) -> None:
+def register_model(
+    path: Annotated[Path, typer.Argument(help="Model file or folder.")],
+    name: Annotated[str, typer.Option("--name", help="Model name.")],
+    framework: Annotated[str, typer.Option("--framework", help="sklearn, onnx, mlflow or custom.")],
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="k=v; repeatable.")] = None,
+    description: Annotated[Optional[str], typer.Option("--description")] = None,
+    fmt: FormatOpt = OutputFormat.table,
+    repo: RepoOpt = Path("."),
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+) -> None:
     """Register a model by hand (no-op when it equals the latest version).
 
     Example: modelctl models register artifacts/iris.joblib --name iris-classifier --framework sklearn
@@ -119,9 +152,14 @@ def register_model(path: Annotated[Path, typer.Argument(help="Model file or fold
 
 
 @app.command()
-def tag(name: str, version: VersionArg,
-        tags: Annotated[list[str], typer.Argument(help="KEY=VALUE pairs.")],
-        repo: RepoOpt = Path("."), registry: RegistryOpt = None, artifacts: ArtifactsOpt = None) -> None:
+def tag(
+    name: str,
+    version: VersionArg,
+    tags: Annotated[list[str], typer.Argument(help="KEY=VALUE pairs.")],
+    repo: RepoOpt = Path("."),
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+) -> None:
     """Set tags on a model version.  Example: modelctl models tag iris 3 stage=prod"""
     values = parse_assignments(tags)
     with registry_session(repo, registry, artifacts) as reg:
@@ -130,8 +168,14 @@ def tag(name: str, version: VersionArg,
 
 
 @app.command()
-def untag(name: str, version: VersionArg, keys: Annotated[list[str], typer.Argument(help="Tag keys.")],
-          repo: RepoOpt = Path("."), registry: RegistryOpt = None, artifacts: ArtifactsOpt = None) -> None:
+def untag(
+    name: str,
+    version: VersionArg,
+    keys: Annotated[list[str], typer.Argument(help="Tag keys.")],
+    repo: RepoOpt = Path("."),
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+) -> None:
     """Remove tags from a model version.  Example: modelctl models untag iris 3 stage"""
     with registry_session(repo, registry, artifacts) as reg:
         model = reg.untag(name, version, keys)
@@ -139,12 +183,17 @@ def untag(name: str, version: VersionArg, keys: Annotated[list[str], typer.Argum
 
 
 @app.command()
-def alias(name: str, alias_name: Annotated[str, typer.Argument(metavar="ALIAS")],
-          version: Annotated[Optional[str], typer.Argument(help="Version to point at.")] = None,
-          remove: Annotated[bool, typer.Option("--remove", help="Remove the alias.")] = False,
-          history: Annotated[bool, typer.Option("--history", help="Show where the alias pointed, and when.")] = False,
-          fmt: FormatOpt = OutputFormat.table,
-          repo: RepoOpt = Path("."), registry: RegistryOpt = None, artifacts: ArtifactsOpt = None) -> None:
+def alias(
+    name: str,
+    alias_name: Annotated[str, typer.Argument(metavar="ALIAS")],
+    version: Annotated[Optional[str], typer.Argument(help="Version to point at.")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the alias.")] = False,
+    history: Annotated[bool, typer.Option("--history", help="Show where the alias pointed, and when.")] = False,
+    fmt: FormatOpt = OutputFormat.table,
+    repo: RepoOpt = Path("."),
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+) -> None:
     """Move, remove or show the history of an alias.  Example: modelctl models alias iris stable 3"""
     with registry_session(repo, registry, artifacts) as reg:
         if history:
@@ -166,9 +215,14 @@ def alias(name: str, alias_name: Annotated[str, typer.Argument(metavar="ALIAS")]
 
 
 @app.command()
-def archive(name: str, version: VersionArg,
-            undo: Annotated[bool, typer.Option("--undo", help="Unarchive.")] = False,
-            repo: RepoOpt = Path("."), registry: RegistryOpt = None, artifacts: ArtifactsOpt = None) -> None:
+def archive(
+    name: str,
+    version: VersionArg,
+    undo: Annotated[bool, typer.Option("--undo", help="Unarchive.")] = False,
+    repo: RepoOpt = Path("."),
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+) -> None:
     """Hide a version from @latest and listings without deleting it.  Example: modelctl models archive iris 2"""
     with registry_session(repo, registry, artifacts) as reg:
         model = reg.unarchive(name, version) if undo else reg.archive(name, version)
@@ -176,9 +230,14 @@ def archive(name: str, version: VersionArg,
 
 
 @app.command()
-def delete(name: str, version: Annotated[Optional[str], typer.Argument(help="Version; all versions when omitted.")] = None,
-           yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-           repo: RepoOpt = Path("."), registry: RegistryOpt = None, artifacts: ArtifactsOpt = None) -> None:
+def delete(
+    name: str,
+    version: Annotated[Optional[str], typer.Argument(help="Version; all versions when omitted.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    repo: RepoOpt = Path("."),
+    registry: RegistryOpt = None,
+    artifacts: ArtifactsOpt = None,
+) -> None:
     """Delete a model version (refused while an image uses it).  Example: modelctl models delete iris 2 --yes"""
     what = f"{name}:{version}" if version else f"every version of {name}"
     if not yes and not typer.confirm(f"delete {what}?"):

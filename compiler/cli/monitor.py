@@ -40,20 +40,25 @@ def _lookup(repo: Path, name: str) -> tuple[str | None, str | None, Path | None]
     except DiagnosticError as err:
         first = err.diagnostics[0]
         where = f"{first.location}: " if first.location else ""
-        err_console.print(f"error: cannot look up deployment '{escape(name)}' in {escape(str(repo))} "
-                          f"({escape(where + first.message)}); pass --repo DIR, or --url and/or --collected",
-                          soft_wrap=True)
+        err_console.print(
+            f"error: cannot look up deployment '{escape(name)}' in {escape(str(repo))} "
+            f"({escape(where + first.message)}); pass --repo DIR, or --url and/or --collected",
+            soft_wrap=True,
+        )
         raise typer.Exit(1) from None
     node = graph.nodes.get(f"Deployment/{name}")
     if not isinstance(node, DeploymentNode):
         from ..diagnostics import did_you_mean
+
         hint = did_you_mean(name, [n.name for n in graph.of_kind("Deployment")]) or ""
         err_console.print(f"error: no deployment '{escape(name)}' in {repo} {hint}".rstrip())
         raise typer.Exit(1)
     target_type = TARGET_TYPES[node.target.type]
     if not target_type.serves_http:
-        err_console.print(f"error: '{escape(name)}' runs on a {node.target.type} target, which serves nothing modelctl "
-                          "can reach from here; pass --url and --collected")
+        err_console.print(
+            f"error: '{escape(name)}' runs on a {node.target.type} target, which serves nothing modelctl "
+            "can reach from here; pass --url and --collected"
+        )
         raise typer.Exit(1)
     ws = graph.workspace.spec
     registry = open_registry_if_present(ws.registry, ws.artifacts, Path(graph.root))
@@ -69,8 +74,11 @@ def _lookup(repo: Path, name: str) -> tuple[str | None, str | None, Path | None]
         # The secret apply mounted (secretRef, else the default it generated); absent: no key.
         value = lookup(Path(graph.root), node.spec.auth.secret_ref or default_keys_secret(name))
         key = value.strip().splitlines()[0] if value and value.strip() else None
-    return record.url, key, target_type.collected_data(graph.workspace.name, node) \
-        if node.spec.data_collection.enabled else None
+    return (
+        record.url,
+        key,
+        target_type.collected_data(graph.workspace.name, node) if node.spec.data_collection.enabled else None,
+    )
 
 
 def monitor(
@@ -79,12 +87,14 @@ def monitor(
     since: str = typer.Option("1h", "--since", help="Window of collected data to summarise (30m, 1h, 2d...)."),
     url: Optional[str] = typer.Option(None, "--url", help="Base URL of a running scoring runtime."),
     collected: Optional[Path] = typer.Option(None, "--collected", help="Folder of collected data (file sink)."),
-    baseline: Optional[Path] = typer.Option(None, "--baseline",
-                                            help="Baseline for drift: CSV with header, JSONL records, or a folder."),
+    baseline: Optional[Path] = typer.Option(
+        None, "--baseline", help="Baseline for drift: CSV with header, JSONL records, or a folder."
+    ),
     model: Optional[str] = typer.Option(None, "--model", help="Only this model."),
     key_file: Optional[Path] = typer.Option(None, "--key-file", help="File holding the runtime's bearer key."),
-    interval: float = typer.Option(5.0, "--interval", min=0.0,
-                                   help="Seconds between two /metrics scrapes for rates (0: one scrape)."),
+    interval: float = typer.Option(
+        5.0, "--interval", min=0.0, help="Seconds between two /metrics scrapes for rates (0: one scrape)."
+    ),
     fail_on_drift: bool = typer.Option(False, "--fail-on-drift", help="Exit 2 when any feature's PSI >= 0.25."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
@@ -115,17 +125,25 @@ def monitor(
             after = scrape(url, key)
             rows = [t for t in traffic(before, after) if not model or t.model == model]
             report["traffic"] = [t.__dict__ for t in rows]
-            report["collector"] = {"queue_depth": after.gauges.get("modelctl_collector_queue_depth"),
-                                   "dropped": {label: v for (name, label), v in after.counters.items()
-                                               if name == "modelctl_collector_dropped_total"}}
+            report["collector"] = {
+                "queue_depth": after.gauges.get("modelctl_collector_queue_depth"),
+                "dropped": {
+                    label: v
+                    for (name, label), v in after.counters.items()
+                    if name == "modelctl_collector_dropped_total"
+                },
+            }
         if collected:
             records = read_records(collected, window, model)
             current = columns(feature_rows(records))
             base = load_baseline(baseline, model) if baseline else None
             stats = feature_stats(current, base)
-            report["collected"] = {"records": len(records), "since": since,
-                                   "models": sorted({f"{r.get('model')}:{r.get('version')}" for r in records}),
-                                   "features": [dict(s.__dict__, drift=s.drift) for s in stats]}
+            report["collected"] = {
+                "records": len(records),
+                "since": since,
+                "models": sorted({f"{r.get('model')}:{r.get('version')}" for r in records}),
+                "features": [dict(s.__dict__, drift=s.drift) for s in stats],
+            }
     except (MonitorError, OSError) as exc:
         err_console.print(f"error: {escape(str(exc))}")
         raise typer.Exit(1) from None
@@ -134,40 +152,62 @@ def monitor(
         console.print_json(json.dumps(report, default=str))
     else:
         _print_tables(report, url, interval)
-    drifted = [f for f in report.get("collected", {}).get("features", [])
-               if f["psi"] is not None and f["psi"] >= PSI_SIGNIFICANT]
+    drifted = [
+        f
+        for f in report.get("collected", {}).get("features", [])
+        if f["psi"] is not None and f["psi"] >= PSI_SIGNIFICANT
+    ]
     if fail_on_drift and drifted:
         raise typer.Exit(2)
 
 
 def _print_tables(report: dict, url: str | None, interval: float) -> None:
     if "traffic" in report:
-        t = Table(title=f"Serving ({escape(url or '')}, rates over {interval:g} s)" if interval
-                  else f"Serving ({escape(url or '')}, since start)")
+        t = Table(
+            title=f"Serving ({escape(url or '')}, rates over {interval:g} s)"
+            if interval
+            else f"Serving ({escape(url or '')}, since start)"
+        )
         for col in ("model", "requests", "req/s", "4xx", "5xx", "p50", "p90", "p99"):
             t.add_column(col, justify="left" if col == "model" else "right")
         for r in report["traffic"]:
-            t.add_row(escape(r["model"]), f"{r['total']:,.0f}", _fmt(r["rate"], ".1f"),
-                      _fmt(r["client_error_rate"] and r["client_error_rate"] * 100, ".1f", "%"),
-                      _fmt(r["server_error_rate"] and r["server_error_rate"] * 100, ".1f", "%"),
-                      _fmt(r["p50_ms"], ".1f", " ms"), _fmt(r["p90_ms"], ".1f", " ms"), _fmt(r["p99_ms"], ".1f", " ms"))
+            t.add_row(
+                escape(r["model"]),
+                f"{r['total']:,.0f}",
+                _fmt(r["rate"], ".1f"),
+                _fmt(r["client_error_rate"] and r["client_error_rate"] * 100, ".1f", "%"),
+                _fmt(r["server_error_rate"] and r["server_error_rate"] * 100, ".1f", "%"),
+                _fmt(r["p50_ms"], ".1f", " ms"),
+                _fmt(r["p90_ms"], ".1f", " ms"),
+                _fmt(r["p99_ms"], ".1f", " ms"),
+            )
         console.print(t)
         c = report["collector"]
         dropped = ", ".join(f"{k}={v:,.0f}" for k, v in c["dropped"].items()) or "none"
         console.print(f"collector queue depth {_fmt(c['queue_depth'], ',.0f')}, dropped: {dropped}")
     if "collected" in report:
         c = report["collected"]
-        t = Table(title=f"Collected data, last {c['since']}: {c['records']:,} records "
-                        f"({escape(', '.join(c['models'])) or 'none'})")
+        t = Table(
+            title=f"Collected data, last {c['since']}: {c['records']:,} records "
+            f"({escape(', '.join(c['models'])) or 'none'})"
+        )
         t.add_column("feature", no_wrap=True)
         for col in ("count", "mean", "std", "min", "median", "max", "PSI"):
             t.add_column(col, justify="right")
         t.add_column("drift", no_wrap=True, min_width=len("significant"))
         for f in c["features"]:
             style = {"significant": "red", "moderate": "yellow"}.get(f["drift"], "")
-            t.add_row(escape(f["feature"]), f"{f['count']:,}", _fmt(f["mean"], ".3g"), _fmt(f["std"], ".3g"),
-                      _fmt(f["min"], ".3g"), _fmt(f["p50"], ".3g"), _fmt(f["max"], ".3g"), _fmt(f["psi"], ".3f"),
-                      f"[{style}]{f['drift']}[/]" if style else f["drift"])
+            t.add_row(
+                escape(f["feature"]),
+                f"{f['count']:,}",
+                _fmt(f["mean"], ".3g"),
+                _fmt(f["std"], ".3g"),
+                _fmt(f["min"], ".3g"),
+                _fmt(f["p50"], ".3g"),
+                _fmt(f["max"], ".3g"),
+                _fmt(f["psi"], ".3f"),
+                f"[{style}]{f['drift']}[/]" if style else f["drift"],
+            )
         console.print(t)
 
 

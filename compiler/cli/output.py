@@ -28,8 +28,12 @@ def shown_location(loc: Location | None, shown_root: str) -> Location | None:
 
 
 def print_diagnostics(diags: list[Diagnostic], fmt: Format, console: Console, shown_root: str) -> None:
-    shown = [Diagnostic(d.message, shown_location(d.location, shown_root), d.path, d.expected, d.suggestion,
-                        d.code, d.severity) for d in diags]
+    shown = [
+        Diagnostic(
+            d.message, shown_location(d.location, shown_root), d.path, d.expected, d.suggestion, d.code, d.severity
+        )
+        for d in diags
+    ]
     if fmt is Format.json:
         # Straight to the stream: rich's print_json highlights and wraps every token (13 s and most of
         # 800 MB for 20,000 diagnostics); orjson writes the same indented JSON in milliseconds.
@@ -45,8 +49,10 @@ def print_diagnostics(diags: list[Diagnostic], fmt: Format, console: Console, sh
             colour = "red" if d.severity == "error" else "yellow"
             where = f"{d.location}: " if d.location else ""
             at = f" [dim](at {escape(d.path)})[/dim]" if d.path else ""
-            console.print(f"[bold]{escape(where)}[/bold][{colour}]{d.severity}[/{colour}]: {escape(d.message)}{at}",
-                          soft_wrap=True)
+            console.print(
+                f"[bold]{escape(where)}[/bold][{colour}]{d.severity}[/{colour}]: {escape(d.message)}{at}",
+                soft_wrap=True,
+            )
             if d.expected:
                 console.print(f"    expected: {escape(d.expected)}", soft_wrap=True)
             if d.suggestion:

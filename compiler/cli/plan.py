@@ -26,6 +26,7 @@ class PlanFormat(str, Enum):
 
 def _scope(target: list[str] | None, targets: list[str] | None, no_prune: bool, stage: str | None):  # noqa: ANN202
     from ..plan import Scope
+
     names = tuple(x.strip() for item in (targets or []) for x in item.split(",") if x.strip())
     return Scope(tuple(target or ()), names, not no_prune, stage)
 
@@ -36,6 +37,7 @@ def user_errors() -> Iterator[None]:
     from ..errors import ApplyError, PlanError
     from ..registry import RegistryError
     from ..targets.oci import RegistryUnreachable
+
     try:
         yield
     except (PlanError, ApplyError, RegistryError, RegistryUnreachable) as err:
@@ -56,8 +58,12 @@ def plan_command(
     no_prune: bool = typer.Option(False, "--no-prune", help="Never plan deletions of resources gone from git."),
     stage: Optional[str] = typer.Option(None, "--stage", help="Apply the overlay in stages/STAGE first."),
     fmt: PlanFormat = typer.Option(PlanFormat.text, "--format", help="text, json, markdown (a PR comment) or github."),
-    base: Optional[str] = typer.Option(None, "--base", help="Pull-request plan: compare git revision BASE with --head "
-                                       "(from git objects only; no live state, no credentials)."),
+    base: Optional[str] = typer.Option(
+        None,
+        "--base",
+        help="Pull-request plan: compare git revision BASE with --head "
+        "(from git objects only; no live state, no credentials).",
+    ),
     head: str = typer.Option("HEAD", "--head", help="With --base: the revision to compare (default HEAD)."),
 ) -> None:
     """Show what apply would change: the repo against live state (registry, Docker engine, image registry).
@@ -66,6 +72,7 @@ def plan_command(
     """
     if base is not None:
         from .gitops import pull_request_plan
+
         pull_request_plan(directory, base, head, stage=stage, fmt=fmt.value, detailed_exitcode=detailed_exitcode)
         return
     if fmt is PlanFormat.github:
@@ -95,8 +102,13 @@ class RichReporter:
         self.console = console
         self.live = console.is_terminal
         self._lock = threading.Lock()
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                 console=console, transient=True) if self.live else None
+        self.progress = (
+            Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
+            )
+            if self.live
+            else None
+        )
         self._tasks: dict[str, TaskID] = {}
 
     def __enter__(self) -> "RichReporter":
@@ -110,6 +122,7 @@ class RichReporter:
 
     def start(self, action):  # noqa: ANN001, ANN201
         from ..plan.explain import SYMBOL
+
         label = f"{SYMBOL[action.action].strip()} {action.resource}"
         progress = self.progress
         if progress:
@@ -118,6 +131,7 @@ class RichReporter:
 
             def update(text: str) -> None:
                 progress.update(task, description=escape(f"{label}: {text}"))
+
             return update
         with self._lock:
             self.console.print(f"  … {escape(label)}: {action.action}", soft_wrap=True)
@@ -129,21 +143,29 @@ class RichReporter:
         mark = {"ok": "[green]✓[/green]", "failed": "[red]✗[/red]", "skipped": "[yellow]-[/yellow]"}[result.result]
         extra = f" → {result.detail['url']}" if result.detail.get("url") else ""
         with self._lock:
-            self.console.print(f"  {mark} {escape(result.resource)} {result.action} {result.result} "
-                               f"({result.seconds:.1f} s){escape(extra)}", soft_wrap=True)
+            self.console.print(
+                f"  {mark} {escape(result.resource)} {result.action} {result.result} "
+                f"({result.seconds:.1f} s){escape(extra)}",
+                soft_wrap=True,
+            )
             if result.result != "ok":
                 self.console.print(f"    [red]{escape(result.message)}[/red]", soft_wrap=True)
 
 
 def apply_command(
-    source: Path = typer.Argument(Path("."), metavar="[DIR | PLAN.json]", help="A repo, or a plan saved by 'plan --out'."),
+    source: Path = typer.Argument(
+        Path("."), metavar="[DIR | PLAN.json]", help="A repo, or a plan saved by 'plan --out'."
+    ),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),
     target: Optional[List[str]] = typer.Option(None, "--target", help=TARGET_HELP),
     targets: Optional[List[str]] = typer.Option(None, "--targets", help=TARGETS_HELP),
     no_prune: bool = typer.Option(False, "--no-prune", help="Never delete resources gone from git."),
     stage: Optional[str] = typer.Option(None, "--stage", help="Apply the overlay in stages/STAGE first."),
-    allow_dirty: bool = typer.Option(False, "--allow-dirty", help="Apply even with uncommitted changes under the "
-                                     "repo folder (recorded as dirty in the history)."),
+    allow_dirty: bool = typer.Option(
+        False,
+        "--allow-dirty",
+        help="Apply even with uncommitted changes under the repo folder (recorded as dirty in the history).",
+    ),
 ) -> None:
     """Make live state match the repo: register models, build and push images, deploy (blue/green).
 
@@ -171,13 +193,20 @@ def apply_command(
     with user_errors():
         if source.is_file():
             if target or targets or no_prune or stage:
-                raise typer.BadParameter("--target/--targets/--no-prune/--stage come from the saved plan; "
-                                         "make a new plan to change them")
-            run = apply_saved(source, reporter=reporter, confirm=confirm, allow_dirty=allow_dirty, show=show,
-                              note=note)
+                raise typer.BadParameter(
+                    "--target/--targets/--no-prune/--stage come from the saved plan; make a new plan to change them"
+                )
+            run = apply_saved(source, reporter=reporter, confirm=confirm, allow_dirty=allow_dirty, show=show, note=note)
         else:
-            run = apply_repo(source, _scope(target, targets, no_prune, stage), reporter=reporter, confirm=confirm,
-                             allow_dirty=allow_dirty, show=show, note=note)
+            run = apply_repo(
+                source,
+                _scope(target, targets, no_prune, stage),
+                reporter=reporter,
+                confirm=confirm,
+                allow_dirty=allow_dirty,
+                show=show,
+                note=note,
+            )
     outcome, plan = run.outcome, run.plan
     if outcome is None:
         return
@@ -187,8 +216,9 @@ def apply_command(
     bad = [r for r in outcome.results if r.result != "ok"]
     line = f"Apply {'complete' if not bad else 'failed'}: {ok} of {len(outcome.results)} actions succeeded"
     line += f" ({summary_line(plan)[6:-1]}). Run {outcome.run_id}."
-    (console if not bad else err_console).print(("[green]" if not bad else "[red]") + escape(line)
-                                                + ("[/green]" if not bad else "[/red]"), soft_wrap=True)
+    (console if not bad else err_console).print(
+        ("[green]" if not bad else "[red]") + escape(line) + ("[/green]" if not bad else "[/red]"), soft_wrap=True
+    )
     if bad:
         raise typer.Exit(1)
 

@@ -85,17 +85,29 @@ def compare(base: Graph | None, head: Graph, base_tree: OutputTree | None, head_
         kind: Change = "added" if old is None else "changed"
         diffs = () if old is None else tuple(_node_diffs(old, node))
         reasons = (f"new {node.kind.lower()}",) if old is None else tuple(_reasons(old, node, base_nodes, head))
-        changes.append(ResourceChange(node.id, kind, node.source.file, node.source.line, diffs, reasons,
-                                      tuple(artifacts.get(node.id, ()))))
+        changes.append(
+            ResourceChange(
+                node.id, kind, node.source.file, node.source.line, diffs, reasons, tuple(artifacts.get(node.id, ()))
+            )
+        )
     head_ids = {n.id for n in head}
     for node_id, old in base_nodes.items():
         if node_id not in head_ids and not (isinstance(old, EnvironmentNode) and old.curated):
-            changes.append(ResourceChange(node_id, "removed", old.source.file, old.source.line,
-                                          reasons=("removed from git",), artifacts=tuple(artifacts.get(node_id, ()))))
+            changes.append(
+                ResourceChange(
+                    node_id,
+                    "removed",
+                    old.source.file,
+                    old.source.line,
+                    reasons=("removed from git",),
+                    artifacts=tuple(artifacts.get(node_id, ())),
+                )
+            )
     return ChangeSet(tuple(changes), unchanged)
 
 
 # -- field diffs and reasons -------------------------------------------------------------------
+
 
 def _node_diffs(old: Node, new: Node) -> list[FieldDiff]:
     diffs = spec_diffs(_spec(old), _spec(new))
@@ -119,8 +131,10 @@ def _file_pairs(old: Node, new: Node) -> list[tuple[str, str | None, str | None]
         return f"sha256:{ref.sha256[:12]}" if ref is not None else None
 
     if isinstance(new, ModelNode) and isinstance(old, ModelNode):
-        return [("artifact", digest(old.artifact), digest(new.artifact)),
-                ("accelerator.artifact", digest(old.compiled), digest(new.compiled))]
+        return [
+            ("artifact", digest(old.artifact), digest(new.artifact)),
+            ("accelerator.artifact", digest(old.compiled), digest(new.compiled)),
+        ]
     if isinstance(new, ImageNode) and isinstance(old, ImageNode):
         return [("scoring.script.content", digest(old.scoring_script), digest(new.scoring_script))]
     return []
@@ -145,6 +159,7 @@ def _reasons(old: Node, new: Node, base_nodes: dict[str, Node], head: Graph) -> 
 
 # -- rendered artifacts ----------------------------------------------------------------------
 
+
 def _artifact_changes(base: OutputTree | None, head: OutputTree) -> dict[str, list[ArtifactChange]]:
     old = base.files if base else {}
     new = head.files
@@ -166,8 +181,9 @@ def _file_diff(path: str, before, after) -> str:
     if a is None or b is None:
         sha = lambda f: f.sha256()[:12] if f is not None else "none"  # noqa: E731
         return f"binary file {path}: sha256 {sha(before)} → {sha(after)}"
-    lines = list(difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True),
-                                      f"a/{path}", f"b/{path}", n=3))
+    lines = list(
+        difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True), f"a/{path}", f"b/{path}", n=3)
+    )
     if len(lines) > MAX_DIFF_LINES:
         lines = lines[:MAX_DIFF_LINES] + [f"… {len(lines) - MAX_DIFF_LINES} more diff lines\n"]
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)

@@ -21,14 +21,17 @@ from ..plan.target import TargetTypes
 from ..targets import TARGET_TYPES
 
 DriftKind = Literal["by-hand", "pending", "expected"]
-KIND_TITLES = {"by-hand": "changed by hand since the last apply",
-               "pending": "pending: git changed since the last apply",
-               "expected": "expected (fields owned by the target, not drift)"}
+KIND_TITLES = {
+    "by-hand": "changed by hand since the last apply",
+    "pending": "pending: git changed since the last apply",
+    "expected": "expected (fields owned by the target, not drift)",
+}
 
 
 @dataclass(frozen=True)
 class OwnedField:
     """A field whose live value belongs to someone else than git, under a condition on the desired spec."""
+
     path: str
     owner: str
     applies: Callable[[Mapping[str, Any], str], bool]  # (desired spec as JSON, target type name) → owned?
@@ -40,13 +43,12 @@ def _autoscaled(spec: Mapping[str, Any], target_type: str) -> bool:
     return bool(spec.get("autoscale")) and (known is None or known.has_autoscaler)
 
 
-OWNED_FIELDS: tuple[OwnedField, ...] = (
-    OwnedField("spec.replicas", "the autoscaler (spec.autoscale)", _autoscaled),
-)
+OWNED_FIELDS: tuple[OwnedField, ...] = (OwnedField("spec.replicas", "the autoscaler (spec.autoscale)", _autoscaled),)
 
 
-def owner_of(path: str, spec: Mapping[str, Any], target_type: str,
-             rules: tuple[OwnedField, ...] = OWNED_FIELDS) -> str | None:
+def owner_of(
+    path: str, spec: Mapping[str, Any], target_type: str, rules: tuple[OwnedField, ...] = OWNED_FIELDS
+) -> str | None:
     """Who owns the field at `path` (it and everything below it), or None when git does."""
     for rule in rules:
         if (path == rule.path or path.startswith(rule.path + ".")) and rule.applies(spec, target_type):
@@ -65,7 +67,7 @@ class FieldDrift:
 @dataclass(frozen=True)
 class DriftItem:
     resource: str
-    action: str                      # what apply would do: create | update | replace | delete
+    action: str  # what apply would do: create | update | replace | delete
     kind: DriftKind
     reasons: tuple[str, ...]
     fields: tuple[FieldDrift, ...] = ()
@@ -84,7 +86,7 @@ class NotChecked:
 class DriftReport:
     workspace: str
     items: tuple[DriftItem, ...]
-    checked: tuple[str, ...]                 # targets compared with live state
+    checked: tuple[str, ...]  # targets compared with live state
     not_checked: tuple[NotChecked, ...] = ()
     git: Mapping[str, Any] = field(default_factory=dict)  # commit, branch, dirty
 
@@ -100,28 +102,42 @@ class DriftReport:
         return sum(i.kind == kind for i in self.items)
 
 
-def find_drift(plan: Plan, live: LiveState, *, specs: Mapping[str, Mapping[str, Any]],
-               targets: Mapping[str, str], types: TargetTypes = TARGET_TYPES) -> DriftReport:
+def find_drift(
+    plan: Plan,
+    live: LiveState,
+    *,
+    specs: Mapping[str, Mapping[str, Any]],
+    targets: Mapping[str, str],
+    types: TargetTypes = TARGET_TYPES,
+) -> DriftReport:
     """plan: git against live; specs: desired deployment specs (JSON) by resource; targets: name → type in scope."""
-    items = tuple(_item(a, live, specs.get(a.resource, {}), targets.get(a.target or "", ""))
-                  for a in plan.actions if a.is_change)
+    items = tuple(
+        _item(a, live, specs.get(a.resource, {}), targets.get(a.target or "", "")) for a in plan.actions if a.is_change
+    )
     render_only: dict[str, list[str]] = {}
     for n in plan.not_applied:
         if n.resource.startswith("Deployment/"):
             render_only.setdefault(n.target, []).append(n.resource)
-    not_checked = tuple(NotChecked(t, kind, tuple(sorted(render_only.get(t, ()))))
-                        for t, kind in sorted(targets.items()) if not types[kind].applies)
+    not_checked = tuple(
+        NotChecked(t, kind, tuple(sorted(render_only.get(t, ()))))
+        for t, kind in sorted(targets.items())
+        if not types[kind].applies
+    )
     git = {"commit": plan.git_commit, "branch": plan.git_branch, "dirty": plan.git_dirty}
-    return DriftReport(plan.workspace, items,
-                       tuple(sorted(t for t, k in targets.items() if types[k].applies)), not_checked, git)
+    return DriftReport(
+        plan.workspace, items, tuple(sorted(t for t, k in targets.items() if types[k].applies)), not_checked, git
+    )
 
 
 def _item(action: Action, live: LiveState, spec: Mapping[str, Any], target_type: str) -> DriftItem:
-    fields = tuple(FieldDrift(d.path, d.before, d.after, owner_of(d.path, spec, target_type))
-                   for d in action.diffs)
+    fields = tuple(FieldDrift(d.path, d.before, d.after, owner_of(d.path, spec, target_type)) for d in action.diffs)
     kind = _kind(action, live)
-    if kind == "by-hand" and fields and all(f.owner for f in fields) and all(r.startswith("roll out")
-                                                                           for r in action.reasons):
+    if (
+        kind == "by-hand"
+        and fields
+        and all(f.owner for f in fields)
+        and all(r.startswith("roll out") for r in action.reasons)
+    ):
         kind = "expected"
     return DriftItem(action.resource, action.action, kind, action.reasons, fields, action.target)
 
@@ -144,18 +160,34 @@ def _kind(action: Action, live: LiveState) -> DriftKind:
 
 # --- output --------------------------------------------------------------------------------------
 
+
 def to_json(report: DriftReport) -> dict:
     return {
-        "kind": "modelctl-drift", "schemaVersion": 1, "workspace": report.workspace, "git": dict(report.git),
+        "kind": "modelctl-drift",
+        "schemaVersion": 1,
+        "workspace": report.workspace,
+        "git": dict(report.git),
         "drift": bool(report.real),
         "summary": {k: report.count(k) for k in KIND_TITLES},  # type: ignore[arg-type]
         "checkedTargets": list(report.checked),
-        "notChecked": [{"target": n.target, "type": n.type, "resources": list(n.resources), "reason": n.reason}
-                       for n in report.not_checked],
-        "items": [{"resource": i.resource, "target": i.target, "kind": i.kind, "action": i.action,
-                   "reasons": list(i.reasons),
-                   "fields": [{"path": f.path, "live": f.live, "git": f.git, **({"owner": f.owner} if f.owner else {})}
-                              for f in i.fields]} for i in report.items],
+        "notChecked": [
+            {"target": n.target, "type": n.type, "resources": list(n.resources), "reason": n.reason}
+            for n in report.not_checked
+        ],
+        "items": [
+            {
+                "resource": i.resource,
+                "target": i.target,
+                "kind": i.kind,
+                "action": i.action,
+                "reasons": list(i.reasons),
+                "fields": [
+                    {"path": f.path, "live": f.live, "git": f.git, **({"owner": f.owner} if f.owner else {})}
+                    for f in i.fields
+                ],
+            }
+            for i in report.items
+        ],
     }
 
 
@@ -168,8 +200,10 @@ def _summary(report: DriftReport) -> str:
         where = ", ".join(report.checked) or "none"
         extra = f" ({report.count('expected')} expected difference(s))" if report.items else ""
         return f"No drift: live state matches git on the checked targets ({where}){extra}."
-    return (f"Drift: {report.count('by-hand')} changed by hand, {report.count('pending')} pending, "
-            f"{report.count('expected')} expected.")
+    return (
+        f"Drift: {report.count('by-hand')} changed by hand, {report.count('pending')} pending, "
+        f"{report.count('expected')} expected."
+    )
 
 
 def _git_line(report: DriftReport) -> str:
@@ -210,15 +244,22 @@ def render_markdown(report: DriftReport) -> str:
     if report.items:
         lines += ["| resource | target | kind | apply would | why |", "|---|---|---|---|---|"]
         for i in report.items:
-            lines.append(f"| `{i.resource}` | {i.target or '-'} | {i.kind} | {i.action} | {_md('; '.join(i.reasons))} |")
+            lines.append(
+                f"| `{i.resource}` | {i.target or '-'} | {i.kind} | {i.action} | {_md('; '.join(i.reasons))} |"
+            )
         lines.append("")
         for i in report.items:
             if not i.fields:
                 continue
-            lines += [f"<details><summary><code>{i.resource}</code>: {len(i.fields)} field(s)</summary>", "",
-                      "| field | live | git | owner |", "|---|---|---|---|"]
-            lines += [f"| `{f.path}` | {_md(_value(f.live))} | {_md(_value(f.git))} | {f.owner or ''} |"
-                      for f in i.fields]
+            lines += [
+                f"<details><summary><code>{i.resource}</code>: {len(i.fields)} field(s)</summary>",
+                "",
+                "| field | live | git | owner |",
+                "|---|---|---|---|",
+            ]
+            lines += [
+                f"| `{f.path}` | {_md(_value(f.live))} | {_md(_value(f.git))} | {f.owner or ''} |" for f in i.fields
+            ]
             lines += ["", "</details>", ""]
     for n in report.not_checked:
         lines.append(f"- not checked: target `{n.target}` ({n.type}): {n.reason}")
@@ -226,6 +267,7 @@ def render_markdown(report: DriftReport) -> str:
 
 
 RENDERERS: dict[str, Callable[[DriftReport], str]] = {
-    "text": render_text, "markdown": render_markdown,
+    "text": render_text,
+    "markdown": render_markdown,
     "json": lambda r: json.dumps(to_json(r), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
 }

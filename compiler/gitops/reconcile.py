@@ -42,7 +42,7 @@ def parse_duration(text: str) -> float:
 
 @dataclass(frozen=True)
 class Settings:
-    interval: float | None = None   # None: one cycle (cron, CI)
+    interval: float | None = None  # None: one cycle (cron, CI)
     self_heal: bool = False
     pull: bool = False
     max_cycles: int | None = None
@@ -53,18 +53,25 @@ def backoff(errors: int, interval: float, cap: float) -> float:
     """Wait after `errors` consecutive failed cycles: interval, then doubling from it, capped."""
     if errors <= 0:
         return interval
-    return min(interval * 2 ** errors, max(cap, interval))
+    return min(interval * 2**errors, max(cap, interval))
 
 
 class Steps(Protocol):
-    def pull(self) -> dict[str, Any]: ...          # {"from": sha, "to": sha}
+    def pull(self) -> dict[str, Any]: ...  # {"from": sha, "to": sha}
     def detect(self) -> DriftReport: ...
-    def heal(self) -> dict[str, Any]: ...          # {"ok": bool, "runId": …, "results": […]}
+    def heal(self) -> dict[str, Any]: ...  # {"ok": bool, "runId": …, "results": […]}
 
 
-def run(settings: Settings, steps: Steps, *, log: Callable[[Event], None],
-        notify: Callable[[Event], None] | None = None, stop: threading.Event | None = None,
-        wait: Callable[[float], bool] | None = None, lost: Callable[[], bool] = lambda: False) -> int:
+def run(
+    settings: Settings,
+    steps: Steps,
+    *,
+    log: Callable[[Event], None],
+    notify: Callable[[Event], None] | None = None,
+    stop: threading.Event | None = None,
+    wait: Callable[[float], bool] | None = None,
+    lost: Callable[[], bool] = lambda: False,
+) -> int:
     """Run cycles until done; returns the exit code (one-shot: 0 in sync or healed, 2 drift left, 1 error)."""
     stop = stop or threading.Event()
     wait = wait or stop.wait
@@ -84,8 +91,15 @@ def run(settings: Settings, steps: Steps, *, log: Callable[[Event], None],
             errors += 1
             code = 1
             delay = backoff(errors, settings.interval, settings.max_backoff) if settings.interval else None
-            log({"event": "error", "cycle": cycle, "error": _message(err), "consecutiveErrors": errors,
-                 **({"retryInSeconds": delay} if delay is not None else {})})
+            log(
+                {
+                    "event": "error",
+                    "cycle": cycle,
+                    "error": _message(err),
+                    "consecutiveErrors": errors,
+                    **({"retryInSeconds": delay} if delay is not None else {}),
+                }
+            )
         if settings.interval is None:
             break
         if stop.is_set():
@@ -101,8 +115,14 @@ def run(settings: Settings, steps: Steps, *, log: Callable[[Event], None],
     return code if settings.interval is None else 0
 
 
-def _cycle(cycle: int, settings: Settings, steps: Steps, log: Callable[[Event], None],
-           notify: Callable[[Event], None] | None, stop: threading.Event) -> int:
+def _cycle(
+    cycle: int,
+    settings: Settings,
+    steps: Steps,
+    log: Callable[[Event], None],
+    notify: Callable[[Event], None] | None,
+    stop: threading.Event,
+) -> int:
     if settings.pull:
         log({"event": "pull", "cycle": cycle, **steps.pull()})
         if stop.is_set():
@@ -127,8 +147,12 @@ def _cycle(cycle: int, settings: Settings, steps: Steps, log: Callable[[Event], 
 
 def _drift_summary(report: DriftReport) -> dict[str, Any]:
     doc = to_json(report)
-    return {"workspace": doc["workspace"], "git": doc["git"], "summary": doc["summary"],
-            "items": [{k: i[k] for k in ("resource", "target", "kind", "action", "reasons")} for i in doc["items"]]}
+    return {
+        "workspace": doc["workspace"],
+        "git": doc["git"],
+        "summary": doc["summary"],
+        "items": [{k: i[k] for k in ("resource", "target", "kind", "action", "reasons")} for i in doc["items"]],
+    }
 
 
 def _notify(notify: Callable[[Event], None] | None, event: Event, log: Callable[[Event], None]) -> None:
@@ -152,5 +176,6 @@ def stamp(event: Event) -> Event:
 def post_webhook(url: str, event: Event, timeout: float = 10.0) -> None:
     """POST the event as JSON; any non-2xx answer is an error."""
     import httpx
+
     response = httpx.post(url, json=event, timeout=timeout, headers={"User-Agent": "modelctl-reconcile"})
     response.raise_for_status()

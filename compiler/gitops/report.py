@@ -102,12 +102,19 @@ def render_json(plan: PullRequestPlan) -> str:
         "folder": plan.head.folder,
         "summary": summary(plan),
         "baseProblems": [d.to_json() for d in plan.base_problems],
-        "changes": [{
-            "resource": rc.resource, "change": rc.change, "action": rc.action, "file": rc.file, "line": rc.line,
-            "reasons": list(rc.reasons),
-            "diffs": [{"path": d.path, "before": d.before, "after": d.after} for d in rc.diffs],
-            "artifacts": [{"path": a.path, "change": a.change, "diff": a.diff} for a in rc.artifacts],
-        } for rc in plan.changes.changes],
+        "changes": [
+            {
+                "resource": rc.resource,
+                "change": rc.change,
+                "action": rc.action,
+                "file": rc.file,
+                "line": rc.line,
+                "reasons": list(rc.reasons),
+                "diffs": [{"path": d.path, "before": d.before, "after": d.after} for d in rc.diffs],
+                "artifacts": [{"path": a.path, "change": a.change, "diff": a.diff} for a in rc.artifacts],
+            }
+            for rc in plan.changes.changes
+        ],
     }
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
@@ -115,8 +122,7 @@ def render_json(plan: PullRequestPlan) -> str:
 def _base_notes(plan: PullRequestPlan) -> list[str]:
     if not plan.base_problems:
         return []
-    return [f"the base revision does not compile ({len(plan.base_problems)} errors); "
-            "every resource is shown as added"]
+    return [f"the base revision does not compile ({len(plan.base_problems)} errors); every resource is shown as added"]
 
 
 RENDERERS = {"text": render_text, "markdown": render_markdown, "github": render_github, "json": render_json}

@@ -33,11 +33,17 @@ def resolve(repo: git.Repo, ref: str, folder: str) -> Revision:
         commit.tree  # noqa: B018 - a shallow clone may know the name but not the objects
     except (BadName, BadObject, ValueError, git.GitCommandError) as err:
         names = [r.name for r in repo.refs] + [t.name for t in repo.tags]
-        raise DiagnosticError([Diagnostic(
-            f"unknown git revision '{ref}'", code="git-ref",
-            expected="a branch, tag or commit present in this clone",
-            suggestion=did_you_mean(ref, names) or "in a shallow clone, fetch the base commit first "
-                                                    "(e.g. git fetch --depth=1 origin <branch>)")]) from err
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    f"unknown git revision '{ref}'",
+                    code="git-ref",
+                    expected="a branch, tag or commit present in this clone",
+                    suggestion=did_you_mean(ref, names)
+                    or "in a shallow clone, fetch the base commit first (e.g. git fetch --depth=1 origin <branch>)",
+                )
+            ]
+        ) from err
     summary = commit.summary if isinstance(commit.summary, str) else commit.summary.decode(errors="replace")
     return Revision(ref, commit.hexsha, commit.hexsha[:7], summary, folder)
 
@@ -49,14 +55,15 @@ def export(repo: git.Repo, revision: Revision, dest: Path) -> Path:
         try:
             tree = tree / revision.folder
         except KeyError:
-            raise DiagnosticError([Diagnostic(f"'{revision.folder}' does not exist at {revision.ref} "
-                                              f"({revision.short})", code="git-ref")]) from None
+            raise DiagnosticError(
+                [Diagnostic(f"'{revision.folder}' does not exist at {revision.ref} ({revision.short})", code="git-ref")]
+            ) from None
     dest.mkdir(parents=True, exist_ok=True)
     for item in tree.traverse():
         if not isinstance(item, git.Blob):  # trees and submodules
             continue
         item_path = os.fspath(item.path)
-        rel = item_path[len(revision.folder) + 1:] if revision.folder else item_path
+        rel = item_path[len(revision.folder) + 1 :] if revision.folder else item_path
         path = dest / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         data = item.data_stream.read()

@@ -15,5 +15,17 @@ from .nodes import (
 )
 from .resolve import build_graph
 
-__all__ = ["DeploymentNode", "EndpointNode", "EnvironmentNode", "FileRef", "Graph", "ImageNode", "ModelNode",
-           "ModelUse", "Node", "WorkspaceInfo", "build_graph", "target_as"]
+__all__ = [
+    "DeploymentNode",
+    "EndpointNode",
+    "EnvironmentNode",
+    "FileRef",
+    "Graph",
+    "ImageNode",
+    "ModelNode",
+    "ModelUse",
+    "Node",
+    "WorkspaceInfo",
+    "build_graph",
+    "target_as",
+]

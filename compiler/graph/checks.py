@@ -23,14 +23,23 @@ def _edge_layering(deployments: list[DeploymentNode], docs, diags: list[Diagnost
     for dep, settings in edge:
         if not settings.layered:
             continue
-        bases = [b for b, b_settings in edge if not b_settings.layered and b.target_name == dep.target_name
-                 and b_settings.priority < settings.priority]
+        bases = [
+            b
+            for b, b_settings in edge
+            if not b_settings.layered and b.target_name == dep.target_name and b_settings.priority < settings.priority
+        ]
         if not bases:
-            diags.append(_error(
-                docs, dep, ("spec", "edge", "layered"),
-                f"layered deployment needs a base deployment (layered: false) on target '{dep.target_name}' "
-                f"with a priority lower than {settings.priority}", code="edge-layering",
-                suggestion="add a base edge deployment with a lower priority, or set 'layered: false'"))
+            diags.append(
+                _error(
+                    docs,
+                    dep,
+                    ("spec", "edge", "layered"),
+                    f"layered deployment needs a base deployment (layered: false) on target '{dep.target_name}' "
+                    f"with a priority lower than {settings.priority}",
+                    code="edge-layering",
+                    suggestion="add a base edge deployment with a lower priority, or set 'layered: false'",
+                )
+            )
 
 
 def _fpga_architecture(deployments: list[DeploymentNode], nodes: dict[str, Node], docs, diags) -> None:
@@ -45,15 +54,28 @@ def _fpga_architecture(deployments: list[DeploymentNode], nodes: dict[str, Node]
             if not isinstance(model, ModelNode):
                 continue
             if model.spec.accelerator is None:
-                diags.append(_error(
-                    docs, dep, ("spec", "fpga"), f"model '{model.name}' (in image '{image.name}') has no compiled "
-                    f"accelerator form for this FPGA", code="fpga-architecture",
-                    expected=f"spec.accelerator with architecture '{wanted}' on Model/{model.name}",
-                    suggestion="compile the model for the bitstream's architecture and set spec.accelerator"))
+                diags.append(
+                    _error(
+                        docs,
+                        dep,
+                        ("spec", "fpga"),
+                        f"model '{model.name}' (in image '{image.name}') has no compiled "
+                        f"accelerator form for this FPGA",
+                        code="fpga-architecture",
+                        expected=f"spec.accelerator with architecture '{wanted}' on Model/{model.name}",
+                        suggestion="compile the model for the bitstream's architecture and set spec.accelerator",
+                    )
+                )
             elif model.spec.accelerator.architecture != wanted:
-                diags.append(_error(
-                    docs, dep, ("spec", "fpga", "bitstream", "architecture"),
-                    f"bitstream architecture '{wanted}' does not match model '{model.name}' compiled for "
-                    f"'{model.spec.accelerator.architecture}'", code="fpga-architecture",
-                    expected=f"'{model.spec.accelerator.architecture}'",
-                    suggestion="use a bitstream built for the model's architecture, or recompile the model"))
+                diags.append(
+                    _error(
+                        docs,
+                        dep,
+                        ("spec", "fpga", "bitstream", "architecture"),
+                        f"bitstream architecture '{wanted}' does not match model '{model.name}' compiled for "
+                        f"'{model.spec.accelerator.architecture}'",
+                        code="fpga-architecture",
+                        expected=f"'{model.spec.accelerator.architecture}'",
+                        suggestion="use a bitstream built for the model's architecture, or recompile the model",
+                    )
+                )

@@ -19,8 +19,15 @@ from .nodes import FileRef
 FINGERPRINT_VERSION = 1
 
 
-def fingerprint(kind: str, metadata: Metadata, spec: BaseModel, *, files: Iterable[FileRef | None] = (),
-                parents: Iterable[str] = (), extra: dict | None = None) -> str:
+def fingerprint(
+    kind: str,
+    metadata: Metadata,
+    spec: BaseModel,
+    *,
+    files: Iterable[FileRef | None] = (),
+    parents: Iterable[str] = (),
+    extra: dict | None = None,
+) -> str:
     payload = {
         "v": FINGERPRINT_VERSION,
         "kind": kind,

@@ -72,8 +72,9 @@ class _Context:
     def error(self, doc: LoadedDocument, path: tuple, message: str, *, key: bool = False, **kw) -> None:
         """Report at the field's value, or at its key when the key itself is the reference."""
         if kw.get("code") == "unknown-reference" and not kw.get("suggestion") and self.result.unreadable:
-            kw["suggestion"] = (f"it may be defined in {', '.join(self.result.unreadable)}, "
-                                "which could not be read (see its error)")
+            kw["suggestion"] = (
+                f"it may be defined in {', '.join(self.result.unreadable)}, which could not be read (see its error)"
+            )
         self.diags.append(Diagnostic(printable(message), doc.raw.locate(path, key=key), path=field_path(path), **kw))
 
     def diagnose(self, node: Node, path: tuple, message: str, **kw: Any) -> Diagnostic:
@@ -104,20 +105,31 @@ def build_graph(result: LoadResult, target_checks: TargetChecks | None = None) -
 
 # -- documents -------------------------------------------------------------------------------
 
+
 def _workspace(ctx: _Context) -> WorkspaceInfo:
     found = [d for d in ctx.result.documents if d.kind == "Workspace"]
     declared = [name for kind, name in ctx.result.declared if kind == "Workspace"]
     if not found:
         if not declared:
-            ctx.diags.append(Diagnostic(
-                "no Workspace document in the repo", Location("modelctl.yaml"), code="no-workspace",
-                expected="one document of kind Workspace (usually modelctl.yaml)",
-                suggestion="run 'modelctl init' to create one"))
+            ctx.diags.append(
+                Diagnostic(
+                    "no Workspace document in the repo",
+                    Location("modelctl.yaml"),
+                    code="no-workspace",
+                    expected="one document of kind Workspace (usually modelctl.yaml)",
+                    suggestion="run 'modelctl init' to create one",
+                )
+            )
             return WorkspaceInfo("invalid", WorkspaceSpec(), Location("modelctl.yaml"))
         return _salvage_workspace(ctx)
     for extra in found[1:]:
-        ctx.error(extra, ("kind",), f"more than one Workspace (first one at {found[0].raw.location})",
-                  code="duplicate", suggestion="keep one Workspace per repo")
+        ctx.error(
+            extra,
+            ("kind",),
+            f"more than one Workspace (first one at {found[0].raw.location})",
+            code="duplicate",
+            suggestion="keep one Workspace per repo",
+        )
     first = found[0]
     return WorkspaceInfo(first.name, first.doc_as(Workspace).spec, first.raw.location)
 
@@ -153,8 +165,13 @@ def _index(ctx: _Context) -> None:
             continue
         if doc.id in ctx.docs:
             first = ctx.docs[doc.id]
-            ctx.error(doc, ("metadata", "name"), f"duplicate {doc.kind} '{doc.name}' (first defined at {first.raw.location})",
-                      code="duplicate", suggestion="rename one of them")
+            ctx.error(
+                doc,
+                ("metadata", "name"),
+                f"duplicate {doc.kind} '{doc.name}' (first defined at {first.raw.location})",
+                code="duplicate",
+                suggestion="rename one of them",
+            )
             continue
         ctx.docs[doc.id] = doc
     for env_id, doc in curated_environments().items():
@@ -195,8 +212,13 @@ def _order(ctx: _Context, edges: dict[str, list[str]]) -> list[str]:
         cycle = list(reversed(err.args[1]))
         doc = ctx.docs[cycle[0]]
         field_path = ("spec", "inherit") if doc.kind == "Environment" else ("spec",)
-        ctx.error(doc, field_path, "dependency cycle: " + " -> ".join(cycle), code="cycle",
-                  suggestion="break the cycle by removing one of these references")
+        ctx.error(
+            doc,
+            field_path,
+            "dependency cycle: " + " -> ".join(cycle),
+            code="cycle",
+            suggestion="break the cycle by removing one of these references",
+        )
         for member in set(cycle):
             edges[member] = []
         return _order(ctx, edges)
@@ -209,6 +231,7 @@ def _sort_key(node_id: str) -> tuple:
 
 # -- per kind --------------------------------------------------------------------------------
 
+
 def _resolve(ctx: _Context, node_id: str, workspace: WorkspaceInfo) -> None:
     doc = ctx.docs[node_id]
     node: Node | None
@@ -216,7 +239,11 @@ def _resolve(ctx: _Context, node_id: str, workspace: WorkspaceInfo) -> None:
         node = _environment(ctx, doc, node_id)
     else:
         resolver: Callable[[_Context, LoadedDocument, WorkspaceInfo], Node | None] = {
-            "Model": _model, "Image": _image, "Deployment": _deployment, "Endpoint": _endpoint}[doc.kind]
+            "Model": _model,
+            "Image": _image,
+            "Deployment": _deployment,
+            "Endpoint": _endpoint,
+        }[doc.kind]
         node = resolver(ctx, doc, workspace)
     if node is not None:
         ctx.nodes[node.id] = node
@@ -224,22 +251,40 @@ def _resolve(ctx: _Context, node_id: str, workspace: WorkspaceInfo) -> None:
 
 def _base(doc: LoadedDocument, parents: list[str], fp: str, node_id: str | None = None) -> dict:
     node_id = node_id or doc.id
-    return dict(id=node_id, kind=doc.kind, name=node_id.split("/", 1)[1], metadata=doc.doc.metadata,
-                source=doc.raw.location, parents=tuple(parents), fingerprint=fp)
+    return dict(
+        id=node_id,
+        kind=doc.kind,
+        name=node_id.split("/", 1)[1],
+        metadata=doc.doc.metadata,
+        source=doc.raw.location,
+        parents=tuple(parents),
+        fingerprint=fp,
+    )
 
 
 def _file(ctx: _Context, doc: LoadedDocument, path: tuple, rel: str) -> FileRef | None:
     try:
         full = content_path(ctx.root, rel)
     except PrivatePath as err:
-        ctx.error(doc, path, str(err), code="private-path",
-                  expected="a file or folder inside the repo, outside .git and .modelctl, not the repo root",
-                  suggestion="name the file or its own folder, e.g. artifacts/model.joblib; secrets are "
-                             "referenced by name (auth.secretRef, secretEnv), never copied")
+        ctx.error(
+            doc,
+            path,
+            str(err),
+            code="private-path",
+            expected="a file or folder inside the repo, outside .git and .modelctl, not the repo root",
+            suggestion="name the file or its own folder, e.g. artifacts/model.joblib; secrets are "
+            "referenced by name (auth.secretRef, secretEnv), never copied",
+        )
         return None
     except UnsafePath as err:
-        ctx.error(doc, path, str(err), code="bad-path", expected="a file or folder inside the repo",
-                  suggestion=_path_hint(ctx.root, rel))
+        ctx.error(
+            doc,
+            path,
+            str(err),
+            code="bad-path",
+            expected="a file or folder inside the repo",
+            suggestion=_path_hint(ctx.root, rel),
+        )
         return None
     return FileRef(full.relative_to(ctx.root).as_posix(), path_sha256(full), full.is_dir())
 
@@ -274,14 +319,24 @@ def _environment(ctx: _Context, doc: LoadedDocument, node_id: str) -> Environmen
         parent_id = _env_id(spec.inherit)
         if parent_id not in ctx.nodes:
             if parent_id not in ctx.docs and not ctx.declared("Environment", spec.inherit):
-                ctx.error(doc, ("spec", "inherit"), f"unknown environment '{spec.inherit}'", code="unknown-reference",
-                          suggestion=did_you_mean(spec.inherit, _environment_names(ctx)))
+                ctx.error(
+                    doc,
+                    ("spec", "inherit"),
+                    f"unknown environment '{spec.inherit}'",
+                    code="unknown-reference",
+                    suggestion=did_you_mean(spec.inherit, _environment_names(ctx)),
+                )
             return None
         spec = merge_environments(ctx.node_as(parent_id, EnvironmentNode).spec, spec)
         parents.append(parent_id)
     if not spec.base:
-        ctx.error(doc, ("spec",), "environment has no 'base' image (set 'base' or 'inherit')", code="missing",
-                  suggestion="add 'base: python:3.11-slim'")
+        ctx.error(
+            doc,
+            ("spec",),
+            "environment has no 'base' image (set 'base' or 'inherit')",
+            code="missing",
+            suggestion="add 'base: python:3.11-slim'",
+        )
         return None
     parent_fps = [ctx.nodes[p].fingerprint for p in parents]
     fp = fingerprint("Environment", doc.doc.metadata, spec, parents=parent_fps)
@@ -300,8 +355,14 @@ def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode 
         name, selector = split_model_ref(ref)
         model_id = f"Model/{name}"
         if not ctx.declared("Model", name):
-            ctx.error(doc, ("spec", "models", i), f"unknown model '{name}'", code="unknown-reference",
-                      expected="the name of a Model in this repo", suggestion=did_you_mean(name, ctx.names("Model")))
+            ctx.error(
+                doc,
+                ("spec", "models", i),
+                f"unknown model '{name}'",
+                code="unknown-reference",
+                expected="the name of a Model in this repo",
+                suggestion=did_you_mean(name, ctx.names("Model")),
+            )
             ok = False
         elif model_id not in ctx.nodes:
             ok = False  # the model itself has errors, reported at its own document
@@ -314,9 +375,14 @@ def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode 
             if not hint and not spec.environment.startswith(CURATED_PREFIX):
                 curated = [n for n in _environment_names(ctx) if n.startswith(CURATED_PREFIX)]
                 hint = did_you_mean(CURATED_PREFIX + spec.environment, curated)
-            ctx.error(doc, ("spec", "environment"), f"unknown environment '{spec.environment}'",
-                      code="unknown-reference", expected="curated/<name> or an Environment in this repo",
-                      suggestion=hint)
+            ctx.error(
+                doc,
+                ("spec", "environment"),
+                f"unknown environment '{spec.environment}'",
+                code="unknown-reference",
+                expected="curated/<name> or an Environment in this repo",
+                suggestion=hint,
+            )
             ok = False
         elif env_id not in ctx.nodes:
             ok = False  # the environment has errors, reported at its own document
@@ -336,8 +402,9 @@ def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode 
     parent_fps = [ctx.nodes[p].fingerprint for p in parents if p in latest or not p.startswith("Model/")]
     parent_fps += [token for p, token in pinned.items() if p not in latest]
     fp = fingerprint("Image", doc.doc.metadata, spec, files=[script], extra=extra, parents=parent_fps)
-    return ImageNode(**_base(doc, parents, fp), spec=spec, models=tuple(uses), environment_id=env_id,
-                     scoring_script=script)
+    return ImageNode(
+        **_base(doc, parents, fp), spec=spec, models=tuple(uses), environment_id=env_id, scoring_script=script
+    )
 
 
 def _target(ctx: _Context, doc: LoadedDocument, name: str, ws: WorkspaceInfo) -> Target | None:
@@ -347,9 +414,14 @@ def _target(ctx: _Context, doc: LoadedDocument, name: str, ws: WorkspaceInfo) ->
         return None  # the Workspace's own error covers it
     if target is None:
         known = sorted(ws.spec.targets)
-        ctx.error(doc, ("spec", "target"), f"unknown target '{name}': it is not in the Workspace's targets",
-                  code="unknown-reference", expected="one of: " + ", ".join(known) if known else "a target in modelctl.yaml",
-                  suggestion=did_you_mean(name, known) or f"add '{name}' under spec.targets in the Workspace")
+        ctx.error(
+            doc,
+            ("spec", "target"),
+            f"unknown target '{name}': it is not in the Workspace's targets",
+            code="unknown-reference",
+            expected="one of: " + ", ".join(known) if known else "a target in modelctl.yaml",
+            suggestion=did_you_mean(name, known) or f"add '{name}' under spec.targets in the Workspace",
+        )
     return target
 
 
@@ -359,8 +431,14 @@ def _deployment(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Deploy
     ok = target is not None
     image_id = f"Image/{spec.image}"
     if not ctx.declared("Image", spec.image):
-        ctx.error(doc, ("spec", "image"), f"unknown image '{spec.image}'", code="unknown-reference",
-                  expected="the name of an Image in this repo", suggestion=did_you_mean(spec.image, ctx.names("Image")))
+        ctx.error(
+            doc,
+            ("spec", "image"),
+            f"unknown image '{spec.image}'",
+            code="unknown-reference",
+            expected="the name of an Image in this repo",
+            suggestion=did_you_mean(spec.image, ctx.names("Image")),
+        )
         ok = False
     elif image_id not in ctx.nodes:
         ok = False
@@ -370,26 +448,43 @@ def _deployment(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Deploy
         return None
     # Already validated, and the sections checked against the target type: re-type without re-validating.
     typed = DEPLOYMENT_SPEC_BY_TARGET[target.type].model_construct(spec.model_fields_set, **dict(spec))
-    fp = fingerprint("Deployment", doc.doc.metadata, typed, parents=[ctx.nodes[image_id].fingerprint],
-                     extra={"target": target.model_dump(mode="json")})
-    return DeploymentNode(**_base(doc, [image_id], fp), spec=typed, target_name=spec.target, target=target,
-                          image_id=image_id)
+    fp = fingerprint(
+        "Deployment",
+        doc.doc.metadata,
+        typed,
+        parents=[ctx.nodes[image_id].fingerprint],
+        extra={"target": target.model_dump(mode="json")},
+    )
+    return DeploymentNode(
+        **_base(doc, [image_id], fp), spec=typed, target_name=spec.target, target=target, image_id=image_id
+    )
 
 
 def _target_sections(ctx: _Context, doc: LoadedDocument, target_type: str) -> bool:
     spec = doc.doc_as(Deployment).spec
     ok = True
-    own = TARGET_SECTIONS.get(target_type)   # the section only this target type takes (edge, fpga)
+    own = TARGET_SECTIONS.get(target_type)  # the section only this target type takes (edge, fpga)
     for section in TARGET_SECTIONS.values():
         present = getattr(spec, section) is not None
         if present and own != section:
-            ctx.error(doc, ("spec", section), f"'{section}' settings are only allowed on {section} targets; "
-                      f"target '{spec.target}' is of type {target_type}", code="wrong-target-type",
-                      suggestion=f"remove '{section}' or deploy to a {section} target")
+            ctx.error(
+                doc,
+                ("spec", section),
+                f"'{section}' settings are only allowed on {section} targets; "
+                f"target '{spec.target}' is of type {target_type}",
+                code="wrong-target-type",
+                suggestion=f"remove '{section}' or deploy to a {section} target",
+            )
             ok = False
         elif not present and own == section:
-            ctx.error(doc, ("spec",), f"a deployment on {section} target '{spec.target}' needs a '{section}' section",
-                      code="missing", expected=f"spec.{section}", suggestion=f"add '{section}:' (see docs/targets/{section}.md)")
+            ctx.error(
+                doc,
+                ("spec",),
+                f"a deployment on {section} target '{spec.target}' needs a '{section}' section",
+                code="missing",
+                expected=f"spec.{section}",
+                suggestion=f"add '{section}:' (see docs/targets/{section}.md)",
+            )
             ok = False
     return ok
 
@@ -399,8 +494,12 @@ def _endpoint(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Endpoint
     target = _target(ctx, doc, spec.target, ws)
     ok = target is not None
     if target is not None and target.type not in ENDPOINT_TARGET_TYPES:
-        ctx.error(doc, ("spec", "target"), f"endpoints route traffic on kubernetes or docker targets; "
-                  f"'{spec.target}' is of type {target.type}", code="wrong-target-type")
+        ctx.error(
+            doc,
+            ("spec", "target"),
+            f"endpoints route traffic on kubernetes or docker targets; '{spec.target}' is of type {target.type}",
+            code="wrong-target-type",
+        )
         ok = False
     deployments: list[str] = []
     refs = [(("spec", "traffic", name), name, True) for name in spec.traffic]
@@ -409,29 +508,50 @@ def _endpoint(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Endpoint
     for path, name, is_key in refs:
         dep_id = f"Deployment/{name}"
         if not ctx.declared("Deployment", name):
-            ctx.error(doc, path, f"unknown deployment '{name}'", code="unknown-reference", key=is_key,
-                      expected="the name of a Deployment in this repo",
-                      suggestion=did_you_mean(name, ctx.names("Deployment")))
+            ctx.error(
+                doc,
+                path,
+                f"unknown deployment '{name}'",
+                code="unknown-reference",
+                key=is_key,
+                expected="the name of a Deployment in this repo",
+                suggestion=did_you_mean(name, ctx.names("Deployment")),
+            )
             ok = False
         elif dep_id not in ctx.nodes:
             ok = False
         elif (dep_target := ctx.node_as(dep_id, DeploymentNode).target_name) != spec.target:
-            ctx.error(doc, path, f"deployment '{name}' runs on target '{dep_target}', "
-                      f"not on the endpoint's target '{spec.target}'", code="wrong-target",
-                      suggestion="an endpoint routes only to deployments on its own target", key=is_key)
+            ctx.error(
+                doc,
+                path,
+                f"deployment '{name}' runs on target '{dep_target}', not on the endpoint's target '{spec.target}'",
+                code="wrong-target",
+                suggestion="an endpoint routes only to deployments on its own target",
+                key=is_key,
+            )
             ok = False
         deployments.append(dep_id)
     total = sum(spec.traffic.values())
     if total not in (0, 100):
         split = " + ".join(str(v) for v in spec.traffic.values())
-        ctx.error(doc, ("spec", "traffic"), f"traffic split totals {total} ({split}), not 100",
-                  code="traffic-total", expected="percentages that total 100 (or all 0)",
-                  suggestion="adjust the weights so they add up to 100")
+        ctx.error(
+            doc,
+            ("spec", "traffic"),
+            f"traffic split totals {total} ({split}), not 100",
+            code="traffic-total",
+            expected="percentages that total 100 (or all 0)",
+            suggestion="adjust the weights so they add up to 100",
+        )
         ok = False
     if not ok or target is None:
         return None
     deployments = list(dict.fromkeys(deployments))
     # Routing depends on deployment names, not their content: a model change must not touch the endpoint.
     fp = fingerprint("Endpoint", doc.doc.metadata, spec, extra={"target": target.model_dump(mode="json")})
-    return EndpointNode(**_base(doc, deployments, fp), spec=spec, target_name=spec.target, target=target,
-                        deployment_ids=tuple(deployments))
+    return EndpointNode(
+        **_base(doc, deployments, fp),
+        spec=spec,
+        target_name=spec.target,
+        target=target,
+        deployment_ids=tuple(deployments),
+    )

@@ -16,14 +16,20 @@ from .yaml_source import RawDocument
 
 PATTERN_MEANING = {
     NAME_PATTERN: "a name of lower-case letters, digits and '-', at most 63 characters, "
-                  "starting and ending with a letter or digit",
+    "starting and ending with a letter or digit",
     MODEL_REF_PATTERN: "a model reference: name, name@3, name@latest or name@tag:stable",
     PUBLISH_PATTERN: "file://FOLDER inside the repo (relative, no '..') or oci://HOST[:PORT]/REPOSITORY",
     **grammar.PATTERN_MEANING,
 }
 TYPE_WORDS = {
-    "int": "an integer", "float": "a number", "string": "a string", "bool": "true or false",
-    "dict": "a mapping", "list": "a list", "model": "a mapping", "model_attributes": "a mapping",
+    "int": "an integer",
+    "float": "a number",
+    "string": "a string",
+    "bool": "true or false",
+    "dict": "a mapping",
+    "list": "a list",
+    "model": "a mapping",
+    "model_attributes": "a mapping",
 }
 
 
@@ -128,11 +134,20 @@ def _field_label(loc: tuple) -> str:
 def convert(err: ValidationError, raw: RawDocument, model: type[BaseModel]) -> list[Diagnostic]:
     out = [_one(e, raw, model) for e in err.errors(include_url=False)]
     # A misspelt required key shows once, as "unknown field 'x' (did you mean 'y'?)", not also as "missing 'y'".
-    misspelt = {(d.path.rsplit(".", 1)[0] if "." in d.path else "", d.suggestion) for d in out
-                if d.code == "extra_forbidden" and d.suggestion}
-    return [d for d in out if not (d.code == "missing" and
-                                   (d.path.rsplit(".", 1)[0] if "." in d.path else "",
-                                    f"did you mean '{d.path.rsplit('.', 1)[-1]}'?") in misspelt)]
+    misspelt = {
+        (d.path.rsplit(".", 1)[0] if "." in d.path else "", d.suggestion)
+        for d in out
+        if d.code == "extra_forbidden" and d.suggestion
+    }
+    return [
+        d
+        for d in out
+        if not (
+            d.code == "missing"
+            and (d.path.rsplit(".", 1)[0] if "." in d.path else "", f"did you mean '{d.path.rsplit('.', 1)[-1]}'?")
+            in misspelt
+        )
+    ]
 
 
 def _one(e: ErrorDetails, raw: RawDocument, model: type[BaseModel]) -> Diagnostic:
@@ -220,8 +235,12 @@ def _pattern_hint(pattern: str, value: Any) -> str | None:
     return hint(value) if hint else None
 
 
-_BOUNDS = {"less_than_equal": ("at most", "le"), "less_than": ("below", "lt"),
-           "greater_than_equal": ("at least", "ge"), "greater_than": ("above", "gt")}
+_BOUNDS = {
+    "less_than_equal": ("at most", "le"),
+    "less_than": ("below", "lt"),
+    "greater_than_equal": ("at least", "ge"),
+    "greater_than": ("above", "gt"),
+}
 
 
 def _range_text(model: type[BaseModel], loc: tuple) -> str | None:

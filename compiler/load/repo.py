@@ -93,7 +93,7 @@ def _read_all(root: Path, files: list[Path], diags: list[Diagnostic]) -> list[Ra
     prefix = str(root) + os.sep
     for path in files:
         text = str(path)
-        rel = text[len(prefix):].replace(os.sep, "/") if text.startswith(prefix) else text
+        rel = text[len(prefix) :].replace(os.sep, "/") if text.startswith(prefix) else text
         refused = _refuse(root, path, rel)
         if refused is not None:
             diags.append(refused)
@@ -112,20 +112,37 @@ def _refuse(root: Path, path: Path, rel: str) -> Diagnostic | None:
         resolved = path.resolve()
         regular = stat.S_ISREG(resolved.stat().st_mode)
     except (OSError, RuntimeError, ValueError) as err:  # a dangling or looping symlink
-        return Diagnostic(f"cannot read file: {getattr(err, 'strerror', None) or 'broken symlink'}", Location(rel),
-                          code="io", suggestion="fix or remove the symlink")
+        return Diagnostic(
+            f"cannot read file: {getattr(err, 'strerror', None) or 'broken symlink'}",
+            Location(rel),
+            code="io",
+            suggestion="fix or remove the symlink",
+        )
     if not resolved.is_relative_to(root):
-        return Diagnostic("this YAML file is a symlink pointing outside the repo; it was not read", Location(rel),
-                          expected="YAML files inside the repo", code="symlink-escape",
-                          suggestion="copy the file into the repo instead of linking to it")
+        return Diagnostic(
+            "this YAML file is a symlink pointing outside the repo; it was not read",
+            Location(rel),
+            expected="YAML files inside the repo",
+            code="symlink-escape",
+            suggestion="copy the file into the repo instead of linking to it",
+        )
     private = [part for part in resolved.relative_to(root).parts if part.lower() in (".git", ".modelctl")]
     if private:
-        return Diagnostic(f"this YAML file is a symlink into {private[0]}/; it was not read", Location(rel),
-                          expected="YAML files outside .git and .modelctl", code="symlink-escape",
-                          suggestion="remove the symlink")
+        return Diagnostic(
+            f"this YAML file is a symlink into {private[0]}/; it was not read",
+            Location(rel),
+            expected="YAML files outside .git and .modelctl",
+            code="symlink-escape",
+            suggestion="remove the symlink",
+        )
     if not regular:
-        return Diagnostic("not a regular file; it was not read", Location(rel), code="io",
-                          expected="a regular YAML file", suggestion="remove it or rename it to another suffix")
+        return Diagnostic(
+            "not a regular file; it was not read",
+            Location(rel),
+            code="io",
+            expected="a regular YAML file",
+            suggestion="remove it or rename it to another suffix",
+        )
     return None
 
 
@@ -144,26 +161,57 @@ def _drop_excluded(raws: list[RawDocument]) -> list[RawDocument]:
 def validate_document(raw: RawDocument, diags: list[Diagnostic]) -> Document | None:
     data = raw.data
     if not isinstance(data, dict):
-        diags.append(Diagnostic(
-            f"a document must be a mapping, got {errors.describe(data)}", raw.location,
-            expected="a mapping with apiVersion, kind, metadata and spec", code="not-a-mapping"))
+        diags.append(
+            Diagnostic(
+                f"a document must be a mapping, got {errors.describe(data)}",
+                raw.location,
+                expected="a mapping with apiVersion, kind, metadata and spec",
+                code="not-a-mapping",
+            )
+        )
         return None
     kind = data.get("kind")
     if "kind" not in data:
-        diags.append(Diagnostic("missing required field 'kind'", raw.location, path="kind",
-                                expected="one of: " + ", ".join(KINDS), suggestion="add 'kind:'", code="missing"))
+        diags.append(
+            Diagnostic(
+                "missing required field 'kind'",
+                raw.location,
+                path="kind",
+                expected="one of: " + ", ".join(KINDS),
+                suggestion="add 'kind:'",
+                code="missing",
+            )
+        )
         return None
     if not isinstance(kind, str) or kind not in KINDS:
-        diags.append(Diagnostic(f"unknown kind {kind!r}", raw.locate(("kind",)), path="kind",
-                                expected="one of: " + ", ".join(KINDS),
-                                suggestion=did_you_mean(str(kind), KINDS), code="unknown-kind"))
+        diags.append(
+            Diagnostic(
+                f"unknown kind {kind!r}",
+                raw.locate(("kind",)),
+                path="kind",
+                expected="one of: " + ", ".join(KINDS),
+                suggestion=did_you_mean(str(kind), KINDS),
+                code="unknown-kind",
+            )
+        )
         return None
     version = data.get("apiVersion")
     if version != API_VERSION:
-        message = "missing required field 'apiVersion'" if version is None else f"unsupported apiVersion {errors.describe(version)}"
-        diags.append(Diagnostic(message, raw.locate(("apiVersion",)), path="apiVersion",
-                                expected=f"'{API_VERSION}'", suggestion=f"write 'apiVersion: {API_VERSION}'",
-                                code="api-version"))
+        message = (
+            "missing required field 'apiVersion'"
+            if version is None
+            else f"unsupported apiVersion {errors.describe(version)}"
+        )
+        diags.append(
+            Diagnostic(
+                message,
+                raw.locate(("apiVersion",)),
+                path="apiVersion",
+                expected=f"'{API_VERSION}'",
+                suggestion=f"write 'apiVersion: {API_VERSION}'",
+                code="api-version",
+            )
+        )
         return None
     model = KINDS[kind]
     try:
@@ -175,13 +223,20 @@ def validate_document(raw: RawDocument, diags: list[Diagnostic]) -> Document | N
 
 # -- stages: overlays under stages/<stage>/ patch documents by kind + name (RFC 7386 merge patch)
 
+
 def _apply_stage(root: Path, stage: str, raws: list[RawDocument], diags: list[Diagnostic]) -> list[RawDocument]:
     stage_dir = root / "stages" / stage
     if not stage_dir.is_dir():
         known = sorted(p.name for p in (root / "stages").iterdir() if p.is_dir()) if (root / "stages").is_dir() else []
-        diags.append(Diagnostic(f"unknown stage '{stage}': no folder stages/{stage}", Location("stages"),
-                                expected="one of: " + ", ".join(known) if known else "a folder stages/<stage>",
-                                suggestion=did_you_mean(stage, known), code="unknown-stage"))
+        diags.append(
+            Diagnostic(
+                f"unknown stage '{stage}': no folder stages/{stage}",
+                Location("stages"),
+                expected="one of: " + ", ".join(known) if known else "a folder stages/<stage>",
+                suggestion=did_you_mean(stage, known),
+                code="unknown-stage",
+            )
+        )
         return raws
     patches = _read_all(root, sorted(p for p in stage_dir.rglob("*") if p.suffix in YAML_SUFFIXES), diags)
     by_id = {doc_id: i for i, r in enumerate(raws) if (doc_id := _doc_id(r)) is not None}
@@ -189,16 +244,28 @@ def _apply_stage(root: Path, stage: str, raws: list[RawDocument], diags: list[Di
     for patch in patches:
         pid = _doc_id(patch)
         if pid is None:
-            diags.append(Diagnostic("a stage patch needs 'kind' and 'metadata.name'", patch.location,
-                                    expected="kind and metadata.name of the resource to patch", code="stage-patch"))
+            diags.append(
+                Diagnostic(
+                    "a stage patch needs 'kind' and 'metadata.name'",
+                    patch.location,
+                    expected="kind and metadata.name of the resource to patch",
+                    code="stage-patch",
+                )
+            )
         elif pid in by_id:
             base = out[by_id[pid]]
-            out[by_id[pid]] = RawDocument(base.file, base.index, merge_patch(base.data, patch.data),
-                                          base.positions, overlay=patch)
+            out[by_id[pid]] = RawDocument(
+                base.file, base.index, merge_patch(base.data, patch.data), base.positions, overlay=patch
+            )
         else:
-            diags.append(Diagnostic(f"stage patch for {pid[0]}/{pid[1]} matches no resource", patch.location,
-                                    suggestion=did_you_mean(f"{pid[0]}/{pid[1]}", [f"{k}/{n}" for k, n in by_id]),
-                                    code="stage-patch"))
+            diags.append(
+                Diagnostic(
+                    f"stage patch for {pid[0]}/{pid[1]} matches no resource",
+                    patch.location,
+                    suggestion=did_you_mean(f"{pid[0]}/{pid[1]}", [f"{k}/{n}" for k, n in by_id]),
+                    code="stage-patch",
+                )
+            )
     return out
 
 
@@ -220,4 +287,3 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
-

@@ -35,6 +35,7 @@ except ImportError:  # pragma: no cover
             Parser.__init__(self)  # not _Parser: that name is this class once it is defined
             Composer.__init__(self)
 
+
 from ..diagnostics import Diagnostic, Location
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -62,11 +63,27 @@ _MAYBE_NOT_STRING = set("0123456789+-.~nNtTfF")  # first characters of null/bool
 _INT = re.compile(r"[-+]?[0-9]+")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _CONSTANTS: dict[str, object] = {
-    "": None, "~": None, "null": None, "Null": None, "NULL": None,
-    "true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False,
-    ".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".Inf": float("inf"),
-    ".INF": float("inf"), "-.Inf": float("-inf"), "-.INF": float("-inf"),
-    ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan"),
+    "": None,
+    "~": None,
+    "null": None,
+    "Null": None,
+    "NULL": None,
+    "true": True,
+    "True": True,
+    "TRUE": True,
+    "false": False,
+    "False": False,
+    "FALSE": False,
+    ".inf": float("inf"),
+    "+.inf": float("inf"),
+    "-.inf": float("-inf"),
+    ".Inf": float("inf"),
+    ".INF": float("inf"),
+    "-.Inf": float("-inf"),
+    "-.INF": float("-inf"),
+    ".nan": float("nan"),
+    ".NaN": float("nan"),
+    ".NAN": float("nan"),
 }
 
 
@@ -89,7 +106,11 @@ def core_schema_value(text: str) -> object:
 
 
 EXPLICIT_TYPES: dict[str, type | tuple[type, ...]] = {
-    f"{TAG}int": int, f"{TAG}float": (int, float), f"{TAG}bool": bool, f"{TAG}null": type(None)}
+    f"{TAG}int": int,
+    f"{TAG}float": (int, float),
+    f"{TAG}bool": bool,
+    f"{TAG}null": type(None),
+}
 
 
 @dataclass(frozen=True)
@@ -140,8 +161,12 @@ class _Builder:
     def build(self, node: Node, path: tuple, key_mark=None) -> Any:
         self.count += 1
         if self.count > MAX_NODES_PER_DOCUMENT:
-            raise YamlProblem("document too large (aliases expand to too many values)", node,
-                              "avoid deeply nested aliases", code="yaml-size")
+            raise YamlProblem(
+                "document too large (aliases expand to too many values)",
+                node,
+                "avoid deeply nested aliases",
+                code="yaml-size",
+            )
         value_pos = (node.start_mark.line, node.start_mark.column)
         key_pos = (key_mark.line, key_mark.column) if key_mark is not None else value_pos
         self.positions[path] = (key_pos, value_pos, not isinstance(node, ScalarNode))
@@ -184,15 +209,19 @@ class _Builder:
                 merged.update(self._merge_sources(value_node, path))
                 continue
             if not isinstance(key_node, ScalarNode):
-                raise YamlProblem("a mapping key must be a plain value, not a list or mapping", key_node,
-                                  code="yaml-key")
+                raise YamlProblem(
+                    "a mapping key must be a plain value, not a list or mapping", key_node, code="yaml-key"
+                )
             key = self._scalar(key_node)
             key = key if isinstance(key, str) else str(key)
             if key in result:
                 raise YamlProblem(
                     f'duplicate key "{_printable(key)}" with value "{_short(value_node)}" (original value: '
-                    f'"{_short(self.first_value[id(node), key])}")', key_node,
-                    "remove one of the two entries or rename it", code="yaml-duplicate-key")
+                    f'"{_short(self.first_value[id(node), key])}")',
+                    key_node,
+                    "remove one of the two entries or rename it",
+                    code="yaml-duplicate-key",
+                )
             self.first_value[id(node), key] = value_node
             result[key] = self.build(value_node, path + (key,), key_node.start_mark)
         for key, value in merged.items():
@@ -264,12 +293,23 @@ def parse_text(text: str, file: str) -> tuple[list[RawDocument], list[Diagnostic
                 data = builder.build(node, ())
             except YamlProblem as problem:
                 mark = problem.node.start_mark
-                diags.append(Diagnostic(problem.message, Location(file, mark.line + 1, mark.column + 1),
-                                        suggestion=problem.suggestion, code=problem.code))
+                diags.append(
+                    Diagnostic(
+                        problem.message,
+                        Location(file, mark.line + 1, mark.column + 1),
+                        suggestion=problem.suggestion,
+                        code=problem.code,
+                    )
+                )
                 continue
             except (ConstructorError, ValueError, OverflowError) as err:
-                diags.append(Diagnostic(f"invalid value: {err}", Location(file, node.start_mark.line + 1,
-                                                                          node.start_mark.column + 1), code="yaml-value"))
+                diags.append(
+                    Diagnostic(
+                        f"invalid value: {err}",
+                        Location(file, node.start_mark.line + 1, node.start_mark.column + 1),
+                        code="yaml-value",
+                    )
+                )
                 continue
             docs.append(RawDocument(file, index, data, builder.positions))
     except yaml.MarkedYAMLError as err:
@@ -282,8 +322,11 @@ def parse_text(text: str, file: str) -> tuple[list[RawDocument], list[Diagnostic
 def read_file(path: Path, rel: str) -> tuple[list[RawDocument], list[Diagnostic]]:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            return [], [Diagnostic(f"file is larger than {MAX_FILE_BYTES // 1024 // 1024} MiB", Location(rel),
-                                   code="file-too-large")]
+            return [], [
+                Diagnostic(
+                    f"file is larger than {MAX_FILE_BYTES // 1024 // 1024} MiB", Location(rel), code="file-too-large"
+                )
+            ]
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         return [], [Diagnostic(f"file is not UTF-8 text ({err.reason})", Location(rel), code="encoding")]

@@ -30,8 +30,13 @@ def _hour_of(path: Path, root: Path) -> datetime | None:
         return None
 
 
-def read_records(root: Path, since: timedelta | None = None, model: str | None = None,
-                 collection: str = "scoring", now: datetime | None = None) -> list[dict]:
+def read_records(
+    root: Path,
+    since: timedelta | None = None,
+    model: str | None = None,
+    collection: str = "scoring",
+    now: datetime | None = None,
+) -> list[dict]:
     """Records of one collection, newer than now - since (whole partitions older than that are skipped)."""
     if not root.is_dir():
         raise MonitorError(f"collected data folder not found: {root}")

@@ -45,12 +45,15 @@ def psi(baseline, current, bins: int = PSI_BINS) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def feature_stats(current: dict[str, list[float]], baseline: dict[str, list[float]] | None = None) -> list[FeatureStats]:
+def feature_stats(
+    current: dict[str, list[float]], baseline: dict[str, list[float]] | None = None
+) -> list[FeatureStats]:
     out = []
     for name in sorted(current):
         v = np.asarray(current[name], dtype=float)
-        stats = FeatureStats(name, int(v.size), float(v.mean()), float(v.std()), float(v.min()),
-                             float(np.median(v)), float(v.max()))
+        stats = FeatureStats(
+            name, int(v.size), float(v.mean()), float(v.std()), float(v.min()), float(np.median(v)), float(v.max())
+        )
         if baseline and name in baseline and baseline[name]:
             stats.psi = psi(baseline[name], v)
         out.append(stats)

@@ -17,10 +17,10 @@ class MonitorError(Exception):
 @dataclass
 class Snapshot:
     at: float
-    requests: dict = field(default_factory=dict)   # (model, status) -> count
-    buckets: dict = field(default_factory=dict)    # model -> {le: cumulative count}
-    gauges: dict = field(default_factory=dict)     # name -> value (summed over labels)
-    counters: dict = field(default_factory=dict)   # (name, label value) -> value
+    requests: dict = field(default_factory=dict)  # (model, status) -> count
+    buckets: dict = field(default_factory=dict)  # model -> {le: cumulative count}
+    gauges: dict = field(default_factory=dict)  # name -> value (summed over labels)
+    counters: dict = field(default_factory=dict)  # (name, label value) -> value
 
 
 def parse(text: str, at: float | None = None) -> Snapshot:
@@ -94,8 +94,10 @@ def traffic(before: Snapshot | None, after: Snapshot) -> list[ModelTraffic]:
     models = sorted({m for m, _ in after.requests if m not in ("", "-")})
     rows = []
     for m in models:
+
         def count(snap, pred, m=m):
             return sum(v for (mm, st), v in snap.requests.items() if mm == m and pred(st)) if snap else 0.0
+
         total = count(after, lambda s: True)
         window = total - count(before, lambda s: True) if before else total
         client = count(after, lambda s: s.startswith("4")) - count(before, lambda s: s.startswith("4"))
@@ -107,9 +109,14 @@ def traffic(before: Snapshot | None, after: Snapshot) -> list[ModelTraffic]:
             delta = b_after
         seconds = after.at - before.at if before else None
         q = {p: quantile(p, delta) for p in (0.5, 0.9, 0.99)}
-        rows.append(ModelTraffic(
-            model=m, total=total, rate=(window / seconds) if seconds else None,
-            client_error_rate=(client / window) if window else None,
-            server_error_rate=(server / window) if window else None,
-            **{f"p{int(p * 100)}_ms": (v * 1000 if v is not None else None) for p, v in q.items()}))
+        rows.append(
+            ModelTraffic(
+                model=m,
+                total=total,
+                rate=(window / seconds) if seconds else None,
+                client_error_rate=(client / window) if window else None,
+                server_error_rate=(server / window) if window else None,
+                **{f"p{int(p * 100)}_ms": (v * 1000 if v is not None else None) for p, v in q.items()},
+            )
+        )
     return rows

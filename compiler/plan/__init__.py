@@ -11,5 +11,15 @@ from .diff import make_plan
 from .model import Action, FieldDiff, NotApplied, Plan, Scope
 from .state import LiveState
 
-__all__ = ["Action", "ApplyError", "FieldDiff", "LiveState", "NotApplied", "Plan", "PlanError", "Scope",
-           "StalePlan", "make_plan"]
+__all__ = [
+    "Action",
+    "ApplyError",
+    "FieldDiff",
+    "LiveState",
+    "NotApplied",
+    "Plan",
+    "PlanError",
+    "Scope",
+    "StalePlan",
+    "make_plan",
+]

@@ -34,7 +34,7 @@ MAX_PARALLEL = 4
 class ActionResult:
     resource: str
     action: str
-    result: str            # "ok" | "failed" | "skipped"
+    result: str  # "ok" | "failed" | "skipped"
     seconds: float
     message: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
@@ -67,10 +67,20 @@ class SilentReporter:
         pass
 
 
-def execute(plan: Plan, graph: Graph, services: Services, types: TargetTypes, *, reporter: Reporter | None = None,
-            git_commit: str | None = None, user: str | None = None, lost: Callable[[], bool] = lambda: False,
-            max_parallel: int = MAX_PARALLEL, git_branch: str | None = None,
-            git_dirty: bool | None = None) -> Outcome:
+def execute(
+    plan: Plan,
+    graph: Graph,
+    services: Services,
+    types: TargetTypes,
+    *,
+    reporter: Reporter | None = None,
+    git_commit: str | None = None,
+    user: str | None = None,
+    lost: Callable[[], bool] = lambda: False,
+    max_parallel: int = MAX_PARALLEL,
+    git_branch: str | None = None,
+    git_dirty: bool | None = None,
+) -> Outcome:
     """git_branch/git_dirty go into every history row's detail (gitBranch, gitDirty)."""
     reporter = reporter or SilentReporter()
     git = {k: v for k, v in (("gitBranch", git_branch), ("gitDirty", git_dirty)) if v is not None}
@@ -95,8 +105,7 @@ def execute(plan: Plan, graph: Graph, services: Services, types: TargetTypes, *,
                 runnable.append(a)
             for a in runnable:
                 progress = reporter.start(a)
-                futures[a.resource] = (a, time.monotonic(), datetime.now(UTC),
-                                       pool.submit(runner.run, a, progress))
+                futures[a.resource] = (a, time.monotonic(), datetime.now(UTC), pool.submit(runner.run, a, progress))
             for rid, (a, t0, started, fut) in futures.items():
                 try:
                     detail = fut.result() or {}
@@ -105,8 +114,9 @@ def execute(plan: Plan, graph: Graph, services: Services, types: TargetTypes, *,
                 except ApplyError as err:
                     result = ActionResult(rid, a.action, "failed", time.monotonic() - t0, str(err))
                 except Exception as err:  # noqa: BLE001 - any failure is recorded, the run goes on
-                    result = ActionResult(rid, a.action, "failed", time.monotonic() - t0,
-                                          f"{rid}: {type(err).__name__}: {err}")
+                    result = ActionResult(
+                        rid, a.action, "failed", time.monotonic() - t0, f"{rid}: {type(err).__name__}: {err}"
+                    )
                 if result.result != "ok":
                     failed.add(rid)
                 _record(services, outcome, result, a, git_commit, user, started, git)
@@ -114,14 +124,34 @@ def execute(plan: Plan, graph: Graph, services: Services, types: TargetTypes, *,
     return outcome
 
 
-def _record(services: Services, outcome: Outcome, result: ActionResult, action: Action, git_commit: str | None,
-            user: str, started: datetime | None, git: dict[str, Any] | None = None) -> None:
+def _record(
+    services: Services,
+    outcome: Outcome,
+    result: ActionResult,
+    action: Action,
+    git_commit: str | None,
+    user: str,
+    started: datetime | None,
+    git: dict[str, Any] | None = None,
+) -> None:
     outcome.results.append(result)
-    detail = {"reasons": list(action.reasons), "seconds": round(result.seconds, 3), **(git or {}),
-              **({"error": result.message[:4000]} if result.result != "ok" else {}),
-              **{k: v for k, v in result.detail.items() if k != "notes"}}
-    services.registry.record_action(outcome.run_id, action.resource, action.action, result.result,
-                                    git_commit=git_commit, user=user, detail=detail, started_at=started)
+    detail = {
+        "reasons": list(action.reasons),
+        "seconds": round(result.seconds, 3),
+        **(git or {}),
+        **({"error": result.message[:4000]} if result.result != "ok" else {}),
+        **{k: v for k, v in result.detail.items() if k != "notes"},
+    }
+    services.registry.record_action(
+        outcome.run_id,
+        action.resource,
+        action.action,
+        result.result,
+        git_commit=git_commit,
+        user=user,
+        detail=detail,
+        started_at=started,
+    )
 
 
 class _Runner:
@@ -131,7 +161,7 @@ class _Runner:
     def __init__(self, graph: Graph, services: Services, types: TargetTypes, plan: Plan) -> None:
         self.graph, self.services, self.types, self.plan = graph, services, types, plan
         self.root = Path(graph.root)
-        self.done: dict[str, dict[str, Any]] = {}   # resource → result detail, filled between stages
+        self.done: dict[str, dict[str, Any]] = {}  # resource → result detail, filled between stages
 
     def run(self, action: Action, progress: Progress) -> dict[str, Any]:
         if isinstance(action.change, Removal):
@@ -161,8 +191,14 @@ class _Runner:
         progress("registering")
         sig = node.spec.signature.model_dump(mode="json", by_alias=True) if node.spec.signature else None
         model, created = self.services.registry.register_model(
-            node.name, self.root / node.artifact.path, framework=node.spec.framework, tags=dict(node.metadata.tags),
-            signature=sig, description=node.metadata.description, properties={"fingerprint": node.fingerprint})
+            node.name,
+            self.root / node.artifact.path,
+            framework=node.spec.framework,
+            tags=dict(node.metadata.tags),
+            signature=sig,
+            description=node.metadata.description,
+            properties={"fingerprint": node.fingerprint},
+        )
         return {"version": model.version, "created": created}
 
     def _model_version(self, model_id: str) -> int | None:
@@ -180,8 +216,14 @@ class _Runner:
     def _image(self, node: ImageNode, change: ImageChange, progress: Progress) -> dict[str, Any]:
         reg = self.services.registry
         if node.spec.prebuilt:
-            image, _ = reg.register_image(node.name, fingerprint=node.fingerprint, models=[], environment="prebuilt",
-                                          image_ref=change.ref, properties={"prebuilt": node.spec.prebuilt})
+            image, _ = reg.register_image(
+                node.name,
+                fingerprint=node.fingerprint,
+                models=[],
+                environment="prebuilt",
+                image_ref=change.ref,
+                properties={"prebuilt": node.spec.prebuilt},
+            )
             return {"version": image.version, "ref": change.ref, "models": []}
         if self.services.builder is None:
             raise ApplyError(f"{node.id}: building needs a Docker engine, and none is configured")
@@ -200,22 +242,42 @@ class _Runner:
             model_files = self._fetch_pinned(pinned, Path(tmp) / "pinned", progress)
             progress("rendering build context")
             from ..render import render_graph
+
             out = Path(tmp) / "render"
-            render_graph(self.graph, out, types=self.types, only={node.id},
-                         model_versions={k: str(v) for k, v in versions.items()}, model_files=model_files)
-            built = self.services.builder.build(out / "images" / node.name, change.ref, resource=node.id,
-                                                progress=progress)
+            render_graph(
+                self.graph,
+                out,
+                types=self.types,
+                only={node.id},
+                model_versions={k: str(v) for k, v in versions.items()},
+                model_files=model_files,
+            )
+            built = self.services.builder.build(
+                out / "images" / node.name, change.ref, resource=node.id, progress=progress
+            )
         progress("pushing")
         pushed = self.services.builder.push(built, progress=progress)
         env = self.graph.get(node.environment_id).name if node.environment_id else "none"
         models: list[tuple[str, int | str]] = [(self.graph.get(mid).name, v) for mid, v in versions.items()]
-        image, _ = reg.register_image(node.name, fingerprint=node.fingerprint, models=models,
-                                      environment=env, image_ref=pushed.pinned, properties={"tag": change.ref})
-        return {"version": image.version, "ref": pushed.pinned, "cachedSteps": built.cached_steps, "steps": built.steps,
-                "models": [list(m) for m in models]}
+        image, _ = reg.register_image(
+            node.name,
+            fingerprint=node.fingerprint,
+            models=models,
+            environment=env,
+            image_ref=pushed.pinned,
+            properties={"tag": change.ref},
+        )
+        return {
+            "version": image.version,
+            "ref": pushed.pinned,
+            "cachedSteps": built.cached_steps,
+            "steps": built.steps,
+            "models": [list(m) for m in models],
+        }
 
-    def _fetch_pinned(self, pinned: dict[str, ModelVersion], folder: Path,
-                      progress: Progress) -> dict[str, tuple[Path, str]]:
+    def _fetch_pinned(
+        self, pinned: dict[str, ModelVersion], folder: Path, progress: Progress
+    ) -> dict[str, tuple[Path, str]]:
         """The registry's files of each pinned version (`iris@3`), digest-verified: what the image ships."""
         out = {}
         for model_id, model in sorted(pinned.items()):
@@ -241,8 +303,9 @@ class _Runner:
             return image, int(built["version"]), list(built.get("models") or [])
         planned = self.plan.action(image.id).change if image.id in {a.resource for a in self.plan.actions} else None
         if not isinstance(planned, ImageChange) or not planned.version:
-            raise ApplyError(f"Image/{image.name} is not registered yet; apply it first "
-                             f"(modelctl apply --target Image/{image.name})")
+            raise ApplyError(
+                f"Image/{image.name} is not registered yet; apply it first (modelctl apply --target Image/{image.name})"
+            )
         return image, planned.version, [list(m) for m in planned.models]
 
     def _deployment(self, node: DeploymentNode, change: DeploymentChange, progress: Progress) -> dict[str, Any]:
@@ -250,20 +313,37 @@ class _Runner:
         connection = self._connection(node.id, node.target.type)
         image, version, models = self._image_of(node)
         request = DeployRequest(
-            workspace=self.graph.workspace.name, root=self.root, resource=node.id, name=node.name,
-            target_name=node.target_name, target=node.target, fingerprint=node.fingerprint,
-            image_ref=change.ref, image_name=image.name, image_port=image.spec.port, spec=node.spec,
-            spec_json=deployment_spec_json(node))
+            workspace=self.graph.workspace.name,
+            root=self.root,
+            resource=node.id,
+            name=node.name,
+            target_name=node.target_name,
+            target=node.target,
+            fingerprint=node.fingerprint,
+            image_ref=change.ref,
+            image_name=image.name,
+            image_port=image.spec.port,
+            spec=node.spec,
+            spec_json=deployment_spec_json(node),
+        )
         if target_type.publishes:
             with tempfile.TemporaryDirectory(prefix="modelctl-publish-") as tmp:
                 rendered = self._render_deployment(node, models, Path(tmp), progress)
                 result = connection.deploy(replace(request, rendered=rendered), progress=progress)
         else:
             result = connection.deploy(request, progress=progress)
-        self.services.registry.record_deployment(node.name, node.target_name, image.name, version, result.url,
-                                                 node.fingerprint)
-        return {"url": result.url, "container": result.container, "image": image.name, "imageVersion": version,
-                "models": models, "target": node.target_name, "notes": list(result.notes)}
+        self.services.registry.record_deployment(
+            node.name, node.target_name, image.name, version, result.url, node.fingerprint
+        )
+        return {
+            "url": result.url,
+            "container": result.container,
+            "image": image.name,
+            "imageVersion": version,
+            "models": models,
+            "target": node.target_name,
+            "notes": list(result.notes),
+        }
 
     def _render_deployment(self, node: DeploymentNode, models: list[list[Any]], tmp: Path, progress: Progress) -> Path:
         """The deployment's own artifacts (an edge bundle, an accelerator config; not its image's build
@@ -271,9 +351,11 @@ class _Runner:
         from ..render.publish import publish
         from ..render.render import build_tree
         from ..render.templating import Templates
+
         progress("rendering")
-        tree, _ = build_tree(self.graph, [node.id], {f"Model/{m}": str(v) for m, v in models}, Templates(),
-                             types=self.types)
+        tree, _ = build_tree(
+            self.graph, [node.id], {f"Model/{m}": str(v) for m, v in models}, Templates(), types=self.types
+        )
         publish(tree, tmp / "render")
         return tmp / "render" / node.target.type / node.name
 
@@ -281,17 +363,27 @@ class _Runner:
         if not self.types[node.target.type].routes_endpoints:
             raise ApplyError(f"{node.id}: endpoints on {node.target.type} targets are not applied by this version")
         connection = self._connection(node.id, node.target.type)
-        url = connection.route_endpoint(node.target_name, node.target, node.name, dict(node.spec.traffic),
-                                        node.spec.path, node.fingerprint, progress=progress)
+        url = connection.route_endpoint(
+            node.target_name,
+            node.target,
+            node.name,
+            dict(node.spec.traffic),
+            node.spec.path,
+            node.fingerprint,
+            progress=progress,
+        )
         return {"url": url, "traffic": dict(sorted(node.spec.traffic.items())), "target": node.target_name}
 
     def _delete(self, action: Action, removal: Removal, progress: Progress) -> dict[str, Any]:
         from ..registry import NotFound
+
         target_name = action.target or ""
         target_spec = self.graph.workspace.spec.targets.get(target_name)
         if target_spec is None:
-            raise ApplyError(f"{action.resource}: target {target_name!r} is no longer in the Workspace; "
-                             "remove its containers by hand (they carry the label modelctl.io/target)")
+            raise ApplyError(
+                f"{action.resource}: target {target_name!r} is no longer in the Workspace; "
+                "remove its containers by hand (they carry the label modelctl.io/target)"
+            )
         connection = self._connection(action.resource, target_spec.type)
         if removal.endpoint:
             connection.delete_endpoint(target_name, target_spec, removal.name, progress=progress)

@@ -38,8 +38,11 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 def spec_diffs(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[FieldDiff]:
     old = _flatten(before, "spec") if before else {}
     new = _flatten(after, "spec") if after else {}
-    return [FieldDiff(path, old.get(path), new.get(path)) for path in sorted(set(old) | set(new))
-            if old.get(path) != new.get(path)]
+    return [
+        FieldDiff(path, old.get(path), new.get(path))
+        for path in sorted(set(old) | set(new))
+        if old.get(path) != new.get(path)
+    ]
 
 
 def creation_diffs(node: DeploymentNode, ref: str) -> tuple[FieldDiff, ...]:
@@ -47,23 +50,35 @@ def creation_diffs(node: DeploymentNode, ref: str) -> tuple[FieldDiff, ...]:
     return tuple([FieldDiff("image", None, ref)] + spec_diffs(None, set_fields(node)))
 
 
-def deployment_action(node: DeploymentNode, kind: ActionKind, reasons: Sequence[str], diffs: Sequence[FieldDiff],
-                      change: DeploymentChange) -> Action:
-    return Action(node.id, kind, tuple(reasons), tuple(diffs), target=node.target_name, fingerprint=node.fingerprint,
-                  change=change)
+def deployment_action(
+    node: DeploymentNode, kind: ActionKind, reasons: Sequence[str], diffs: Sequence[FieldDiff], change: DeploymentChange
+) -> Action:
+    return Action(
+        node.id,
+        kind,
+        tuple(reasons),
+        tuple(diffs),
+        target=node.target_name,
+        fingerprint=node.fingerprint,
+        change=change,
+    )
 
 
 def desired_image(ctx: PlanContext, node: DeploymentNode) -> tuple[ImageNode, Action | None, str]:
     """The deployment's image node, the image's planned action, and the reference to deploy."""
     image = ctx.graph.get_as(node.image_id, ImageNode)
     action = ctx.actions.get(node.image_id)
-    ref = action.change.ref if action is not None and isinstance(action.change, ImageChange) \
+    ref = (
+        action.change.ref
+        if action is not None and isinstance(action.change, ImageChange)
         else image_reference(ctx.graph, image)
+    )
     return image, action, ref
 
 
-def rollout(image_node: ImageNode, image_action: Action | None, old_ref: str, ref: str, old_spec_text: str,
-            spec: dict[str, Any]) -> tuple[list[str], list[FieldDiff]]:
+def rollout(
+    image_node: ImageNode, image_action: Action | None, old_ref: str, ref: str, old_spec_text: str, spec: dict[str, Any]
+) -> tuple[list[str], list[FieldDiff]]:
     """Why a running (or published) deployment differs from git: its image, its spec fields, or else
     something only the fingerprint sees (target settings)."""
     reasons: list[str] = []
@@ -82,8 +97,9 @@ def rollout(image_node: ImageNode, image_action: Action | None, old_ref: str, re
     changed = spec_diffs(old_spec, spec)
     diffs += changed
     if changed:
-        reasons.append("roll out: " + ", ".join(d.path for d in changed[:4]) + (" …" if len(changed) > 4 else "")
-                       + " changed")
+        reasons.append(
+            "roll out: " + ", ".join(d.path for d in changed[:4]) + (" …" if len(changed) > 4 else "") + " changed"
+        )
     if not reasons:
         reasons.append("roll out: deployment definition changed (target settings)")
     return reasons, diffs
@@ -93,4 +109,3 @@ def record_outdated(ctx: PlanContext, node: DeploymentNode) -> bool:
     """The registry's record of the deployment is missing or from another fingerprint."""
     record = ctx.live.record(node.target_name, node.name)
     return record is None or record.fingerprint != node.fingerprint
-

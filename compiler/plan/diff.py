@@ -24,9 +24,19 @@ from .state import LiveState
 from .target import PlanContext, Running, TargetTypes
 
 
-def make_plan(graph: Graph, live: LiveState, *, types: TargetTypes, scope: Scope = Scope(),
-              selection: Selection | None = None, git_commit: str | None = None, git_branch: str | None = None,
-              git_dirty: bool | None = None, created_at: str | None = None, warnings: tuple[str, ...] = ()) -> Plan:
+def make_plan(
+    graph: Graph,
+    live: LiveState,
+    *,
+    types: TargetTypes,
+    scope: Scope = Scope(),
+    selection: Selection | None = None,
+    git_commit: str | None = None,
+    git_branch: str | None = None,
+    git_dirty: bool | None = None,
+    created_at: str | None = None,
+    warnings: tuple[str, ...] = (),
+) -> Plan:
     """selection: the scope's selection when the caller made it already (one select() per command)."""
     selection = selection or select(graph, scope, types)
     actions: dict[str, Action] = {}
@@ -45,36 +55,60 @@ def make_plan(graph: Graph, live: LiveState, *, types: TargetTypes, scope: Scope
             actions[action.resource] = action
     ordered = _with_dependencies(graph, list(actions.values()))
     return Plan(
-        workspace=graph.workspace.name, root=graph.root, scope=scope, actions=tuple(ordered),
-        stages=_stages(ordered), live_fingerprint=live.fingerprint(), not_applied=selection.not_applied,
-        git_commit=git_commit, created_at=created_at or datetime.now(UTC).isoformat(timespec="seconds"),
-        warnings=warnings, git_branch=git_branch, git_dirty=git_dirty,
+        workspace=graph.workspace.name,
+        root=graph.root,
+        scope=scope,
+        actions=tuple(ordered),
+        stages=_stages(ordered),
+        live_fingerprint=live.fingerprint(),
+        not_applied=selection.not_applied,
+        git_commit=git_commit,
+        created_at=created_at or datetime.now(UTC).isoformat(timespec="seconds"),
+        warnings=warnings,
+        git_branch=git_branch,
+        git_dirty=git_dirty,
     )
 
 
 # --- models --------------------------------------------------------------------------------------
+
 
 def _model(graph: Graph, node: ModelNode, live: LiveState) -> Action:
     digest = registry_digest(graph, node)
     fact = live.models.get(node.name)
     if digest is None:  # a remote artifact: registered by `modelctl models register`, never fetched here
         version = fact.version if fact else None
-        return Action(node.id, "no-op", ("remote artifact: not registered by apply",), fingerprint=node.fingerprint,
-                      change=ModelChange(version, fact.digest if fact else None))
+        return Action(
+            node.id,
+            "no-op",
+            ("remote artifact: not registered by apply",),
+            fingerprint=node.fingerprint,
+            change=ModelChange(version, fact.digest if fact else None),
+        )
     if fact is None:
-        return Action(node.id, "create", (f"register: model {node.name} version 1",),
-                      (FieldDiff("artifact.digest", None, digest),), fingerprint=node.fingerprint,
-                      change=ModelChange(1, digest, node.spec.framework))
+        return Action(
+            node.id,
+            "create",
+            (f"register: model {node.name} version 1",),
+            (FieldDiff("artifact.digest", None, digest),),
+            fingerprint=node.fingerprint,
+            change=ModelChange(1, digest, node.spec.framework),
+        )
     if fact.digest != digest:
         new = fact.last_version + 1
-        return Action(node.id, "update", (f"register: model {node.name} {fact.version} → {new}",),
-                      (FieldDiff("artifact.digest", fact.digest, digest), FieldDiff("version", fact.version, new)),
-                      fingerprint=node.fingerprint,
-                      change=ModelChange(new, digest, node.spec.framework))
+        return Action(
+            node.id,
+            "update",
+            (f"register: model {node.name} {fact.version} → {new}",),
+            (FieldDiff("artifact.digest", fact.digest, digest), FieldDiff("version", fact.version, new)),
+            fingerprint=node.fingerprint,
+            change=ModelChange(new, digest, node.spec.framework),
+        )
     return Action(node.id, "no-op", fingerprint=node.fingerprint, change=ModelChange(fact.version, digest))
 
 
 # --- images --------------------------------------------------------------------------------------
+
 
 def _planned_version(actions: dict[str, Action], model_id: str) -> int | None:
     planned = actions.get(model_id)
@@ -101,13 +135,17 @@ def _check_pins(node: ImageNode, live: LiveState, actions: dict[str, Action]) ->
     for use in node.models:
         if not use.selector.isdigit():
             continue
-        known = max(live.models[use.name].last_version if use.name in live.models else 0,
-                    _planned_version(actions, use.model_id) or 0)
+        known = max(
+            live.models[use.name].last_version if use.name in live.models else 0,
+            _planned_version(actions, use.model_id) or 0,
+        )
         if int(use.selector) > known:
             have = f"versions 1..{known}" if known else "no version"
-            raise PlanError(f"{node.id}: model {use.name}@{use.selector} does not exist (the registry has {have} "
-                            f"of {use.name}, counting what this plan registers); pin an existing version or use "
-                            f"{use.name}@latest")
+            raise PlanError(
+                f"{node.id}: model {use.name}@{use.selector} does not exist (the registry has {have} "
+                f"of {use.name}, counting what this plan registers); pin an existing version or use "
+                f"{use.name}@latest"
+            )
 
 
 def _image(graph: Graph, node: ImageNode, live: LiveState, actions: dict[str, Action]) -> Action:
@@ -121,11 +159,19 @@ def _image(graph: Graph, node: ImageNode, live: LiveState, actions: dict[str, Ac
     model_text = ", ".join(f"{m}@{v}" for m, v in models) or "no models"
     if fact is None or fact.fingerprint != node.fingerprint:
         change = ImageChange(ref, tuple(models), fact.version + 1 if fact else 1)
-        diffs = [FieldDiff("fingerprint", fact.fingerprint if fact else None, node.fingerprint),
-                 FieldDiff("ref", fact.image_ref if fact else None, ref)]
+        diffs = [
+            FieldDiff("fingerprint", fact.fingerprint if fact else None, node.fingerprint),
+            FieldDiff("ref", fact.image_ref if fact else None, ref),
+        ]
         if fact is None:
-            return Action(node.id, "create", (f"build: image {node.name} ({model_text})",), tuple(diffs),
-                          fingerprint=node.fingerprint, change=change)
+            return Action(
+                node.id,
+                "create",
+                (f"build: image {node.name} ({model_text})",),
+                tuple(diffs),
+                fingerprint=node.fingerprint,
+                change=change,
+            )
         before = dict(fact.models)
         reasons = [f"rebuild: model {m} {before[m]} → {v}" for m, v in models if m in before and before[m] != v]
         reasons += [f"rebuild: model {m}@{v} added" for m, v in models if m not in before]
@@ -133,16 +179,30 @@ def _image(graph: Graph, node: ImageNode, live: LiveState, actions: dict[str, Ac
         if [list(m) for m in fact.models] != [list(m) for m in models]:
             diffs.append(FieldDiff("models", [list(m) for m in fact.models], [list(m) for m in models]))
         if not reasons:
-            reasons = [f"rebuild: image definition changed (environment, scoring code or spec; "
-                       f"fingerprint {short(fact.fingerprint)} → {short(node.fingerprint)})"]
+            reasons = [
+                f"rebuild: image definition changed (environment, scoring code or spec; "
+                f"fingerprint {short(fact.fingerprint)} → {short(node.fingerprint)})"
+            ]
         return Action(node.id, "update", tuple(reasons), tuple(diffs), fingerprint=node.fingerprint, change=change)
-    change = ImageChange(ref, fact.models, fact.version)   # built before: the registry's record of what it holds
+    change = ImageChange(ref, fact.models, fact.version)  # built before: the registry's record of what it holds
     if pushed is None:
-        return Action(node.id, "update", (f"push: {ref} is missing from the image registry",),
-                      (FieldDiff("pushed", None, ref),), fingerprint=node.fingerprint, change=change)
+        return Action(
+            node.id,
+            "update",
+            (f"push: {ref} is missing from the image registry",),
+            (FieldDiff("pushed", None, ref),),
+            fingerprint=node.fingerprint,
+            change=change,
+        )
     if fact.image_ref is None:
-        return Action(node.id, "update", ("record: the registry has no image reference for this version",),
-                      (FieldDiff("ref", None, ref),), fingerprint=node.fingerprint, change=change)
+        return Action(
+            node.id,
+            "update",
+            ("record: the registry has no image reference for this version",),
+            (FieldDiff("ref", None, ref),),
+            fingerprint=node.fingerprint,
+            change=change,
+        )
     return Action(node.id, "no-op", fingerprint=node.fingerprint, change=change)
 
 
@@ -150,8 +210,9 @@ def _prebuilt(node: ImageNode, ref: str, live: LiveState) -> Action:
     """ref: the image's spec.prebuilt."""
     digest = live.manifests.get(ref)
     if digest is None:
-        raise PlanError(f"{node.id}: prebuilt image {ref} was not found in its registry "
-                        "(push it first, or fix spec.prebuilt)")
+        raise PlanError(
+            f"{node.id}: prebuilt image {ref} was not found in its registry (push it first, or fix spec.prebuilt)"
+        )
     name = ref.split("@", 1)[0]
     if "@" not in ref and ":" in name.rsplit("/", 1)[-1]:
         name = name.rsplit(":", 1)[0]
@@ -159,29 +220,45 @@ def _prebuilt(node: ImageNode, ref: str, live: LiveState) -> Action:
     fact = live.images.get(node.name)
     change = ImageChange(pinned, (), (fact.version if fact else 0) + 1)
     if fact is None:
-        return Action(node.id, "create", (f"track: prebuilt image {pinned}",), (FieldDiff("ref", None, pinned),),
-                      fingerprint=node.fingerprint, change=change)
+        return Action(
+            node.id,
+            "create",
+            (f"track: prebuilt image {pinned}",),
+            (FieldDiff("ref", None, pinned),),
+            fingerprint=node.fingerprint,
+            change=change,
+        )
     if fact.image_ref != pinned or fact.fingerprint != node.fingerprint:
-        return Action(node.id, "update", (f"track: prebuilt image now {pinned} (was {fact.image_ref})",),
-                      (FieldDiff("ref", fact.image_ref, pinned),), fingerprint=node.fingerprint, change=change)
+        return Action(
+            node.id,
+            "update",
+            (f"track: prebuilt image now {pinned} (was {fact.image_ref})",),
+            (FieldDiff("ref", fact.image_ref, pinned),),
+            fingerprint=node.fingerprint,
+            change=change,
+        )
     return Action(node.id, "no-op", fingerprint=node.fingerprint, change=ImageChange(pinned, (), fact.version))
 
 
 # --- prune ---------------------------------------------------------------------------------------
 
+
 def _prune(ctx: PlanContext, types: TargetTypes, selection: Selection, scope: Scope) -> list[Action]:
     """Deletes of what managed targets run (or the registry recorded) and git no longer wants there."""
     graph = ctx.graph
-    desired = {("Deployment", n.target_name, n.name) for n in graph.of_kind("Deployment")} | \
-              {("Endpoint", n.target_name, n.name) for n in graph.of_kind("Endpoint")}
+    desired = {("Deployment", n.target_name, n.name) for n in graph.of_kind("Deployment")} | {
+        ("Endpoint", n.target_name, n.name) for n in graph.of_kind("Endpoint")
+    }
     found: dict[tuple[str, str, str], Running] = {}
     for target_name, target in selection.managed_targets:
         for item in types[target.type].running(ctx, target_name):
             found.setdefault((item.kind, target_name, item.removal.name), item)
     for r in ctx.live.records:
         if r.target in selection.managed_names:  # recorded, but gone from the target: the record goes too
-            found.setdefault(("Deployment", r.target, r.name),
-                             Running("Deployment", Removal(r.name), FieldDiff("containers", [], None)))
+            found.setdefault(
+                ("Deployment", r.target, r.name),
+                Running("Deployment", Removal(r.name), FieldDiff("containers", [], None)),
+            )
     names_in_git = {n.name for n in graph.of_kind("Deployment")}
     deployments: list[Action] = []
     endpoints: list[Action] = []
@@ -193,16 +270,20 @@ def _prune(ctx: PlanContext, types: TargetTypes, selection: Selection, scope: Sc
         if scope.resources and rid not in selection.explicit:
             continue
         if item.protected:
-            raise PlanError(f"{rid} on target {target_name} is gone from git but was deployed with "
-                            "lifecycle.preventDestroy: true; refusing to plan its deletion. Put it back, or "
-                            "deploy it once with preventDestroy: false before removing it, or plan with --no-prune.")
+            raise PlanError(
+                f"{rid} on target {target_name} is gone from git but was deployed with "
+                "lifecycle.preventDestroy: true; refusing to plan its deletion. Put it back, or "
+                "deploy it once with preventDestroy: false before removing it, or plan with --no-prune."
+            )
         reason = f"prune: moved off target {target_name}" if moved else "prune: removed from git"
         (endpoints if kind == "Endpoint" else deployments).append(
-            Action(rid, "delete", (reason,), (item.gone,), target=target_name, change=item.removal))
+            Action(rid, "delete", (reason,), (item.gone,), target=target_name, change=item.removal)
+        )
     return endpoints + deployments
 
 
 # --- order ---------------------------------------------------------------------------------------
+
 
 def _with_dependencies(graph: Graph, actions: list[Action]) -> list[Action]:
     """Each change depends on the changes of the resources it is built from (transitively)."""

@@ -56,6 +56,7 @@ class ScopeDoc(_Doc):
 
 class PlanDocument(_Doc):
     """A modelctl plan: what `apply` will do, against which live state."""
+
     kind: Literal["modelctl-plan"] = KIND
     schemaVersion: Literal[1] = SCHEMA_VERSION
     workspace: str
@@ -75,16 +76,34 @@ class PlanDocument(_Doc):
 
 def to_document(plan: Plan) -> dict:
     doc = PlanDocument(
-        workspace=plan.workspace, root=plan.root, gitCommit=plan.git_commit, gitBranch=plan.git_branch, gitDirty=plan.git_dirty,
+        workspace=plan.workspace,
+        root=plan.root,
+        gitCommit=plan.git_commit,
+        gitBranch=plan.git_branch,
+        gitDirty=plan.git_dirty,
         createdAt=plan.created_at,
         liveStateFingerprint=plan.live_fingerprint,
-        scope=ScopeDoc(resources=list(plan.scope.resources), targets=list(plan.scope.targets),
-                       prune=plan.scope.prune, stage=plan.scope.stage),
-        summary=plan.counts(), stages=[list(s.resources) for s in plan.stages],
-        actions=[ActionDoc(resource=a.resource, action=a.action, reasons=list(a.reasons),
-                           diffs=[DiffDoc(path=d.path, before=d.before, after=d.after) for d in a.diffs],
-                           dependsOn=list(a.depends_on), target=a.target, fingerprint=a.fingerprint,
-                           detail=a.detail) for a in plan.actions],
+        scope=ScopeDoc(
+            resources=list(plan.scope.resources),
+            targets=list(plan.scope.targets),
+            prune=plan.scope.prune,
+            stage=plan.scope.stage,
+        ),
+        summary=plan.counts(),
+        stages=[list(s.resources) for s in plan.stages],
+        actions=[
+            ActionDoc(
+                resource=a.resource,
+                action=a.action,
+                reasons=list(a.reasons),
+                diffs=[DiffDoc(path=d.path, before=d.before, after=d.after) for d in a.diffs],
+                dependsOn=list(a.depends_on),
+                target=a.target,
+                fingerprint=a.fingerprint,
+                detail=a.detail,
+            )
+            for a in plan.actions
+        ],
         notApplied=[NotAppliedDoc(resource=n.resource, target=n.target, reason=n.reason) for n in plan.not_applied],
         warnings=list(plan.warnings),
     )
@@ -97,29 +116,46 @@ def dumps(plan: Plan) -> str:
 
 def from_document(data: Any) -> Plan:
     if isinstance(data, dict) and data.get("schemaVersion") not in (None, SCHEMA_VERSION):
-        raise PlanError(f"plan schemaVersion {data.get('schemaVersion')} is not supported by this modelctl "
-                        f"(it reads version {SCHEMA_VERSION}); make the plan again with this version")
+        raise PlanError(
+            f"plan schemaVersion {data.get('schemaVersion')} is not supported by this modelctl "
+            f"(it reads version {SCHEMA_VERSION}); make the plan again with this version"
+        )
     try:
         doc = PlanDocument.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise PlanError(f"not a valid modelctl plan: {where}: {first['msg']} "
-                        f"({err.error_count()} problem{'s' * (err.error_count() != 1)})") from None
-    actions = tuple(Action(a.resource, a.action, tuple(a.reasons),
-                           tuple(FieldDiff(d.path, d.before, d.after) for d in a.diffs),
-                           tuple(a.dependsOn), a.target, a.fingerprint, change_from_json(a.resource, a.action, a.detail))
-                    for a in doc.actions)
+        raise PlanError(
+            f"not a valid modelctl plan: {where}: {first['msg']} "
+            f"({err.error_count()} problem{'s' * (err.error_count() != 1)})"
+        ) from None
+    actions = tuple(
+        Action(
+            a.resource,
+            a.action,
+            tuple(a.reasons),
+            tuple(FieldDiff(d.path, d.before, d.after) for d in a.diffs),
+            tuple(a.dependsOn),
+            a.target,
+            a.fingerprint,
+            change_from_json(a.resource, a.action, a.detail),
+        )
+        for a in doc.actions
+    )
     deletes = {a.resource for a in actions if a.action == "delete"}
     return Plan(
-        workspace=doc.workspace, root=doc.root,
+        workspace=doc.workspace,
+        root=doc.root,
         scope=Scope(tuple(doc.scope.resources), tuple(doc.scope.targets), doc.scope.prune, doc.scope.stage),
         actions=actions,
         stages=tuple(Stage(tuple(s), deletes=bool(s) and set(s) <= deletes) for s in doc.stages),
         live_fingerprint=doc.liveStateFingerprint,
         not_applied=tuple(NotApplied(n.resource, n.target, n.reason) for n in doc.notApplied),
-        git_commit=doc.gitCommit, created_at=doc.createdAt, warnings=tuple(doc.warnings),
-        git_branch=doc.gitBranch, git_dirty=doc.gitDirty,
+        git_commit=doc.gitCommit,
+        created_at=doc.createdAt,
+        warnings=tuple(doc.warnings),
+        git_branch=doc.gitBranch,
+        git_dirty=doc.gitDirty,
     )
 
 
@@ -143,12 +179,14 @@ def read_plan(path: Path) -> Plan:
 
 def json_schema() -> dict:
     from ..schemas import DRAFT, SCHEMA_BASE_ID
+
     schema = PlanDocument.model_json_schema(mode="validation")
     return {"$schema": DRAFT, "$id": f"{SCHEMA_BASE_ID}plan.json", "title": "modelctl plan", **schema}
 
 
 def _register() -> None:
     from .. import schemas
+
     schemas.register("plan", json_schema)
 
 

@@ -37,12 +37,16 @@ def render_text(plan: Plan, *, show_no_op: bool = False) -> str:
         for a in changes:
             lines += _action_text(a)
         if len(plan.stages) > 1:
-            lines.append("[dim]Order: " + " → ".join("{" + ", ".join(s.resources) + "}" for s in plan.stages) + "[/dim]")
+            lines.append(
+                "[dim]Order: " + " → ".join("{" + ", ".join(s.resources) + "}" for s in plan.stages) + "[/dim]"
+            )
             lines.append("")
     if plan.not_applied:
         lines.append("[cyan]Not applied by this version (render only):[/cyan]")
         for n in plan.not_applied:
-            lines.append(f"  [cyan]·[/cyan] {escape(n.resource)} [dim](target {escape(n.target)})[/dim]: {escape(n.reason)}")
+            lines.append(
+                f"  [cyan]·[/cyan] {escape(n.resource)} [dim](target {escape(n.target)})[/dim]: {escape(n.reason)}"
+            )
         lines.append("")
     for w in plan.warnings:
         lines.append(f"[yellow]warning:[/yellow] {escape(w)}")

@@ -46,8 +46,13 @@ class Lease:
 
 
 @contextmanager
-def workspace_lock(registry: RegistryWriter, workspace: str, operation: str = "apply",
-                   ttl: float = TTL_SECONDS, scope: str | None = None) -> Iterator[Lease]:
+def workspace_lock(
+    registry: RegistryWriter,
+    workspace: str,
+    operation: str = "apply",
+    ttl: float = TTL_SECONDS,
+    scope: str | None = None,
+) -> Iterator[Lease]:
     """scope: another lease than the apply lock (e.g. "reconcile/<workspace>" for reconcile loops)."""
     from ..registry import LockHeld, LockLost, NotFound
 
@@ -57,8 +62,10 @@ def workspace_lock(registry: RegistryWriter, workspace: str, operation: str = "a
         lock = registry.acquire_lock(scope, owner, operation, ttl)
     except LockHeld as held:
         if not _gone(held.owner):
-            raise ApplyError(f"another {operation} is running on workspace {workspace!r}: {held} — wait for it, or "
-                             f"if it is dead run 'modelctl locks release {scope}'") from None
+            raise ApplyError(
+                f"another {operation} is running on workspace {workspace!r}: {held} — wait for it, or "
+                f"if it is dead run 'modelctl locks release {scope}'"
+            ) from None
         try:
             registry.force_release_lock(scope)
         except NotFound:

@@ -18,14 +18,14 @@ ModelVersion = Union[int, str, None]  # a number; a selector such as "latest" or
 
 @dataclass(frozen=True)
 class FieldDiff:
-    path: str       # "spec.resources.memory", "image", "artifact.digest"
-    before: Any     # JSON value; None when absent
+    path: str  # "spec.resources.memory", "image", "artifact.digest"
+    before: Any  # JSON value; None when absent
     after: Any
 
 
 @dataclass(frozen=True)
 class ModelChange:
-    version: int | None        # the version apply registers (or the registry has, for a no-op)
+    version: int | None  # the version apply registers (or the registry has, for a no-op)
     digest: str | None
     framework: str | None = None
 
@@ -42,24 +42,26 @@ class ModelChange:
 
 @dataclass(frozen=True)
 class ImageChange:
-    ref: str                                       # what the image is tagged (pinned by digest once pushed)
-    models: tuple[tuple[str, ModelVersion], ...]   # (model, version) it contains
-    version: int                                   # the image version apply registers (or the registry has)
+    ref: str  # what the image is tagged (pinned by digest once pushed)
+    models: tuple[tuple[str, ModelVersion], ...]  # (model, version) it contains
+    version: int  # the image version apply registers (or the registry has)
 
     def to_json(self) -> dict[str, Any]:
         return {"ref": self.ref, "models": [list(m) for m in self.models], "version": self.version}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> ImageChange:
-        return cls(str(d.get("ref", "")), tuple((str(m), v) for m, v in d.get("models") or ()), int(d.get("version") or 0))
+        return cls(
+            str(d.get("ref", "")), tuple((str(m), v) for m, v in d.get("models") or ()), int(d.get("version") or 0)
+        )
 
 
 @dataclass(frozen=True)
 class DeploymentChange:
-    image: str                 # the Image it runs
-    ref: str                   # the image reference deployed
-    url: str | None = None     # where it answers now (None: not yet)
-    port: int | None = None    # the stable port (targets with a router)
+    image: str  # the Image it runs
+    ref: str  # the image reference deployed
+    url: str | None = None  # where it answers now (None: not yet)
+    port: int | None = None  # the stable port (targets with a router)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"image": self.image, "ref": self.ref, "url": self.url}
@@ -83,17 +85,21 @@ class EndpointChange:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> EndpointChange:
-        return cls(tuple(sorted((str(k), int(v)) for k, v in (d.get("traffic") or {}).items())),
-                   str(d.get("path", "/")), d.get("url"))
+        return cls(
+            tuple(sorted((str(k), int(v)) for k, v in (d.get("traffic") or {}).items())),
+            str(d.get("path", "/")),
+            d.get("url"),
+        )
 
 
 @dataclass(frozen=True)
 class Removal:
     """A deployment or endpoint gone from git: what the target removes."""
+
     name: str
     endpoint: bool = False
-    containers: tuple[str, ...] = ()   # a deployment's containers, where the target runs containers
-    published: str | None = None       # where its bundle was published, for publishing targets
+    containers: tuple[str, ...] = ()  # a deployment's containers, where the target runs containers
+    published: str | None = None  # where its bundle was published, for publishing targets
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -107,13 +113,18 @@ class Removal:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Removal:
-        return cls(str(d.get("name", "")), bool(d.get("endpoint", False)), tuple(d.get("containers") or ()),
-                   d.get("published"))
+        return cls(
+            str(d.get("name", "")), bool(d.get("endpoint", False)), tuple(d.get("containers") or ()), d.get("published")
+        )
 
 
 Change = Union[ModelChange, ImageChange, DeploymentChange, EndpointChange, Removal]
 _CHANGE_BY_KIND: dict[str, type[ModelChange] | type[ImageChange] | type[DeploymentChange] | type[EndpointChange]] = {
-    "Model": ModelChange, "Image": ImageChange, "Deployment": DeploymentChange, "Endpoint": EndpointChange}
+    "Model": ModelChange,
+    "Image": ImageChange,
+    "Deployment": DeploymentChange,
+    "Endpoint": EndpointChange,
+}
 
 
 def change_from_json(resource: str, action: str, detail: dict[str, Any]) -> Change | None:
@@ -128,14 +139,14 @@ def change_from_json(resource: str, action: str, detail: dict[str, Any]) -> Chan
 
 @dataclass(frozen=True)
 class Action:
-    resource: str                   # "Deployment/iris-local"
+    resource: str  # "Deployment/iris-local"
     action: ActionKind
     reasons: tuple[str, ...] = ()
     diffs: tuple[FieldDiff, ...] = ()
     depends_on: tuple[str, ...] = ()  # resources whose actions must finish first
-    target: str | None = None       # deployment target name (Deployment and Endpoint actions)
+    target: str | None = None  # deployment target name (Deployment and Endpoint actions)
     fingerprint: str | None = None  # desired fingerprint (None for delete)
-    change: Change | None = None    # what the executor needs, typed by kind
+    change: Change | None = None  # what the executor needs, typed by kind
 
     @property
     def kind(self) -> str:
@@ -158,6 +169,7 @@ class Action:
 @dataclass(frozen=True)
 class NotApplied:
     """A resource this version plans but does not apply (rendered only): shown, never skipped silently."""
+
     resource: str
     target: str
     reason: str
@@ -166,8 +178,9 @@ class NotApplied:
 @dataclass(frozen=True)
 class Scope:
     """What the plan covers; apply re-reads live state with the same scope."""
-    resources: tuple[str, ...] = ()   # --target KIND/NAME (empty: everything)
-    targets: tuple[str, ...] = ()     # --targets NAME|TYPE (empty: every target)
+
+    resources: tuple[str, ...] = ()  # --target KIND/NAME (empty: everything)
+    targets: tuple[str, ...] = ()  # --targets NAME|TYPE (empty: every target)
     prune: bool = True
     stage: str | None = None
 
@@ -175,8 +188,9 @@ class Scope:
 @dataclass(frozen=True)
 class Stage:
     """Changes that may run together (in parallel); a stage starts when the one before it finished."""
+
     resources: tuple[str, ...]
-    deletes: bool = False   # the last stage: removals, after everything new is in place
+    deletes: bool = False  # the last stage: removals, after everything new is in place
 
 
 @dataclass(frozen=True)
@@ -184,15 +198,15 @@ class Plan:
     workspace: str
     root: str
     scope: Scope
-    actions: tuple[Action, ...]                # dependency order, no-ops included
-    stages: tuple[Stage, ...]                  # changed resources per stage
+    actions: tuple[Action, ...]  # dependency order, no-ops included
+    stages: tuple[Stage, ...]  # changed resources per stage
     live_fingerprint: str
     not_applied: tuple[NotApplied, ...] = ()
     git_commit: str | None = None
     created_at: str | None = None
-    warnings: tuple[str, ...] = field(default=())   # validation warnings of the repo the plan was made from
+    warnings: tuple[str, ...] = field(default=())  # validation warnings of the repo the plan was made from
     git_branch: str | None = None
-    git_dirty: bool | None = None   # None: not made from a git checkout
+    git_dirty: bool | None = None  # None: not made from a git checkout
 
     @property
     def changes(self) -> list[Action]:

@@ -10,6 +10,7 @@ from ..graph import Graph, ImageNode, ModelNode
 def image_reference(graph: Graph, image: ImageNode) -> str:
     """`<imageRegistry>/<image>:<fingerprint tag>` (render's naming), or the prebuilt reference as written."""
     from ..render.naming import image_reference as rendered_reference
+
     return rendered_reference(graph, image)
 
 
@@ -23,6 +24,7 @@ def registry_digest(graph: Graph, model: ModelNode) -> str | None:
     if not model.artifact.is_dir:
         return f"sha256:{model.artifact.sha256}"
     from ..registry.artifacts import source_digest
+
     return source_digest(Path(graph.root) / model.artifact.path)
 
 

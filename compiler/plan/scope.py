@@ -20,11 +20,11 @@ ACTION_KINDS = ("Model", "Image", "Deployment", "Endpoint")
 
 @dataclass(frozen=True)
 class Selection:
-    nodes: tuple[Node, ...]                          # Models, Images, applied Deployments, Endpoints: in dependency order
+    nodes: tuple[Node, ...]  # Models, Images, applied Deployments, Endpoints: in dependency order
     not_applied: tuple[NotApplied, ...]
     managed_targets: tuple[tuple[str, Target], ...]  # applied targets in scope: their live objects are read and pruned
-    explicit: frozenset[str]                         # --target ids (deletes need to be named)
-    needs_target_facts: bool = True                  # False: only models/images in scope, no target is asked
+    explicit: frozenset[str]  # --target ids (deletes need to be named)
+    needs_target_facts: bool = True  # False: only models/images in scope, no target is asked
 
     @property
     def managed_names(self) -> set[str]:
@@ -59,20 +59,19 @@ def select(graph: Graph, scope: Scope, types: TargetTypes) -> Selection:
         if kind not in ("Model", "Image", "Deployment", "Endpoint") or not name:
             raise PlanError(f"--target takes KIND/NAME (Model/x, Image/y, Deployment/z), not '{rid}'")
 
-    chosen_deployments = [n for n in graph.of_kind("Deployment")
-                          if _target_matches(scope, n.target_name, n.target.type)]
-    if scope.targets:  # only what the chosen deployments need
-        needed: set[str] = set()
+    chosen_deployments = [
+        n for n in graph.of_kind("Deployment") if _target_matches(scope, n.target_name, n.target.type)
+    ]
+    needed: set[str] | None = None  # with --targets: only what the chosen deployments need
+    if scope.targets:
+        needed = set()
         for dep in chosen_deployments:
             needed |= _ancestors(graph, dep.id)
-        in_filter = lambda n: (n.kind == "Deployment" and n in chosen_deployments or n.id in needed  # noqa: E731
-                               or n.kind == "Endpoint" and _target_matches(scope, n.target_name, n.target.type))
-    else:
-        in_filter = lambda n: True  # noqa: E731
 
     explicit: set[str] = set()
+    wanted_ids: set[str] | None = None  # with --target: the named resources and what they are built from
     if scope.resources:
-        wanted_ids: set[str] = set()
+        wanted_ids = set()
         for rid in scope.resources:
             if rid in graph.nodes:
                 wanted_ids |= _ancestors(graph, rid)
@@ -82,9 +81,15 @@ def select(graph: Graph, scope: Scope, types: TargetTypes) -> Selection:
             names = [n.id for n in graph if n.kind in ("Model", "Image", "Deployment", "Endpoint")]
             hint = did_you_mean(unknown[0], names) or "no such resource in the repo"
             raise PlanError(f"--target {unknown[0]}: {hint}")
-        in_scope = lambda n: in_filter(n) and n.id in wanted_ids  # noqa: E731
-    else:
-        in_scope = in_filter
+
+    def in_scope(n: Node) -> bool:
+        if needed is not None:
+            on_target = isinstance(n, (DeploymentNode, EndpointNode)) and _target_matches(
+                scope, n.target_name, n.target.type
+            )
+            if not (on_target or n.id in needed):
+                return False
+        return wanted_ids is None or n.id in wanted_ids
 
     nodes: list[Node] = []
     not_applied: list[NotApplied] = []
@@ -97,19 +102,36 @@ def select(graph: Graph, scope: Scope, types: TargetTypes) -> Selection:
             if _type(types, node.target.type).applies:
                 nodes.append(node)
             else:
-                not_applied.append(NotApplied(node.id, node.target_name, f"{node.target.type} target "
-                                              f"'{node.target_name}': not applied by this version (render only: "
-                                              "modelctl render)"))
+                not_applied.append(
+                    NotApplied(
+                        node.id,
+                        node.target_name,
+                        f"{node.target.type} target "
+                        f"'{node.target_name}': not applied by this version (render only: "
+                        "modelctl render)",
+                    )
+                )
         elif isinstance(node, EndpointNode):
             if _type(types, node.target.type).routes_endpoints:
                 nodes.append(node)
             elif not scope.resources or node.id in explicit:
-                not_applied.append(NotApplied(node.id, node.target_name, f"{node.target.type} target "
-                                              f"'{node.target_name}': endpoints are not applied by this version "
-                                              "(render only: modelctl render)"))
-    managed = tuple((name, t) for name, t in sorted(targets.items())
-                    if _type(types, t.type).applies and _target_matches(scope, name, t.type))
-    return Selection(tuple(nodes), tuple(not_applied), managed, frozenset(explicit), _needs_target_facts(nodes, explicit, managed))
+                not_applied.append(
+                    NotApplied(
+                        node.id,
+                        node.target_name,
+                        f"{node.target.type} target "
+                        f"'{node.target_name}': endpoints are not applied by this version "
+                        "(render only: modelctl render)",
+                    )
+                )
+    managed = tuple(
+        (name, t)
+        for name, t in sorted(targets.items())
+        if _type(types, t.type).applies and _target_matches(scope, name, t.type)
+    )
+    return Selection(
+        tuple(nodes), tuple(not_applied), managed, frozenset(explicit), _needs_target_facts(nodes, explicit, managed)
+    )
 
 
 def _type(types: TargetTypes, name: str) -> TargetType:
@@ -132,12 +154,15 @@ def _needs_target_facts(nodes: list[Node], explicit: set[str], managed: tuple[tu
 def wanted(graph: Graph, selection: Selection) -> Wanted:
     """What the registry and the image registry are asked for."""
     images = [n for n in selection.nodes if isinstance(n, ImageNode)]
-    return Wanted(graph.workspace.name, graph.root,
-                  models=tuple(n.name for n in selection.nodes if n.kind == "Model"),
-                  images=tuple(n.name for n in images),
-                  refs=tuple(image_reference(graph, n) for n in images),
-                  image_fingerprints=tuple((n.name, n.fingerprint) for n in images),
-                  managed_targets=tuple(name for name, _ in selection.managed_targets))
+    return Wanted(
+        graph.workspace.name,
+        graph.root,
+        models=tuple(n.name for n in selection.nodes if n.kind == "Model"),
+        images=tuple(n.name for n in images),
+        refs=tuple(image_reference(graph, n) for n in images),
+        image_fingerprints=tuple((n.name, n.fingerprint) for n in images),
+        managed_targets=tuple(name for name, _ in selection.managed_targets),
+    )
 
 
 def facts_requests(graph: Graph, selection: Selection, types: TargetTypes) -> dict[str, FactsRequest]:
@@ -149,6 +174,7 @@ def facts_requests(graph: Graph, selection: Selection, types: TargetTypes) -> di
     for type_name in sorted({t.type for _, t in selection.managed_targets}):
         targets = tuple((name, t) for name, t in selection.managed_targets if t.type == type_name)
         names = {name for name, _ in targets}
-        out[type_name] = FactsRequest(graph.workspace.name, Path(graph.root), targets,
-                                      tuple(d for d in deployments if d.target_name in names))
+        out[type_name] = FactsRequest(
+            graph.workspace.name, Path(graph.root), targets, tuple(d for d in deployments if d.target_name in names)
+        )
     return out

@@ -19,9 +19,9 @@ from .target import TargetFacts
 @dataclass(frozen=True)
 class ModelFact:
     name: str
-    version: int        # latest non-archived version
-    digest: str         # its content digest, "sha256:…"
-    last_version: int   # highest version ever registered (archived included): the next one is +1
+    version: int  # latest non-archived version
+    digest: str  # its content digest, "sha256:…"
+    last_version: int  # highest version ever registered (archived included): the next one is +1
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class ImageFact:
 @dataclass(frozen=True)
 class RecordFact:
     """The registry's record of a deployment (what `deployments list` shows)."""
+
     name: str
     target: str
     image: str
@@ -50,32 +51,35 @@ class LiveState:
     images: Mapping[str, ImageFact] = field(default_factory=dict)
     manifests: Mapping[str, str | None] = field(default_factory=dict)  # image ref → pushed digest (None: missing)
     records: tuple[RecordFact, ...] = ()
-    targets: Mapping[str, TargetFacts] = field(default_factory=dict)   # each target's own facts, by target name
+    targets: Mapping[str, TargetFacts] = field(default_factory=dict)  # each target's own facts, by target name
 
     def record(self, target: str, deployment: str) -> RecordFact | None:
         return next((r for r in self.records if r.target == target and r.name == deployment), None)
 
     def fingerprint(self) -> str:
         """Stable hash of everything a plan depends on (health and timestamps excluded)."""
-        return canonical_sha256({
-            "models": {k: [m.version, m.digest, m.last_version] for k, m in sorted(self.models.items())},
-            "images": {k: [i.version, i.fingerprint, i.image_ref] for k, i in sorted(self.images.items())},
-            "manifests": dict(sorted(self.manifests.items())),
-            "records": sorted([r.target, r.name, r.fingerprint, r.image, r.image_version] for r in self.records),
-            "targets": {name: facts.fingerprint() for name, facts in sorted(self.targets.items())},
-        })
+        return canonical_sha256(
+            {
+                "models": {k: [m.version, m.digest, m.last_version] for k, m in sorted(self.models.items())},
+                "images": {k: [i.version, i.fingerprint, i.image_ref] for k, i in sorted(self.images.items())},
+                "manifests": dict(sorted(self.manifests.items())),
+                "records": sorted([r.target, r.name, r.fingerprint, r.image, r.image_version] for r in self.records),
+                "targets": {name: facts.fingerprint() for name, facts in sorted(self.targets.items())},
+            }
+        )
 
 
 @dataclass(frozen=True)
 class Wanted:
     """What to read from the registry and the image registry: the names a plan needs."""
+
     workspace: str
     root: str
     models: tuple[str, ...] = ()
     images: tuple[str, ...] = ()
-    refs: tuple[str, ...] = ()                               # image refs whose pushed digest matters
-    image_fingerprints: tuple[tuple[str, str], ...] = ()     # (image, fingerprint git wants)
-    managed_targets: tuple[str, ...] = ()                    # targets whose deployment records are read
+    refs: tuple[str, ...] = ()  # image refs whose pushed digest matters
+    image_fingerprints: tuple[tuple[str, str], ...] = ()  # (image, fingerprint git wants)
+    managed_targets: tuple[str, ...] = ()  # targets whose deployment records are read
 
 
 class StateReader(Protocol):
@@ -99,6 +103,7 @@ def read_live_state(readers: list[StateReader], wanted: Wanted) -> LiveState:
 
 # --- readers -------------------------------------------------------------------------------------
 
+
 class RegistryReader:
     """Models, images and deployment records from the workspace registry."""
 
@@ -112,8 +117,9 @@ class RegistryReader:
 
         models: dict[str, ModelFact] = {}
         for name in wanted.models:
-            versions = [m for m in self.registry.list_models(prefix=name, include_archived=True, limit=1000)
-                        if m.name == name]
+            versions = [
+                m for m in self.registry.list_models(prefix=name, include_archived=True, limit=1000) if m.name == name
+            ]
             if not versions:
                 continue
             try:
@@ -132,9 +138,13 @@ class RegistryReader:
                 # git went back to an image built before (e.g. after a rolled-back one): reuse it
                 earlier = self.registry.find_image(name, fingerprints[name])
                 img = earlier if earlier is not None and earlier.image_ref else img
-            images[name] = ImageFact(img.name, img.version, img.fingerprint, img.image_ref,
-                                     tuple((m, int(v)) for m, v in img.models))
+            images[name] = ImageFact(
+                img.name, img.version, img.fingerprint, img.image_ref, tuple((m, int(v)) for m, v in img.models)
+            )
         managed = set(wanted.managed_targets)
-        records = tuple(RecordFact(d.name, d.target, d.image, d.image_version, d.url, d.fingerprint)
-                        for d in self.registry.list_deployments() if d.target in managed)
+        records = tuple(
+            RecordFact(d.name, d.target, d.image, d.image_version, d.url, d.fingerprint)
+            for d in self.registry.list_deployments()
+            if d.target in managed
+        )
         return {"models": models, "images": images, "records": records}

@@ -49,19 +49,21 @@ class TargetFacts(Protocol):
 @dataclass(frozen=True)
 class FactsRequest:
     """What to read from the targets of one type: their settings and the deployments in scope."""
+
     workspace: str
     root: Path
-    targets: tuple[tuple[str, Target], ...]         # (target name, the Workspace's settings for it)
-    deployments: tuple[DeploymentNode, ...] = ()    # in scope, on these targets
+    targets: tuple[tuple[str, Target], ...]  # (target name, the Workspace's settings for it)
+    deployments: tuple[DeploymentNode, ...] = ()  # in scope, on these targets
 
 
 @dataclass(frozen=True)
 class PlanContext:
     """Read-only inputs of a target's planning functions."""
+
     graph: Graph
     live: LiveState
-    actions: Mapping[str, Action]     # actions planned so far (models and images come first)
-    explicit: frozenset[str] = frozenset()   # resources named with --target (prune only those)
+    actions: Mapping[str, Action]  # actions planned so far (models and images come first)
+    explicit: frozenset[str] = frozenset()  # resources named with --target (prune only those)
 
     def facts(self, target_name: str) -> TargetFacts | None:
         """The target's facts (None: nothing read, e.g. the target runs nothing yet)."""
@@ -71,17 +73,18 @@ class PlanContext:
 @dataclass(frozen=True)
 class DeployRequest:
     """Everything a target needs to run one deployment; secrets by name only."""
+
     workspace: str
     root: Path
     resource: str
     name: str
     target_name: str
-    target: Target              # the Workspace's settings of the target (e.g. DockerTarget)
+    target: Target  # the Workspace's settings of the target (e.g. DockerTarget)
     fingerprint: str
     image_ref: str
     image_name: str
     image_port: int
-    spec: DeploymentSpec        # the deployment's spec, of the target type's spec class
+    spec: DeploymentSpec  # the deployment's spec, of the target type's spec class
     spec_json: dict[str, Any] = field(default_factory=dict)
     rendered: Path | None = None  # targets that publish: the deployment's rendered folder
 
@@ -102,8 +105,17 @@ class Connection(Protocol):
 
     def delete(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None: ...
 
-    def route_endpoint(self, target_name: str, target: Target, name: str, traffic: dict[str, int], path: str,
-                       fingerprint: str, *, progress: Progress) -> str: ...
+    def route_endpoint(
+        self,
+        target_name: str,
+        target: Target,
+        name: str,
+        traffic: dict[str, int],
+        path: str,
+        fingerprint: str,
+        *,
+        progress: Progress,
+    ) -> str: ...
 
     def delete_endpoint(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None: ...
 
@@ -113,6 +125,7 @@ class Connection(Protocol):
 @dataclass(frozen=True)
 class ConnectOptions:
     """What a connection may need from the workspace."""
+
     workspace: str
     root: Path
     base_images: Mapping[str, str] = field(default_factory=dict)
@@ -121,7 +134,8 @@ class ConnectOptions:
 @dataclass(frozen=True)
 class DeploymentStatus:
     """How a deployment is doing on its target, from the target's facts (`deployments list`)."""
-    health: str                       # healthy | starting | 2/3 running | missing | published | changed by hand | …
+
+    health: str  # healthy | starting | 2/3 running | missing | published | changed by hand | …
     containers: tuple[str, ...] = ()  # every replica serving it, in order (targets that run containers)
 
 
@@ -129,11 +143,11 @@ class TargetType:
     """The base of every target type. The defaults describe a render-only type."""
 
     name: str = ""
-    applies: bool = False            # plan/apply manage its deployments (False: render only)
-    routes_endpoints: bool = False   # plan/apply manage endpoints on it
-    publishes: bool = False          # deploy() gets the deployment's rendered folder (bundles, configs)
-    has_autoscaler: bool = False     # spec.autoscale drives its replica count (replicas are then not drift)
-    serves_http: bool = False        # a deployment answers HTTP at its recorded URL (readiness, monitor)
+    applies: bool = False  # plan/apply manage its deployments (False: render only)
+    routes_endpoints: bool = False  # plan/apply manage endpoints on it
+    publishes: bool = False  # deploy() gets the deployment's rendered folder (bundles, configs)
+    has_autoscaler: bool = False  # spec.autoscale drives its replica count (replicas are then not drift)
+    serves_http: bool = False  # a deployment answers HTTP at its recorded URL (readiness, monitor)
 
     def status(self, facts: TargetFacts | None, deployment: str) -> DeploymentStatus:
         return DeploymentStatus("-")
@@ -164,16 +178,22 @@ class TargetType:
 
     # --- render and validate -----------------------------------------------------------------
 
-    def render_deployment(self, graph: Graph, node: DeploymentNode, tree: OutputTree,
-                          model_versions: Mapping[str, str]) -> int:
+    def render_deployment(
+        self, graph: Graph, node: DeploymentNode, tree: OutputTree, model_versions: Mapping[str, str]
+    ) -> int:
         """Write the deployment's artifacts into tree; returns the number of objects rendered."""
         return 0
 
     def render_endpoint(self, graph: Graph, node: EndpointNode, tree: OutputTree) -> int:
         return 0
 
-    def check(self, nodes: Mapping[str, Node], deployments: list[DeploymentNode], endpoints: list[EndpointNode],
-              diagnose: Diagnose) -> list[Diagnostic]:
+    def check(
+        self,
+        nodes: Mapping[str, Node],
+        deployments: list[DeploymentNode],
+        endpoints: list[EndpointNode],
+        diagnose: Diagnose,
+    ) -> list[Diagnostic]:
         """The target's own rules over its deployments and endpoints (file:line:col diagnostics made
         with `diagnose(node, field path, message, code=…, expected=…, suggestion=…)`)."""
         return []
@@ -182,10 +202,11 @@ class TargetType:
 @dataclass(frozen=True)
 class Running:
     """A deployment or endpoint found on a target, and what deleting it removes."""
+
     kind: Literal["Deployment", "Endpoint"]
     removal: Removal
-    gone: FieldDiff               # shown in the plan: what disappears (containers, a published folder, a port)
-    protected: bool = False       # deployed with lifecycle.preventDestroy
+    gone: FieldDiff  # shown in the plan: what disappears (containers, a published folder, a port)
+    protected: bool = False  # deployed with lifecycle.preventDestroy
 
 
 TargetTypes = Mapping[str, TargetType]

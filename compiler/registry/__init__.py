@@ -21,7 +21,21 @@ from .records import Action, AliasEvent, Deployment, ImageVersion, Lock, ModelVe
 from .registry import Registry, open_registry, open_registry_if_present
 
 __all__ = [
-    "Action", "AliasEvent", "Deployment", "DigestMismatch", "ImageVersion", "InUse", "InvalidArgument",
-    "InvalidName", "Lock", "LockHeld", "LockLost", "ModelVersion", "NotFound", "Registry", "RegistryError",
-    "open_registry", "open_registry_if_present",
+    "Action",
+    "AliasEvent",
+    "Deployment",
+    "DigestMismatch",
+    "ImageVersion",
+    "InUse",
+    "InvalidArgument",
+    "InvalidName",
+    "Lock",
+    "LockHeld",
+    "LockLost",
+    "ModelVersion",
+    "NotFound",
+    "Registry",
+    "RegistryError",
+    "open_registry",
+    "open_registry_if_present",
 ]

@@ -22,8 +22,8 @@ TREE_MEDIA_TYPE = "application/vnd.modelctl.model.tree.v1+json"
 @dataclass(frozen=True)
 class StoredModel:
     digest: str
-    kind: str                 # "file" | "tree"
-    size: int                 # total bytes of the files
+    kind: str  # "file" | "tree"
+    size: int  # total bytes of the files
     files: list[ModelFile]
 
 

@@ -34,8 +34,10 @@ def normalize_url(url: str, root: Path) -> URL:
             path = root / path
         path.parent.mkdir(parents=True, exist_ok=True)
         return parsed.set(drivername="sqlite+pysqlite", database=str(path))
-    raise InvalidArgument(f"unsupported registry URL {parsed.render_as_string(hide_password=True)!r}: "
-                          "use sqlite:///PATH or postgresql://USER@HOST/DB")
+    raise InvalidArgument(
+        f"unsupported registry URL {parsed.render_as_string(hide_password=True)!r}: "
+        "use sqlite:///PATH or postgresql://USER@HOST/DB"
+    )
 
 
 def create_registry_engine(url: URL) -> Engine:
@@ -45,12 +47,13 @@ def create_registry_engine(url: URL) -> Engine:
 
 
 def _sqlite_engine(url: URL) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
-                           json_deserializer=orjson.loads)  # JSON columns decode on every listed record
+    engine = create_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, json_deserializer=orjson.loads
+    )  # JSON columns decode on every listed record
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # noqa: ANN001
-        dbapi_connection.isolation_level = None        # let SQLAlchemy's BEGIN below be the only one
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below be the only one
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
@@ -86,8 +89,10 @@ class Db:
         """INSERT … ON CONFLICT DO NOTHING, on either backend."""
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
+
             return pg_insert(table).values(**values).on_conflict_do_nothing()
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
         return sqlite_insert(table).values(**values).on_conflict_do_nothing()
 
     def lock_counter(self, conn, table, name: str) -> int:  # noqa: ANN001

@@ -15,13 +15,21 @@ from .errors import InvalidArgument
 
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 # MLflow column types → our dtype names.
-MLFLOW_COLUMN_TYPES = {"double": "float64", "float": "float32", "long": "int64", "integer": "int32",
-                       "boolean": "bool", "string": "string", "binary": "bytes", "datetime": "datetime"}
+MLFLOW_COLUMN_TYPES = {
+    "double": "float64",
+    "float": "float32",
+    "long": "int64",
+    "integer": "int32",
+    "boolean": "bool",
+    "string": "string",
+    "binary": "bytes",
+    "datetime": "datetime",
+}
 
 
 @dataclass(frozen=True)
 class ModelInfo:
-    entry: str | None                       # the main file, relative to the model root
+    entry: str | None  # the main file, relative to the model root
     signature: dict[str, Any] | None = None
     flavors: dict[str, Any] = field(default_factory=dict)
 
@@ -35,8 +43,9 @@ def _single(source: Path, suffixes: tuple[str, ...], framework: str) -> Path:
         return source
     found = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
     if len(found) != 1:
-        raise InvalidArgument(f"{framework} model folder {source} must contain exactly one "
-                              f"{'/'.join(suffixes)} file, found {len(found)}")
+        raise InvalidArgument(
+            f"{framework} model folder {source} must contain exactly one {'/'.join(suffixes)} file, found {len(found)}"
+        )
     return found[0]
 
 
@@ -81,8 +90,13 @@ def _read_onnx(source: Path) -> ModelInfo:
     graph = model.graph
     initializers = {i.name for i in graph.initializer}
     signature = {"inputs": _onnx_tensors(graph.input, initializers), "outputs": _onnx_tensors(graph.output, set())}
-    flavors = {"onnx": {"ir_version": model.ir_version, "producer": model.producer_name or None,
-                        "opsets": {o.domain or "ai.onnx": o.version for o in model.opset_import}}}
+    flavors = {
+        "onnx": {
+            "ir_version": model.ir_version,
+            "producer": model.producer_name or None,
+            "opsets": {o.domain or "ai.onnx": o.version for o in model.opset_import},
+        }
+    }
     return ModelInfo(_entry(source, path), signature, flavors)
 
 
@@ -91,11 +105,21 @@ def _mlflow_specs(text: str | None) -> list[dict[str, Any]]:
     for spec in json.loads(text) if text else []:
         if spec.get("type") == "tensor":
             tensor = spec.get("tensor-spec", {})
-            specs.append({"name": spec.get("name"), "dtype": tensor.get("dtype", "unknown"),
-                          "shape": list(tensor.get("shape", [-1]))})
+            specs.append(
+                {
+                    "name": spec.get("name"),
+                    "dtype": tensor.get("dtype", "unknown"),
+                    "shape": list(tensor.get("shape", [-1])),
+                }
+            )
         else:
-            specs.append({"name": spec.get("name"), "dtype": MLFLOW_COLUMN_TYPES.get(spec.get("type"), spec.get("type")),
-                          "shape": [-1]})
+            specs.append(
+                {
+                    "name": spec.get("name"),
+                    "dtype": MLFLOW_COLUMN_TYPES.get(spec.get("type"), spec.get("type")),
+                    "shape": [-1],
+                }
+            )
     return specs
 
 
@@ -110,12 +134,16 @@ def _read_mlflow(source: Path) -> ModelInfo:
         raw_signature = doc.get("signature")
         signature = None
         if raw_signature:
-            signature = {"inputs": _mlflow_specs(raw_signature.get("inputs")),
-                         "outputs": _mlflow_specs(raw_signature.get("outputs"))}
+            signature = {
+                "inputs": _mlflow_specs(raw_signature.get("inputs")),
+                "outputs": _mlflow_specs(raw_signature.get("outputs")),
+            }
     except (YAMLError, ValueError, AttributeError) as exc:
         raise InvalidArgument(f"cannot read {mlmodel}: {exc}") from None
-    flavors = {name: {k: v for k, v in (conf or {}).items() if isinstance(v, str | int | float | bool)}
-               for name, conf in (doc.get("flavors") or {}).items()}
+    flavors = {
+        name: {k: v for k, v in (conf or {}).items() if isinstance(v, str | int | float | bool)}
+        for name, conf in (doc.get("flavors") or {}).items()
+    }
     meta = {"mlflow_version": doc.get("mlflow_version"), "run_id": doc.get("run_id")}
     return ModelInfo("MLmodel", signature, {"mlflow": {"flavors": flavors, **meta}})
 

@@ -24,19 +24,36 @@ def load_images(conn: Connection, ids: list[int]) -> list[ImageVersion]:
     for r in conn.execute(select(it).where(it.c.image_id.in_(ids))):
         tags[r.image_id][r.key] = r.value
     models: dict[int, list[tuple[str, int]]] = {i: [] for i in ids}
-    query = (select(im.c.image_id, mv.c.name, mv.c.version).join(mv, mv.c.id == im.c.model_id)
-             .where(im.c.image_id.in_(ids)).order_by(im.c.image_id, im.c.position))
+    query = (
+        select(im.c.image_id, mv.c.name, mv.c.version)
+        .join(mv, mv.c.id == im.c.model_id)
+        .where(im.c.image_id.in_(ids))
+        .order_by(im.c.image_id, im.c.position)
+    )
     for r in conn.execute(query):
         models[r.image_id].append((r.name, r.version))
-    return [ImageVersion(name=row.name, version=row.version, fingerprint=row.fingerprint, image_ref=row.image_ref,
-                         environment=row.environment, models=models[i], description=row.description,
-                         properties=row.properties or {}, tags=tags[i], created_at=row.created_at)
-            for i in ids if (row := rows.get(i)) is not None]
+    return [
+        ImageVersion(
+            name=row.name,
+            version=row.version,
+            fingerprint=row.fingerprint,
+            image_ref=row.image_ref,
+            environment=row.environment,
+            models=models[i],
+            description=row.description,
+            properties=row.properties or {},
+            tags=tags[i],
+            created_at=row.created_at,
+        )
+        for i in ids
+        if (row := rows.get(i)) is not None
+    ]
 
 
 def _latest_id(conn: Connection, name: str) -> int | None:
-    return conn.execute(select(iv.c.id).where(iv.c.name == name).order_by(iv.c.version.desc()).limit(1)) \
-        .scalar_one_or_none()
+    return conn.execute(
+        select(iv.c.id).where(iv.c.name == name).order_by(iv.c.version.desc()).limit(1)
+    ).scalar_one_or_none()
 
 
 def resolve_image_id(conn: Connection, name: str, ref: int | str = "latest") -> int:
@@ -44,8 +61,11 @@ def resolve_image_id(conn: Connection, name: str, ref: int | str = "latest") -> 
     kind, value = parse_ref(ref)
     if kind == "alias":
         raise InvalidArgument(f"images have no aliases; use a version number or 'latest', not {ref!r}")
-    found = _latest_id(conn, name) if kind == "latest" else conn.execute(
-        select(iv.c.id).where(iv.c.name == name, iv.c.version == value)).scalar_one_or_none()
+    found = (
+        _latest_id(conn, name)
+        if kind == "latest"
+        else conn.execute(select(iv.c.id).where(iv.c.name == name, iv.c.version == value)).scalar_one_or_none()
+    )
     if found is not None:
         return found
     known = conn.execute(select(iv.c.name).distinct()).scalars().all()
@@ -55,10 +75,18 @@ def resolve_image_id(conn: Connection, name: str, ref: int | str = "latest") -> 
     raise NotFound("image version", f"{name}:{value}", [f"{name}:{v}" for v in versions])
 
 
-def register_image(db: Db, name: str, *, fingerprint: str, models: list[tuple[str, int | str]],
-                   environment: str, tags: dict[str, str] | None = None,
-                   properties: dict[str, Any] | None = None, description: str | None = None,
-                   image_ref: str | None = None) -> tuple[ImageVersion, bool]:
+def register_image(
+    db: Db,
+    name: str,
+    *,
+    fingerprint: str,
+    models: list[tuple[str, int | str]],
+    environment: str,
+    tags: dict[str, str] | None = None,
+    properties: dict[str, Any] | None = None,
+    description: str | None = None,
+    image_ref: str | None = None,
+) -> tuple[ImageVersion, bool]:
     """New version unless the latest one has the same fingerprint (then only a missing image_ref is filled)."""
     check_name(name, "image name")
     if not fingerprint or not isinstance(fingerprint, str):
@@ -74,10 +102,18 @@ def register_image(db: Db, name: str, *, fingerprint: str, models: list[tuple[st
                 if image_ref and not row.image_ref:
                     conn.execute(update(iv).where(iv.c.id == current).values(image_ref=image_ref))
                 return load_images(conn, [current])[0], False
-        new_id = conn.execute(iv.insert().values(
-            name=name, version=last + 1, fingerprint=fingerprint, image_ref=image_ref,
-            environment=environment, description=description, properties=properties,
-            created_at=db.clock())).inserted_primary_key[0]
+        new_id = conn.execute(
+            iv.insert().values(
+                name=name,
+                version=last + 1,
+                fingerprint=fingerprint,
+                image_ref=image_ref,
+                environment=environment,
+                description=description,
+                properties=properties,
+                created_at=db.clock(),
+            )
+        ).inserted_primary_key[0]
         conn.execute(update(s.image_names).where(s.image_names.c.name == name).values(last_version=last + 1))
         seen: set[int] = set()
         links = []
@@ -101,18 +137,25 @@ def find_image(db: Db, name: str, fingerprint: str) -> ImageVersion | None:
     """The newest version of `name` built from `fingerprint`, or None."""
     check_name(name, "image name")
     with db.read() as conn:
-        found = conn.execute(select(iv.c.id).where(iv.c.name == name, iv.c.fingerprint == fingerprint)
-                             .order_by(iv.c.id.desc()).limit(1)).scalar()
+        found = conn.execute(
+            select(iv.c.id).where(iv.c.name == name, iv.c.fingerprint == fingerprint).order_by(iv.c.id.desc()).limit(1)
+        ).scalar()
         return load_images(conn, [found])[0] if found is not None else None
 
 
-def list_images(db: Db, prefix: str | None = None, tags: dict[str, str | None] | None = None,
-                model: str | None = None, limit: int = 50, offset: int = 0) -> list[ImageVersion]:
+def list_images(
+    db: Db,
+    prefix: str | None = None,
+    tags: dict[str, str | None] | None = None,
+    model: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[ImageVersion]:
     """Image versions, newest first; `model` keeps images containing any version of that model."""
     if limit < 1 or offset < 0:
         raise InvalidArgument("limit must be ≥ 1 and offset ≥ 0")
     query = select(iv.c.id)
-    for key, value in (tags or {}).items():       # each filter: an index range on (key, value, id)
+    for key, value in (tags or {}).items():  # each filter: an index range on (key, value, id)
         matching = select(it.c.image_id).where(it.c.key == key)
         if value is not None:
             matching = matching.where(it.c.value == str(value))
@@ -120,8 +163,9 @@ def list_images(db: Db, prefix: str | None = None, tags: dict[str, str | None] |
     if prefix:
         query = query.where(iv.c.name.startswith(prefix, autoescape=True))
     if model:
-        query = query.where(iv.c.id.in_(select(im.c.image_id).join(mv, mv.c.id == im.c.model_id)
-                                        .where(mv.c.name == model)))
+        query = query.where(
+            iv.c.id.in_(select(im.c.image_id).join(mv, mv.c.id == im.c.model_id).where(mv.c.name == model))
+        )
     query = query.order_by(iv.c.id.desc()).limit(limit).offset(offset)
     with db.read() as conn:
         return load_images(conn, list(conn.execute(query).scalars()))

@@ -32,6 +32,7 @@ def check_properties(properties: dict[str, Any] | None) -> dict[str, Any]:
 
 # --- reading -------------------------------------------------------------------------------------
 
+
 def load_versions(conn: Connection, ids: list[int] | Select) -> list[ModelVersion]:
     """ModelVersion records for row ids (in the order given) or for an id query (newest first).
 
@@ -55,15 +56,26 @@ def load_versions(conn: Connection, ids: list[int] | Select) -> list[ModelVersio
 
 def _record(row, tags: dict[str, str], aliases: list[str]) -> ModelVersion:  # noqa: ANN001
     return ModelVersion(
-        name=row.name, version=row.version, digest=row.digest, kind=row.kind, entry=row.entry,
-        framework=row.framework, size=row.size, signature=row.signature, flavors=row.flavors or {},
-        description=row.description, properties=row.properties or {}, tags=tags, aliases=aliases,
-        archived=bool(row.archived), created_at=row.created_at)
+        name=row.name,
+        version=row.version,
+        digest=row.digest,
+        kind=row.kind,
+        entry=row.entry,
+        framework=row.framework,
+        size=row.size,
+        signature=row.signature,
+        flavors=row.flavors or {},
+        description=row.description,
+        properties=row.properties or {},
+        tags=tags,
+        aliases=aliases,
+        archived=bool(row.archived),
+        created_at=row.created_at,
+    )
 
 
 def latest_id(conn: Connection, name: str) -> int | None:
-    query = (select(mv.c.id).where(mv.c.name == name, mv.c.archived.is_(False))
-             .order_by(mv.c.version.desc()).limit(1))
+    query = select(mv.c.id).where(mv.c.name == name, mv.c.archived.is_(False)).order_by(mv.c.version.desc()).limit(1)
     return conn.execute(query).scalar_one_or_none()
 
 
@@ -76,8 +88,11 @@ def resolve_id(conn: Connection, name: str, ref: int | str) -> int:
     elif kind == "version":
         found = conn.execute(select(mv.c.id).where(mv.c.name == name, mv.c.version == value)).scalar_one_or_none()
     else:
-        query = select(mv.c.id).join(ma, and_(ma.c.name == mv.c.name, ma.c.version == mv.c.version)) \
+        query = (
+            select(mv.c.id)
+            .join(ma, and_(ma.c.name == mv.c.name, ma.c.version == mv.c.version))
             .where(ma.c.name == name, ma.c.alias == value)
+        )
         found = conn.execute(query).scalar_one_or_none()
     if found is not None:
         return found
@@ -98,9 +113,15 @@ def get_model(db: Db, name: str, ref: int | str = "latest") -> ModelVersion:
         return load_versions(conn, [resolve_id(conn, name, ref)])[0]
 
 
-def list_models(db: Db, prefix: str | None = None, tags: dict[str, str | None] | None = None,
-                framework: str | None = None, include_archived: bool = False,
-                limit: int = 50, offset: int = 0) -> list[ModelVersion]:
+def list_models(
+    db: Db,
+    prefix: str | None = None,
+    tags: dict[str, str | None] | None = None,
+    framework: str | None = None,
+    include_archived: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[ModelVersion]:
     """Model versions, newest first; tags: {key: value} equality, {key: None} existence."""
     if limit < 1 or offset < 0:
         raise InvalidArgument("limit must be ≥ 1 and offset ≥ 0")
@@ -134,28 +155,38 @@ def list_models(db: Db, prefix: str | None = None, tags: dict[str, str | None] |
 
 # --- writing -------------------------------------------------------------------------------------
 
+
 def note_latest(conn: Connection, name: str, now: datetime) -> None:
     """Append a history event for the implicit alias "latest" when it moved."""
     current = conn.execute(select(mv.c.version).where(mv.c.id == latest_id(conn, name))).scalar_one_or_none()
-    last = conn.execute(select(ae.c.version).where(ae.c.name == name, ae.c.alias == "latest")
-                        .order_by(ae.c.id.desc()).limit(1)).first()
+    last = conn.execute(
+        select(ae.c.version).where(ae.c.name == name, ae.c.alias == "latest").order_by(ae.c.id.desc()).limit(1)
+    ).first()
     if (last[0] if last else None) != current:
         conn.execute(ae.insert().values(name=name, alias="latest", version=current, at=now))
 
 
-def register_model(db: Db, store: ArtifactStore, name: str, source: Path, *, framework: str,
-                   tags: dict[str, str] | None = None, properties: dict[str, Any] | None = None,
-                   signature: dict[str, Any] | None = None,
-                   description: str | None = None) -> tuple[ModelVersion, bool]:
+def register_model(
+    db: Db,
+    store: ArtifactStore,
+    name: str,
+    source: Path,
+    *,
+    framework: str,
+    tags: dict[str, str] | None = None,
+    properties: dict[str, Any] | None = None,
+    signature: dict[str, Any] | None = None,
+    description: str | None = None,
+) -> tuple[ModelVersion, bool]:
     check_name(name, "model name")
     check_framework(framework)
     tags, properties, signature = check_tags(tags), check_properties(properties), check_signature(signature)
     source = Path(source)
     if not source.exists():
         raise InvalidArgument(f"model source {source} does not exist")
-    info = inspect_model(framework, source)           # reads metadata only; never unpickles
-    stored = store_model(store, source)               # blobs first, each one atomic ...
-    with db.write() as conn:                          # ... then one transaction for the rows
+    info = inspect_model(framework, source)  # reads metadata only; never unpickles
+    stored = store_model(store, source)  # blobs first, each one atomic ...
+    with db.write() as conn:  # ... then one transaction for the rows
         last = db.lock_counter(conn, s.model_names, name)
         current = latest_id(conn, name)
         if current is not None:
@@ -163,12 +194,23 @@ def register_model(db: Db, store: ArtifactStore, name: str, source: Path, *, fra
             if row.digest == stored.digest:
                 return load_versions(conn, [current])[0], False
         now = db.clock()
-        new_id = conn.execute(mv.insert().values(
-            name=name, version=last + 1, digest=stored.digest, kind=stored.kind,
-            entry=info.entry if stored.kind == "tree" else stored.files[0].path,
-            framework=framework, size=stored.size, signature=signature or info.signature,
-            flavors=info.flavors, description=description, properties=properties, archived=False,
-            created_at=now)).inserted_primary_key[0]
+        new_id = conn.execute(
+            mv.insert().values(
+                name=name,
+                version=last + 1,
+                digest=stored.digest,
+                kind=stored.kind,
+                entry=info.entry if stored.kind == "tree" else stored.files[0].path,
+                framework=framework,
+                size=stored.size,
+                signature=signature or info.signature,
+                flavors=info.flavors,
+                description=description,
+                properties=properties,
+                archived=False,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
         conn.execute(update(s.model_names).where(s.model_names.c.name == name).values(last_version=last + 1))
         if tags:
             conn.execute(mt.insert(), [{"model_id": new_id, "key": k, "value": v} for k, v in tags.items()])
@@ -208,7 +250,7 @@ def set_alias(db: Db, name: str, alias: str, version: int | str) -> ModelVersion
 def remove_alias(db: Db, name: str, alias: str) -> None:
     alias = check_alias(alias)
     with db.write() as conn:
-        resolve_id(conn, name, f"tag:{alias}")       # NotFound with suggestions
+        resolve_id(conn, name, f"tag:{alias}")  # NotFound with suggestions
         conn.execute(delete(ma).where(ma.c.name == name, ma.c.alias == alias))
         conn.execute(ae.insert().values(name=name, alias=alias, version=None, at=db.clock()))
 
@@ -246,9 +288,12 @@ def delete_model(db: Db, name: str, version: int | str | None = None) -> list[in
             rows = conn.execute(select(mv.c.id, mv.c.version).where(mv.c.id == model_id)).all()
         ids = [r.id for r in rows]
         iv, im = s.image_versions, s.image_models
-        users = conn.execute(select(iv.c.name, iv.c.version, mv.c.version.label("model_version"))
-                             .join(im, im.c.image_id == iv.c.id).join(mv, mv.c.id == im.c.model_id)
-                             .where(im.c.model_id.in_(ids))).all()
+        users = conn.execute(
+            select(iv.c.name, iv.c.version, mv.c.version.label("model_version"))
+            .join(im, im.c.image_id == iv.c.id)
+            .join(mv, mv.c.id == im.c.model_id)
+            .where(im.c.model_id.in_(ids))
+        ).all()
         if users:
             what = f"model {name}" + (f":{rows[0].version}" if version is not None else "")
             raise InUse(what, [f"image {u.name}:{u.version} (uses {name}:{u.model_version})" for u in users])

@@ -27,13 +27,13 @@ class _Record:
 class ModelVersion(_Record):
     name: str
     version: int
-    digest: str                 # sha256 of the file, or of the canonical tree manifest for a folder
-    kind: str                   # "file" | "tree"
-    entry: str | None           # main file inside the model ("iris.joblib", "model.onnx", "MLmodel")
+    digest: str  # sha256 of the file, or of the canonical tree manifest for a folder
+    kind: str  # "file" | "tree"
+    entry: str | None  # main file inside the model ("iris.joblib", "model.onnx", "MLmodel")
     framework: str
     size: int
     signature: dict[str, Any] | None
-    flavors: dict[str, Any]     # what the framework reader found (never by unpickling)
+    flavors: dict[str, Any]  # what the framework reader found (never by unpickling)
     description: str | None
     properties: dict[str, Any]
     tags: dict[str, str]
@@ -78,7 +78,7 @@ class Deployment(_Record):
 @dataclass(frozen=True)
 class AliasEvent(_Record):
     alias: str
-    version: int | None         # None: the alias was removed (or no version was "latest")
+    version: int | None  # None: the alias was removed (or no version was "latest")
     at: datetime
 
 

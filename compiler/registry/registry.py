@@ -22,8 +22,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def open_registry(url: str, artifacts: str, root: Path, *,
-                  clock: Callable[[], datetime] = _utcnow) -> Registry:
+def open_registry(url: str, artifacts: str, root: Path, *, clock: Callable[[], datetime] = _utcnow) -> Registry:
     """Open (and migrate) the registry database at `url` with the artifact store at `artifacts`.
 
     Relative SQLite and file paths are relative to `root`, the workspace repository.
@@ -60,18 +59,41 @@ class Registry:
 
     # --- models ----------------------------------------------------------------------------------
 
-    def register_model(self, name: str, source: Path, *, framework: str, tags: dict[str, str] | None = None,
-                       properties: dict[str, Any] | None = None, signature: dict[str, Any] | None = None,
-                       description: str | None = None) -> tuple[ModelVersion, bool]:
-        return model_catalog.register_model(self.db, self.store, name, source, framework=framework, tags=tags,
-                                            properties=properties, signature=signature, description=description)
+    def register_model(
+        self,
+        name: str,
+        source: Path,
+        *,
+        framework: str,
+        tags: dict[str, str] | None = None,
+        properties: dict[str, Any] | None = None,
+        signature: dict[str, Any] | None = None,
+        description: str | None = None,
+    ) -> tuple[ModelVersion, bool]:
+        return model_catalog.register_model(
+            self.db,
+            self.store,
+            name,
+            source,
+            framework=framework,
+            tags=tags,
+            properties=properties,
+            signature=signature,
+            description=description,
+        )
 
     def get_model(self, name: str, ref: int | str = "latest") -> ModelVersion:
         return model_catalog.get_model(self.db, name, ref)
 
-    def list_models(self, prefix: str | None = None, tags: dict[str, str | None] | None = None,
-                    framework: str | None = None, include_archived: bool = False,
-                    limit: int = 50, offset: int = 0) -> list[ModelVersion]:
+    def list_models(
+        self,
+        prefix: str | None = None,
+        tags: dict[str, str | None] | None = None,
+        framework: str | None = None,
+        include_archived: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[ModelVersion]:
         return model_catalog.list_models(self.db, prefix, tags, framework, include_archived, limit, offset)
 
     def tag(self, name: str, version: int | str, tags: dict[str, str]) -> ModelVersion:
@@ -110,13 +132,29 @@ class Registry:
 
     # --- images ----------------------------------------------------------------------------------
 
-    def register_image(self, name: str, *, fingerprint: str, models: list[tuple[str, int | str]],
-                       environment: str, tags: dict[str, str] | None = None,
-                       properties: dict[str, Any] | None = None, description: str | None = None,
-                       image_ref: str | None = None) -> tuple[ImageVersion, bool]:
-        return image_catalog.register_image(self.db, name, fingerprint=fingerprint, models=models,
-                                            environment=environment, tags=tags, properties=properties,
-                                            description=description, image_ref=image_ref)
+    def register_image(
+        self,
+        name: str,
+        *,
+        fingerprint: str,
+        models: list[tuple[str, int | str]],
+        environment: str,
+        tags: dict[str, str] | None = None,
+        properties: dict[str, Any] | None = None,
+        description: str | None = None,
+        image_ref: str | None = None,
+    ) -> tuple[ImageVersion, bool]:
+        return image_catalog.register_image(
+            self.db,
+            name,
+            fingerprint=fingerprint,
+            models=models,
+            environment=environment,
+            tags=tags,
+            properties=properties,
+            description=description,
+            image_ref=image_ref,
+        )
 
     def get_image(self, name: str, ref: int | str = "latest") -> ImageVersion:
         return image_catalog.get_image(self.db, name, ref)
@@ -125,8 +163,14 @@ class Registry:
         """The newest version of `name` built from `fingerprint`, or None."""
         return image_catalog.find_image(self.db, name, fingerprint)
 
-    def list_images(self, prefix: str | None = None, tags: dict[str, str | None] | None = None,
-                    model: str | None = None, limit: int = 50, offset: int = 0) -> list[ImageVersion]:
+    def list_images(
+        self,
+        prefix: str | None = None,
+        tags: dict[str, str | None] | None = None,
+        model: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[ImageVersion]:
         return image_catalog.list_images(self.db, prefix, tags, model, limit, offset)
 
     def tag_image(self, name: str, version: int | str, tags: dict[str, str]) -> ImageVersion:
@@ -143,8 +187,9 @@ class Registry:
 
     # --- deployments, locks, history (written by plan/apply) ----------------------------------------
 
-    def record_deployment(self, name: str, target: str, image: str, image_version: int | str,
-                          url: str | None, fingerprint: str) -> Deployment:
+    def record_deployment(
+        self, name: str, target: str, image: str, image_version: int | str, url: str | None, fingerprint: str
+    ) -> Deployment:
         return operations.record_deployment(self.db, name, target, image, image_version, url, fingerprint)
 
     def remove_deployment(self, name: str, target: str) -> None:
@@ -168,12 +213,31 @@ class Registry:
     def list_locks(self, include_expired: bool = False) -> list[Lock]:
         return operations.list_locks(self.db, include_expired)
 
-    def record_action(self, run_id: str, resource: str, action: str, result: str, *,
-                      git_commit: str | None = None, user: str | None = None,
-                      detail: dict[str, Any] | None = None, started_at: datetime | None = None,
-                      finished_at: datetime | None = None) -> Action:
-        return operations.record_action(self.db, run_id, resource, action, result, git_commit=git_commit,
-                                        user=user, detail=detail, started_at=started_at, finished_at=finished_at)
+    def record_action(
+        self,
+        run_id: str,
+        resource: str,
+        action: str,
+        result: str,
+        *,
+        git_commit: str | None = None,
+        user: str | None = None,
+        detail: dict[str, Any] | None = None,
+        started_at: datetime | None = None,
+        finished_at: datetime | None = None,
+    ) -> Action:
+        return operations.record_action(
+            self.db,
+            run_id,
+            resource,
+            action,
+            result,
+            git_commit=git_commit,
+            user=user,
+            detail=detail,
+            started_at=started_at,
+            finished_at=finished_at,
+        )
 
     def history(self, resource: str | None = None, run_id: str | None = None, limit: int = 50) -> list[Action]:
         return operations.history(self.db, resource, run_id, limit)

@@ -42,19 +42,21 @@ class UTCDateTime(TypeDecorator):
 
 metadata = MetaData()
 _ID: dict[str, Any] = dict(primary_key=True, autoincrement=True)
-_SQLITE: dict[str, Any] = dict(sqlite_autoincrement=True)   # never reuse ids: newest-first order follows id
+_SQLITE: dict[str, Any] = dict(sqlite_autoincrement=True)  # never reuse ids: newest-first order follows id
 
 schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
 
 # Per-name version counters: the row is locked while a version is assigned.
 model_names = Table(
-    "model_names", metadata,
+    "model_names",
+    metadata,
     Column("name", String(64), primary_key=True),
     Column("last_version", Integer, nullable=False),
 )
 
 model_versions = Table(
-    "model_versions", metadata,
+    "model_versions",
+    metadata,
     Column("id", Integer, **_ID),
     Column("name", String(64), ForeignKey("model_names.name"), nullable=False),
     Column("version", Integer, nullable=False),
@@ -75,7 +77,8 @@ model_versions = Table(
 )
 
 model_tags = Table(
-    "model_tags", metadata,
+    "model_tags",
+    metadata,
     Column("model_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True),
     Column("key", String(128), primary_key=True),
     Column("value", String(512), nullable=False),
@@ -83,7 +86,8 @@ model_tags = Table(
 )
 
 model_aliases = Table(
-    "model_aliases", metadata,
+    "model_aliases",
+    metadata,
     Column("name", String(64), primary_key=True),
     Column("alias", String(64), primary_key=True),
     Column("version", Integer, nullable=False),
@@ -92,7 +96,8 @@ model_aliases = Table(
 
 # Append-only: every move of an alias (including the implicit "latest").
 alias_events = Table(
-    "alias_events", metadata,
+    "alias_events",
+    metadata,
     Column("id", Integer, **_ID),
     Column("name", String(64), nullable=False),
     Column("alias", String(64), nullable=False),
@@ -103,13 +108,15 @@ alias_events = Table(
 )
 
 image_names = Table(
-    "image_names", metadata,
+    "image_names",
+    metadata,
     Column("name", String(64), primary_key=True),
     Column("last_version", Integer, nullable=False),
 )
 
 image_versions = Table(
-    "image_versions", metadata,
+    "image_versions",
+    metadata,
     Column("id", Integer, **_ID),
     Column("name", String(64), ForeignKey("image_names.name"), nullable=False),
     Column("version", Integer, nullable=False),
@@ -125,7 +132,8 @@ image_versions = Table(
 
 # Which model versions an image contains: the reason a model version cannot be deleted.
 image_models = Table(
-    "image_models", metadata,
+    "image_models",
+    metadata,
     Column("image_id", Integer, ForeignKey("image_versions.id", ondelete="CASCADE"), primary_key=True),
     Column("model_id", Integer, ForeignKey("model_versions.id"), primary_key=True),
     Column("position", Integer, nullable=False),
@@ -133,7 +141,8 @@ image_models = Table(
 )
 
 image_tags = Table(
-    "image_tags", metadata,
+    "image_tags",
+    metadata,
     Column("image_id", Integer, ForeignKey("image_versions.id", ondelete="CASCADE"), primary_key=True),
     Column("key", String(128), primary_key=True),
     Column("value", String(512), nullable=False),
@@ -143,7 +152,8 @@ image_tags = Table(
 # --- schema version 2: what plan/apply writes -------------------------------------------------
 
 deployments = Table(
-    "deployments", metadata,
+    "deployments",
+    metadata,
     Column("name", String(64), primary_key=True),
     Column("target", String(64), primary_key=True),
     Column("image_id", Integer, ForeignKey("image_versions.id"), nullable=False),
@@ -154,7 +164,8 @@ deployments = Table(
 )
 
 locks = Table(
-    "locks", metadata,
+    "locks",
+    metadata,
     Column("scope", String(256), primary_key=True),
     Column("owner", String(256), nullable=False),
     Column("operation", String(256), nullable=False),
@@ -164,7 +175,8 @@ locks = Table(
 )
 
 actions = Table(
-    "actions", metadata,
+    "actions",
+    metadata,
     Column("id", Integer, **_ID),
     Column("run_id", String(64), nullable=False),
     Column("resource", String(256), nullable=False),
@@ -180,6 +192,15 @@ actions = Table(
     **_SQLITE,
 )
 
-V1_TABLES = ("model_names", "model_versions", "model_tags", "model_aliases", "alias_events",
-             "image_names", "image_versions", "image_models", "image_tags")
+V1_TABLES = (
+    "model_names",
+    "model_versions",
+    "model_tags",
+    "model_aliases",
+    "alias_events",
+    "image_names",
+    "image_versions",
+    "image_models",
+    "image_tags",
+)
 V2_TABLES = ("deployments", "locks", "actions")

@@ -23,9 +23,14 @@ USER_ID = 10001
 RUNTIME_PACKAGE = "modelctl_runtime"
 
 
-def render_image(graph: Graph, image: ImageNode, tree: OutputTree, templates: Templates,
-                 model_versions: Mapping[str, str] | None,
-                 model_files: Mapping[str, tuple[Path, str]] | None = None) -> None:
+def render_image(
+    graph: Graph,
+    image: ImageNode,
+    tree: OutputTree,
+    templates: Templates,
+    model_versions: Mapping[str, str] | None,
+    model_files: Mapping[str, tuple[Path, str]] | None = None,
+) -> None:
     if image.spec.prebuilt:
         return  # nothing to build: deployments use the reference as written
     if image.environment_id is None:  # the spec requires an environment unless the image is prebuilt
@@ -48,8 +53,12 @@ def render_image(graph: Graph, image: ImageNode, tree: OutputTree, templates: Te
     for path in sorted(p for p in RUNTIME_DIR.rglob("*.py") if "__pycache__" not in p.parts):
         tree.copy(f"{folder}/{RUNTIME_PACKAGE}/{path.relative_to(RUNTIME_DIR).as_posix()}", image.id, path)
 
-    config = {"schemaVersion": 1, "image": image.name, "models": models,
-              "scoring": {"script": script} if script else None}
+    config = {
+        "schemaVersion": 1,
+        "image": image.name,
+        "models": models,
+        "scoring": {"script": script} if script else None,
+    }
     tree.add(f"{folder}/config.json", image.id, json_text(config))
     tree.add(f"{folder}/requirements.txt", image.id, _requirements(env))
     tree.add(f"{folder}/runtime-requirements.txt", image.id, _runtime_requirements())
@@ -74,11 +83,20 @@ def dockerfile_words(graph: Graph, image: ImageNode, env: EnvironmentNode, model
     escaped. Validation refuses bad values first, with their position; this is the second line,
     so no value can add a line, an instruction or a shell command whatever reached the renderer.
     """
+
     def refuse(what: str, value: object, path: str, node=env) -> DiagnosticError:
-        return DiagnosticError([Diagnostic(
-            f"{image.id}: {what} {value!r} cannot be written into a Dockerfile", node.source, path=path,
-            expected=grammar.PATTERN_MEANING.get(_PATTERNS.get(what, ""), what), code="render-unsafe",
-            suggestion="run 'modelctl validate' for the value's position")])
+        return DiagnosticError(
+            [
+                Diagnostic(
+                    f"{image.id}: {what} {value!r} cannot be written into a Dockerfile",
+                    node.source,
+                    path=path,
+                    expected=grammar.PATTERN_MEANING.get(_PATTERNS.get(what, ""), what),
+                    code="render-unsafe",
+                    suggestion="run 'modelctl validate' for the value's position",
+                )
+            ]
+        )
 
     if env.spec.base is None:  # the resolver builds no environment without a base
         raise refuse("base image", None, "spec.base")
@@ -104,8 +122,11 @@ def dockerfile_words(graph: Graph, image: ImageNode, env: EnvironmentNode, model
 
 
 _LABEL_KEY = r"^[a-z0-9][a-z0-9._/-]*$"
-_PATTERNS = {"base image": grammar.IMAGE_REFERENCE_PATTERN, "apt package": grammar.DEBIAN_PACKAGE_PATTERN,
-             "environment variable": grammar.ENV_NAME_PATTERN}
+_PATTERNS = {
+    "base image": grammar.IMAGE_REFERENCE_PATTERN,
+    "apt package": grammar.DEBIAN_PACKAGE_PATTERN,
+    "environment variable": grammar.ENV_NAME_PATTERN,
+}
 
 
 def _model_entry(model: ModelNode, model_versions, image: ImageNode, override: tuple[Path, str] | None) -> dict:
@@ -114,10 +135,18 @@ def _model_entry(model: ModelNode, model_versions, image: ImageNode, override: t
     elif override is not None:
         leaf = override[0].name
     else:
-        raise DiagnosticError([Diagnostic(
-            f"{image.id} uses {model.id}, whose artifact is remote ({model.spec.uri}); render copies model files "
-            "into the build context and works offline", model.source, path="spec.uri", code="remote-artifact",
-            suggestion="register the model and pass its local copy as spec.path, or use a prebuilt image")])
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    f"{image.id} uses {model.id}, whose artifact is remote ({model.spec.uri}); render copies model files "
+                    "into the build context and works offline",
+                    model.source,
+                    path="spec.uri",
+                    code="remote-artifact",
+                    suggestion="register the model and pass its local copy as spec.path, or use a prebuilt image",
+                )
+            ]
+        )
     version = model_version(model, model_versions)
     sig = model.spec.signature
     return {
@@ -151,9 +180,18 @@ def _requirements(env: EnvironmentNode) -> str:
         try:
             grammar.check_requirement(req)
         except grammar.SpecError as err:
-            raise DiagnosticError([Diagnostic(f"{env.id}: {err}", env.source, path=f"spec.pip.{i}",
-                                              expected=err.expected, suggestion=err.suggestion,
-                                              code="render-unsafe")]) from None
+            raise DiagnosticError(
+                [
+                    Diagnostic(
+                        f"{env.id}: {err}",
+                        env.source,
+                        path=f"spec.pip.{i}",
+                        expected=err.expected,
+                        suggestion=err.suggestion,
+                        code="render-unsafe",
+                    )
+                ]
+            ) from None
     lines = [f"# Pinned packages of {env.id}.", *env.spec.pip]
     return "\n".join(lines) + "\n"
 
@@ -188,4 +226,3 @@ def image_labels(graph: Graph, image: ImageNode, env: EnvironmentNode, models: l
         if m["digest"]:
             labels[f"modelctl.io/model.{m['name']}.digest"] = m["digest"]
     return labels
-

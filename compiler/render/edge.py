@@ -40,8 +40,11 @@ def render_edge(graph: Graph, dep: DeploymentNode, tree: OutputTree) -> None:
     folder = f"edge/{dep.name}"
     tree.add(f"{folder}/deployment.json", dep.id, manifest)
     tree.add(f"{folder}/bundle.tar.gz", dep.id, bundle)
-    tree.add(f"{folder}/SHA256SUMS", dep.id,
-             sha256sums({"bundle.tar.gz": sha256_bytes(bundle), "deployment.json": sha256_bytes(manifest)}))
+    tree.add(
+        f"{folder}/SHA256SUMS",
+        dep.id,
+        sha256sums({"bundle.tar.gz": sha256_bytes(bundle), "deployment.json": sha256_bytes(manifest)}),
+    )
 
 
 def edge_manifest(graph: Graph, dep: DeploymentNode) -> dict:
@@ -49,8 +52,14 @@ def edge_manifest(graph: Graph, dep: DeploymentNode) -> dict:
     assert edge is not None, f"{dep.id}: the graph validates edge deployments with EdgeDeploymentSpec"
     modules = {dep.name: _scorer_module(graph, dep)}
     for name, extra in sorted(edge.modules.items()):
-        modules[name] = _module(image=extra.image, version="1.0", restart=extra.restart_policy,
-                                create_options=extra.create_options, env=extra.env, where=f"{dep.id} module {name}")
+        modules[name] = _module(
+            image=extra.image,
+            version="1.0",
+            restart=extra.restart_policy,
+            create_options=extra.create_options,
+            env=extra.env,
+            where=f"{dep.id} module {name}",
+        )
     routes = dict(sorted(edge.routes.items()))
     if dep.spec.data_collection.enabled and not routes:
         routes[f"{dep.name}-collected"] = f"FROM /messages/modules/{dep.name}/outputs/collected INTO $upstream"
@@ -60,21 +69,29 @@ def edge_manifest(graph: Graph, dep: DeploymentNode) -> dict:
         agent = {f"properties.desired.modules.{name}": module for name, module in modules.items()}
         hub = {f"properties.desired.routes.{name}": route for name, route in routes.items()}
     else:
-        agent = {"properties.desired": {
-            "schemaVersion": SCHEMA_VERSION,
-            "runtime": {"type": "docker", "settings": _runtime_settings(graph, dep)},
-            "systemModules": _system_modules(),
-            "modules": modules,
-        }}
-        hub = {"properties.desired": {
-            "schemaVersion": SCHEMA_VERSION,
-            "routes": routes,
-            "storeAndForwardConfiguration": {"timeToLiveSecs": 7200},
-        }}
+        agent = {
+            "properties.desired": {
+                "schemaVersion": SCHEMA_VERSION,
+                "runtime": {"type": "docker", "settings": _runtime_settings(graph, dep)},
+                "systemModules": _system_modules(),
+                "modules": modules,
+            }
+        }
+        hub = {
+            "properties.desired": {
+                "schemaVersion": SCHEMA_VERSION,
+                "routes": routes,
+                "storeAndForwardConfiguration": {"timeToLiveSecs": 7200},
+            }
+        }
     return {
         "id": dep.name,
-        "labels": {"app.kubernetes.io/managed-by": MANAGED_BY, "modelctl.io/resource": dep.id,
-                   "modelctl.io/fingerprint": dep.fingerprint, **dep.metadata.labels},
+        "labels": {
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+            "modelctl.io/resource": dep.id,
+            "modelctl.io/fingerprint": dep.fingerprint,
+            **dep.metadata.labels,
+        },
         "targetCondition": edge.target_condition,
         "priority": edge.priority,
         "content": {"modulesContent": {"$edgeAgent": agent, "$edgeHub": hub}},
@@ -88,18 +105,34 @@ def _runtime_settings(graph: Graph, dep: DeploymentNode) -> dict:
     if secret and registry:
         # By reference only: the publisher fills these in from the named secret on the way out.
         host = registry.split("/", 1)[0]
-        settings["registryCredentials"] = {secret.replace("-", ""): {
-            "address": host, "username": f"$secret:{secret}/username", "password": f"$secret:{secret}/password"}}
+        settings["registryCredentials"] = {
+            secret.replace("-", ""): {
+                "address": host,
+                "username": f"$secret:{secret}/username",
+                "password": f"$secret:{secret}/password",
+            }
+        }
     return settings
 
 
 def _system_modules() -> dict:
-    hub_options = {"HostConfig": {"PortBindings": {"443/tcp": [{"HostPort": "443"}], "5671/tcp": [{"HostPort": "5671"}],
-                                                   "8883/tcp": [{"HostPort": "8883"}]}}}
+    hub_options = {
+        "HostConfig": {
+            "PortBindings": {
+                "443/tcp": [{"HostPort": "443"}],
+                "5671/tcp": [{"HostPort": "5671"}],
+                "8883/tcp": [{"HostPort": "8883"}],
+            }
+        }
+    }
     return {
         "edgeAgent": {"type": "docker", "settings": _settings(EDGE_AGENT_IMAGE, {}, "edgeAgent")},
-        "edgeHub": {"type": "docker", "status": "running", "restartPolicy": "always",
-                    "settings": _settings(EDGE_HUB_IMAGE, hub_options, "edgeHub")},
+        "edgeHub": {
+            "type": "docker",
+            "status": "running",
+            "restartPolicy": "always",
+            "settings": _settings(EDGE_HUB_IMAGE, hub_options, "edgeHub"),
+        },
     }
 
 
@@ -107,10 +140,17 @@ def _scorer_module(graph: Graph, dep: DeploymentNode) -> dict:
     spec = dep.spec
     image = graph.get_as(dep.image_id, ImageNode)
     if spec.secret_env:
-        raise DiagnosticError([Diagnostic(
-            f"{dep.id}: secretEnv is not supported on edge targets (IoT Edge modules have no secret references)",
-            dep.source, path="spec.secretEnv", code="edge-secret-env",
-            suggestion="use auth.secretRef, whose files the device provides under " + HOST_SECRETS_DIR)])
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    f"{dep.id}: secretEnv is not supported on edge targets (IoT Edge modules have no secret references)",
+                    dep.source,
+                    path="spec.secretEnv",
+                    code="edge-secret-env",
+                    suggestion="use auth.secretRef, whose files the device provides under " + HOST_SECRETS_DIR,
+                )
+            ]
+        )
     binds = []
     secret = auth_secret(dep.name, spec.auth)
     if secret is not None:
@@ -133,17 +173,31 @@ def _scorer_module(graph: Graph, dep: DeploymentNode) -> dict:
     options = {
         "User": f"{USER_ID}:{USER_ID}",
         "ExposedPorts": {f"{image.spec.port}/tcp": {}},
-        "Labels": {"app.kubernetes.io/managed-by": MANAGED_BY, "modelctl.io/resource": dep.id,
-                   "modelctl.io/fingerprint": dep.fingerprint},
+        "Labels": {
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+            "modelctl.io/resource": dep.id,
+            "modelctl.io/fingerprint": dep.fingerprint,
+        },
         "HostConfig": host_config,
     }
-    return _module(image=image_reference(graph, image), version=image_tag(image), restart="always",
-                   create_options=options, env=env, where=dep.id)
+    return _module(
+        image=image_reference(graph, image),
+        version=image_tag(image),
+        restart="always",
+        create_options=options,
+        env=env,
+        where=dep.id,
+    )
 
 
 def _module(*, image: str, version: str, restart: str, create_options: dict, env: dict[str, str], where: str) -> dict:
-    module = {"version": version, "type": "docker", "status": "running", "restartPolicy": RESTART_POLICIES[restart],
-              "settings": _settings(image, create_options, where)}
+    module = {
+        "version": version,
+        "type": "docker",
+        "status": "running",
+        "restartPolicy": RESTART_POLICIES[restart],
+        "settings": _settings(image, create_options, where),
+    }
     if env:
         module["env"] = {k: {"value": v} for k, v in sorted(env.items())}
     return module
@@ -152,11 +206,17 @@ def _module(*, image: str, version: str, restart: str, create_options: dict, env
 def _settings(image: str, create_options: dict, where: str) -> dict:
     """createOptions is a JSON string; past 512 characters it goes on in createOptions01, 02, …"""
     text = json.dumps(create_options, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    chunks = [text[i:i + CREATE_OPTIONS_CHUNK] for i in range(0, len(text), CREATE_OPTIONS_CHUNK)] or ["{}"]
+    chunks = [text[i : i + CREATE_OPTIONS_CHUNK] for i in range(0, len(text), CREATE_OPTIONS_CHUNK)] or ["{}"]
     if len(chunks) > CREATE_OPTIONS_MAX_CHUNKS:
-        raise DiagnosticError([Diagnostic(
-            f"{where}: createOptions is {len(text)} characters; IoT Edge takes at most "
-            f"{CREATE_OPTIONS_CHUNK * CREATE_OPTIONS_MAX_CHUNKS}", code="edge-create-options")])
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    f"{where}: createOptions is {len(text)} characters; IoT Edge takes at most "
+                    f"{CREATE_OPTIONS_CHUNK * CREATE_OPTIONS_MAX_CHUNKS}",
+                    code="edge-create-options",
+                )
+            ]
+        )
     settings = {"image": image, "createOptions": chunks[0]}
     for i, chunk in enumerate(chunks[1:], start=1):
         settings[f"createOptions{i:02d}"] = chunk

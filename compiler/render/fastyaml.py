@@ -66,7 +66,7 @@ def _emit(value, indent: str, out: list[str]) -> None:
         if isinstance(item, (dict, list)) and item:
             sub: list[str] = []
             _emit(item, indent + "  ", sub)
-            out.append(f"{indent}- {sub[0][len(indent) + 2:]}")
+            out.append(f"{indent}- {sub[0][len(indent) + 2 :]}")
             out.extend(sub[1:])
         else:
             out.append(f"{indent}- {_flow_empty(item)}")

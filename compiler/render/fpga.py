@@ -48,23 +48,33 @@ def accelerator_config(graph: Graph, dep: DeploymentNode, model_versions: Mappin
         version = model_version(model, model_versions)
         compiled, accelerator = _compiled(model), model.spec.accelerator
         assert accelerator is not None  # compiled is spec.accelerator.path
-        models.append({
-            "name": model.name,
-            "version": version,
-            "framework": model.spec.framework,
-            "artifact": {"path": f"models/{model.name}/{version}/{PurePosixPath(compiled.path).name}",
-                         "sha256": compiled.sha256,
-                         "architecture": accelerator.architecture},
-        })
+        models.append(
+            {
+                "name": model.name,
+                "version": version,
+                "framework": model.spec.framework,
+                "artifact": {
+                    "path": f"models/{model.name}/{version}/{PurePosixPath(compiled.path).name}",
+                    "sha256": compiled.sha256,
+                    "architecture": accelerator.architecture,
+                },
+            }
+        )
     return {
         "schemaVersion": SCHEMA_VERSION,
         "kind": "AcceleratorHostConfig",
         "deployment": dep.name,
-        "labels": {"app.kubernetes.io/managed-by": MANAGED_BY, "modelctl.io/resource": dep.id,
-                   "modelctl.io/fingerprint": dep.fingerprint},
+        "labels": {
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+            "modelctl.io/resource": dep.id,
+            "modelctl.io/fingerprint": dep.fingerprint,
+        },
         "device": {"family": fpga.device.family, "part": fpga.device.part},
-        "bitstream": {"uri": fpga.bitstream.uri, "sha256": fpga.bitstream.sha256,
-                      "architecture": fpga.bitstream.architecture},
+        "bitstream": {
+            "uri": fpga.bitstream.uri,
+            "sha256": fpga.bitstream.sha256,
+            "architecture": fpga.bitstream.architecture,
+        },
         "models": models,
         "serving": {
             "image": image_reference(graph, image),

@@ -46,21 +46,27 @@ def render_endpoint(graph: Graph, ep: EndpointNode, tree: OutputTree) -> int:
 
 
 def _meta(name: str, namespace: str, labels: dict, node) -> dict:
-    return {"name": name, "namespace": namespace, "labels": labels,
-            "annotations": {"modelctl.io/resource": node.id, "modelctl.io/fingerprint": node.fingerprint}}
+    return {
+        "name": name,
+        "namespace": namespace,
+        "labels": labels,
+        "annotations": {"modelctl.io/resource": node.id, "modelctl.io/fingerprint": node.fingerprint},
+    }
 
 
 def _labels(graph: Graph, node, *, app: str, component: str, version: str | None) -> dict[str, str]:
     labels = dict(node.metadata.labels)
-    labels.update({
-        "app.kubernetes.io/name": app,
-        "app.kubernetes.io/instance": node.name,
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": graph.workspace.name,
-        "app.kubernetes.io/managed-by": MANAGED_BY,
-        "modelctl.io/kind": node.kind,
-        "modelctl.io/name": node.name,
-    })
+    labels.update(
+        {
+            "app.kubernetes.io/name": app,
+            "app.kubernetes.io/instance": node.name,
+            "app.kubernetes.io/component": component,
+            "app.kubernetes.io/part-of": graph.workspace.name,
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+            "modelctl.io/kind": node.kind,
+            "modelctl.io/name": node.name,
+        }
+    )
     if version:
         labels["app.kubernetes.io/version"] = version
     return labels
@@ -77,27 +83,69 @@ def deployment_objects(graph: Graph, dep: DeploymentNode) -> list[dict]:
     labels = _labels(graph, dep, app=image.name, component="scorer", version=image_tag(image))
     spec = dep.spec
     objects = [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(dep.name, ns, labels, dep),
-         "automountServiceAccountToken": False},
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": _meta(dep.name, ns, labels, dep),
+            "automountServiceAccountToken": False,
+        },
         _deployment(graph, dep, image, labels),
-        {"apiVersion": "v1", "kind": "Service", "metadata": _meta(dep.name, ns, labels, dep),
-         "spec": {"type": "ClusterIP", "selector": selector(dep),
-                  "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}]}},
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": _meta(dep.name, ns, labels, dep),
+            "spec": {
+                "type": "ClusterIP",
+                "selector": selector(dep),
+                "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+            },
+        },
     ]
     if spec.autoscale is not None:
-        objects.append({
-            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": _meta(dep.name, ns, labels, dep),
-            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": dep.name},
-                     "minReplicas": spec.autoscale.min, "maxReplicas": spec.autoscale.max,
-                     "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
-                         "type": "Utilization", "averageUtilization": spec.autoscale.target_utilization}}}]}})
-    objects.append({
-        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta(dep.name, ns, labels, dep),
-        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(dep)}}})
-    objects.append({
-        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(dep.name, ns, labels, dep),
-        "spec": {"podSelector": {"matchLabels": selector(dep)}, "policyTypes": ["Ingress"],
-                 "ingress": [{"ports": [{"port": image.spec.port, "protocol": "TCP"}]}]}})
+        objects.append(
+            {
+                "apiVersion": "autoscaling/v2",
+                "kind": "HorizontalPodAutoscaler",
+                "metadata": _meta(dep.name, ns, labels, dep),
+                "spec": {
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": dep.name},
+                    "minReplicas": spec.autoscale.min,
+                    "maxReplicas": spec.autoscale.max,
+                    "metrics": [
+                        {
+                            "type": "Resource",
+                            "resource": {
+                                "name": "cpu",
+                                "target": {
+                                    "type": "Utilization",
+                                    "averageUtilization": spec.autoscale.target_utilization,
+                                },
+                            },
+                        }
+                    ],
+                },
+            }
+        )
+    objects.append(
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": _meta(dep.name, ns, labels, dep),
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(dep)}},
+        }
+    )
+    objects.append(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": _meta(dep.name, ns, labels, dep),
+            "spec": {
+                "podSelector": {"matchLabels": selector(dep)},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"ports": [{"port": image.spec.port, "protocol": "TCP"}]}],
+            },
+        }
+    )
     return objects
 
 
@@ -110,12 +158,19 @@ def _deployment(graph: Graph, dep: DeploymentNode, image: ImageNode, labels: dic
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": image.spec.port, "protocol": "TCP"}],
         "env": env,
-        "resources": {"requests": {"cpu": spec.resources.cpu, "memory": spec.resources.memory},
-                      "limits": {"memory": spec.resources.memory}},
+        "resources": {
+            "requests": {"cpu": spec.resources.cpu, "memory": spec.resources.memory},
+            "limits": {"memory": spec.resources.memory},
+        },
         "readinessProbe": _probe(spec.probes.readiness, "/v2/health/ready", spec.auth.mode),
         "livenessProbe": _probe(spec.probes.liveness, "/v2/health/live", spec.auth.mode),
-        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
-                            "privileged": False, "capabilities": {"drop": ["ALL"]}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "privileged": False,
+            "capabilities": {"drop": ["ALL"]},
+        },
         "volumeMounts": mounts,
     }
     deployment_spec = {
@@ -123,15 +178,22 @@ def _deployment(graph: Graph, dep: DeploymentNode, image: ImageNode, labels: dic
         "revisionHistoryLimit": 5,
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
         "template": {
-            "metadata": {"labels": labels, "annotations": {"modelctl.io/resource": dep.id,
-                                                           "modelctl.io/fingerprint": dep.fingerprint}},
+            "metadata": {
+                "labels": labels,
+                "annotations": {"modelctl.io/resource": dep.id, "modelctl.io/fingerprint": dep.fingerprint},
+            },
             "spec": {
                 "serviceAccountName": dep.name,
                 "automountServiceAccountToken": False,
                 "enableServiceLinks": False,
                 "terminationGracePeriodSeconds": spec.request_timeout_seconds + 10,
-                "securityContext": {"runAsNonRoot": True, "runAsUser": USER_ID, "runAsGroup": USER_ID,
-                                    "fsGroup": USER_ID, "seccompProfile": {"type": "RuntimeDefault"}},
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": USER_ID,
+                    "runAsGroup": USER_ID,
+                    "fsGroup": USER_ID,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
                 "containers": [container],
                 "volumes": volumes,
             },
@@ -140,8 +202,12 @@ def _deployment(graph: Graph, dep: DeploymentNode, image: ImageNode, labels: dic
     if spec.autoscale is None:  # with an HPA, the autoscaler owns spec.replicas
         deployment_spec["replicas"] = spec.replicas
     namespace = target_as(dep, KubernetesTarget).namespace
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(dep.name, namespace, labels, dep),
-            "spec": deployment_spec}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(dep.name, namespace, labels, dep),
+        "spec": deployment_spec,
+    }
 
 
 def _settings(dep: DeploymentNode, image: ImageNode) -> tuple[list, list, list]:
@@ -156,8 +222,12 @@ def _settings(dep: DeploymentNode, image: ImageNode) -> tuple[list, list, list]:
     secret = auth_secret(dep.name, spec.auth)
     if secret is not None:
         keys = AUTH_SECRET_KEYS[spec.auth.mode]
-        volumes.append({"name": "auth", "secret": {"secretName": secret, "defaultMode": 0o440,
-                                                   "items": [{"key": k, "path": k} for k in keys]}})
+        volumes.append(
+            {
+                "name": "auth",
+                "secret": {"secretName": secret, "defaultMode": 0o440, "items": [{"key": k, "path": k} for k in keys]},
+            }
+        )
         mounts.append({"name": "auth", "mountPath": AUTH_DIR, "readOnly": True})
     values = runtime_settings(spec, port=image.spec.port, auth_files=auth_files_in(AUTH_DIR, spec.auth.mode))
     env: dict[str, dict] = {name: {"value": value} for name, value in values.items()}
@@ -173,21 +243,39 @@ def _probe(probe: Probe, path: str, auth_mode: str) -> dict:
         action = {"exec": {"command": ["/opt/venv/bin/python", "-m", "modelctl_runtime.healthcheck"]}}
     else:
         action = {"httpGet": {"path": path, "port": "http", "scheme": "HTTP"}}
-    return {**action, "initialDelaySeconds": probe.initial_delay_seconds, "periodSeconds": probe.period_seconds,
-            "timeoutSeconds": probe.timeout_seconds, "failureThreshold": probe.failure_threshold}
+    return {
+        **action,
+        "initialDelaySeconds": probe.initial_delay_seconds,
+        "periodSeconds": probe.period_seconds,
+        "timeoutSeconds": probe.timeout_seconds,
+        "failureThreshold": probe.failure_threshold,
+    }
 
 
 def http_route(graph: Graph, ep: EndpointNode) -> dict:
     spec = ep.spec
     rule: dict = {
         "matches": [{"path": {"type": "PathPrefix", "value": spec.path}}],
-        "backendRefs": [{"group": "", "kind": "Service", "name": name, "port": SERVICE_PORT, "weight": weight}
-                        for name, weight in sorted(spec.traffic.items())],
+        "backendRefs": [
+            {"group": "", "kind": "Service", "name": name, "port": SERVICE_PORT, "weight": weight}
+            for name, weight in sorted(spec.traffic.items())
+        ],
     }
     if spec.mirror is not None:
-        rule["filters"] = [{"type": "RequestMirror", "requestMirror": {
-            "backendRef": {"group": "", "kind": "Service", "name": spec.mirror.deployment, "port": SERVICE_PORT},
-            "percent": spec.mirror.percent}}]
+        rule["filters"] = [
+            {
+                "type": "RequestMirror",
+                "requestMirror": {
+                    "backendRef": {
+                        "group": "",
+                        "kind": "Service",
+                        "name": spec.mirror.deployment,
+                        "port": SERVICE_PORT,
+                    },
+                    "percent": spec.mirror.percent,
+                },
+            }
+        ]
     route_spec: dict = {"rules": [rule]}
     target = target_as(ep, KubernetesTarget)
     if target.gateway:
@@ -199,5 +287,9 @@ def http_route(graph: Graph, ep: EndpointNode) -> dict:
     if spec.hostnames:
         route_spec["hostnames"] = sorted(spec.hostnames)
     labels = _labels(graph, ep, app=ep.name, component="endpoint", version=None)
-    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-            "metadata": _meta(ep.name, target.namespace, labels, ep), "spec": route_spec}
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": _meta(ep.name, target.namespace, labels, ep),
+        "spec": route_spec,
+    }

@@ -26,8 +26,9 @@ def check_out_dir(out: Path, repo_root: Path) -> None:
     elif out.is_dir() and any(out.iterdir()) and not _is_render_output(out):
         problem = f"--out {out} is a folder with other content (no {MANIFEST} from a previous render)"
     if problem:
-        raise DiagnosticError([Diagnostic(problem, code="bad-out-dir",
-                                          suggestion="pass a new or empty folder, e.g. --out build/render")])
+        raise DiagnosticError(
+            [Diagnostic(problem, code="bad-out-dir", suggestion="pass a new or empty folder, e.g. --out build/render")]
+        )
 
 
 def _is_render_output(out: Path) -> bool:

@@ -21,8 +21,9 @@ MANIFEST_VERSION = 1
 class TargetRenderer(Protocol):
     """A target type's render hooks (`compiler.plan.target.TargetType` implements them)."""
 
-    def render_deployment(self, graph: Graph, node: DeploymentNode, tree: OutputTree,
-                          model_versions: Mapping[str, str]) -> int: ...
+    def render_deployment(
+        self, graph: Graph, node: DeploymentNode, tree: OutputTree, model_versions: Mapping[str, str]
+    ) -> int: ...
 
     def render_endpoint(self, graph: Graph, node: EndpointNode, tree: OutputTree) -> int: ...
 
@@ -48,9 +49,16 @@ class RenderResult:
         return [f for f in self.files if f.node == node_id]
 
 
-def render_graph(graph: Graph, out: Path, *, types: TargetRenderers, only: set[str] | None = None,
-                 model_versions: Mapping[str, str] | None = None, templates: Templates | None = None,
-                 model_files: Mapping[str, tuple[Path, str]] | None = None) -> RenderResult:
+def render_graph(
+    graph: Graph,
+    out: Path,
+    *,
+    types: TargetRenderers,
+    only: set[str] | None = None,
+    model_versions: Mapping[str, str] | None = None,
+    templates: Templates | None = None,
+    model_files: Mapping[str, tuple[Path, str]] | None = None,
+) -> RenderResult:
     """Render `graph` into `out`; on any problem raise DiagnosticError and leave `out` as it was.
 
     types: the target types, by name: each renders its own deployments' and endpoints' artifacts
@@ -77,9 +85,15 @@ def render_graph(graph: Graph, out: Path, *, types: TargetRenderers, only: set[s
     return RenderResult(out.resolve(), files, nodes, objects)
 
 
-def build_tree(graph: Graph, selected: Iterable[str], model_versions: Mapping[str, str] | None, templates: Templates,
-               model_files: Mapping[str, tuple[Path, str]] | None = None, *,
-               types: TargetRenderers) -> tuple[OutputTree, int]:
+def build_tree(
+    graph: Graph,
+    selected: Iterable[str],
+    model_versions: Mapping[str, str] | None,
+    templates: Templates,
+    model_files: Mapping[str, tuple[Path, str]] | None = None,
+    *,
+    types: TargetRenderers,
+) -> tuple[OutputTree, int]:
     """All rendered files in memory; every node's problems are collected before giving up."""
     tree = OutputTree()
     objects = 0
@@ -97,8 +111,15 @@ def build_tree(graph: Graph, selected: Iterable[str], model_versions: Mapping[st
     return tree, objects
 
 
-def _render_node(graph: Graph, node: Node, tree: OutputTree, templates: Templates, model_versions: Mapping[str, str],
-                 model_files: Mapping[str, tuple[Path, str]] | None, types: TargetRenderers) -> int:
+def _render_node(
+    graph: Graph,
+    node: Node,
+    tree: OutputTree,
+    templates: Templates,
+    model_versions: Mapping[str, str],
+    model_files: Mapping[str, tuple[Path, str]] | None,
+    types: TargetRenderers,
+) -> int:
     if isinstance(node, ImageNode):
         docker.render_image(graph, node, tree, templates, model_versions, model_files)
     elif isinstance(node, DeploymentNode):
@@ -115,9 +136,17 @@ def select(graph: Graph, only: set[str] | None) -> list[str]:
     unknown = sorted(i for i in only if i not in graph.nodes)
     if unknown:
         known = [i for i in graph.nodes if not i.startswith("Environment/curated/")]
-        raise DiagnosticError([Diagnostic(
-            f"--only {i}: no such resource in the repo", code="unknown-reference", expected="Kind/name, e.g. Deployment/iris-blue",
-            suggestion=did_you_mean(i, known)) for i in unknown])
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    f"--only {i}: no such resource in the repo",
+                    code="unknown-reference",
+                    expected="Kind/name, e.g. Deployment/iris-blue",
+                    suggestion=did_you_mean(i, known),
+                )
+                for i in unknown
+            ]
+        )
     wanted: set[str] = set()
     stack = list(only)
     while stack:

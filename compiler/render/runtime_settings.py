@@ -34,8 +34,12 @@ TIMEOUT_SECONDS = "MODELCTL_TIMEOUT_SECONDS"
 DATA_COLLECTION = "MODELCTL_DATA_COLLECTION"
 RESERVED_PREFIX = "MODELCTL_"
 # spec.runtime field → the variable the runtime reads
-TUNING = {"workers": "MODELCTL_WORKERS", "max_body_bytes": "MODELCTL_MAX_BODY_BYTES",
-          "inline_max_rows": "MODELCTL_INLINE_MAX_ROWS", "access_log": "MODELCTL_ACCESS_LOG"}
+TUNING = {
+    "workers": "MODELCTL_WORKERS",
+    "max_body_bytes": "MODELCTL_MAX_BODY_BYTES",
+    "inline_max_rows": "MODELCTL_INLINE_MAX_ROWS",
+    "access_log": "MODELCTL_ACCESS_LOG",
+}
 
 # Per auth mode: the keys the auth secret must hold, and the runtime variable naming each one's file.
 AUTH_SECRET_KEYS: Mapping[str, Mapping[str, str]] = {
@@ -49,8 +53,10 @@ AUTH_SECRET_KEYS: Mapping[str, Mapping[str, str]] = {
 # Never taken from user env, even when this deployment does not set them (e.g. MODELCTL_AUTH_KEYS would
 # add a plain-text key; MODELCTL_DATA_COLLECTION would turn on collection the spec has off).
 RUNTIME_OWNED: frozenset[str] = frozenset(
-    {PORT, AUTH_MODE, AUTH_KEYS, TIMEOUT_SECONDS, DATA_COLLECTION} | set(TUNING.values())
-    | {var for keys in AUTH_SECRET_KEYS.values() for var in keys.values()})
+    {PORT, AUTH_MODE, AUTH_KEYS, TIMEOUT_SECONDS, DATA_COLLECTION}
+    | set(TUNING.values())
+    | {var for keys in AUTH_SECRET_KEYS.values() for var in keys.values()}
+)
 
 
 def auth_secret(deployment: str, auth: Auth) -> str | None:
@@ -70,11 +76,17 @@ def file_sink_dir(collection: DataCollection) -> str | None:
     collection is off or the sink is http(s). Targets that mount storage at the sink's path use this."""
     if not collection.enabled or not collection.sink.startswith("file://"):
         return None
-    return collection.sink[len("file://"):] or DEFAULT_COLLECTED_DIR
+    return collection.sink[len("file://") :] or DEFAULT_COLLECTED_DIR
 
 
-def runtime_settings(spec: DeploymentSpec, *, port: int, auth_files: Mapping[str, str] | None = None,
-                     sink_dir: str | None = None, user_env: Mapping[str, str] | None = None) -> dict[str, str]:
+def runtime_settings(
+    spec: DeploymentSpec,
+    *,
+    port: int,
+    auth_files: Mapping[str, str] | None = None,
+    sink_dir: str | None = None,
+    user_env: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """The container environment of a deployment's scorer, sorted by name: `user_env` (default
     `spec.env`) without `MODELCTL_*` names, then the runtime's settings.
 
@@ -97,10 +109,15 @@ def runtime_settings(spec: DeploymentSpec, *, port: int, auth_files: Mapping[str
         folder = file_sink_dir(dc)
         sink = dc.sink if folder is None else f"file://{sink_dir or folder}"
         env[DATA_COLLECTION] = compact_json(
-            {"enabled": True, "sampling": dc.sampling, "sink": sink, "redact": list(dc.redact)})
+            {"enabled": True, "sampling": dc.sampling, "sink": sink, "redact": list(dc.redact)}
+        )
     tuning = spec.runtime.model_dump(exclude_none=True, by_alias=False) if spec.runtime else {}
-    env.update({TUNING[field]: ("1" if value else "0") if isinstance(value, bool) else str(value)
-                for field, value in tuning.items()})
+    env.update(
+        {
+            TUNING[field]: ("1" if value else "0") if isinstance(value, bool) else str(value)
+            for field, value in tuning.items()
+        }
+    )
     given = spec.env if user_env is None else user_env
     merged = {name: value for name, value in given.items() if not name.upper().startswith(RESERVED_PREFIX)}
     merged.update(env)

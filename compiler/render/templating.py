@@ -34,15 +34,23 @@ class Templates:
         except jinja2.TemplateNotFound as err:
             raise self._error(name, 0, f"template not found: {err.name}", resource) from None
         except (jinja2.TemplateError, TypeError, ValueError, KeyError, AttributeError) as err:
-            raise self._error(name, _template_line(err, self.folder), f"{type(err).__name__}: {err}",
-                              resource) from None
+            raise self._error(
+                name, _template_line(err, self.folder), f"{type(err).__name__}: {err}", resource
+            ) from None
 
     def _error(self, name: str, line: int, message: str, resource: str) -> DiagnosticError:
         path = self.folder / name
         shown = path.relative_to(PROJECT_ROOT).as_posix() if path.is_relative_to(PROJECT_ROOT) else str(path)
-        return DiagnosticError([Diagnostic(
-            f"rendering {resource} with template {name} failed: {message}", Location(shown, line or 0),
-            code="render-template", suggestion="fix the template, or the value it reads")])
+        return DiagnosticError(
+            [
+                Diagnostic(
+                    f"rendering {resource} with template {name} failed: {message}",
+                    Location(shown, line or 0),
+                    code="render-template",
+                    suggestion="fix the template, or the value it reads",
+                )
+            ]
+        )
 
 
 def _template_line(err: BaseException, folder: Path) -> int:

@@ -99,12 +99,19 @@ class App:
         self.max_body = settings.max_body_bytes
         self.timeout = settings.timeout_seconds
         self.inline_rows = settings.inline_max_rows
-        self._openapi = _dump(openapi.build(settings.image, list(self.models.slots),
-                                            settings.auth_mode in ("key", "token")))
+        self._openapi = _dump(
+            openapi.build(settings.image, list(self.models.slots), settings.auth_mode in ("key", "token"))
+        )
         self._handlers = {
-            "live": self.live, "ready": self.ready, "server_metadata": self.server_metadata,
-            "model_metadata": self.model_metadata, "model_ready": self.model_ready, "infer": self.infer,
-            "score": self.score, "metrics": self.metrics_text, "openapi": self.openapi_doc,
+            "live": self.live,
+            "ready": self.ready,
+            "server_metadata": self.server_metadata,
+            "model_metadata": self.model_metadata,
+            "model_ready": self.model_ready,
+            "infer": self.infer,
+            "score": self.score,
+            "metrics": self.metrics_text,
+            "openapi": self.openapi_doc,
         }
 
     # ---- ASGI entry points -------------------------------------------------------------------
@@ -171,11 +178,23 @@ class App:
         except Exception as exc:  # a bug, not a client error: log it, answer 500, keep serving
             status, ctype = 500, JSON
             payload = _dump({"error": "internal server error", "requestId": rid})
-            sys.stderr.write(orjson.dumps({"level": "error", "msg": "unhandled error", "requestId": rid,
-                                           "error": repr(exc)[:500],
-                                           "traceback": traceback.format_exc(limit=8)}).decode() + "\n")
-        headers = [(b"content-type", ctype), (b"content-length", str(len(payload)).encode()),
-                   (b"x-request-id", rid.encode())]
+            sys.stderr.write(
+                orjson.dumps(
+                    {
+                        "level": "error",
+                        "msg": "unhandled error",
+                        "requestId": rid,
+                        "error": repr(exc)[:500],
+                        "traceback": traceback.format_exc(limit=8),
+                    }
+                ).decode()
+                + "\n"
+            )
+        headers = [
+            (b"content-type", ctype),
+            (b"content-length", str(len(payload)).encode()),
+            (b"x-request-id", rid.encode()),
+        ]
         headers.extend(extra_headers)
         try:
             await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -184,9 +203,18 @@ class App:
             self.metrics.in_flight.dec()
         elapsed = perf_counter() - start
         self.metrics.observe(model_label, endpoint, status, elapsed)
-        self.log.request({"msg": "request", "requestId": rid, "method": method, "path": path[:300],
-                          "status": status, "durationMs": round(elapsed * 1000, 3), "model": model_label,
-                          "bytesOut": len(payload)})
+        self.log.request(
+            {
+                "msg": "request",
+                "requestId": rid,
+                "method": method,
+                "path": path[:300],
+                "status": status,
+                "durationMs": round(elapsed * 1000, 3),
+                "model": model_label,
+                "bytesOut": len(payload),
+            }
+        )
 
     async def _read_body(self, receive, clen: bytes | None) -> bytes:
         limit = self.max_body
@@ -252,7 +280,7 @@ class App:
                 if size is not None:
                     if not isinstance(size, int) or size < 0 or offset + size > len(blobs):
                         raise HTTPError(400, f"input '{item.get('name')}': binary_data_size is out of range")
-                    blob, offset = blobs[offset:offset + size], offset + size
+                    blob, offset = blobs[offset : offset + size], offset + size
                 name = item.get("name")
                 if specs is not None and isinstance(name, str) and name not in specs:
                     raise HTTPError(422, f"unknown input '{name}'; the model takes {sorted(specs)}", input=name)
@@ -311,8 +339,12 @@ class App:
         return (200 if ok else 503), _dump({"ready": ok, "models": self.models.status()}), JSON, ()
 
     async def server_metadata(self, r, body, bin_hdr, rid, scope):
-        return 200, _dump({"name": "modelctl-runtime", "version": __version__,
-                           "extensions": ["binary_tensor_data"]}), JSON, ()
+        return (
+            200,
+            _dump({"name": "modelctl-runtime", "version": __version__, "extensions": ["binary_tensor_data"]}),
+            JSON,
+            (),
+        )
 
     async def model_metadata(self, r, body, bin_hdr, rid, scope):
         return 200, _dump(self.models.metadata(r.model, r.version)), JSON, ()

@@ -32,8 +32,10 @@ def redact(inputs, fields: frozenset):
         if name in fields:
             out[name] = REDACTED
         elif isinstance(value, list) and value and isinstance(value[0], dict):
-            out[name] = [{k: (REDACTED if k in fields else v) for k, v in row.items()}
-                         if isinstance(row, dict) else row for row in value]
+            out[name] = [
+                {k: (REDACTED if k in fields else v) for k, v in row.items()} if isinstance(row, dict) else row
+                for row in value
+            ]
         else:
             out[name] = value
     return out
@@ -117,8 +119,13 @@ class CollectionQueue:
                 prefix = prefixes.get(whole)
                 if prefix is None:
                     prefix = prefixes[whole] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
-                record = {"collection": collection, "model": model, "version": version, "requestId": rid,
-                          "timestamp": f"{prefix}.{int((ts - whole) * 1e6):06d}Z"}
+                record = {
+                    "collection": collection,
+                    "model": model,
+                    "version": version,
+                    "requestId": rid,
+                    "timestamp": f"{prefix}.{int((ts - whole) * 1e6):06d}Z",
+                }
                 if outputs is DATA:
                     record["data"] = inputs
                 else:
@@ -133,8 +140,17 @@ class CollectionQueue:
             self.sink.write(groups)
         except Exception as exc:  # a broken sink (or record) must never take the server down
             self.metrics.dropped.labels("sink_error").inc(len(batch))
-            sys.stderr.write(orjson.dumps({"level": "error", "msg": "data collection sink failed",
-                                           "error": str(exc)[:500], "records": len(batch)}).decode() + "\n")
+            sys.stderr.write(
+                orjson.dumps(
+                    {
+                        "level": "error",
+                        "msg": "data collection sink failed",
+                        "error": str(exc)[:500],
+                        "records": len(batch),
+                    }
+                ).decode()
+                + "\n"
+            )
             return
         for collection, n in counts.items():
             self.metrics.collected.labels(collection).inc(n)

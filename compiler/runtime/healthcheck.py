@@ -22,8 +22,10 @@ def main() -> int:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE  # probing our own process on loopback
             if mode == "mtls":
-                ctx.load_cert_chain(os.environ.get("MODELCTL_HEALTHCHECK_CERT_FILE") or os.environ["MODELCTL_TLS_CERT_FILE"],
-                                    os.environ.get("MODELCTL_HEALTHCHECK_KEY_FILE") or os.environ["MODELCTL_TLS_KEY_FILE"])
+                ctx.load_cert_chain(
+                    os.environ.get("MODELCTL_HEALTHCHECK_CERT_FILE") or os.environ["MODELCTL_TLS_CERT_FILE"],
+                    os.environ.get("MODELCTL_HEALTHCHECK_KEY_FILE") or os.environ["MODELCTL_TLS_KEY_FILE"],
+                )
             conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=ctx)
         else:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)

@@ -19,11 +19,25 @@ from .errors import ConfigError, HTTPError
 from .settings import ModelConfig, TensorSpec
 
 PROBA_NAMES = ("probabilities", "probability", "predict_proba", "output_probability")
-MLFLOW_TYPES = {"double": "float64", "float": "float32", "long": "int64", "integer": "int32",
-                "boolean": "bool", "string": "object"}
-ONNX_TYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(int64)": "int64",
-              "tensor(int32)": "int32", "tensor(bool)": "bool", "tensor(string)": "object",
-              "tensor(float16)": "float16", "tensor(uint8)": "uint8", "tensor(int8)": "int8"}
+MLFLOW_TYPES = {
+    "double": "float64",
+    "float": "float32",
+    "long": "int64",
+    "integer": "int32",
+    "boolean": "bool",
+    "string": "object",
+}
+ONNX_TYPES = {
+    "tensor(float)": "float32",
+    "tensor(double)": "float64",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
+    "tensor(bool)": "bool",
+    "tensor(string)": "object",
+    "tensor(float16)": "float16",
+    "tensor(uint8)": "uint8",
+    "tensor(int8)": "int8",
+}
 
 
 def verify_digest(path: Path, digest: str | None) -> None:
@@ -82,8 +96,9 @@ def rows_to_array(rows: list, spec: TensorSpec, feature_names):
         raise HTTPError(422, f"input 'data': rows do not fit {spec.dtype} ({exc})", input="data") from None
     shape = spec.shape
     if arr.ndim != len(shape) or any(e != -1 and e != d for d, e in zip(arr.shape, shape, strict=True)):
-        raise HTTPError(422, f"input 'data': shape {list(arr.shape)} does not match the model's {list(shape)}",
-                        input="data")
+        raise HTTPError(
+            422, f"input 'data': shape {list(arr.shape)} does not match the model's {list(shape)}", input="data"
+        )
     return arr
 
 
@@ -97,8 +112,10 @@ class SklearnModel(Model):
         super().__init__(cfg, inputs, (TensorSpec("predict", out_dtype, (-1,)),))
         names = getattr(estimator, "feature_names_in_", None)
         self.feature_names = tuple(str(x) for x in names) if names is not None else None
-        self._methods = [(o.name, estimator.predict_proba if o.name in PROBA_NAMES else estimator.predict)
-                         for o in self.outputs or ()]
+        self._methods = [
+            (o.name, estimator.predict_proba if o.name in PROBA_NAMES else estimator.predict)
+            for o in self.outputs or ()
+        ]
 
     def predict(self, inputs: dict) -> dict:
         if len(inputs) != 1:
@@ -113,6 +130,7 @@ def load_sklearn(cfg: ModelConfig, path: Path | None = None) -> SklearnModel:
     path = path or cfg.path
     if path.suffix in (".joblib", ".jbl"):
         import joblib
+
         obj = joblib.load(path)
     else:
         obj = _load_pickle(path)
@@ -128,16 +146,21 @@ def _load_pickle(path: Path):
         except (AttributeError, ModuleNotFoundError, pickle.UnpicklingError):
             f.seek(0)
             import cloudpickle  # MLflow's default serialization_format
+
             return cloudpickle.load(f)
 
 
 class OnnxModel(Model):
     def __init__(self, cfg: ModelConfig, session):
         self.session = session
-        inputs = tuple(TensorSpec(i.name, ONNX_TYPES.get(i.type, "float32"), _onnx_shape(i.shape))
-                       for i in session.get_inputs())
-        outputs = tuple(TensorSpec(o.name, ONNX_TYPES[o.type], _onnx_shape(o.shape))
-                        for o in session.get_outputs() if o.type in ONNX_TYPES)  # skip maps/sequences
+        inputs = tuple(
+            TensorSpec(i.name, ONNX_TYPES.get(i.type, "float32"), _onnx_shape(i.shape)) for i in session.get_inputs()
+        )
+        outputs = tuple(
+            TensorSpec(o.name, ONNX_TYPES[o.type], _onnx_shape(o.shape))
+            for o in session.get_outputs()
+            if o.type in ONNX_TYPES
+        )  # skip maps/sequences
         super().__init__(cfg, inputs, outputs)
         self._output_names = [o.name for o in self.outputs or ()]
 
@@ -229,8 +252,9 @@ class CustomModel(Model):
         try:
             return self.module.run(raw)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
-            raise HTTPError(422, f"the scoring script rejected the input: {type(exc).__name__}: "
-                                 f"{str(exc)[:300]}") from None
+            raise HTTPError(
+                422, f"the scoring script rejected the input: {type(exc).__name__}: {str(exc)[:300]}"
+            ) from None
 
 
 def load_custom(cfg: ModelConfig) -> CustomModel:
@@ -253,7 +277,11 @@ def load_custom(cfg: ModelConfig) -> CustomModel:
 
 
 LOADERS: dict[str, Callable[[ModelConfig], Model]] = {
-    "sklearn": load_sklearn, "onnx": load_onnx, "mlflow": load_mlflow, "custom": load_custom}
+    "sklearn": load_sklearn,
+    "onnx": load_onnx,
+    "mlflow": load_mlflow,
+    "custom": load_custom,
+}
 
 
 def load_model(cfg: ModelConfig) -> Model:

@@ -20,26 +20,53 @@ class Metrics:
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         if self.multiprocess:
             from prometheus_client.multiprocess import MultiProcessCollector
+
             MultiProcessCollector(self.registry)
             reg = None  # samples live in the shared folder, not in this registry
         else:
             reg = self.registry
-        self.requests = Counter("modelctl_requests", "Requests handled, by model, endpoint and status code.",
-                                ("model", "endpoint", "status"), registry=reg)
-        self.latency = Histogram("modelctl_request_duration_seconds", "Request latency in seconds.",
-                                 ("model", "endpoint", "status"), buckets=LATENCY_BUCKETS, registry=reg)
-        self.in_flight = Gauge("modelctl_requests_in_flight", "Requests being handled now.",
-                               registry=reg, multiprocess_mode="livesum")
-        self.load_seconds = Gauge("modelctl_model_load_seconds", "Time to load the model, in seconds.",
-                                  ("model", "version"), registry=reg, multiprocess_mode="max")
-        self.model_ready = Gauge("modelctl_model_ready", "1 when the model is loaded in every worker.",
-                                 ("model", "version"), registry=reg, multiprocess_mode="livemin")
-        self.queue_depth = Gauge("modelctl_collector_queue_depth", "Records waiting to be written.",
-                                 registry=reg, multiprocess_mode="livesum")
-        self.collected = Counter("modelctl_collector_records", "Records written to the sink.",
-                                 ("collection",), registry=reg)
-        self.dropped = Counter("modelctl_collector_dropped", "Records dropped (queue_full or sink_error).",
-                               ("reason",), registry=reg)
+        self.requests = Counter(
+            "modelctl_requests",
+            "Requests handled, by model, endpoint and status code.",
+            ("model", "endpoint", "status"),
+            registry=reg,
+        )
+        self.latency = Histogram(
+            "modelctl_request_duration_seconds",
+            "Request latency in seconds.",
+            ("model", "endpoint", "status"),
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
+        )
+        self.in_flight = Gauge(
+            "modelctl_requests_in_flight", "Requests being handled now.", registry=reg, multiprocess_mode="livesum"
+        )
+        self.load_seconds = Gauge(
+            "modelctl_model_load_seconds",
+            "Time to load the model, in seconds.",
+            ("model", "version"),
+            registry=reg,
+            multiprocess_mode="max",
+        )
+        self.model_ready = Gauge(
+            "modelctl_model_ready",
+            "1 when the model is loaded in every worker.",
+            ("model", "version"),
+            registry=reg,
+            multiprocess_mode="livemin",
+        )
+        self.queue_depth = Gauge(
+            "modelctl_collector_queue_depth",
+            "Records waiting to be written.",
+            registry=reg,
+            multiprocess_mode="livesum",
+        )
+        self.collected = Counter(
+            "modelctl_collector_records", "Records written to the sink.", ("collection",), registry=reg
+        )
+        self.dropped = Counter(
+            "modelctl_collector_dropped", "Records dropped (queue_full or sink_error).", ("reason",), registry=reg
+        )
         self._children: dict = {}
 
     def observe(self, model: str, endpoint: str, status: int, seconds: float) -> None:
@@ -57,4 +84,5 @@ class Metrics:
     def close(self) -> None:
         if self.multiprocess:
             from prometheus_client.multiprocess import mark_process_dead
+
             mark_process_dead(os.getpid())  # drop this worker's live gauges

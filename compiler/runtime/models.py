@@ -46,9 +46,18 @@ class ModelSet:
             except Exception as exc:  # a failing init() must report, not crash-loop
                 slot.state = "failed"
                 slot.error = f"{type(exc).__name__}: {exc}"[:1000]
-                sys.stderr.write(orjson.dumps({"level": "error", "msg": "model failed to load", "model": cfg.name,
-                                               "error": slot.error,
-                                               "traceback": traceback.format_exc(limit=5)}).decode() + "\n")
+                sys.stderr.write(
+                    orjson.dumps(
+                        {
+                            "level": "error",
+                            "msg": "model failed to load",
+                            "model": cfg.name,
+                            "error": slot.error,
+                            "traceback": traceback.format_exc(limit=5),
+                        }
+                    ).decode()
+                    + "\n"
+                )
             finally:
                 current.reset(token)
             slot.load_seconds = time.perf_counter() - start
@@ -65,16 +74,19 @@ class ModelSet:
     def ready_model(self, name: str, version: str | None = None) -> Model:
         slot = self.get(name, version)
         if slot.state != "ready" or slot.model is None:
-            raise HTTPError(503, f"model '{name}' is not ready ({slot.state})"
-                                 + (f": {slot.error}" if slot.error else ""))
+            raise HTTPError(
+                503, f"model '{name}' is not ready ({slot.state})" + (f": {slot.error}" if slot.error else "")
+            )
         return slot.model
 
     def all_ready(self) -> bool:
         return all(s.state == "ready" for s in self.slots.values())
 
     def status(self) -> dict:
-        return {name: {"version": s.cfg.version, "state": s.state, **({"error": s.error} if s.error else {})}
-                for name, s in self.slots.items()}
+        return {
+            name: {"version": s.cfg.version, "state": s.state, **({"error": s.error} if s.error else {})}
+            for name, s in self.slots.items()
+        }
 
     def metadata(self, name: str, version: str | None = None) -> dict:
         from .tensors import spec_metadata
@@ -83,5 +95,10 @@ class ModelSet:
         model = slot.model
         inputs = (model.inputs if model else slot.cfg.inputs) or ()
         outputs = (model.outputs if model else slot.cfg.outputs) or ()
-        return {"name": name, "versions": [slot.cfg.version], "platform": PLATFORMS[slot.cfg.framework],
-                "inputs": [spec_metadata(s) for s in inputs], "outputs": [spec_metadata(s) for s in outputs]}
+        return {
+            "name": name,
+            "versions": [slot.cfg.version],
+            "platform": PLATFORMS[slot.cfg.framework],
+            "inputs": [spec_metadata(s) for s in inputs],
+            "outputs": [spec_metadata(s) for s in outputs],
+        }

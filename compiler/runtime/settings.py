@@ -112,14 +112,18 @@ def load_image_config(path: Path) -> tuple[str, tuple[ModelConfig, ...]]:
         script = _inside(base, m["script"], f"{where}.script") if m.get("script") else image_script
         if framework == "custom" and script is None:
             raise ConfigError(f"{where}: a custom model needs scoring.script")
-        models.append(ModelConfig(
-            name=name, version=version, framework=framework,
-            path=_inside(base, str(m.get("path", "")), f"{where}.path"),
-            digest=m.get("digest"),
-            inputs=_spec_list(sig["inputs"], f"{where}.signature.inputs") if sig.get("inputs") else None,
-            outputs=_spec_list(sig["outputs"], f"{where}.signature.outputs") if sig.get("outputs") else None,
-            script=script,
-        ))
+        models.append(
+            ModelConfig(
+                name=name,
+                version=version,
+                framework=framework,
+                path=_inside(base, str(m.get("path", "")), f"{where}.path"),
+                digest=m.get("digest"),
+                inputs=_spec_list(sig["inputs"], f"{where}.signature.inputs") if sig.get("inputs") else None,
+                outputs=_spec_list(sig["outputs"], f"{where}.signature.outputs") if sig.get("outputs") else None,
+                script=script,
+            )
+        )
     if not models:
         raise ConfigError(f"{path}: no models listed")
     return str(doc.get("image", "")), tuple(models)
@@ -203,7 +207,9 @@ def load_settings(env=None) -> Settings:
     if auth_mode not in AUTH_MODES:
         raise ConfigError(f"MODELCTL_AUTH_MODE must be one of {', '.join(AUTH_MODES)}, got {auth_mode!r}")
     settings = Settings(
-        config_path=config_path, image=image, models=models,
+        config_path=config_path,
+        image=image,
+        models=models,
         port=_env_int(env, "MODELCTL_PORT", 8080),
         host=env.get("MODELCTL_HOST", "0.0.0.0"),
         workers=_env_int(env, "MODELCTL_WORKERS", available_cpus()),
@@ -230,8 +236,9 @@ def _check_auth(s: Settings) -> None:
     if s.auth_mode == "token" and not s.token_secret_file:
         raise ConfigError("auth mode 'token' needs MODELCTL_TOKEN_SECRET_FILE")
     if s.auth_mode == "mtls" and not (s.tls_cert_file and s.tls_key_file and s.tls_client_ca_file):
-        raise ConfigError("auth mode 'mtls' needs MODELCTL_TLS_CERT_FILE, MODELCTL_TLS_KEY_FILE "
-                          "and MODELCTL_TLS_CLIENT_CA_FILE")
+        raise ConfigError(
+            "auth mode 'mtls' needs MODELCTL_TLS_CERT_FILE, MODELCTL_TLS_KEY_FILE and MODELCTL_TLS_CLIENT_CA_FILE"
+        )
     for p in (s.auth_keys_file, s.token_secret_file, s.tls_cert_file, s.tls_key_file, s.tls_client_ca_file):
         if p is not None and not p.is_file():
             raise ConfigError(f"file not found: {p}")

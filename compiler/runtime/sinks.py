@@ -55,8 +55,10 @@ class FileSink:
         for (model, version, hours, collection), lines in groups.items():
             hour = datetime.fromtimestamp(hours * 3600, timezone.utc).strftime("%Y/%m/%d/%H")
             folder = self.root / _segment(model) / _segment(version) / hour
-            name = (f"{_segment(collection)}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
-                    f"-{next(self._seq)}-{uuid.uuid4().hex[:8]}.jsonl")
+            name = (
+                f"{_segment(collection)}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
+                f"-{next(self._seq)}-{uuid.uuid4().hex[:8]}.jsonl"
+            )
             tmp = folder / f".{name}.tmp"
             try:
                 f = open(tmp, "xb")
@@ -86,8 +88,9 @@ class HttpSink:
 
     def write(self, groups: dict[tuple, list[bytes]]) -> None:
         body = b'{"records":[' + b",".join(line for lines in groups.values() for line in lines) + b"]}"
-        request = urllib.request.Request(self.url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
         delay = 0.25
         for attempt in range(self.attempts):
             try:
@@ -107,5 +110,5 @@ class HttpSink:
 
 def make_sink(uri: str):
     if uri.startswith("file://"):
-        return FileSink(Path(uri[len("file://"):]))
+        return FileSink(Path(uri[len("file://") :]))
     return HttpSink(uri)

@@ -12,9 +12,19 @@ from .settings import TensorSpec
 
 # V2 datatype <-> numpy dtype name
 V2_TO_NUMPY = {
-    "BOOL": "bool", "UINT8": "uint8", "UINT16": "uint16", "UINT32": "uint32", "UINT64": "uint64",
-    "INT8": "int8", "INT16": "int16", "INT32": "int32", "INT64": "int64",
-    "FP16": "float16", "FP32": "float32", "FP64": "float64", "BYTES": "object",
+    "BOOL": "bool",
+    "UINT8": "uint8",
+    "UINT16": "uint16",
+    "UINT32": "uint32",
+    "UINT64": "uint64",
+    "INT8": "int8",
+    "INT16": "int16",
+    "INT32": "int32",
+    "INT64": "int64",
+    "FP16": "float16",
+    "FP32": "float32",
+    "FP64": "float64",
+    "BYTES": "object",
 }
 NUMPY_TO_V2 = {v: k for k, v in V2_TO_NUMPY.items()}
 NUMPY_TO_V2.update({"str": "BYTES", "bytes": "BYTES", "string": "BYTES"})
@@ -31,13 +41,13 @@ def spec_metadata(spec: TensorSpec) -> dict:
 
 
 def _check_shape(name: str, shape, expected: tuple[int, ...] | None) -> tuple[int, ...]:
-    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
-                                              for d in shape):
+    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
         raise HTTPError(422, f"input '{name}': shape must be a list of non-negative integers", input=name)
     if expected is not None:
         if len(shape) != len(expected) or any(e != -1 and e != d for d, e in zip(shape, expected, strict=True)):
-            raise HTTPError(422, f"input '{name}': shape {shape} does not match the model's {list(expected)}",
-                            input=name)
+            raise HTTPError(
+                422, f"input '{name}': shape {shape} does not match the model's {list(expected)}", input=name
+            )
     return tuple(shape)
 
 
@@ -55,7 +65,7 @@ def _decode_bytes_blob(name: str, blob: bytes) -> list[bytes]:
             raise HTTPError(422, f"input '{name}': truncated BYTES element", input=name)
         (n,) = struct.unpack_from("<I", blob, pos)
         pos += 4
-        items.append(blob[pos:pos + n])
+        items.append(blob[pos : pos + n])
         pos += n
     if pos != len(blob):
         raise HTTPError(422, f"input '{name}': truncated BYTES element", input=name)
@@ -73,8 +83,7 @@ def decode_input(item, spec: TensorSpec | None, blob: bytes | None):
     if datatype not in V2_TO_NUMPY:
         raise HTTPError(422, f"input '{name}': unknown datatype {datatype!r}", input=name)
     if spec is not None and v2_datatype(spec.dtype) != datatype:
-        raise HTTPError(422, f"input '{name}': expected datatype {v2_datatype(spec.dtype)}, got {datatype}",
-                        input=name)
+        raise HTTPError(422, f"input '{name}': expected datatype {v2_datatype(spec.dtype)}, got {datatype}", input=name)
     shape = _check_shape(name, item.get("shape"), spec.shape if spec is not None else None)
     size = _size(shape)
     np_dtype = V2_TO_NUMPY[datatype]
@@ -85,8 +94,12 @@ def decode_input(item, spec: TensorSpec | None, blob: bytes | None):
             else:
                 dtype = np.dtype(np_dtype).newbyteorder("<")
                 if len(blob) != size * dtype.itemsize:
-                    raise HTTPError(422, f"input '{name}': binary data has {len(blob)} bytes, "
-                                         f"shape {list(shape)} needs {size * dtype.itemsize}", input=name)
+                    raise HTTPError(
+                        422,
+                        f"input '{name}': binary data has {len(blob)} bytes, "
+                        f"shape {list(shape)} needs {size * dtype.itemsize}",
+                        input=name,
+                    )
                 arr = np.frombuffer(blob, dtype=dtype)
         else:
             data = item.get("data")

@@ -36,15 +36,19 @@ def _sign(secret: bytes, signing_input: str) -> str:
     return _b64(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())
 
 
-def mint_token(secret: bytes | str, subject: str, ttl_seconds: int, models: list[str] | None = None,
-               now: float | None = None) -> str:
+def mint_token(
+    secret: bytes | str, subject: str, ttl_seconds: int, models: list[str] | None = None, now: float | None = None
+) -> str:
     secret = secret.encode() if isinstance(secret, str) else secret
     now = int(time.time() if now is None else now)
     claims = {"sub": subject, "iat": now, "exp": now + int(ttl_seconds)}
     if models is not None:
         claims["models"] = list(models)
-    signing_input = _b64(json.dumps(HEADER, separators=(",", ":")).encode()) + "." + \
-        _b64(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = (
+        _b64(json.dumps(HEADER, separators=(",", ":")).encode())
+        + "."
+        + _b64(json.dumps(claims, separators=(",", ":")).encode())
+    )
     return signing_input + "." + _sign(secret, signing_input)
 
 

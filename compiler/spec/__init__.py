@@ -3,5 +3,16 @@
 from .common import API_VERSION, split_model_ref
 from .documents import KINDS, AnyDocument, Deployment, Document, Endpoint, Environment, Image, Model, Workspace
 
-__all__ = ["API_VERSION", "KINDS", "AnyDocument", "Deployment", "Document", "Endpoint", "Environment", "Image", "Model",
-           "Workspace", "split_model_ref"]
+__all__ = [
+    "API_VERSION",
+    "KINDS",
+    "AnyDocument",
+    "Deployment",
+    "Document",
+    "Endpoint",
+    "Environment",
+    "Image",
+    "Model",
+    "Workspace",
+    "split_model_ref",
+]

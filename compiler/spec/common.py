@@ -38,7 +38,8 @@ class Metadata(StrictModel):
     name: Name = Field(description="Resource name: lower-case letters, digits and '-'.")
     tags: dict[str, TagValue] = Field(default_factory=dict, description="Searchable key/value tags.")
     labels: dict[LabelKey, LabelValue] = Field(
-        default_factory=dict, description="Labels copied onto rendered objects (Kubernetes label syntax).")
+        default_factory=dict, description="Labels copied onto rendered objects (Kubernetes label syntax)."
+    )
     description: str | None = None
 
 

@@ -54,8 +54,9 @@ class Auth(StrictModel):
 class DataCollection(StrictModel):
     enabled: bool = False
     sampling: float = Field(1.0, ge=0.0, le=1.0)
-    sink: Sink = Field(default_collection_sink(),
-                       description="file:///ABSOLUTE/FOLDER in the container, or an http(s):// URL.")
+    sink: Sink = Field(
+        default_collection_sink(), description="file:///ABSOLUTE/FOLDER in the container, or an http(s):// URL."
+    )
     redact: list[str] = Field(default_factory=list, description="Input fields replaced by '[redacted]'.")
 
 
@@ -116,12 +117,17 @@ class FpgaSettings(StrictModel):
 class RuntimeTuning(StrictModel):
     """Tuning of the scoring server (the runtime's settings that no other field governs). Unset: the
     runtime's default. User env may not set MODELCTL_* variables; these fields are the way."""
+
     workers: int | None = Field(None, ge=1, le=64, description="Server worker processes (default: usable CPUs).")
-    max_body_bytes: int | None = Field(None, ge=1024, le=1 << 30,
-                                       description="Larger request bodies get 413 (default 4 MiB).")
-    inline_max_rows: int | None = Field(None, ge=0, le=1_000_000,
-                                        description="Built-in models predict on the event loop up to this many "
-                                                    "rows (default 64).")
+    max_body_bytes: int | None = Field(
+        None, ge=1024, le=1 << 30, description="Larger request bodies get 413 (default 4 MiB)."
+    )
+    inline_max_rows: int | None = Field(
+        None,
+        ge=0,
+        le=1_000_000,
+        description="Built-in models predict on the event loop up to this many rows (default 64).",
+    )
     access_log: bool | None = Field(None, description="Per-request JSON log lines (default true).")
 
 
@@ -137,10 +143,13 @@ class DeploymentSpec(StrictModel):
     request_timeout_seconds: int = Field(30, ge=1, le=3600)
     runtime: RuntimeTuning | None = None
     env: dict[RuntimeEnvName, EnvValue] = Field(
-        default_factory=dict, description="Plain settings; secrets go in secretEnv. Names starting with MODELCTL_ "
-                                          "are the runtime's own and refused.")
+        default_factory=dict,
+        description="Plain settings; secrets go in secretEnv. Names starting with MODELCTL_ "
+        "are the runtime's own and refused.",
+    )
     secret_env: dict[RuntimeEnvName, SecretEnv] = Field(
-        default_factory=dict, description="Variables read from secrets, by reference.")
+        default_factory=dict, description="Variables read from secrets, by reference."
+    )
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     edge: EdgeSettings | None = None
     fpga: FpgaSettings | None = None
@@ -150,9 +159,11 @@ class DeploymentSpec(StrictModel):
     def _env_once(cls, secret_env: dict, info: ValidationInfo) -> dict:
         both = sorted(set(info.data.get("env") or {}) & set(secret_env))
         if both:
-            raise SpecError(f"variable '{both[0]}' is set in both env and secretEnv",
-                            expected="each variable in one of env or secretEnv",
-                            suggestion=f"remove '{both[0]}' from env (a secret belongs in secretEnv)")
+            raise SpecError(
+                f"variable '{both[0]}' is set in both env and secretEnv",
+                expected="each variable in one of env or secretEnv",
+                suggestion=f"remove '{both[0]}' from env (a secret belongs in secretEnv)",
+            )
         return secret_env
 
 

@@ -60,5 +60,15 @@ KINDS: dict[str, type[Document]] = {
 
 AnyDocument = Annotated[Document, Field(discriminator="kind")]
 
-__all__ = ["API_VERSION", "KINDS", "AnyDocument", "Document", "Workspace", "Model", "Environment", "Image",
-           "Deployment", "Endpoint"]
+__all__ = [
+    "API_VERSION",
+    "KINDS",
+    "AnyDocument",
+    "Document",
+    "Workspace",
+    "Model",
+    "Environment",
+    "Image",
+    "Deployment",
+    "Endpoint",
+]

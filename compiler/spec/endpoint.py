@@ -20,7 +20,9 @@ class Mirror(StrictModel):
 
 class EndpointSpec(StrictModel):
     target: Name = Field(description="A target named in the Workspace (kubernetes or docker).")
-    traffic: dict[Name, Annotated[int, Field(ge=0, le=100)]] = Field(description="Percent of traffic per deployment; must total 100 (or 0).")
+    traffic: dict[Name, Annotated[int, Field(ge=0, le=100)]] = Field(
+        description="Percent of traffic per deployment; must total 100 (or 0)."
+    )
     mirror: Mirror | None = None
     path: str = Field("/", pattern=r"^/[A-Za-z0-9/_.-]*$", description="URL path prefix routed to this endpoint.")
     hostnames: list[Hostname] = Field(default_factory=list, description="DNS host names (Gateway API HTTPRoute).")

@@ -54,8 +54,12 @@ def _shown(value: Any) -> str:
 def _control(value: str, *, allow: str = "") -> str | None:
     for ch in value:
         if (ord(ch) < 0x20 or ord(ch) == 0x7F) and ch not in allow:
-            return f"U+{ord(ch):04X}" + {"\n": " (newline)", "\r": " (carriage return)", "\0": " (NUL)",
-                                         "\t": " (tab)"}.get(ch, "")
+            return f"U+{ord(ch):04X}" + {
+                "\n": " (newline)",
+                "\r": " (carriage return)",
+                "\0": " (NUL)",
+                "\t": " (tab)",
+            }.get(ch, "")
     return None
 
 
@@ -63,13 +67,14 @@ DNS_LABEL_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 """A DNS-1123 label: resource names, Kubernetes namespaces (its meaning is in load.errors)."""
 
 ENVIRONMENT_REF_PATTERN = _register(
-    r"^(?:curated/)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
-    "curated/<name> or the name of an Environment in this repo")
+    r"^(?:curated/)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", "curated/<name> or the name of an Environment in this repo"
+)
 EnvironmentRef = Annotated[str, StringConstraints(pattern=ENVIRONMENT_REF_PATTERN)]
 
 IDENTIFIER_PATTERN = _register(
     r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
-    "an identifier: letters, digits, '.', '_' and '-', at most 63 characters, starting with a letter or digit")
+    "an identifier: letters, digits, '.', '_' and '-', at most 63 characters, starting with a letter or digit",
+)
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 """Accelerator architectures, FPGA families and parts: compared and printed, never interpreted."""
 
@@ -78,8 +83,12 @@ Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 ENV_NAME_PATTERN = _register(
     r"^[A-Za-z_][A-Za-z0-9_]*$",
     "an environment variable name: letters, digits and '_', not starting with a digit",
-    lambda v: (f"use '{re.sub(r'[^A-Za-z0-9_]+', '_', v).strip('_').upper()}'"
-               if isinstance(v, str) and re.sub(r"[^A-Za-z0-9_]+", "_", v).strip("_") else None))
+    lambda v: (
+        f"use '{re.sub(r'[^A-Za-z0-9_]+', '_', v).strip('_').upper()}'"
+        if isinstance(v, str) and re.sub(r"[^A-Za-z0-9_]+", "_", v).strip("_")
+        else None
+    ),
+)
 RESERVED_ENV_PREFIX = "MODELCTL_"
 
 
@@ -90,30 +99,37 @@ def _not_reserved(name: str) -> str:
             "(auth, port, model paths, data collection) from the spec, and user env must not override them",
             expected=f"a name that does not start with {RESERVED_ENV_PREFIX}",
             suggestion="set the setting in its own field (e.g. spec.auth.mode), or rename the variable "
-                       f"(e.g. APP_{name[len(RESERVED_ENV_PREFIX):]})")
+            f"(e.g. APP_{name[len(RESERVED_ENV_PREFIX) :]})",
+        )
     return name
 
 
-RuntimeEnvName = Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN, max_length=255),
-                           AfterValidator(_not_reserved)]
+RuntimeEnvName = Annotated[
+    str, StringConstraints(pattern=ENV_NAME_PATTERN, max_length=255), AfterValidator(_not_reserved)
+]
 """The name of every variable a user sets (Deployment env and secretEnv, Environment env, edge modules):
 the MODELCTL_ prefix is the runtime's own, in every map, so no user value can stand in for a setting."""
 
 
 def _no_nul(value: str) -> str:
     if "\0" in value:
-        raise SpecError("a NUL character cannot be part of an environment variable",
-                        expected="text without NUL characters", suggestion="remove the \\0")
+        raise SpecError(
+            "a NUL character cannot be part of an environment variable",
+            expected="text without NUL characters",
+            suggestion="remove the \\0",
+        )
     return value
 
 
 def _image_env_value(value: str) -> str:
     bad = _control(value)
     if bad:
-        raise SpecError(f"an image environment value cannot contain the control character {bad}",
-                        expected="one line of text (it becomes a Dockerfile ENV value)",
-                        suggestion="put multi-line settings in a file of the image, or in the Deployment's "
-                                   "env (set when the container starts)")
+        raise SpecError(
+            f"an image environment value cannot contain the control character {bad}",
+            expected="one line of text (it becomes a Dockerfile ENV value)",
+            suggestion="put multi-line settings in a file of the image, or in the Deployment's "
+            "env (set when the container starts)",
+        )
     return value
 
 
@@ -122,6 +138,7 @@ ImageEnvValue = Annotated[str, AfterValidator(_image_env_value)]
 
 
 # -- secrets ---------------------------------------------------------------------------------
+
 
 def _secret_key_hint(value: Any) -> str:
     if isinstance(value, str):
@@ -134,7 +151,8 @@ def _secret_key_hint(value: Any) -> str:
 SECRET_KEY_PATTERN = _register(
     r"^(?:[-_A-Za-z0-9][-._A-Za-z0-9]*|\.[-_A-Za-z0-9][-._A-Za-z0-9]*)$",
     "the name of a key inside the secret: letters, digits, '-', '_' and '.' (not '.', '..' or a path)",
-    _secret_key_hint)
+    _secret_key_hint,
+)
 SecretKey = Annotated[str, StringConstraints(pattern=SECRET_KEY_PATTERN, max_length=253)]
 
 
@@ -143,9 +161,12 @@ SecretKey = Annotated[str, StringConstraints(pattern=SECRET_KEY_PATTERN, max_len
 DEBIAN_PACKAGE_PATTERN: str = _register(
     r"^[a-z0-9][a-z0-9+.-]+(?::[a-z0-9][a-z0-9-]*)?(?:=[0-9][A-Za-z0-9.+~:-]*)?$",
     "a Debian package name (lower-case letters, digits, '+', '-', '.'), optionally ':ARCH' and '=VERSION'",
-    lambda v: (f"use '{v.strip().lower()}'" if isinstance(v, str) and v.strip().lower() != v
-               and matches(DEBIAN_PACKAGE_PATTERN, v.strip().lower())
-               else "one package per list entry, e.g. 'libgomp1' or 'libgomp1=12.2.0-14'"))
+    lambda v: (
+        f"use '{v.strip().lower()}'"
+        if isinstance(v, str) and v.strip().lower() != v and matches(DEBIAN_PACKAGE_PATTERN, v.strip().lower())
+        else "one package per list entry, e.g. 'libgomp1' or 'libgomp1=12.2.0-14'"
+    ),
+)
 DebianPackage = Annotated[str, StringConstraints(pattern=DEBIAN_PACKAGE_PATTERN, max_length=255)]
 
 _PIP_EXPECTED = "a PEP 508 requirement such as 'numpy==2.4.6' or 'pandas[parquet]>=2,<3' (no pip options, no URLs)"
@@ -163,29 +184,43 @@ def check_requirement(text: str) -> str:
 
     bad = _control(text)
     if bad:
-        raise SpecError(f"a pip requirement cannot contain the control character {bad}", expected=_PIP_EXPECTED,
-                        suggestion="one requirement per list entry")
+        raise SpecError(
+            f"a pip requirement cannot contain the control character {bad}",
+            expected=_PIP_EXPECTED,
+            suggestion="one requirement per list entry",
+        )
     stripped = text.strip()
     if stripped.startswith("-"):
         option = stripped.split()[0].split("=")[0]
-        raise SpecError(f"pip option '{option}' is not allowed in spec.pip: an option in a requirements file "
-                        "changes how every package of the image is installed", expected=_PIP_EXPECTED,
-                        suggestion="list packages only; configure a private index in the base image's pip.conf, "
-                                   "which is reviewed once")
+        raise SpecError(
+            f"pip option '{option}' is not allowed in spec.pip: an option in a requirements file "
+            "changes how every package of the image is installed",
+            expected=_PIP_EXPECTED,
+            suggestion="list packages only; configure a private index in the base image's pip.conf, "
+            "which is reviewed once",
+        )
     for char, why in (("#", "a comment"), ("\\", "a line continuation"), ("$", "environment variable expansion")):
         if char in text:
-            raise SpecError(f"'{char}' is not allowed in a pip requirement (pip reads it as {why})",
-                            expected=_PIP_EXPECTED, suggestion=f"remove the '{char}'")
+            raise SpecError(
+                f"'{char}' is not allowed in a pip requirement (pip reads it as {why})",
+                expected=_PIP_EXPECTED,
+                suggestion=f"remove the '{char}'",
+            )
     try:
         req = Requirement(stripped)
     except InvalidRequirement as err:
         first = str(err).splitlines()[0].rstrip(".:")
-        raise SpecError(f"invalid pip requirement {_shown(text)}: {first}", expected=_PIP_EXPECTED,
-                        suggestion="write NAME, NAME==VERSION or NAME[extra]>=VERSION") from None
+        raise SpecError(
+            f"invalid pip requirement {_shown(text)}: {first}",
+            expected=_PIP_EXPECTED,
+            suggestion="write NAME, NAME==VERSION or NAME[extra]>=VERSION",
+        ) from None
     if req.url:
-        raise SpecError(f"direct URL requirement {_shown(text)} is not allowed: it bypasses the package index "
-                        "and its version pins", expected=_PIP_EXPECTED,
-                        suggestion=f"publish the package to your index and pin it, e.g. '{req.name}==1.0'")
+        raise SpecError(
+            f"direct URL requirement {_shown(text)} is not allowed: it bypasses the package index and its version pins",
+            expected=_PIP_EXPECTED,
+            suggestion=f"publish the package to your index and pin it, e.g. '{req.name}==1.0'",
+        )
     return text
 
 
@@ -215,12 +250,16 @@ def _image_hint(value: Any) -> str | None:
 
 IMAGE_REFERENCE_PATTERN = _register(
     rf"^{_REPOSITORY}(?::{_TAG})?(?:@{_DIGEST})?$",
-    "an image reference: [HOST[:PORT]/]NAME[:TAG][@sha256:DIGEST], NAME in lower case", _image_hint)
+    "an image reference: [HOST[:PORT]/]NAME[:TAG][@sha256:DIGEST], NAME in lower case",
+    _image_hint,
+)
 ImageReference = Annotated[str, StringConstraints(pattern=IMAGE_REFERENCE_PATTERN, max_length=512)]
 
 IMAGE_REGISTRY_PATTERN = _register(
     rf"^{_REPOSITORY}/?$",
-    "a registry and optional repository prefix: HOST[:PORT][/PATH], e.g. 127.0.0.1:5000/team", _image_hint)
+    "a registry and optional repository prefix: HOST[:PORT][/PATH], e.g. 127.0.0.1:5000/team",
+    _image_hint,
+)
 ImageRegistry = Annotated[str, StringConstraints(pattern=IMAGE_REGISTRY_PATTERN, max_length=255)]
 
 
@@ -241,38 +280,46 @@ NAMESPACE_PATTERN = DNS_LABEL_PATTERN  # like every resource name
 KubernetesNamespace = Annotated[str, StringConstraints(pattern=NAMESPACE_PATTERN)]
 
 GATEWAY_PATTERN = _register(
-    rf"^(?:{_DNS_LABEL}/)?{_DNS_SUBDOMAIN}$",
-    "a Gateway as NAMESPACE/NAME or NAME (lower-case DNS names)", _dns_hint)
+    rf"^(?:{_DNS_LABEL}/)?{_DNS_SUBDOMAIN}$", "a Gateway as NAMESPACE/NAME or NAME (lower-case DNS names)", _dns_hint
+)
 GatewayRef = Annotated[str, StringConstraints(pattern=GATEWAY_PATTERN, max_length=317)]
 
 HOSTNAME_PATTERN: str = _register(
     rf"^(?:\*\.)?{_DNS_SUBDOMAIN}$",
     "a DNS host name in lower case, optionally starting with '*.' (no port, no scheme)",
-    lambda v: (f"use '{v.split('://', 1)[-1].split('/')[0].split(':')[0].lower()}'" if isinstance(v, str)
-               and matches(HOSTNAME_PATTERN, v.split("://", 1)[-1].split("/")[0].split(":")[0].lower()) else None))
+    lambda v: (
+        f"use '{v.split('://', 1)[-1].split('/')[0].split(':')[0].lower()}'"
+        if isinstance(v, str) and matches(HOSTNAME_PATTERN, v.split("://", 1)[-1].split("/")[0].split(":")[0].lower())
+        else None
+    ),
+)
 Hostname = Annotated[str, StringConstraints(pattern=HOSTNAME_PATTERN, max_length=253)]
 
 _LABEL_NAME = "[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 LABEL_KEY_PATTERN = _register(
     rf"^(?:{_DNS_SUBDOMAIN}/)?{_LABEL_NAME}$",
     "a Kubernetes label key: [PREFIX/]NAME, NAME at most 63 letters, digits, '-', '_' or '.' "
-    "starting and ending with a letter or digit")
+    "starting and ending with a letter or digit",
+)
 LABEL_VALUE_PATTERN = _register(
     rf"^(?:{_LABEL_NAME})?$",
     "a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter "
     "or digit (or empty)",
-    lambda v: "labels are copied onto rendered objects; put free text in metadata.description or tags")
+    lambda v: "labels are copied onto rendered objects; put free text in metadata.description or tags",
+)
 RESERVED_LABEL_PREFIXES = ("modelctl.io", "kubernetes.io", "k8s.io")
 
 
 def _label_key(key: str) -> str:
     prefix = key.rpartition("/")[0]
     if any(prefix == p or prefix.endswith("." + p) for p in RESERVED_LABEL_PREFIXES):
-        raise SpecError(f"label key '{key}' uses a reserved prefix: modelctl sets its own modelctl.io/ and "
-                        "app.kubernetes.io/ labels (they decide what it owns), and Kubernetes reserves "
-                        "*.kubernetes.io/ and *.k8s.io/",
-                        expected="a key without the prefixes modelctl.io/, *.kubernetes.io/, *.k8s.io/",
-                        suggestion="use your own prefix, e.g. 'example.com/team', or none")
+        raise SpecError(
+            f"label key '{key}' uses a reserved prefix: modelctl sets its own modelctl.io/ and "
+            "app.kubernetes.io/ labels (they decide what it owns), and Kubernetes reserves "
+            "*.kubernetes.io/ and *.k8s.io/",
+            expected="a key without the prefixes modelctl.io/, *.kubernetes.io/, *.k8s.io/",
+            suggestion="use your own prefix, e.g. 'example.com/team', or none",
+        )
     return key
 
 
@@ -285,12 +332,17 @@ LabelValue = Annotated[str, StringConstraints(pattern=LABEL_VALUE_PATTERN, max_l
 CPU_PATTERN = _register(
     r"^(?:[0-9]+(?:\.[0-9]{1,3})?|[0-9]+m)$",
     "CPUs as a number (0.5, 2) or in millicores (500m)",
-    lambda v: "use a number of CPUs or millicores, e.g. '500m' or '2'")
+    lambda v: "use a number of CPUs or millicores, e.g. '500m' or '2'",
+)
 MEMORY_PATTERN = _register(
     r"^[0-9]+(?:\.[0-9]+)?(?:k|Ki|M|Mi|G|Gi|T|Ti)?$",
     "bytes with an optional unit: k, M, G, T or Ki, Mi, Gi, Ti (e.g. 512Mi)",
-    lambda v: (f"'m' means thousandths of a byte: did you mean '{v[:-1]}Mi'?" if isinstance(v, str) and v.endswith("m")
-               else "e.g. '512Mi' or '2Gi'"))
+    lambda v: (
+        f"'m' means thousandths of a byte: did you mean '{v[:-1]}Mi'?"
+        if isinstance(v, str) and v.endswith("m")
+        else "e.g. '512Mi' or '2Gi'"
+    ),
+)
 MIN_MEMORY_BYTES = 6 * 2**20  # Docker refuses a memory limit below 6 MiB
 _UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 
@@ -298,16 +350,22 @@ _UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "
 def _cpu(value: str) -> str:
     millis = float(value[:-1]) if value.endswith("m") else float(value) * 1000
     if millis < 1:
-        raise SpecError(f"cpu '{value}' is zero: a container needs some CPU", expected="at least 1m (0.001 CPUs)",
-                        suggestion="e.g. '100m'")
+        raise SpecError(
+            f"cpu '{value}' is zero: a container needs some CPU",
+            expected="at least 1m (0.001 CPUs)",
+            suggestion="e.g. '100m'",
+        )
     return value
 
 
 def _memory(value: str) -> str:
     number = value.rstrip("kMGTi")
-    if float(number) * _UNITS[value[len(number):]] < MIN_MEMORY_BYTES:
-        raise SpecError(f"memory '{value}' is below the minimum of 6Mi (Docker refuses smaller limits)",
-                        expected="at least 6Mi", suggestion="e.g. '256Mi'")
+    if float(number) * _UNITS[value[len(number) :]] < MIN_MEMORY_BYTES:
+        raise SpecError(
+            f"memory '{value}' is below the minimum of 6Mi (Docker refuses smaller limits)",
+            expected="at least 6Mi",
+            suggestion="e.g. '256Mi'",
+        )
     return value
 
 
@@ -319,8 +377,11 @@ def _ip_address(value: str) -> str:
     try:
         ipaddress.ip_address(value)
     except ValueError:
-        raise SpecError(f"bindAddress {_shown(value)} is not an IP address", expected="an IPv4 or IPv6 address",
-                        suggestion="use '127.0.0.1' (this machine only) or '0.0.0.0' (every interface)") from None
+        raise SpecError(
+            f"bindAddress {_shown(value)} is not an IP address",
+            expected="an IPv4 or IPv6 address",
+            suggestion="use '127.0.0.1' (this machine only) or '0.0.0.0' (every interface)",
+        ) from None
     return value
 
 
@@ -330,16 +391,22 @@ IpAddress = Annotated[str, StringConstraints(max_length=45), AfterValidator(_ip_
 def _repo_path(value: str) -> str:
     bad = _control(value)
     if bad:
-        raise SpecError(f"a path cannot contain the control character {bad}", expected="a path inside the repo",
-                        suggestion="remove the control character")
+        raise SpecError(
+            f"a path cannot contain the control character {bad}",
+            expected="a path inside the repo",
+            suggestion="remove the control character",
+        )
     return value
 
 
 def _one_line(value: str) -> str:
     bad = _control(value)
     if bad:
-        raise SpecError(f"this setting cannot contain the control character {bad}", expected="one line of text",
-                        suggestion="remove the control character")
+        raise SpecError(
+            f"this setting cannot contain the control character {bad}",
+            expected="one line of text",
+            suggestion="remove the control character",
+        )
     return value
 
 
@@ -352,21 +419,25 @@ RepoPath = Annotated[str, StringConstraints(min_length=1, max_length=4096), Afte
 SINK_PATTERN = _register(
     r"^(?:file:///[A-Za-z0-9_][A-Za-z0-9._-]*(?:/[A-Za-z0-9_][A-Za-z0-9._-]*)*/?|https?://[^\s\x00-\x1f\x7f/?#]+(?:[/?#][^\s\x00-\x1f\x7f]*)?)$",
     "file:///ABSOLUTE/FOLDER (not '/'; letters, digits, '.', '_', '-') or an http(s):// URL",
-    lambda v: "e.g. file:///var/lib/modelctl/collected or https://collector.example.com/ingest")
+    lambda v: "e.g. file:///var/lib/modelctl/collected or https://collector.example.com/ingest",
+)
 
 
 def _sink(value: str) -> str:
-    if value.startswith("file://") and any(part in ("..", ".") for part in value[len("file://"):].split("/")):
-        raise SpecError(f"sink {_shown(value)} has a '.' or '..' segment", expected=PATTERN_MEANING[SINK_PATTERN],
-                        suggestion="write the folder's absolute path")
+    if value.startswith("file://") and any(part in ("..", ".") for part in value[len("file://") :].split("/")):
+        raise SpecError(
+            f"sink {_shown(value)} has a '.' or '..' segment",
+            expected=PATTERN_MEANING[SINK_PATTERN],
+            suggestion="write the folder's absolute path",
+        )
     return value
 
 
 Sink = Annotated[str, StringConstraints(pattern=SINK_PATTERN, max_length=2048), AfterValidator(_sink)]
 
 URI_PATTERN = _register(
-    r"^(?:oci|https|http|s3)://[^\s\x00-\x1f\x7f]+$",
-    "a URI: oci://, https:// or s3:// followed by no spaces")
+    r"^(?:oci|https|http|s3)://[^\s\x00-\x1f\x7f]+$", "a URI: oci://, https:// or s3:// followed by no spaces"
+)
 Uri = Annotated[str, StringConstraints(pattern=URI_PATTERN, max_length=4096)]
 
 Port = Annotated[int, Field(ge=1, le=65535)]

@@ -23,7 +23,9 @@ class ImageSpec(StrictModel):
     )
     environment: EnvironmentRef | None = Field(None, description="curated/<name> or an Environment in this repo.")
     scoring: Scoring = Field(default_factory=Scoring)
-    prebuilt: ImageReference | None = Field(None, description="Use this prebuilt image (registry/name@sha256:… or a tag) instead of a build.")
+    prebuilt: ImageReference | None = Field(
+        None, description="Use this prebuilt image (registry/name@sha256:… or a tag) instead of a build."
+    )
     port: Port = 8080
 
     @model_validator(mode="after")

@@ -10,8 +10,19 @@ from .common import StrictModel
 from .grammar import Identifier, RepoPath, Uri
 
 DType = Literal[
-    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-    "float16", "float32", "float64", "string",
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+    "string",
 ]
 
 
@@ -33,7 +44,9 @@ class Signature(StrictModel):
 
 
 class Accelerator(StrictModel):
-    architecture: Identifier = Field(description="Accelerator architecture the compiled model targets, e.g. 'dpu-b4096'.")
+    architecture: Identifier = Field(
+        description="Accelerator architecture the compiled model targets, e.g. 'dpu-b4096'."
+    )
     path: RepoPath = Field(description="Compiled model artifact, inside the repo.")
 
 

@@ -14,7 +14,8 @@ from .docker.type import DockerType
 from .kubernetes.type import KubernetesType
 from .publish.type import EdgeType, FpgaType
 
-TARGET_TYPES: TargetTypes = MappingProxyType({t.name: t for t in (DockerType(), KubernetesType(), EdgeType(),
-                                                                   FpgaType())})
+TARGET_TYPES: TargetTypes = MappingProxyType(
+    {t.name: t for t in (DockerType(), KubernetesType(), EdgeType(), FpgaType())}
+)
 
 __all__ = ["TARGET_TYPES", "TargetType"]

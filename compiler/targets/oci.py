@@ -13,12 +13,14 @@ import httpx
 from ..ociref import parse_reference
 from ..plan.state import Wanted
 
-MANIFEST_TYPES = ", ".join([
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.oci.image.index.v1+json",
-])
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+    ]
+)
 
 
 class RegistryUnreachable(Exception):
@@ -66,5 +68,8 @@ class OciReader:
         self.client = client
 
     def read(self, wanted: Wanted) -> dict[str, Any]:
-        return {"manifests": {ref: self.client.manifest_digest(ref) for ref in wanted.refs
-                              if parse_reference(ref).host is not None}}
+        return {
+            "manifests": {
+                ref: self.client.manifest_digest(ref) for ref in wanted.refs if parse_reference(ref).host is not None
+            }
+        }

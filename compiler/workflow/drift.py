@@ -1,7 +1,7 @@
 """The drift check against the real backends: open a read-only session, read live state, classify.
 
-    report = detect_drift(Path("examples/iris"), Scope(targets=("local",)))
-    report.exit_code   # 0 in sync, 2 drift
+report = detect_drift(Path("examples/iris"), Scope(targets=("local",)))
+report.exit_code   # 0 in sync, 2 drift
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ def drift_of(session: Session) -> tuple[DriftReport, Plan]:
     plan = session.plan(live)
     graph, scope = session.graph, session.scope
     specs = {n.id: deployment_spec_json(n) for n in graph.of_kind("Deployment")}
-    targets = {name: t.type for name, t in graph.workspace.spec.targets.items()
-               if not scope.targets or name in scope.targets or t.type in scope.targets}
+    targets = {
+        name: t.type
+        for name, t in graph.workspace.spec.targets.items()
+        if not scope.targets or name in scope.targets or t.type in scope.targets
+    }
     return find_drift(plan, live, specs=specs, targets=targets, types=session.types), plan

@@ -22,7 +22,7 @@ class RepoSteps:
 
     def __init__(self, root: Path, scope: Scope, *, allow_dirty: bool = False) -> None:
         self.root, self.scope, self.allow_dirty = Path(root), scope, allow_dirty
-        self._detected: tuple[Session, Plan] | None = None   # the last check's session and drift plan
+        self._detected: tuple[Session, Plan] | None = None  # the last check's session and drift plan
 
     def pull(self) -> dict[str, Any]:
         import git
@@ -47,7 +47,7 @@ class RepoSteps:
         except BaseException:
             session.close()
             raise
-        if report.real:   # kept for heal(), which only follows real drift
+        if report.real:  # kept for heal(), which only follows real drift
             self._detected = (session, plan)
         else:
             session.close()
@@ -65,11 +65,20 @@ class RepoSteps:
         finally:
             self._forget()
         outcome = run.outcome
-        return {"ok": run.ok, "runId": outcome.run_id if outcome else None, "commit": run.git.commit,
-                "results": [{"resource": r.resource, "action": r.action, "result": r.result,
-                             **({"message": r.message[:500]} if r.message else {})}
-                            for r in (outcome.results if outcome else [])]}
-
+        return {
+            "ok": run.ok,
+            "runId": outcome.run_id if outcome else None,
+            "commit": run.git.commit,
+            "results": [
+                {
+                    "resource": r.resource,
+                    "action": r.action,
+                    "result": r.result,
+                    **({"message": r.message[:500]} if r.message else {}),
+                }
+                for r in (outcome.results if outcome else [])
+            ],
+        }
 
     def _forget(self) -> None:
         if self._detected is not None:

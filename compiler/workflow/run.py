@@ -40,7 +40,7 @@ class DirtyTree(ApplyError):
 @dataclass(frozen=True)
 class ApplyRun:
     plan: Plan
-    outcome: Outcome | None        # None: nothing to do, or not confirmed
+    outcome: Outcome | None  # None: nothing to do, or not confirmed
     git: GitInfo
     cancelled: bool = False
 
@@ -49,12 +49,14 @@ class ApplyRun:
         return not self.cancelled and (self.outcome is None or self.outcome.ok)
 
 
-def check_work_tree(root: Path, *, allow_dirty: bool, note: Note, ignore: tuple[Path, ...] = (),
-                    types: TargetTypes = TARGET_TYPES) -> GitInfo:
+def check_work_tree(
+    root: Path, *, allow_dirty: bool, note: Note, ignore: tuple[Path, ...] = (), types: TargetTypes = TARGET_TYPES
+) -> GitInfo:
     """Read the work tree of the repo at root and refuse uncommitted changes unless allowed (a command
     that compiled the repo has its session's GitInfo: use refuse_dirty)."""
     from ..diagnostics import DiagnosticError
     from ..pipeline import load_workspace
+
     try:
         targets = load_workspace(root).spec.targets
     except (DiagnosticError, OSError):  # a broken workspace is reported by the compile that follows
@@ -71,23 +73,42 @@ def refuse_dirty(git: GitInfo, root: Path, *, allow_dirty: bool, note: Note) -> 
     elif git.dirty:
         shown = ", ".join(git.changed[:5]) + (f" and {len(git.changed) - 5} more" if len(git.changed) > 5 else "")
         if not allow_dirty:
-            raise DirtyTree(f"the repo has uncommitted changes ({shown}); commit them so the history says what "
-                            "was applied, or pass --allow-dirty")
-        note(f"applying uncommitted changes (--allow-dirty): {shown}; recorded as commit "
-             f"{(git.commit or 'none')[:12]} (dirty)")
+            raise DirtyTree(
+                f"the repo has uncommitted changes ({shown}); commit them so the history says what "
+                "was applied, or pass --allow-dirty"
+            )
+        note(
+            f"applying uncommitted changes (--allow-dirty): {shown}; recorded as commit "
+            f"{(git.commit or 'none')[:12]} (dirty)"
+        )
 
 
-def apply_repo(root: Path, scope: Scope = Scope(), *, reporter: Reporter | None = None, confirm: Confirm | None = None,
-               allow_dirty: bool = False, show: Show = lambda _plan: None, note: Note = lambda _text: None,
-               types: TargetTypes = TARGET_TYPES) -> ApplyRun:
+def apply_repo(
+    root: Path,
+    scope: Scope = Scope(),
+    *,
+    reporter: Reporter | None = None,
+    confirm: Confirm | None = None,
+    allow_dirty: bool = False,
+    show: Show = lambda _plan: None,
+    note: Note = lambda _text: None,
+    types: TargetTypes = TARGET_TYPES,
+) -> ApplyRun:
     """Plan the repo against live state and apply it. confirm=None approves; show gets the plan to apply."""
     with Session.open(Path(root), scope, types=types) as session:
         refuse_dirty(session.git, session.root, allow_dirty=allow_dirty, note=note)
         return apply_planned(session, session.plan(), reporter=reporter, confirm=confirm, show=show, note=note)
 
 
-def apply_planned(session: Session, plan: Plan, *, reporter: Reporter | None = None, confirm: Confirm | None = None,
-                  show: Show = lambda _plan: None, note: Note = lambda _text: None) -> ApplyRun:
+def apply_planned(
+    session: Session,
+    plan: Plan,
+    *,
+    reporter: Reporter | None = None,
+    confirm: Confirm | None = None,
+    show: Show = lambda _plan: None,
+    note: Note = lambda _text: None,
+) -> ApplyRun:
     """Apply a plan just made in this session (e.g. the reconciler's drift plan). With no changes it
     returns at once: no lock, no write of any kind. Inside the lock live state is read again; the plan
     is made again only when live state moved."""
@@ -97,9 +118,16 @@ def apply_planned(session: Session, plan: Plan, *, reporter: Reporter | None = N
     return _locked(session.writable(), None, plan, reporter, confirm, show, note)
 
 
-def apply_saved(path: Path, *, reporter: Reporter | None = None, confirm: Confirm | None = None,
-                allow_dirty: bool = False, show: Show = lambda _plan: None, note: Note = lambda _text: None,
-                types: TargetTypes = TARGET_TYPES) -> ApplyRun:
+def apply_saved(
+    path: Path,
+    *,
+    reporter: Reporter | None = None,
+    confirm: Confirm | None = None,
+    allow_dirty: bool = False,
+    show: Show = lambda _plan: None,
+    note: Note = lambda _text: None,
+    types: TargetTypes = TARGET_TYPES,
+) -> ApplyRun:
     """Apply exactly a plan saved by `plan --out`; refuse it when the repo or live state moved since."""
     saved = read_plan(path)
     with Session.open(Path(saved.root), saved.scope, types=types, writable=True, ignore=(Path(path),)) as session:
@@ -108,8 +136,15 @@ def apply_saved(path: Path, *, reporter: Reporter | None = None, confirm: Confir
         return _locked(session, (path, saved), None, reporter, confirm, show, note)
 
 
-def _locked(session: Session, saved: tuple[Path, Plan] | None, made: Plan | None, reporter: Reporter | None,
-            confirm: Confirm | None, show: Show, note: Note) -> ApplyRun:
+def _locked(
+    session: Session,
+    saved: tuple[Path, Plan] | None,
+    made: Plan | None,
+    reporter: Reporter | None,
+    confirm: Confirm | None,
+    show: Show,
+    note: Note,
+) -> ApplyRun:
     assert session.registry is not None
     with workspace_lock(session.registry, session.graph.workspace.name) as lease:
         for text in lease.notes:
@@ -118,11 +153,13 @@ def _locked(session: Session, saved: tuple[Path, Plan] | None, made: Plan | None
         if saved is not None:
             path, plan = saved
             if live.fingerprint() != plan.live_fingerprint:
-                raise StalePlan(f"the saved plan {path} is stale: live state changed since it was made "
-                                f"(fingerprint {plan.live_fingerprint[:12]} → {live.fingerprint()[:12]}). "
-                                "Run 'modelctl plan' again and review the new plan.")
+                raise StalePlan(
+                    f"the saved plan {path} is stale: live state changed since it was made "
+                    f"(fingerprint {plan.live_fingerprint[:12]} → {live.fingerprint()[:12]}). "
+                    "Run 'modelctl plan' again and review the new plan."
+                )
         elif made is not None and live.fingerprint() == made.live_fingerprint:
-            plan = made   # nothing moved between the plan and the lock
+            plan = made  # nothing moved between the plan and the lock
         else:
             plan = session.plan(live)
         show(plan)
@@ -130,13 +167,22 @@ def _locked(session: Session, saved: tuple[Path, Plan] | None, made: Plan | None
             return ApplyRun(plan, None, session.git)
         if confirm is not None and not confirm(plan):
             return ApplyRun(plan, None, session.git, cancelled=True)
-        context: AbstractContextManager[Any] = reporter if isinstance(reporter, AbstractContextManager) \
-            else nullcontext(reporter)
+        context: AbstractContextManager[Any] = (
+            reporter if isinstance(reporter, AbstractContextManager) else nullcontext(reporter)
+        )
         with context as active:
             git = session.git
-            outcome = execute(plan, session.graph, session.services(), session.types, reporter=active,
-                              git_commit=git.commit, git_branch=git.branch,
-                              git_dirty=git.dirty if git.in_git else None, lost=lease.lost.is_set)
+            outcome = execute(
+                plan,
+                session.graph,
+                session.services(),
+                session.types,
+                reporter=active,
+                git_commit=git.commit,
+                git_branch=git.branch,
+                git_dirty=git.dirty if git.in_git else None,
+                lost=lease.lost.is_set,
+            )
     return ApplyRun(plan, outcome, session.git)
 
 
@@ -147,5 +193,7 @@ def check_repo(plan: Plan, graph: Graph) -> None:
             continue
         node = graph.nodes.get(a.resource)
         if node is None or node.fingerprint != a.fingerprint:
-            raise StalePlan(f"the saved plan is stale: {a.resource} changed in the repo since the plan was made. "
-                            "Run 'modelctl plan' again.")
+            raise StalePlan(
+                f"the saved plan is stale: {a.resource} changed in the repo since the plan was made. "
+                "Run 'modelctl plan' again."
+            )

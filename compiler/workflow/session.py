@@ -43,13 +43,23 @@ class Session:
     _oci: Any = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, root: Path, scope: Scope = Scope(), *, types: TargetTypes = TARGET_TYPES, writable: bool = False,
-             ignore: tuple[Path, ...] = ()) -> Session:
+    def open(
+        cls,
+        root: Path,
+        scope: Scope = Scope(),
+        *,
+        types: TargetTypes = TARGET_TYPES,
+        writable: bool = False,
+        ignore: tuple[Path, ...] = (),
+    ) -> Session:
         """ignore: files or folders whose changes do not make the work tree dirty (a saved plan)."""
         compiled = pipeline.compile_repo(Path(root), stage=scope.stage, types=types)
         graph = compiled.require()
-        warnings = tuple(f"{d.location}: {d.message}" if d.location else d.message
-                         for d in compiled.diagnostics if d not in errors_only(compiled.diagnostics))
+        warnings = tuple(
+            f"{d.location}: {d.message}" if d.location else d.message
+            for d in compiled.diagnostics
+            if d not in errors_only(compiled.diagnostics)
+        )
         selection = plan_scope.select(graph, scope, types)
         root = Path(graph.root)
         ws = graph.workspace.spec
@@ -83,8 +93,9 @@ class Session:
     def connection(self, type_name: str) -> Connection:
         """The target type's backends, opened on first use and shared by reading and apply."""
         if type_name not in self._connections:
-            self._connections[type_name] = self.types[type_name].connect(ConnectOptions(
-                self.graph.workspace.name, self.root, dict(self.graph.workspace.spec.base_images)))
+            self._connections[type_name] = self.types[type_name].connect(
+                ConnectOptions(self.graph.workspace.name, self.root, dict(self.graph.workspace.spec.base_images))
+            )
         return self._connections[type_name]
 
     def read_live(self) -> LiveState:
@@ -92,6 +103,7 @@ class Session:
         readers: list[StateReader] = [RegistryReader(self.registry)]
         if want.refs:
             from ..targets.oci import OciClient, OciReader
+
             self._oci = self._oci or OciClient()
             readers.append(OciReader(self._oci))
         for type_name, request in facts_requests(self.graph, self.selection, self.types).items():
@@ -100,29 +112,40 @@ class Session:
 
     def plan(self, live: LiveState | None = None) -> Plan:
         live = live if live is not None else self.read_live()
-        return make_plan(self.graph, live, types=self.types, scope=self.scope, selection=self.selection,
-                         git_commit=self.git.commit, git_branch=self.git.branch,
-                         git_dirty=self.git.dirty if self.git.in_git else None, warnings=self.warnings)
+        return make_plan(
+            self.graph,
+            live,
+            types=self.types,
+            scope=self.scope,
+            selection=self.selection,
+            git_commit=self.git.commit,
+            git_branch=self.git.branch,
+            git_dirty=self.git.dirty if self.git.in_git else None,
+            warnings=self.warnings,
+        )
 
     def services(self) -> Services:
         """What apply writes through: the registry, the image builder, a connection per applied type."""
         from ..targets.docker.build import EngineBuilder
+
         assert self.registry is not None, "apply opens the registry writable first"
         connections = {name: self.connection(name) for name, t in self.types.items() if t.applies}
         builder: ImageBuilder = EngineBuilder.for_workspace(connections["docker"], self.graph.workspace.spec)
         return Services(registry=self.registry, builder=builder, connections=connections)
 
 
-def read_work_tree(root: Path, targets: Mapping[str, Any], types: TargetTypes, ignore: tuple[Path, ...] = ()) -> GitInfo:
+def read_work_tree(
+    root: Path, targets: Mapping[str, Any], types: TargetTypes, ignore: tuple[Path, ...] = ()
+) -> GitInfo:
     """Commit, branch and dirtiness, not counting what apply writes itself (the folders targets publish into)."""
     owned = tuple(p for name, t in sorted(targets.items()) for p in types[t.type].owned_paths(root, name, t))
     return gitinfo.work_tree_info(root, tuple(ignore) + owned)
 
 
-
 @dataclass(frozen=True)
 class _FactsReader:
     """A target type's facts as a StateReader: {"targets": {target name: facts}}."""
+
     connection: Connection
     request: FactsRequest
 

@@ -63,8 +63,10 @@ def package_graph() -> dict[str, set[str]]:
 
 def test_the_graph_is_read_from_the_source():
     graph = package_graph()
-    assert {"compiler.plan", "compiler.targets", "compiler.workflow", "compiler.gitops", "compiler.runtime"} <= set(graph)
-    assert "compiler.plan" in graph["compiler.targets"]   # targets implement the planner's interface
+    assert {"compiler.plan", "compiler.targets", "compiler.workflow", "compiler.gitops", "compiler.runtime"} <= set(
+        graph
+    )
+    assert "compiler.plan" in graph["compiler.targets"]  # targets implement the planner's interface
     assert "compiler.targets" in graph["compiler.workflow"]  # the wiring knows the concrete types
 
 
@@ -89,8 +91,13 @@ def test_runtime_imports_nothing_else_from_compiler():
 def test_no_target_type_branch_outside_the_targets():
     """Everything that depends on the target type goes through the registry of target types."""
     import re
-    pattern = re.compile(r'''== ?"(docker|edge|fpga|kubernetes)"|in \("edge", "fpga"\)''')
-    found = [f"{p.relative_to(ROOT.parent)}:{i}" for p in sorted(ROOT.rglob("*.py"))
-             if "targets" not in p.relative_to(ROOT).parts
-             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+
+    pattern = re.compile(r"""== ?"(docker|edge|fpga|kubernetes)"|in \("edge", "fpga"\)""")
+    found = [
+        f"{p.relative_to(ROOT.parent)}:{i}"
+        for p in sorted(ROOT.rglob("*.py"))
+        if "targets" not in p.relative_to(ROOT).parts
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
     assert found == []

@@ -127,15 +127,19 @@ class Workspace:
         return run.plan, run.outcome
 
     def cli(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        return subprocess.run([*MODELCTL, *args], cwd=self.root, capture_output=True, text=True, timeout=timeout,
-                              env=_env())
+        return subprocess.run(
+            [*MODELCTL, *args], cwd=self.root, capture_output=True, text=True, timeout=timeout, env=_env()
+        )
 
     def key(self) -> str:
         return (self.root / ".modelctl/secrets/test-keys").read_text().strip()
 
     def backends(self, deployment: str | None = None) -> list:
-        labels = ["app.kubernetes.io/managed-by=modelctl", f"modelctl.io/workspace={self.name}",
-                  "modelctl.io/role=backend"]
+        labels = [
+            "app.kubernetes.io/managed-by=modelctl",
+            f"modelctl.io/workspace={self.name}",
+            "modelctl.io/role=backend",
+        ]
         if deployment:
             labels.append(f"modelctl.io/resource=Deployment/{deployment}")
         return self.docker.containers.list(all=True, filters={"label": labels})
@@ -146,12 +150,17 @@ class Workspace:
         return record.url
 
     def score(self, deployment: str, rows: list[list[float]]) -> httpx.Response:
-        return httpx.post(self.url(deployment) + "/score", json={"data": rows},
-                          headers={"Authorization": f"Bearer {self.key()}"}, timeout=10)
+        return httpx.post(
+            self.url(deployment) + "/score",
+            json={"data": rows},
+            headers={"Authorization": f"Bearer {self.key()}"},
+            timeout=10,
+        )
 
 
 def _env() -> dict:
     import os
+
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
     env["MODELCTL_DEBUG"] = ""
@@ -181,8 +190,22 @@ def workspace(tmp_path, docker_client, oci_registry, base_image):
 # Registry methods that only read. Every other public method counts as a write, so a write method
 # added later is counted without a change here (a new read method shows up as a "write" until it
 # is listed: a loud, easy fix, never a silent miss).
-REGISTRY_READS = frozenset({"get_model", "list_models", "alias_history", "alias_at", "materialize_model", "get_image",
-                            "find_image", "list_images", "list_deployments", "list_locks", "history", "close"})
+REGISTRY_READS = frozenset(
+    {
+        "get_model",
+        "list_models",
+        "alias_history",
+        "alias_at",
+        "materialize_model",
+        "get_image",
+        "find_image",
+        "list_images",
+        "list_deployments",
+        "list_locks",
+        "history",
+        "close",
+    }
+)
 HTTP_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 SQL_READS = frozenset({"SELECT", "PRAGMA", "EXPLAIN", "SHOW"})  # "PRAGMA name = value" is a write
 SQL_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "END"})
@@ -215,8 +238,12 @@ class Recorder:
 
     def __enter__(self) -> Recorder:
         self._before = self._snapshot()
-        engine_request, http_send, engine, http = docker.api.client.APIClient.request, httpx.Client.send, \
-            self.engine, self.http
+        engine_request, http_send, engine, http = (
+            docker.api.client.APIClient.request,
+            httpx.Client.send,
+            self.engine,
+            self.http,
+        )
 
         def recorded_engine_request(client, method, url, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
             engine.append(f"{method.upper()} {re.sub(r'^/v[0-9.]+/', '/', urlsplit(url).path)}")
@@ -238,8 +265,10 @@ class Recorder:
         sqlalchemy.event.remove(sqlalchemy.Engine, "before_cursor_execute", self._on_sql)
         self._patch.undo()
         after = self._snapshot()
-        self.files = sorted({f"{'changed' if p in after else 'removed'} {p}" for p in self._before
-                             if self._before[p] != after.get(p)} | {f"added {p}" for p in after.keys() - self._before})
+        self.files = sorted(
+            {f"{'changed' if p in after else 'removed'} {p}" for p in self._before if self._before[p] != after.get(p)}
+            | {f"added {p}" for p in after.keys() - self._before}
+        )
 
     def _counted(self, name: str, method):  # noqa: ANN001, ANN202
         calls = self.registry
@@ -248,6 +277,7 @@ class Recorder:
         def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
             calls.append(name)
             return method(*args, **kwargs)
+
         return counted
 
     def _on_sql(self, _conn, _cursor, statement: str, *_rest) -> None:  # noqa: ANN001
@@ -303,8 +333,13 @@ def wait_for_scored(containers: list, total: int, timeout: float = 15) -> tuple[
     def logged() -> tuple[int, ...] | None:
         last[:] = [scored(c) for c in containers]
         return tuple(last) if sum(last) >= total else None
-    return wait_until(logged, timeout=timeout, interval=0.1,
-                      message=lambda _: f"the access logs show {total} answered /score requests; they show {last}")
+
+    return wait_until(
+        logged,
+        timeout=timeout,
+        interval=0.1,
+        message=lambda _: f"the access logs show {total} answered /score requests; they show {last}",
+    )
 
 
 class Hammer:
@@ -320,8 +355,9 @@ class Hammer:
         with httpx.Client(timeout=10, headers={"Authorization": f"Bearer {self.key}"}) as client:
             while not self._stop.is_set() and len(self.statuses) < self.limit:
                 try:
-                    self.statuses.append(client.post(self.url + "/score", json={"data": [[5.1, 3.5, 1.4, 0.2]]})
-                                         .status_code)
+                    self.statuses.append(
+                        client.post(self.url + "/score", json={"data": [[5.1, 3.5, 1.4, 0.2]]}).status_code
+                    )
                 except httpx.HTTPError as exc:
                     self.statuses.append(type(exc).__name__)
 

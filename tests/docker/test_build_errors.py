@@ -14,7 +14,8 @@ def test_failing_step_is_named_with_its_output(tmp_path, docker_client, base_ima
         f"FROM {base_image}\n"
         "RUN echo preparing\n"
         "RUN echo 'pip: no matching distribution for scikit-learn==0.0.0' >&2 && exit 3\n"
-        "RUN echo never reached\n")
+        "RUN echo never reached\n"
+    )
     ref = f"modelctl-test/build-error:{uuid.uuid4().hex[:8]}"
     with pytest.raises(BuildFailed) as err:
         DockerBuilder(docker_client).build(tmp_path, ref, resource="Image/broken", progress=lambda _text: None)

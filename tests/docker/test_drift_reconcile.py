@@ -87,14 +87,19 @@ def test_drift_by_hand_is_reported_and_healed(workspace):
     commit_all(repo, "more memory")
     pending = ws.cli("drift", ".", "--format", "json")
     assert pending.returncode == 2
-    assert [(i["resource"], i["kind"]) for i in json.loads(pending.stdout)["items"]] == [("Deployment/blue",
-                                                                                          "pending")]
+    assert [(i["resource"], i["kind"]) for i in json.loads(pending.stdout)["items"]] == [("Deployment/blue", "pending")]
 
 
 def test_reconcile_loop_runs_cycles_and_stops_on_sigterm(workspace):
     ws = workspace
-    proc = subprocess.Popen([*MODELCTL, "reconcile", ".", "--interval", "1s"], cwd=ws.root, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*MODELCTL, "reconcile", ".", "--interval", "1s"],
+        cwd=ws.root,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[dict] = []
     try:
         deadline = time.monotonic() + 120

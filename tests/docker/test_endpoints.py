@@ -37,7 +37,9 @@ def test_endpoint_splits_traffic_and_moves_it_without_a_roll(workspace):
     plan = ws.plan()
     assert changes(plan) == {"Endpoint/web": "update"}
     assert [(d.path, d.before, d.after) for d in plan.action("Endpoint/web").diffs] == [
-        ("traffic.blue", 50, 100), ("traffic.green", 50, 0)]
+        ("traffic.blue", 50, 100),
+        ("traffic.green", 50, 0),
+    ]
     plan, outcome = ws.apply()
     assert outcome.ok, [r.message for r in outcome.results]
     for _ in range(20):

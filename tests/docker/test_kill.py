@@ -44,8 +44,15 @@ spec:
 
 
 def start_apply(root) -> subprocess.Popen:  # noqa: ANN001
-    return subprocess.Popen([*MODELCTL, "apply", ".", "--auto-approve"], cwd=root, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [*MODELCTL, "apply", ".", "--auto-approve"],
+        cwd=root,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 600) -> list[str]:
@@ -105,15 +112,25 @@ def test_kill_mid_build_and_mid_deploy_then_converge(workspace):
     first = start_apply(ws.root)
     try:
         wait_for_line(first, "Image/scorer")
-        wait_until(lambda: pip_step_running(ws.docker, env_name) or first.poll() is not None, timeout=300,
-                   interval=0.2, message=f"the engine runs the pip step of Environment/{env_name}")
+        wait_until(
+            lambda: pip_step_running(ws.docker, env_name) or first.poll() is not None,
+            timeout=300,
+            interval=0.2,
+            message=f"the engine runs the pip step of Environment/{env_name}",
+        )
     except BaseException:
         kill(first)
         raise
     assert first.poll() is None, "the first apply finished before its build's pip step was seen running"
     # meanwhile a second apply is refused, naming the owner of the lock
-    second = subprocess.run([*MODELCTL, "apply", ".", "--auto-approve"], cwd=ws.root, env=_env(),
-                            capture_output=True, text=True, timeout=300)
+    second = subprocess.run(
+        [*MODELCTL, "apply", ".", "--auto-approve"],
+        cwd=ws.root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert second.returncode == 1
     assert f"pid {first.pid}" in second.stderr and "another apply is running" in second.stderr, second.stderr
     assert first.poll() is None, "the first apply finished before it could be killed mid-build"
@@ -133,8 +150,12 @@ def test_kill_mid_build_and_mid_deploy_then_converge(workspace):
     proc = start_apply(ws.root)
     wait_for_line(proc, "Deployment/blue")
     try:
-        wait_until(lambda: len(ws.backends("blue")) >= 2, timeout=60, interval=0.05,
-                   message="the new container of Deployment/blue runs next to the old one")
+        wait_until(
+            lambda: len(ws.backends("blue")) >= 2,
+            timeout=60,
+            interval=0.05,
+            message="the new container of Deployment/blue runs next to the old one",
+        )
     finally:
         kill(proc)
     assert len(ws.backends("blue")) == 2, "the kill did not land mid-deploy"

@@ -14,7 +14,9 @@ from compiler.plan import StalePlan
 
 from docker_helpers import DEPLOYMENT, EXAMPLE, Hammer, Recorder
 
-BROKEN_SCRIPT = "def init():\n    raise RuntimeError('model store unreachable (on purpose)')\n\n\ndef run(data):\n    return data\n"
+BROKEN_SCRIPT = (
+    "def init():\n    raise RuntimeError('model store unreachable (on purpose)')\n\n\ndef run(data):\n    return data\n"
+)
 BROKEN_MODEL = """\
 apiVersion: modelctl.io/v1
 kind: Model
@@ -32,26 +34,40 @@ def _monitor(ws, name: str, done, what: str) -> dict:  # noqa: ANN001
         assert cli.returncode == 0, cli.stdout + cli.stderr
         last[:] = [json.loads(cli.stdout)]
         return last if done(last[0]) else []
-    [found] = wait_until(report, timeout=30, interval=1,
-                         message=lambda _: f"monitor {name} reports {what}; its last report: {last}")
+
+    [found] = wait_until(
+        report, timeout=30, interval=1, message=lambda _: f"monitor {name} reports {what}; its last report: {last}"
+    )
     return found
 
 
 def test_full_lifecycle(workspace):
     ws = workspace
-    ws.write("deployments/green.yaml", DEPLOYMENT.format(name="green").replace(
-        "  auth:", "  dataCollection: {enabled: true, sampling: 1.0}\n  auth:"))
+    ws.write(
+        "deployments/green.yaml",
+        DEPLOYMENT.format(name="green").replace("  auth:", "  dataCollection: {enabled: true, sampling: 1.0}\n  auth:"),
+    )
 
     # 1. First apply creates everything; the service answers with the generated key.
     with Recorder(ws.root) as first:
         plan, outcome = ws.apply()
-    assert changes(plan) == {"Model/iris": "create", "Image/scorer": "create", "Deployment/blue": "create",
-                             "Deployment/green": "create"}
+    assert changes(plan) == {
+        "Model/iris": "create",
+        "Image/scorer": "create",
+        "Deployment/blue": "create",
+        "Deployment/green": "create",
+    }
     assert outcome.ok, [r.message for r in outcome.results]
     # The recorder sees apply's writes on every channel (step 2 relies on it seeing them).
     wrote = first.writes()
-    assert {"register_model", "register_image", "record_deployment", "record_action", "acquire_lock",
-            "release_lock"} <= set(wrote.get("registry", [])), wrote
+    assert {
+        "register_model",
+        "register_image",
+        "record_deployment",
+        "record_action",
+        "acquire_lock",
+        "release_lock",
+    } <= set(wrote.get("registry", [])), wrote
     assert {"POST /build", "POST /containers/create"} <= set(wrote.get("engine", [])), wrote
     assert any(w.startswith("POST /images/") and w.endswith("/push") for w in wrote["engine"]), wrote
     assert any(s.startswith("INSERT ") for s in wrote.get("sql", [])), wrote
@@ -60,6 +76,7 @@ def test_full_lifecycle(workspace):
     assert resp.status_code == 200 and resp.json()["predictions"] == [0, 2]
     assert ws.score("blue", [[5.1, 3.5, 1.4, 0.2]]).status_code == 200
     import httpx
+
     assert httpx.post(ws.url("blue") + "/score", json={"data": [[1, 2, 3, 4]]}).status_code == 401
     blue = ws.backends("blue")
     assert len(blue) == 1 and blue[0].attrs["Config"]["User"] == "10001:10001"
@@ -94,8 +111,12 @@ def test_full_lifecycle(workspace):
     # 3. A model change plans "rebuild image, update deployments" and nothing else; blue/green under load.
     ws.write("artifacts/model.joblib", (EXAMPLE / "artifacts/iris-forest.joblib").read_bytes())
     plan = ws.plan()
-    assert changes(plan) == {"Model/iris": "update", "Image/scorer": "update", "Deployment/blue": "update",
-                             "Deployment/green": "update"}
+    assert changes(plan) == {
+        "Model/iris": "update",
+        "Image/scorer": "update",
+        "Deployment/blue": "update",
+        "Deployment/green": "update",
+    }
     assert plan.action("Model/iris").reasons == ("register: model iris 1 → 2",)
     assert plan.action("Image/scorer").reasons == ("rebuild: model iris 1 → 2",)
     assert "roll out: image scorer changed" in plan.action("Deployment/blue").reasons[0]
@@ -117,8 +138,11 @@ def test_full_lifecycle(workspace):
     ws.write("models/broken.yaml", BROKEN_MODEL)
     ws.write("artifacts/broken.txt", "nothing")
     ws.write("score/broken.py", BROKEN_SCRIPT)
-    ws.write("images/scorer.yaml", "apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n"
-             "spec: {models: [iris, broken], environment: curated/sklearn, scoring: {script: score/broken.py}}\n")
+    ws.write(
+        "images/scorer.yaml",
+        "apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n"
+        "spec: {models: [iris, broken], environment: curated/sklearn, scoring: {script: score/broken.py}}\n",
+    )
     plan, outcome = ws.apply()
     failed = {r.resource: r.message for r in outcome.results if r.result == "failed"}
     assert set(failed) == {"Deployment/blue", "Deployment/green"}
@@ -133,8 +157,11 @@ def test_full_lifecycle(workspace):
 
     # 5. Removing a deployment from git deletes its container (prune) — and nothing else.
     ws.remove("models/broken.yaml")
-    ws.write("images/scorer.yaml", "apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n"
-             "spec: {models: [iris], environment: curated/sklearn}\n")
+    ws.write(
+        "images/scorer.yaml",
+        "apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n"
+        "spec: {models: [iris], environment: curated/sklearn}\n",
+    )
     ws.remove("deployments/green.yaml")
     plan = ws.plan()
     assert plan.action("Deployment/green").action == "delete"

@@ -14,8 +14,10 @@ from compiler.plan import PlanError
 
 from docker_helpers import EXAMPLE
 
-PINNED = "apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n" \
-         "spec: {models: [iris@VERSION], environment: curated/sklearn}\n"
+PINNED = (
+    "apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n"
+    "spec: {models: [iris@VERSION], environment: curated/sklearn}\n"
+)
 
 
 def shipped(ws, deployment: str) -> list[dict]:  # noqa: ANN001
@@ -38,8 +40,9 @@ def test_a_pinned_version_is_built_from_the_registry(workspace):
     assert changes(plan) == {"Model/iris": "update", "Image/scorer": "update", "Deployment/blue": "update"}
     plan, outcome = ws.apply()
     assert outcome.ok, [r.message for r in outcome.results]
-    assert shipped(ws, "blue") == [{"name": "iris", "version": "1",
-                                    "digest": "sha256:" + hashlib.sha256(v1).hexdigest()}]
+    assert shipped(ws, "blue") == [
+        {"name": "iris", "version": "1", "digest": "sha256:" + hashlib.sha256(v1).hexdigest()}
+    ]
     assert ws.score("blue", [[5.1, 3.5, 1.4, 0.2]]).status_code == 200  # the runtime verified the digest
     with ws.session() as s:
         assert s.registry.get_model("iris", "latest").version == 2

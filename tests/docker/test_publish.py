@@ -13,8 +13,9 @@ from testkit import changes
 from docker_helpers import MODEL as PLAIN_MODEL
 
 # the suite's model, with a compiled form for the FPGA's architecture
-MODEL = PLAIN_MODEL.replace("  signature:", "  accelerator: {architecture: int8-dpu, path: artifacts/model.int8.bin}\n"
-                                           "  signature:")
+MODEL = PLAIN_MODEL.replace(
+    "  signature:", "  accelerator: {architecture: int8-dpu, path: artifacts/model.int8.bin}\n  signature:"
+)
 
 EDGE = """\
 apiVersion: modelctl.io/v1
@@ -43,19 +44,27 @@ spec:
 def test_edge_and_fpga_bundles_are_published_and_reconciled(workspace, oci_registry):
     ws = workspace
     ws.remove("deployments/blue.yaml")
-    ws.write("modelctl.yaml", (ws.root / "modelctl.yaml").read_text()
-             + "    factory: {type: edge, publish: file://published/edge}\n"
-             + f"    rack-7: {{type: fpga, publish: oci://{oci_registry}/{ws.name}-fpga}}\n")
+    ws.write(
+        "modelctl.yaml",
+        (ws.root / "modelctl.yaml").read_text()
+        + "    factory: {type: edge, publish: file://published/edge}\n"
+        + f"    rack-7: {{type: fpga, publish: oci://{oci_registry}/{ws.name}-fpga}}\n",
+    )
     ws.write("models/iris.yaml", MODEL)
     ws.write("artifacts/model.int8.bin", b"compiled for the dpu")
     ws.write("deployments/cam.yaml", EDGE.replace("PRIORITY", "1"))
     ws.write("deployments/rack.yaml", FPGA)
 
     plan = ws.plan()
-    assert changes(plan) == {"Model/iris": "create", "Image/scorer": "create", "Deployment/cam": "create",
-                             "Deployment/rack": "create"}
+    assert changes(plan) == {
+        "Model/iris": "create",
+        "Image/scorer": "create",
+        "Deployment/cam": "create",
+        "Deployment/rack": "create",
+    }
     assert plan.action("Deployment/cam").reasons == (
-        "publish: edge bundle of cam to target factory (file://published/edge)",)
+        "publish: edge bundle of cam to target factory (file://published/edge)",
+    )
     assert plan.not_applied == ()
     plan, outcome = ws.apply()
     assert outcome.ok, [r.message for r in outcome.results]
@@ -71,8 +80,10 @@ def test_edge_and_fpga_bundles_are_published_and_reconciled(workspace, oci_regis
     with tarfile.open(folder / "bundle.tar.gz") as tar:
         assert "deployment.json" in tar.getnames()
     # The FPGA config is an OCI artifact tagged with the deployment's name.
-    got = httpx.get(f"http://{oci_registry}/v2/{ws.name}-fpga/manifests/rack",
-                    headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    got = httpx.get(
+        f"http://{oci_registry}/v2/{ws.name}-fpga/manifests/rack",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+    )
     assert got.status_code == 200 and got.json()["annotations"]["io.modelctl.resource"] == "Deployment/rack"
     titles = {layer["annotations"]["org.opencontainers.image.title"] for layer in got.json()["layers"]}
     assert "accelerator.json" in titles
@@ -84,6 +95,7 @@ def test_edge_and_fpga_bundles_are_published_and_reconciled(workspace, oci_regis
     def health() -> dict[str, str]:
         listed = json.loads(ws.cli("deployments", "list", ".", "--format", "json").stdout)
         return {row["name"]: row["health"] for row in listed}
+
     assert health() == {"cam": "published", "rack": "published"}
 
     # Edited by hand → drift, and the plan republishes exactly that bundle.
@@ -100,8 +112,7 @@ def test_edge_and_fpga_bundles_are_published_and_reconciled(workspace, oci_regis
     ws.write("deployments/cam.yaml", EDGE.replace("PRIORITY", "5"))
     plan = ws.plan()
     assert changes(plan) == {"Deployment/cam": "update"}
-    assert [(d.path, d.before, d.after) for d in plan.action("Deployment/cam").diffs] == [
-        ("spec.edge.priority", 1, 5)]
+    assert [(d.path, d.before, d.after) for d in plan.action("Deployment/cam").diffs] == [("spec.edge.priority", 1, 5)]
     assert plan.action("Deployment/cam").reasons == ("republish: spec.edge.priority changed",)
     plan, outcome = ws.apply()
     assert outcome.ok and json.loads((folder / "deployment.json").read_text())["priority"] == 5
@@ -115,6 +126,11 @@ def test_edge_and_fpga_bundles_are_published_and_reconciled(workspace, oci_regis
     plan, outcome = ws.apply()
     assert outcome.ok, [r.message for r in outcome.results]
     assert not folder.exists()
-    assert httpx.get(f"http://{oci_registry}/v2/{ws.name}-fpga/manifests/rack",
-                     headers={"Accept": "application/vnd.oci.image.manifest.v1+json"}).status_code == 404
+    assert (
+        httpx.get(
+            f"http://{oci_registry}/v2/{ws.name}-fpga/manifests/rack",
+            headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        ).status_code
+        == 404
+    )
     assert not ws.plan().has_changes

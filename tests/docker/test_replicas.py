@@ -13,8 +13,12 @@ from docker_helpers import DEPLOYMENT, Hammer, wait_for_scored
 
 def answered(hammer: Hammer, count: int, when: str) -> None:
     """Wait until the hammer has `count` answers (any status: the test looks at them afterwards)."""
-    wait_until(lambda: len(hammer.statuses) >= count, timeout=60, interval=0.05,
-               message=lambda _: f"the client got {count} answers {when}; it got {len(hammer.statuses)}")
+    wait_until(
+        lambda: len(hammer.statuses) >= count,
+        timeout=60,
+        interval=0.05,
+        message=lambda _: f"the client got {count} answers {when}; it got {len(hammer.statuses)}",
+    )
 
 
 def by_replica(ws, deployment: str) -> list:  # noqa: ANN001
@@ -73,8 +77,9 @@ def test_replicas_are_balanced_healed_and_rolled(workspace):
     with Hammer(url, ws.key()) as hammer:
         plan, outcome = ws.apply()
     assert outcome.ok, [r.message for r in outcome.results]
-    assert len(hammer.statuses) > 20 and set(hammer.statuses) == {200}, \
-        {s: hammer.statuses.count(s) for s in set(hammer.statuses)}
+    assert len(hammer.statuses) > 20 and set(hammer.statuses) == {200}, {
+        s: hammer.statuses.count(s) for s in set(hammer.statuses)
+    }
     rolled = by_replica(ws, "blue")
     assert len(rolled) == 3 and not {c.id for c in rolled} & {c.id for c in healed}
     assert ws.url("blue") == url

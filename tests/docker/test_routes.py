@@ -12,7 +12,9 @@ def router() -> Router:
     return Router(client=None, workspace="team", target_name="local", bind_address="127.0.0.1", base="base")
 
 
-@pytest.mark.parametrize("replicas", [(), (("team-blue-abc", 40001), ("team-blue-abc-2", 40002), ("team-blue-abc-3", 40003))])
+@pytest.mark.parametrize(
+    "replicas", [(), (("team-blue-abc", 40001), ("team-blue-abc-2", 40002), ("team-blue-abc-3", 40003))]
+)
 def test_route_file_balances_over_every_replica_and_reads_back(replicas):
     route = RouteFact("blue", "team-blue-abc", 18000, 40001, "f" * 64, True, replicas)
     text = router().route_text(route)
@@ -23,8 +25,10 @@ def test_route_file_balances_over_every_replica_and_reads_back(replicas):
 
 
 def test_a_route_file_written_before_replicas_reads_as_one_server():
-    old = ('# modelctl-route {"backendPort": 40001, "container": "team-blue-abc", "deployment": "blue", '
-           '"fingerprint": "ff", "port": 18000, "preventDestroy": false}')
+    old = (
+        '# modelctl-route {"backendPort": 40001, "container": "team-blue-abc", "deployment": "blue", '
+        '"fingerprint": "ff", "port": 18000, "preventDestroy": false}'
+    )
     route = parse_route_header(old)
     assert route is not None and route.servers == (("team-blue-abc", 40001),)
 
@@ -34,11 +38,14 @@ def test_files_that_are_not_ours_are_ignored(line):
     assert parse_route_header(line) is None
 
 
-@pytest.mark.parametrize("traffic, split, proxied", [
-    ((("blue", 90), ("green", 10)), ["90% modelctl_blue;", "* modelctl_green;"], True),
-    ((("blue", 100), ("green", 0)), ["* modelctl_blue;"], True),
-    ((("blue", 0), ("green", 0)), ['* "";'], False),
-])
+@pytest.mark.parametrize(
+    "traffic, split, proxied",
+    [
+        ((("blue", 90), ("green", 10)), ["90% modelctl_blue;", "* modelctl_green;"], True),
+        ((("blue", 100), ("green", 0)), ["* modelctl_blue;"], True),
+        ((("blue", 0), ("green", 0)), ['* "";'], False),
+    ],
+)
 def test_endpoint_file_splits_by_percent_and_reads_back(traffic, split, proxied):
     from compiler.targets.docker.facts import EndpointRouteFact
     from compiler.targets.docker.router import parse_endpoint_header, parse_route_header

@@ -24,7 +24,7 @@ def _repo(path):  # noqa: ANN001, ANN202
 def test_clean_tree_and_own_folder(tmp_path):
     _, sha = _repo(tmp_path)
     (tmp_path / "repo" / ".modelctl" / "secrets").mkdir(parents=True)
-    (tmp_path / "repo" / ".modelctl" / "secrets" / "keys").write_text("k")   # apply writes here itself
+    (tmp_path / "repo" / ".modelctl" / "secrets" / "keys").write_text("k")  # apply writes here itself
     (tmp_path / "other.txt").write_text("changed, but not under the repo folder")
     notes: list[str] = []
     info = check_work_tree(tmp_path / "repo", allow_dirty=False, note=notes.append)
@@ -53,10 +53,10 @@ def test_history_arguments(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "repo").mkdir()
     assert _split_args([], None) == (tmp_path.__class__("."), None)
-    assert _split_args(["repo"], None)[0].name == "repo"                          # history [DIR] still works
+    assert _split_args(["repo"], None)[0].name == "repo"  # history [DIR] still works
     assert _split_args(["Deployment/blue", "repo"], None)[1] == "Deployment/blue"
-    assert _split_args(["blue"], None)[1] == "Deployment/blue"                     # a bare deployment name
-    assert _split_args([], "Image/scorer")[1] == "Image/scorer"                   # --resource still works
+    assert _split_args(["blue"], None)[1] == "Deployment/blue"  # a bare deployment name
+    assert _split_args([], "Image/scorer")[1] == "Image/scorer"  # --resource still works
     with pytest.raises(typer.BadParameter):
         _split_args(["Image/a", "Image/b"], None)
     with pytest.raises(typer.BadParameter):
@@ -65,7 +65,7 @@ def test_history_arguments(tmp_path, monkeypatch):
 
 def test_the_saved_plan_being_applied_does_not_make_the_tree_dirty(tmp_path):
     _repo(tmp_path)
-    plan = tmp_path / "repo" / "plan.json"   # `modelctl plan . --out plan.json` in CI, then `apply plan.json`
+    plan = tmp_path / "repo" / "plan.json"  # `modelctl plan . --out plan.json` in CI, then `apply plan.json`
     plan.write_text("{}")
     assert check_work_tree(tmp_path / "repo", allow_dirty=False, note=lambda _t: None, ignore=(plan,)).dirty is False
     with pytest.raises(DirtyTree, match="repo/plan.json"):
@@ -76,7 +76,8 @@ def test_folders_edge_targets_publish_into_do_not_make_the_tree_dirty(tmp_path):
     repo, _ = _repo(tmp_path)
     (tmp_path / "repo" / "modelctl.yaml").write_text(
         "apiVersion: modelctl.io/v1\nkind: Workspace\nmetadata: {name: team}\nspec:\n  targets:\n"
-        "    factory: {type: edge, publish: file://published/edge}\n")
+        "    factory: {type: edge, publish: file://published/edge}\n"
+    )
     repo.git.add("-A")
     repo.index.commit("edge target", author=git.Actor("t", "t@e.x"), committer=git.Actor("t", "t@e.x"))
     (tmp_path / "repo" / "published" / "edge" / "cam").mkdir(parents=True)

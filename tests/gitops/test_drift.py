@@ -16,22 +16,44 @@ TARGETS = {"local": "docker", "prod": "kubernetes"}
 
 
 def plan(*actions: Action, not_applied=()) -> Plan:
-    return Plan("team", "/repo", Scope(), tuple(actions), (), "f" * 64, tuple(not_applied), git_commit="1" * 40,
-                git_branch="main", git_dirty=False)
+    return Plan(
+        "team",
+        "/repo",
+        Scope(),
+        tuple(actions),
+        (),
+        "f" * 64,
+        tuple(not_applied),
+        git_commit="1" * 40,
+        git_branch="main",
+        git_dirty=False,
+    )
 
 
 def deployment(action="update", reasons=("restart: container team-blue-x is exited",), diffs=(), name="blue"):
-    return Action(f"Deployment/{name}", action, tuple(reasons), tuple(diffs), target="local",
-                  fingerprint=None if action == "delete" else FP_GIT, change=Removal(name) if action == "delete" else None)
+    return Action(
+        f"Deployment/{name}",
+        action,
+        tuple(reasons),
+        tuple(diffs),
+        target="local",
+        fingerprint=None if action == "delete" else FP_GIT,
+        change=Removal(name) if action == "delete" else None,
+    )
 
 
 def live(record_fp: str | None = FP_GIT, container: bool = True) -> LiveState:
     records = (RecordFact("blue", "local", "scorer", 1, "http://127.0.0.1:18000", record_fp),) if record_fp else ()
-    containers = (ContainerFact("id", "team-blue-x", "local", "blue", FP_GIT, "reg/scorer:1", "exited", None, "{}",
-                                40000),) if container else ()
+    containers = (
+        (ContainerFact("id", "team-blue-x", "local", "blue", FP_GIT, "reg/scorer:1", "exited", None, "{}", 40000),)
+        if container
+        else ()
+    )
     routes = (RouteFact("blue", "team-blue-x", 18000, 40000, FP_GIT),) if container else ()
-    return LiveState(records=records,
-                     targets={"local": DockerFacts(containers, RouterFact("local", "router", True, "127.0.0.1", routes))})
+    return LiveState(
+        records=records,
+        targets={"local": DockerFacts(containers, RouterFact("local", "router", True, "127.0.0.1", routes))},
+    )
 
 
 def kinds(report) -> dict[str, str]:
@@ -40,15 +62,24 @@ def kinds(report) -> dict[str, str]:
 
 # --- fields owned by someone else than git -----------------------------------------------------
 
-@pytest.mark.parametrize("path, spec, target, owner", [
-    ("spec.replicas", {"autoscale": {"min": 1, "max": 4}}, "kubernetes", "the autoscaler (spec.autoscale)"),
-    ("spec.replicas", {}, "kubernetes", None),
-    ("spec.replicas", {}, "docker", None),
-    ("spec.replicas", {"autoscale": {"min": 1, "max": 4}}, "docker", None),  # docker runs spec.replicas containers: a change is real drift
-    ("spec.replicas.count", {"autoscale": {"min": 1}}, "kubernetes", "the autoscaler (spec.autoscale)"),
-    ("spec.replicasExtra", {"autoscale": {"min": 1}}, "kubernetes", None),
-    ("spec.resources.memory", {"autoscale": {"min": 1}}, "docker", None),
-])
+
+@pytest.mark.parametrize(
+    "path, spec, target, owner",
+    [
+        ("spec.replicas", {"autoscale": {"min": 1, "max": 4}}, "kubernetes", "the autoscaler (spec.autoscale)"),
+        ("spec.replicas", {}, "kubernetes", None),
+        ("spec.replicas", {}, "docker", None),
+        (
+            "spec.replicas",
+            {"autoscale": {"min": 1, "max": 4}},
+            "docker",
+            None,
+        ),  # docker runs spec.replicas containers: a change is real drift
+        ("spec.replicas.count", {"autoscale": {"min": 1}}, "kubernetes", "the autoscaler (spec.autoscale)"),
+        ("spec.replicasExtra", {"autoscale": {"min": 1}}, "kubernetes", None),
+        ("spec.resources.memory", {"autoscale": {"min": 1}}, "docker", None),
+    ],
+)
 def test_owner_of(path, spec, target, owner):
     assert owner_of(path, spec, target) == owner
 
@@ -61,22 +92,26 @@ def test_owner_rules_are_data():
 
 # --- by hand, pending, expected --------------------------------------------------------------
 
+
 def test_live_changed_while_the_last_apply_matches_git_is_by_hand():
     report = find_drift(plan(deployment()), live(FP_GIT), specs={}, targets=TARGETS)
     assert kinds(report) == {"Deployment/blue": "by-hand"} and report.exit_code == 2
 
 
 def test_git_changed_since_the_last_apply_is_pending():
-    report = find_drift(plan(deployment(reasons=("roll out: image scorer changed",))), live(FP_OLD),
-                        specs={}, targets=TARGETS)
+    report = find_drift(
+        plan(deployment(reasons=("roll out: image scorer changed",))), live(FP_OLD), specs={}, targets=TARGETS
+    )
     assert kinds(report) == {"Deployment/blue": "pending"} and report.exit_code == 2
 
 
 def test_never_applied_is_pending_but_unrecorded_containers_are_by_hand():
-    assert kinds(find_drift(plan(deployment("create")), live(None, container=False), specs={}, targets=TARGETS)) \
-        == {"Deployment/blue": "pending"}
-    assert kinds(find_drift(plan(deployment()), live(None, container=True), specs={}, targets=TARGETS)) \
-        == {"Deployment/blue": "by-hand"}
+    assert kinds(find_drift(plan(deployment("create")), live(None, container=False), specs={}, targets=TARGETS)) == {
+        "Deployment/blue": "pending"
+    }
+    assert kinds(find_drift(plan(deployment()), live(None, container=True), specs={}, targets=TARGETS)) == {
+        "Deployment/blue": "by-hand"
+    }
 
 
 def test_deletes_removed_from_git_are_pending_live_leftovers_by_hand():
@@ -89,8 +124,12 @@ def test_models_and_images():
     model = Action("Model/iris", "update", ("register: model iris 1 → 2",), fingerprint=FP_GIT)
     rebuilt = Action("Image/scorer", "update", ("rebuild: model iris 1 → 2",), fingerprint=FP_GIT)
     deleted_tag = Action("Image/other", "update", ("push: reg/other:1 is missing",), fingerprint=FP_GIT)
-    state = LiveState(images={"scorer": ImageFact("scorer", 1, FP_OLD, "reg/scorer@sha256:1", ()),
-                              "other": ImageFact("other", 1, FP_GIT, "reg/other@sha256:1", ())})
+    state = LiveState(
+        images={
+            "scorer": ImageFact("scorer", 1, FP_OLD, "reg/scorer@sha256:1", ()),
+            "other": ImageFact("other", 1, FP_GIT, "reg/other@sha256:1", ()),
+        }
+    )
     report = find_drift(plan(model, rebuilt, deleted_tag), state, specs={}, targets=TARGETS)
     assert kinds(report) == {"Model/iris": "pending", "Image/scorer": "pending", "Image/other": "by-hand"}
 
@@ -113,8 +152,10 @@ def test_on_docker_a_replica_count_changed_by_hand_is_drift_even_with_autoscale(
 
 
 def test_an_owned_field_beside_a_real_change_is_still_drift():
-    mixed = deployment(reasons=("roll out: spec.replicas, spec.resources.memory changed",),
-                       diffs=(FieldDiff("spec.replicas", 3, 1), FieldDiff("spec.resources.memory", "1Gi", "512Mi")))
+    mixed = deployment(
+        reasons=("roll out: spec.replicas, spec.resources.memory changed",),
+        diffs=(FieldDiff("spec.replicas", 3, 1), FieldDiff("spec.resources.memory", "1Gi", "512Mi")),
+    )
     specs = {"Deployment/blue": {"autoscale": {"min": 1, "max": 5}}}
     report = find_drift(plan(mixed), live(FP_GIT), specs=specs, targets={"local": "kubernetes"})
     assert kinds(report) == {"Deployment/blue": "by-hand"} and report.exit_code == 2
@@ -123,8 +164,12 @@ def test_an_owned_field_beside_a_real_change_is_still_drift():
 
 def test_in_sync_and_render_only_targets():
     noop = Action("Deployment/blue", "no-op", target="local", fingerprint=FP_GIT)
-    report = find_drift(plan(noop, not_applied=[NotApplied("Deployment/blue-prod", "prod", "render only")]),
-                        live(FP_GIT), specs={}, targets=TARGETS)
+    report = find_drift(
+        plan(noop, not_applied=[NotApplied("Deployment/blue-prod", "prod", "render only")]),
+        live(FP_GIT),
+        specs={},
+        targets=TARGETS,
+    )
     assert report.items == () and report.exit_code == 0 and report.checked == ("local",)
     [nc] = report.not_checked
     assert (nc.target, nc.type, nc.resources) == ("prod", "kubernetes", ("Deployment/blue-prod",))
@@ -133,8 +178,10 @@ def test_in_sync_and_render_only_targets():
 
 
 def test_outputs_name_each_resource_and_field():
-    changed = deployment(reasons=("roll out: spec.resources.memory changed",),
-                         diffs=(FieldDiff("spec.resources.memory", "1Gi", "512Mi"),))
+    changed = deployment(
+        reasons=("roll out: spec.resources.memory changed",),
+        diffs=(FieldDiff("spec.resources.memory", "1Gi", "512Mi"),),
+    )
     report = find_drift(plan(changed), live(FP_GIT), specs={}, targets=TARGETS)
     doc = json.loads(RENDERERS["json"](report))
     assert doc == to_json(report) and doc["drift"] is True

@@ -22,8 +22,14 @@ WHEN = "2026-01-01T00:00:00+00:00"
 
 def commit(repo: git.Repo, message: str) -> str:
     repo.git.add(A=True)
-    env = {"GIT_AUTHOR_DATE": WHEN, "GIT_COMMITTER_DATE": WHEN, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+    env = {
+        "GIT_AUTHOR_DATE": WHEN,
+        "GIT_COMMITTER_DATE": WHEN,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+    }
     with repo.git.custom_environment(**env):
         repo.git.commit(m=message)
     return repo.head.commit.hexsha
@@ -54,8 +60,12 @@ def resources(plan) -> dict[str, str]:
 def test_model_file_change_lists_model_image_and_its_deployments(history):
     _repo, folder, shas = history
     plan = pr_plan(folder, shas["initial"], shas["model"])
-    assert resources(plan) == {"Model/iris-classifier": "changed", "Image/iris-scorer": "rebuild",
-                               "Deployment/iris-local": "roll", "Deployment/iris-blue": "roll"}
+    assert resources(plan) == {
+        "Model/iris-classifier": "changed",
+        "Image/iris-scorer": "rebuild",
+        "Deployment/iris-local": "roll",
+        "Deployment/iris-blue": "roll",
+    }
     image = next(c for c in plan.changes.changes if c.resource == "Image/iris-scorer")
     assert image.reasons == ("model iris-classifier changed",)
     model = next(c for c in plan.changes.changes if c.resource == "Model/iris-classifier")
@@ -108,15 +118,17 @@ def test_markdown_matches_golden(history):
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(text)
     assert golden.exists(), "missing golden: run `make golden`"
-    assert text == golden.read_text(), "markdown PR plan differs from tests/golden/pr-plan/model-change.md; " \
-                                       "if intended, run `make golden`"
+    assert text == golden.read_text(), (
+        "markdown PR plan differs from tests/golden/pr-plan/model-change.md; if intended, run `make golden`"
+    )
 
 
 def test_github_annotations_point_at_defining_files(history):
     _repo, folder, shas = history
     out = render_github(pr_plan(folder, shas["model"], shas["replicas"]))
     assert out.splitlines()[0].startswith(
-        "::notice file=ml/iris/deployments/iris-prod.yaml,line=20,title=modelctl plan::Deployment/iris-green: roll")
+        "::notice file=ml/iris/deployments/iris-prod.yaml,line=20,title=modelctl plan::Deployment/iris-green: roll"
+    )
 
 
 def test_json_output_is_machine_readable(history):
@@ -150,7 +162,9 @@ def test_shallow_clone_with_both_commits_works_and_without_is_clear(history, tmp
 
 def test_invalid_head_reports_its_errors(history):
     repo, folder, shas = history
-    (folder / "endpoints" / "iris.yaml").write_text((folder / "endpoints" / "iris.yaml").read_text().replace("10}", "20}"))
+    (folder / "endpoints" / "iris.yaml").write_text(
+        (folder / "endpoints" / "iris.yaml").read_text().replace("10}", "20}")
+    )
     bad = commit(repo, "bad split")
     with pytest.raises(DiagnosticError) as err:
         pr_plan(folder, shas["rename"], bad)

@@ -17,8 +17,9 @@ from compiler.plan.model import Scope
 from compiler.workflow.reconcile import RepoSteps
 
 IN_SYNC = DriftReport("team", (), ("local",))
-DRIFTED = DriftReport("team", (DriftItem("Deployment/blue", "update", "by-hand", ("restart: exited",), (), "local"),),
-                      ("local",))
+DRIFTED = DriftReport(
+    "team", (DriftItem("Deployment/blue", "update", "by-hand", ("restart: exited",), (), "local"),), ("local",)
+)
 
 
 class Fake:
@@ -54,6 +55,7 @@ def loop(steps, settings, **kw):  # noqa: ANN001, ANN201
     def wait(seconds: float) -> bool:
         waits.append(seconds)
         return stop.is_set()
+
     code = run(settings, steps, log=events.append, notify=kw.pop("notify", sent.append), stop=stop, wait=wait, **kw)
     return code, events, waits, sent
 
@@ -86,8 +88,13 @@ def test_one_shot_drift_is_reported_and_notified():
     fake = Fake(DRIFTED)
     code, events, _, sent = loop(fake, Settings())
     assert code == 2 and fake.calls == ["detect"]
-    assert events[1]["items"][0] == {"resource": "Deployment/blue", "target": "local", "kind": "by-hand",
-                                     "action": "update", "reasons": ["restart: exited"]}
+    assert events[1]["items"][0] == {
+        "resource": "Deployment/blue",
+        "target": "local",
+        "kind": "by-hand",
+        "action": "update",
+        "reasons": ["restart: exited"],
+    }
     assert [e["event"] for e in sent] == ["drift"]
 
 
@@ -144,6 +151,7 @@ def test_stop_while_waiting():
         if len(calls) == 2:
             stop.set()
         return stop.is_set()
+
     assert run(Settings(interval=1), fake, log=events.append, stop=stop, wait=wait) == 0
     assert names(events).count("cycle") == 2 and events[-1]["reason"] == "signal"
 
@@ -151,6 +159,7 @@ def test_stop_while_waiting():
 def test_a_webhook_failure_never_stops_reconciling():
     def broken(_event):  # noqa: ANN001, ANN202
         raise httpx.ConnectError("connection refused")
+
     code, events, _, _ = loop(Fake(DRIFTED), Settings(), notify=broken)
     assert code == 2 and "webhook-error" in names(events)
 
@@ -161,6 +170,7 @@ def test_a_lost_lock_stops_the_loop():
 
 
 # --- the webhook, against a tiny server on 127.0.0.1 --------------------------------------------
+
 
 @pytest.fixture
 def hook_server():
@@ -175,6 +185,7 @@ def hook_server():
 
         def log_message(self, *args) -> None:  # noqa: ANN002
             pass
+
     server = HTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -194,21 +205,22 @@ def test_webhook_posts_json(hook_server):
 def test_loop_sends_drift_and_apply_to_the_webhook(hook_server):
     url, received = hook_server
     events: list = []
-    run(Settings(self_heal=True), Fake(DRIFTED), log=events.append,
-        notify=lambda e: post_webhook(url + "/ok", e))
+    run(Settings(self_heal=True), Fake(DRIFTED), log=events.append, notify=lambda e: post_webhook(url + "/ok", e))
     assert [body["event"] for _, _, body in received] == ["drift", "apply"]
     assert received[0][2]["items"][0]["resource"] == "Deployment/blue"
 
 
 # --- git pull --ff-only --------------------------------------------------------------------------
 
+
 def _commit(repo: git.Repo, name: str, text: str) -> str:
     path = f"{repo.working_tree_dir}/{name}"
     with open(path, "w") as f:
         f.write(text)
     repo.index.add([name])
-    return repo.index.commit(f"write {name}", author=git.Actor("t", "t@example.com"),
-                             committer=git.Actor("t", "t@example.com")).hexsha
+    return repo.index.commit(
+        f"write {name}", author=git.Actor("t", "t@example.com"), committer=git.Actor("t", "t@example.com")
+    ).hexsha
 
 
 def test_pull_fast_forwards_and_refuses_divergence(tmp_path):

@@ -17,10 +17,12 @@ import pytest
 import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[2]
-MANIFEST_TYPES = ", ".join([
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-])
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
 
 
 def build_context(files: dict[str, str]) -> io.BytesIO:
@@ -44,6 +46,7 @@ def free_port() -> int:
 
 # --- Docker engine and base image ------------------------------------------------------------
 
+
 def test_engine_runs_python_in_base_image(docker_client, base_image):
     n = random.randint(1000, 9999)
     code = f"import ssl, venv, sys; print({n} * 3, sys.version_info.major, ssl.OPENSSL_VERSION.split()[0])"
@@ -63,8 +66,9 @@ USER app
 CMD ["/opt/venv/bin/python", "-c", "import os, six; print(os.getuid(), six.__name__)"]
 """
     tag = f"modelctl-infra-test/venv:{uuid.uuid4().hex[:8]}"
-    image, _ = docker_client.images.build(fileobj=build_context({"Dockerfile": dockerfile}),
-                                          custom_context=True, tag=tag, rm=True, forcerm=True)
+    image, _ = docker_client.images.build(
+        fileobj=build_context({"Dockerfile": dockerfile}), custom_context=True, tag=tag, rm=True, forcerm=True
+    )
     try:
         output = docker_client.containers.run(tag, remove=True, network_mode="none")
         assert output.decode().split() == ["10001", "six"]
@@ -73,6 +77,7 @@ CMD ["/opt/venv/bin/python", "-c", "import os, six; print(os.getuid(), six.__nam
 
 
 # --- OCI registry ----------------------------------------------------------------------------
+
 
 def test_push_then_read_manifest_by_digest(docker_client, oci_registry):
     token = uuid.uuid4().hex
@@ -91,14 +96,15 @@ def test_push_then_read_manifest_by_digest(docker_client, oci_registry):
         assert response.headers["Docker-Content-Digest"] == digest
         assert "sha256:" + hashlib.sha256(response.content).hexdigest() == digest
         manifest = json.loads(response.content)
-        assert manifest["config"]["digest"] == image.id      # the image we built, not another one
+        assert manifest["config"]["digest"] == image.id  # the image we built, not another one
         assert len(manifest["layers"]) == 1
-        httpx.delete(url, timeout=10)                          # best effort: deletion may be disabled
+        httpx.delete(url, timeout=10)  # best effort: deletion may be disabled
     finally:
         docker_client.images.remove(image.id, force=True)
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------
+
 
 def test_postgres_gives_each_test_a_fresh_database(postgres_url):
     engine = sa.create_engine(postgres_url)
@@ -107,15 +113,17 @@ def test_postgres_gives_each_test_a_fresh_database(postgres_url):
             name, user = connection.execute(sa.text("SELECT current_database(), current_user")).one()
             assert name == sa.make_url(postgres_url).database and name.startswith("modelctl_t_")
             assert user == "modelctl"
-            tables = connection.execute(sa.text(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")).scalar_one()
+            tables = connection.execute(
+                sa.text("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+            ).scalar_one()
             assert tables == 0
             connection.execute(sa.text("CREATE TABLE runs (id int PRIMARY KEY, label text)"))
             connection.execute(sa.text("INSERT INTO runs VALUES (1, 'a'), (2, 'b')"))
-            assert connection.execute(sa.text("SELECT string_agg(label, ',' ORDER BY id) FROM runs")).scalar_one() == "a,b"
+            assert (
+                connection.execute(sa.text("SELECT string_agg(label, ',' ORDER BY id) FROM runs")).scalar_one() == "a,b"
+            )
     finally:
         engine.dispose()
-
 
 
 def test_postgres_role_may_end_other_sessions_so_teardown_can_drop_with_force(postgres_url):
@@ -124,13 +132,16 @@ def test_postgres_role_may_end_other_sessions_so_teardown_can_drop_with_force(po
     engine = sa.create_engine(postgres_url)
     try:
         with engine.connect() as connection:
-            member = connection.execute(sa.text(
-                "SELECT pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')")).scalar_one()
+            member = connection.execute(
+                sa.text("SELECT pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')")
+            ).scalar_one()
         assert member is True
     finally:
         engine.dispose()
 
+
 # --- the fixtures' rules ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("ci, outcome", [("true", "fail"), ("1", "fail"), ("", "skip"), (None, "skip")])
 def test_missing_service_fails_on_ci_and_skips_elsewhere(service_helpers, monkeypatch, ci, outcome):
@@ -144,7 +155,7 @@ def test_missing_service_fails_on_ci_and_skips_elsewhere(service_helpers, monkey
 
 
 def test_probes_report_unreachable_services_without_secrets(service_helpers):
-    port = free_port()   # nothing listens here
+    port = free_port()  # nothing listens here
     assert "127.0.0.1" in service_helpers.probe_registry(f"127.0.0.1:{port}")
     engine, reason = service_helpers.probe_postgres(f"postgresql+psycopg://modelctl:s3cret-pw@127.0.0.1:{port}/x")
     assert engine is None
@@ -167,9 +178,11 @@ def test_fixtures_mark_the_tests_that_use_them(request, oci_registry):
 
 # --- scripts/services.sh ---------------------------------------------------------------------
 
+
 def test_services_status_reports_every_service_up(docker_client, oci_registry, base_image, postgres_url):
-    result = subprocess.run(["bash", str(REPO / "scripts/services.sh"), "status"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", str(REPO / "scripts/services.sh"), "status"], capture_output=True, text=True, timeout=60
+    )
     states = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines() if line.strip()}
     assert states == {"docker": "up", "registry": "up", "postgres": "up", "base-image": "up"}, result
     assert result.returncode == 0

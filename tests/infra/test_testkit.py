@@ -24,11 +24,12 @@ def test_wait_until_fails_at_the_deadline_saying_what_did_not_happen():
     def red() -> int:
         calls.append(time.monotonic())
         return 0
+
     start = time.monotonic()
     with pytest.raises(AssertionError, match=r"^timed out after 0.2 s waiting until the light is green \(last: 0\)$"):
         wait_until(red, timeout=0.2, interval=0.05, message="the light is green")
     assert calls[-1] - start >= 0.2  # asked once more at the deadline
-    assert 3 <= len(calls) <= 10     # polled at the interval, not in a busy loop
+    assert 3 <= len(calls) <= 10  # polled at the interval, not in a busy loop
 
 
 def test_wait_until_describes_the_last_value_with_a_function():
@@ -42,6 +43,7 @@ def test_wait_until_raises_a_predicate_error_at_once_unless_it_is_ignored():
     def refused() -> bool:
         calls.append(1)
         raise ConnectionRefusedError("port 8080")
+
     with pytest.raises(ConnectionRefusedError):
         wait_until(refused, timeout=5, interval=0.001)
     assert len(calls) == 1
@@ -51,7 +53,13 @@ def test_wait_until_raises_a_predicate_error_at_once_unless_it_is_ignored():
 
 
 def test_changes_of_a_plan_and_of_its_saved_document_agree():
-    plan = Plan(workspace="w", root="/repo", scope=Scope(), live_fingerprint="0" * 64, stages=(Stage(("Model/a",)), Stage(("Deployment/c",), deletes=True)),
-                actions=(Action("Model/a", "update"), Action("Image/b", "no-op"), Action("Deployment/c", "delete")))
+    plan = Plan(
+        workspace="w",
+        root="/repo",
+        scope=Scope(),
+        live_fingerprint="0" * 64,
+        stages=(Stage(("Model/a",)), Stage(("Deployment/c",), deletes=True)),
+        actions=(Action("Model/a", "update"), Action("Image/b", "no-op"), Action("Deployment/c", "delete")),
+    )
     assert changes(plan) == {"Model/a": "update", "Deployment/c": "delete"}
     assert changes(to_document(plan)) == changes(plan)

@@ -96,8 +96,13 @@ def repo(tmp_path: Path) -> Repo:
     return Repo(tmp_path / "repo")
 
 
-def converged(graph, *, versions: dict[str, int] | None = None, image_versions: dict[str, int] | None = None,
-              router_running: bool = True) -> LiveFacts:
+def converged(
+    graph,
+    *,
+    versions: dict[str, int] | None = None,
+    image_versions: dict[str, int] | None = None,
+    router_running: bool = True,
+) -> LiveFacts:
     """The live state a successful apply of `graph` leaves behind (docker target 'local')."""
     versions = versions or {}
     image_versions = image_versions or {}
@@ -110,8 +115,13 @@ def converged(graph, *, versions: dict[str, int] | None = None, image_versions: 
             continue
         ref = image_reference(graph, node)
         v = image_versions.get(node.name, 1)
-        images[node.name] = ImageFact(node.name, v, node.fingerprint, ref.split(":")[0] + "@sha256:" + "a" * 64,
-                                      tuple((u.name, models[u.name].version) for u in node.models))
+        images[node.name] = ImageFact(
+            node.name,
+            v,
+            node.fingerprint,
+            ref.split(":")[0] + "@sha256:" + "a" * 64,
+            tuple((u.name, models[u.name].version) for u in node.models),
+        )
         manifests[ref] = "sha256:" + "a" * 64
     port = 18000
     for node in graph.of_kind("Deployment"):
@@ -122,15 +132,36 @@ def converged(graph, *, versions: dict[str, int] | None = None, image_versions: 
         for i in range(1, node.spec.replicas + 1):
             name = f"team-{node.name}-{node.fingerprint[:12]}" + (f"-{i}" if i > 1 else "")
             backend_port = 40000 + port % 100 * 10 + i
-            containers.append(ContainerFact(f"id-{name}", name, node.target_name, node.name, node.fingerprint,
-                                            image_reference(graph, image), "running", "healthy",
-                                            json.dumps(deployment_spec_json(node)), backend_port,
-                                            node.spec.lifecycle.prevent_destroy))
+            containers.append(
+                ContainerFact(
+                    f"id-{name}",
+                    name,
+                    node.target_name,
+                    node.name,
+                    node.fingerprint,
+                    image_reference(graph, image),
+                    "running",
+                    "healthy",
+                    json.dumps(deployment_spec_json(node)),
+                    backend_port,
+                    node.spec.lifecycle.prevent_destroy,
+                )
+            )
             servers.append((name, backend_port))
-        routes.append(RouteFact(node.name, servers[0][0], port, servers[0][1], node.fingerprint,
-                                node.spec.lifecycle.prevent_destroy, tuple(servers) if len(servers) > 1 else ()))
-        records.append(RecordFact(node.name, node.target_name, image.name, 1, f"http://127.0.0.1:{port}",
-                                  node.fingerprint))
+        routes.append(
+            RouteFact(
+                node.name,
+                servers[0][0],
+                port,
+                servers[0][1],
+                node.fingerprint,
+                node.spec.lifecycle.prevent_destroy,
+                tuple(servers) if len(servers) > 1 else (),
+            )
+        )
+        records.append(
+            RecordFact(node.name, node.target_name, image.name, 1, f"http://127.0.0.1:{port}", node.fingerprint)
+        )
         port += 1
     routers = {"local": RouterFact("local", "modelctl-team-local-router", router_running, "127.0.0.1", tuple(routes))}
     return LiveFacts(models, images, manifests, tuple(records), tuple(containers), routers)

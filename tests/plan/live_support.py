@@ -23,8 +23,8 @@ class LiveFacts:
     manifests: Mapping[str, str | None] = field(default_factory=dict)
     records: tuple[RecordFact, ...] = ()
     containers: tuple[ContainerFact, ...] = ()
-    routers: Mapping[str, RouterFact] = field(default_factory=dict)   # docker target → its router
-    secrets: Mapping[str, str | None] = field(default_factory=dict)   # secret id → digest now (every docker target)
+    routers: Mapping[str, RouterFact] = field(default_factory=dict)  # docker target → its router
+    secrets: Mapping[str, str | None] = field(default_factory=dict)  # secret id → digest now (every docker target)
     published: tuple[PublishedFact, ...] = ()
 
     def containers_of(self, target: str, deployment: str) -> list[ContainerFact]:
@@ -34,8 +34,9 @@ class LiveFacts:
         targets: dict[str, Any] = {}
         docker = sorted({c.target for c in self.containers} | set(self.routers))
         for name in docker:
-            targets[name] = DockerFacts(tuple(c for c in self.containers if c.target == name), self.routers.get(name),
-                                        dict(self.secrets))
+            targets[name] = DockerFacts(
+                tuple(c for c in self.containers if c.target == name), self.routers.get(name), dict(self.secrets)
+            )
         for name in sorted({p.target for p in self.published}):
             targets[name] = PublishedFacts(tuple(p for p in self.published if p.target == name))
         return LiveState(self.models, self.images, self.manifests, self.records, targets)

@@ -34,13 +34,17 @@ spec: {framework: custom, path: artifacts/iris.bin}
 @pytest.fixture
 def counted(monkeypatch) -> Counter:
     calls: Counter = Counter()
-    for owner, name, label in ((pipeline, "compile_repo", "compile"), (gitinfo, "work_tree_info", "git"),
-                               (plan_scope, "select", "select")):
+    for owner, name, label in (
+        (pipeline, "compile_repo", "compile"),
+        (gitinfo, "work_tree_info", "git"),
+        (plan_scope, "select", "select"),
+    ):
         real = getattr(owner, name)
 
         def counting(*args, _real=real, _label=label, **kw):  # noqa: ANN002, ANN003, ANN202
             calls[_label] += 1
             return _real(*args, **kw)
+
         monkeypatch.setattr(owner, name, counting)
     return calls
 
@@ -75,7 +79,7 @@ def test_apply_with_changes_compiles_once_and_reads_git_once(repo, counted):
     # the history row and the plan agree on the work tree (one read)
     assert run.plan.git_dirty is run.git.dirty is False
     counted.clear()
-    again = apply_repo(repo, Scope())   # nothing to do: still one of each
+    again = apply_repo(repo, Scope())  # nothing to do: still one of each
     assert again.outcome is None and not again.plan.has_changes
     assert counted == Counter(compile=1, git=1, select=1)
 
@@ -96,14 +100,17 @@ def test_the_repo_s_validation_warnings_travel_with_the_plan(repo):
     (repo / "images").mkdir()
     (repo / "images" / "scorer.yaml").write_text(
         "apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n"
-        "spec: {models: [iris], environment: curated/sklearn}\n")
+        "spec: {models: [iris], environment: curated/sklearn}\n"
+    )
     (repo / "deployments").mkdir()
     (repo / "deployments" / "web.yaml").write_text(
         "apiVersion: modelctl.io/v1\nkind: Deployment\nmetadata: {name: web}\n"
-        "spec: {image: scorer, target: local, autoscale: {min: 1, max: 3}}\n")
+        "spec: {image: scorer, target: local, autoscale: {min: 1, max: 3}}\n"
+    )
     with Session.open(repo, Scope(resources=("Model/iris",))) as session:  # no target is read
         plan = session.plan()
     [warning] = plan.warnings
     assert warning.startswith("deployments/web.yaml:") and "has no autoscaler" in warning
     from compiler.plan.document import from_document, to_document
+
     assert from_document(to_document(plan)).warnings == plan.warnings

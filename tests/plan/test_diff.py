@@ -20,10 +20,18 @@ from compiler.targets.docker.secret_refs import secret_refs
 def test_empty_live_state_creates_everything_in_dependency_order(repo, converge):
     plan = make_plan(repo.graph(), LiveFacts())
     assert changes(plan) == {
-        "Model/iris": "create", "Model/other": "create", "Image/iris-scorer": "create",
-        "Image/other-scorer": "create", "Deployment/iris-local": "create", "Deployment/other-local": "create"}
-    assert tuple(s.resources for s in plan.stages) == (("Model/iris", "Model/other"), ("Image/iris-scorer", "Image/other-scorer"),
-                           ("Deployment/iris-local", "Deployment/other-local"))
+        "Model/iris": "create",
+        "Model/other": "create",
+        "Image/iris-scorer": "create",
+        "Image/other-scorer": "create",
+        "Deployment/iris-local": "create",
+        "Deployment/other-local": "create",
+    }
+    assert tuple(s.resources for s in plan.stages) == (
+        ("Model/iris", "Model/other"),
+        ("Image/iris-scorer", "Image/other-scorer"),
+        ("Deployment/iris-local", "Deployment/other-local"),
+    )
     assert plan.action("Deployment/iris-local").depends_on == ("Image/iris-scorer", "Model/iris")
     assert plan.action("Model/iris").reasons == ("register: model iris version 1",)
     assert plan.counts() == {"add": 6, "change": 0, "destroy": 0}
@@ -48,24 +56,42 @@ CASES = {
     "model file changed": (
         lambda r: r.write("artifacts/iris.bin", "iris v2"),
         {"Model/iris": "update", "Image/iris-scorer": "update", "Deployment/iris-local": "update"},
-        {"Model/iris": "register: model iris 1 → 2", "Image/iris-scorer": "rebuild: model iris 1 → 2",
-         "Deployment/iris-local": "roll out: image iris-scorer changed (model iris 1 → 2)"}),
+        {
+            "Model/iris": "register: model iris 1 → 2",
+            "Image/iris-scorer": "rebuild: model iris 1 → 2",
+            "Deployment/iris-local": "roll out: image iris-scorer changed (model iris 1 → 2)",
+        },
+    ),
     "deployment memory changed": (
-        lambda r: r.write("deployments/deployments.yaml", r.root.joinpath("deployments/deployments.yaml").read_text()
-                          .replace("target: local, auth", "target: local, resources: {memory: 1Gi}, auth")),
+        lambda r: r.write(
+            "deployments/deployments.yaml",
+            r.root.joinpath("deployments/deployments.yaml")
+            .read_text()
+            .replace("target: local, auth", "target: local, resources: {memory: 1Gi}, auth"),
+        ),
         {"Deployment/iris-local": "update"},
-        {"Deployment/iris-local": "spec.resources.memory"}),
+        {"Deployment/iris-local": "spec.resources.memory"},
+    ),
     "scoring script changed": (
         lambda r: r.write("score/score.py", "def init():\n    pass\n\ndef run(data):\n    return [data]\n"),
-        {"Image/iris-scorer": "update", "Image/other-scorer": "update", "Deployment/iris-local": "update",
-         "Deployment/other-local": "update"},
-        {"Image/iris-scorer": "rebuild: image definition changed"}),
+        {
+            "Image/iris-scorer": "update",
+            "Image/other-scorer": "update",
+            "Deployment/iris-local": "update",
+            "Deployment/other-local": "update",
+        },
+        {"Image/iris-scorer": "rebuild: image definition changed"},
+    ),
     "deployment removed from git": (
-        lambda r: r.write("deployments/deployments.yaml", r.root.joinpath("deployments/deployments.yaml").read_text()
-                          .split("---\n")[0] + "---\n" + r.root.joinpath("deployments/deployments.yaml").read_text()
-                          .split("---\n")[2]),
+        lambda r: r.write(
+            "deployments/deployments.yaml",
+            r.root.joinpath("deployments/deployments.yaml").read_text().split("---\n")[0]
+            + "---\n"
+            + r.root.joinpath("deployments/deployments.yaml").read_text().split("---\n")[2],
+        ),
         {"Deployment/other-local": "delete"},
-        {"Deployment/other-local": "prune: removed from git"}),
+        {"Deployment/other-local": "prune: removed from git"},
+    ),
 }
 
 
@@ -83,8 +109,12 @@ def test_change_plans_exactly_what_it_needs(repo, case, converge):
 
 def test_field_level_diff_of_a_deployment(repo, converge):
     live = converge(repo.graph())
-    repo.write("deployments/deployments.yaml", repo.root.joinpath("deployments/deployments.yaml").read_text()
-               .replace("target: local, auth", "target: local, resources: {memory: 1Gi}, auth"))
+    repo.write(
+        "deployments/deployments.yaml",
+        repo.root.joinpath("deployments/deployments.yaml")
+        .read_text()
+        .replace("target: local, auth", "target: local, resources: {memory: 1Gi}, auth"),
+    )
     action = make_plan(repo.graph(), live).action("Deployment/iris-local")
     assert [(d.path, d.before, d.after) for d in action.diffs] == [("spec.resources.memory", "512Mi", "1Gi")]
 
@@ -93,13 +123,18 @@ def test_model_change_stages_follow_dependencies(repo, converge):
     live = converge(repo.graph())
     repo.write("artifacts/iris.bin", "iris v2")
     plan = make_plan(repo.graph(), live)
-    assert tuple(s.resources for s in plan.stages) == (("Model/iris",), ("Image/iris-scorer",), ("Deployment/iris-local",))
+    assert tuple(s.resources for s in plan.stages) == (
+        ("Model/iris",),
+        ("Image/iris-scorer",),
+        ("Deployment/iris-local",),
+    )
 
 
 def test_spec_label_order_and_engine_defaults_are_not_drift(repo, converge):
     graph = repo.graph()
     live = converge(graph)
     import json
+
     reordered = []
     for c in live.containers:
         spec = json.loads(c.spec)
@@ -118,8 +153,9 @@ def test_no_prune_keeps_resources_gone_from_git(repo, converge):
 def test_prevent_destroy_blocks_deletion(repo, converge):
     graph = repo.graph()
     live = converge(graph)
-    protected = tuple(dataclasses.replace(c, prevent_destroy=True) if c.deployment == "other-local" else c
-                      for c in live.containers)
+    protected = tuple(
+        dataclasses.replace(c, prevent_destroy=True) if c.deployment == "other-local" else c for c in live.containers
+    )
     text = repo.root.joinpath("deployments/deployments.yaml").read_text().split("---\n")
     repo.write("deployments/deployments.yaml", text[0] + "---\n" + text[2])
     with pytest.raises(PlanError, match="preventDestroy"):
@@ -133,17 +169,46 @@ def test_prune_never_touches_what_is_not_labelled_as_ours(repo, converge):
     assert not any(a.action == "delete" for a in make_plan(repo.graph(), LiveFacts()).actions)
 
 
-@pytest.mark.parametrize("mutate, reason", [
-    (lambda live: dataclasses.replace(live, routers={k: dataclasses.replace(r, running=False)
-                                                     for k, r in live.routers.items()}), "router"),
-    (lambda live: dataclasses.replace(live, containers=tuple(dataclasses.replace(c, state="exited")
-                                                             for c in live.containers)), "restart: container"),
-    (lambda live: dataclasses.replace(live, records=()), "record: the registry's deployment record"),
-    (lambda live: dataclasses.replace(live, routers={}), "route: no healthy container"),
-    (lambda live: dataclasses.replace(live, containers=live.containers + (ContainerFact(
-        "old", "team-iris-local-000000000000", "local", "iris-local", "0" * 64, "x", "running", None, "{}", 1),)),
-     "clean up: 1 old container"),
-])
+@pytest.mark.parametrize(
+    "mutate, reason",
+    [
+        (
+            lambda live: dataclasses.replace(
+                live, routers={k: dataclasses.replace(r, running=False) for k, r in live.routers.items()}
+            ),
+            "router",
+        ),
+        (
+            lambda live: dataclasses.replace(
+                live, containers=tuple(dataclasses.replace(c, state="exited") for c in live.containers)
+            ),
+            "restart: container",
+        ),
+        (lambda live: dataclasses.replace(live, records=()), "record: the registry's deployment record"),
+        (lambda live: dataclasses.replace(live, routers={}), "route: no healthy container"),
+        (
+            lambda live: dataclasses.replace(
+                live,
+                containers=live.containers
+                + (
+                    ContainerFact(
+                        "old",
+                        "team-iris-local-000000000000",
+                        "local",
+                        "iris-local",
+                        "0" * 64,
+                        "x",
+                        "running",
+                        None,
+                        "{}",
+                        1,
+                    ),
+                ),
+            ),
+            "clean up: 1 old container",
+        ),
+    ],
+)
 def test_repairs_after_a_crash_or_manual_change(repo, mutate, reason, converge):
     graph = repo.graph()
     plan = make_plan(graph, mutate(converge(graph)))
@@ -153,8 +218,14 @@ def test_repairs_after_a_crash_or_manual_change(repo, mutate, reason, converge):
 
 
 def _with_replicas(repo, n: int) -> None:
-    repo.write("deployments/deployments.yaml", repo.root.joinpath("deployments/deployments.yaml").read_text().replace(
-        "spec: {image: iris-scorer, target: local,", f"spec: {{image: iris-scorer, target: local, replicas: {n},"))
+    repo.write(
+        "deployments/deployments.yaml",
+        repo.root.joinpath("deployments/deployments.yaml")
+        .read_text()
+        .replace(
+            "spec: {image: iris-scorer, target: local,", f"spec: {{image: iris-scorer, target: local, replicas: {n},"
+        ),
+    )
 
 
 def test_replicas_converged_is_a_no_op_and_a_count_change_rolls_out(repo, converge):
@@ -162,18 +233,23 @@ def test_replicas_converged_is_a_no_op_and_a_count_change_rolls_out(repo, conver
     live = converge(repo.graph())
     assert len(live.containers_of("local", "iris-local")) == 3
     assert changes(make_plan(repo.graph(), live)) == {}
-    repo.write("deployments/deployments.yaml", repo.root.joinpath("deployments/deployments.yaml").read_text()
-               .replace("replicas: 3,", "replicas: 2,"))
+    repo.write(
+        "deployments/deployments.yaml",
+        repo.root.joinpath("deployments/deployments.yaml").read_text().replace("replicas: 3,", "replicas: 2,"),
+    )
     action = make_plan(repo.graph(), live).action("Deployment/iris-local")
     assert action.action == "update"
     assert [(d.path, d.before, d.after) for d in action.diffs] == [("spec.replicas", 3, 2)]
 
 
-@pytest.mark.parametrize("replica, mutate, reason", [
-    (2, lambda c: None, "restart: container team-iris-local-{fp}-2 is gone"),
-    (3, lambda c: dataclasses.replace(c, state="exited"), "restart: container team-iris-local-{fp}-3 is exited"),
-    (1, lambda c: None, "restart: container team-iris-local-{fp} is gone"),
-])
+@pytest.mark.parametrize(
+    "replica, mutate, reason",
+    [
+        (2, lambda c: None, "restart: container team-iris-local-{fp}-2 is gone"),
+        (3, lambda c: dataclasses.replace(c, state="exited"), "restart: container team-iris-local-{fp}-3 is exited"),
+        (1, lambda c: None, "restart: container team-iris-local-{fp} is gone"),
+    ],
+)
 def test_a_lost_replica_is_restarted_and_nothing_else(repo, replica, mutate, reason, converge):
     _with_replicas(repo, 3)
     graph = repo.graph()
@@ -188,19 +264,29 @@ def test_a_lost_replica_is_restarted_and_nothing_else(repo, replica, mutate, rea
 
 def _with_secrets(live, started: dict, now: dict):  # noqa: ANN001, ANN202
     """iris-local's containers started with `started` digests; the secrets read now are `now`."""
-    containers = tuple(dataclasses.replace(c, secrets=tuple(sorted(started.items())) if started is not None else None)
-                       if c.deployment == "iris-local" else c for c in live.containers)
+    containers = tuple(
+        dataclasses.replace(c, secrets=tuple(sorted(started.items())) if started is not None else None)
+        if c.deployment == "iris-local"
+        else c
+        for c in live.containers
+    )
     return dataclasses.replace(live, containers=containers, secrets=now)
 
 
-@pytest.mark.parametrize("started, now, reasons", [
-    ({"iris-keys": "sha256:1"}, {"iris-keys": "sha256:1"}, None),
-    ({"iris-keys": "sha256:1"}, {"iris-keys": "sha256:2"}, ("roll out: secret value changed: iris-keys",)),
-    ({"iris-keys": "sha256:1"}, {"iris-keys": None},
-     ("roll out: secret value changed: iris-keys (not found; apply generates a new key)",)),
-    ({"iris-keys": "sha256:1"}, {}, None),             # secrets not read (no reader): nothing compared
-    (None, {"iris-keys": "sha256:2"}, None),           # a container that recorded nothing: nothing compared
-])
+@pytest.mark.parametrize(
+    "started, now, reasons",
+    [
+        ({"iris-keys": "sha256:1"}, {"iris-keys": "sha256:1"}, None),
+        ({"iris-keys": "sha256:1"}, {"iris-keys": "sha256:2"}, ("roll out: secret value changed: iris-keys",)),
+        (
+            {"iris-keys": "sha256:1"},
+            {"iris-keys": None},
+            ("roll out: secret value changed: iris-keys (not found; apply generates a new key)",),
+        ),
+        ({"iris-keys": "sha256:1"}, {}, None),  # secrets not read (no reader): nothing compared
+        (None, {"iris-keys": "sha256:2"}, None),  # a container that recorded nothing: nothing compared
+    ],
+)
 def test_a_rotated_secret_value_plans_a_roll_out_without_showing_it(repo, started, now, reasons, converge):
     graph = repo.graph()
     plan = make_plan(graph, _with_secrets(converge(graph), started, now))
@@ -219,8 +305,10 @@ def test_the_secrets_a_deployment_reads_are_wanted_and_move_the_live_fingerprint
     read = sorted({ref for d in requests["docker"].deployments for ref in secret_refs(d.name, d.spec)})
     assert read == ["iris-keys", "other-local-keys"]  # named ref, and the default <name>-keys
     live = converge(graph)
-    assert dataclasses.replace(live, secrets={"iris-keys": "sha256:1"}).fingerprint() != \
-        dataclasses.replace(live, secrets={"iris-keys": "sha256:2"}).fingerprint()
+    assert (
+        dataclasses.replace(live, secrets={"iris-keys": "sha256:1"}).fingerprint()
+        != dataclasses.replace(live, secrets={"iris-keys": "sha256:2"}).fingerprint()
+    )
 
 
 def test_missing_push_is_planned(repo, converge):
@@ -241,15 +329,21 @@ def test_targets_filter_and_resource_targeting(repo, converge):
     image = make_plan(graph, LiveFacts(), scope=Scope(resources=("Image/iris-scorer",)))
     assert changes(image) == {"Model/iris": "create", "Image/iris-scorer": "create"}
     deployment = make_plan(graph, LiveFacts(), scope=Scope(resources=("Deployment/iris-local",)))
-    assert changes(deployment) == {"Model/iris": "create", "Image/iris-scorer": "create",
-                                   "Deployment/iris-local": "create"}
+    assert changes(deployment) == {
+        "Model/iris": "create",
+        "Image/iris-scorer": "create",
+        "Deployment/iris-local": "create",
+    }
 
 
-@pytest.mark.parametrize("scope, message", [
-    (Scope(targets=("locl",)), "did you mean 'local'"),
-    (Scope(resources=("Image/iris-scorr",)), "Image/iris-scorer"),
-    (Scope(resources=("iris",)), "KIND/NAME"),
-])
+@pytest.mark.parametrize(
+    "scope, message",
+    [
+        (Scope(targets=("locl",)), "did you mean 'local'"),
+        (Scope(resources=("Image/iris-scorr",)), "Image/iris-scorer"),
+        (Scope(resources=("iris",)), "KIND/NAME"),
+    ],
+)
 def test_bad_scope_is_a_clear_error(repo, scope, message, converge):
     with pytest.raises(PlanError, match=message):
         make_plan(repo.graph(), LiveFacts(), scope=scope)
@@ -260,8 +354,9 @@ def test_live_state_fingerprint_moves_with_what_the_plan_depends_on(repo, conver
     live = converge(graph)
     same = converge(graph)
     assert live.fingerprint() == same.fingerprint()
-    healthier = dataclasses.replace(live, containers=tuple(dataclasses.replace(c, health="starting")
-                                                           for c in live.containers))
+    healthier = dataclasses.replace(
+        live, containers=tuple(dataclasses.replace(c, health="starting") for c in live.containers)
+    )
     assert healthier.fingerprint() == live.fingerprint()  # health is not state
     moved = dataclasses.replace(live, containers=live.containers[1:])
     assert moved.fingerprint() != live.fingerprint()

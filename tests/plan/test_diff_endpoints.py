@@ -22,9 +22,13 @@ spec: {target: local, traffic: {iris-local: 90, other-local: 10}}
 def shared_keys(repo) -> None:  # noqa: ANN001
     """Both deployments accept the same key (validation requires it behind one endpoint)."""
     path = repo.root / "deployments/deployments.yaml"
-    repo.write("deployments/deployments.yaml", path.read_text().replace(
-        "spec: {image: other-scorer, target: local}",
-        "spec: {image: other-scorer, target: local, auth: {mode: key, secretRef: iris-keys}}"))
+    repo.write(
+        "deployments/deployments.yaml",
+        path.read_text().replace(
+            "spec: {image: other-scorer, target: local}",
+            "spec: {image: other-scorer, target: local, auth: {mode: key, secretRef: iris-keys}}",
+        ),
+    )
 
 
 def with_endpoint(live, fact):  # noqa: ANN001, ANN201
@@ -54,13 +58,17 @@ def test_a_traffic_change_is_an_update_with_field_diffs(repo, converge):
     repo.write("endpoints/web.yaml", ENDPOINT)
     graph = repo.graph()
     live = with_endpoint(converge(graph), routed(graph))
-    repo.write("endpoints/web.yaml", ENDPOINT.replace("iris-local: 90, other-local: 10", "iris-local: 50, other-local: 50"))
+    repo.write(
+        "endpoints/web.yaml", ENDPOINT.replace("iris-local: 90, other-local: 10", "iris-local: 50, other-local: 50")
+    )
     plan = make_plan(repo.graph(), live)
     action = plan.action("Endpoint/web")
     assert changes(plan) == {"Endpoint/web": "update"}
     assert action.reasons == ("route: traffic iris-local 90%, other-local 10% → iris-local 50%, other-local 50%",)
-    assert [(d.path, d.before, d.after) for d in action.diffs] == [("traffic.iris-local", 90, 50),
-                                                                   ("traffic.other-local", 10, 50)]
+    assert [(d.path, d.before, d.after) for d in action.diffs] == [
+        ("traffic.iris-local", 90, 50),
+        ("traffic.other-local", 10, 50),
+    ]
 
 
 def test_an_endpoint_gone_from_git_is_removed_after_everything_else(repo, converge):
@@ -87,8 +95,10 @@ def test_a_new_deployment_in_the_split_is_deployed_before_the_endpoint_routes_to
 
 
 def test_endpoints_on_kubernetes_stay_render_only(repo, converge):
-    repo.write("endpoints/web.yaml", ENDPOINT.replace("target: local", "target: prod")
-               .replace("iris-local: 90, other-local: 10", "iris-prod: 100"))
+    repo.write(
+        "endpoints/web.yaml",
+        ENDPOINT.replace("target: local", "target: prod").replace("iris-local: 90, other-local: 10", "iris-prod: 100"),
+    )
     graph = repo.graph()
     plan = make_plan(graph, converge(graph))
     assert "Endpoint/web" not in {a.resource for a in plan.actions}

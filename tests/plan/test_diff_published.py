@@ -36,15 +36,24 @@ def edge_repo(repo):
 
 def published(graph, **change):  # noqa: ANN001, ANN003
     node = graph.get("Deployment/cam")
-    fact = PublishedFact("factory", "cam", node.fingerprint, image_reference(graph, graph.get(node.image_id)),
-                         json.dumps(deployment_spec_json(node)), "/repo/published/edge/cam")
+    fact = PublishedFact(
+        "factory",
+        "cam",
+        node.fingerprint,
+        image_reference(graph, graph.get(node.image_id)),
+        json.dumps(deployment_spec_json(node)),
+        "/repo/published/edge/cam",
+    )
     return dataclasses.replace(fact, **change)
 
 
 def live_with(graph, converge, fact):  # noqa: ANN001, ANN201
     live = converge(graph)
-    records = live.records + (RecordFact("cam", "factory", "iris-scorer", 1, "/repo/published/edge/cam",
-                                         graph.get("Deployment/cam").fingerprint),)
+    records = live.records + (
+        RecordFact(
+            "cam", "factory", "iris-scorer", 1, "/repo/published/edge/cam", graph.get("Deployment/cam").fingerprint
+        ),
+    )
     return dataclasses.replace(live, published=(fact,) if fact else (), records=records)
 
 
@@ -53,7 +62,8 @@ def test_unpublished_is_created_and_published_is_a_no_op(edge_repo, converge):
     plan = make_plan(graph, live_with(graph, converge, None))
     assert changes(plan) == {"Deployment/cam": "create"}
     assert plan.action("Deployment/cam").reasons == (
-        "publish: edge bundle of cam to target factory (file://published/edge)",)
+        "publish: edge bundle of cam to target factory (file://published/edge)",
+    )
     assert "Deployment/cam" not in {n.resource for n in plan.not_applied}
     assert changes(make_plan(graph, live_with(graph, converge, published(graph)))) == {}
 
@@ -63,7 +73,8 @@ def test_a_bundle_changed_by_hand_is_republished(edge_repo, converge):
     plan = make_plan(graph, live_with(graph, converge, published(graph, intact=False)))
     assert changes(plan) == {"Deployment/cam": "update"}
     assert plan.action("Deployment/cam").reasons == (
-        "republish: the published files at /repo/published/edge/cam were changed by hand",)
+        "republish: the published files at /repo/published/edge/cam were changed by hand",
+    )
 
 
 def test_a_spec_change_republishes_with_its_field_diff(edge_repo, converge):
@@ -84,7 +95,8 @@ def test_gone_from_git_is_unpublished_unless_protected(edge_repo, converge):
     plan = make_plan(edge_repo.graph(), live_with(graph, converge, fact))
     assert changes(plan) == {"Deployment/cam": "delete"}
     assert [(d.path, d.before, d.after) for d in plan.action("Deployment/cam").diffs] == [
-        ("published", "/repo/published/edge/cam", None)]
+        ("published", "/repo/published/edge/cam", None)
+    ]
     assert changes(make_plan(edge_repo.graph(), live_with(graph, converge, fact), scope=Scope(prune=False))) == {}
     with pytest.raises(PlanError, match="preventDestroy"):
         make_plan(edge_repo.graph(), live_with(graph, converge, dataclasses.replace(fact, prevent_destroy=True)))

@@ -44,13 +44,16 @@ def test_document_validates_against_its_schema(changed_plan):
     assert doc["gitCommit"] == "abc123"
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda d: d.update(schemaVersion=99), "schemaVersion 99"),
-    (lambda d: d["actions"][0].update(action="explode"), "actions.0.action"),
-    (lambda d: d.update(liveStateFingerprint="nope"), "liveStateFingerprint"),
-    (lambda d: d.update(extra=1), "extra"),
-    (lambda d: d["actions"][0].update(resource="../../etc"), "resource"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d.update(schemaVersion=99), "schemaVersion 99"),
+        (lambda d: d["actions"][0].update(action="explode"), "actions.0.action"),
+        (lambda d: d.update(liveStateFingerprint="nope"), "liveStateFingerprint"),
+        (lambda d: d.update(extra=1), "extra"),
+        (lambda d: d["actions"][0].update(resource="../../etc"), "resource"),
+    ],
+)
 def test_invalid_documents_are_refused_with_a_reason(changed_plan, mutate, message):
     doc = json.loads(dumps(changed_plan))
     mutate(doc)
@@ -68,6 +71,7 @@ def test_a_non_json_file_is_refused(tmp_path):
 def test_checked_in_schema_is_current():
     from compiler.paths import SCHEMAS_DIR
     from compiler.schemas import dumps as schema_dumps
+
     path = SCHEMAS_DIR / "plan.json"
     assert path.is_file(), "run 'modelctl schema --write'"
     assert path.read_text() == schema_dumps(json_schema())

@@ -59,7 +59,9 @@ def test_stages_run_in_order_and_everything_is_recorded(repo, registry):
     graph = repo.graph()
     plan = make_plan(graph, LiveFacts())
     builder, target = Builder(), Target()
-    outcome = execute(plan, graph, Services(registry, builder, {"docker": target}), TARGET_TYPES, git_commit="abc", user="ci")
+    outcome = execute(
+        plan, graph, Services(registry, builder, {"docker": target}), TARGET_TYPES, git_commit="abc", user="ci"
+    )
     assert outcome.ok
     assert sorted(builder.calls) == ["build Image/iris-scorer", "build Image/other-scorer"]
     assert sorted(c.split()[1] for c in target.calls) == ["Deployment/iris-local", "Deployment/other-local"]
@@ -98,6 +100,7 @@ def test_second_apply_is_refused_with_the_owner(repo, registry):
 
 def test_a_lock_of_a_dead_process_on_this_host_is_taken_over(repo, registry):
     import socket
+
     registry.acquire_lock("workspace/team", f"ci@{socket.gethostname()} pid 999999999", "apply", 600)
     with workspace_lock(registry, "team") as lease:
         assert any("took over" in n for n in lease.notes)

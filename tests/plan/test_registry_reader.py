@@ -18,6 +18,6 @@ def test_a_reverted_image_reuses_the_version_built_from_its_fingerprint(tmp_path
             return reader.read(wanted)["images"]["scorer"]
 
         assert (fact("a" * 64).version, fact("a" * 64).image_ref) == (1, "r/scorer@sha256:1")  # git reverted
-        assert fact("b" * 64).version == 2                                                    # the latest
-        assert fact("c" * 64).version == 2    # another image's fingerprint is not ours: latest, so a rebuild
-        assert fact("d" * 64).version == 2    # never built: latest, so the plan rebuilds
+        assert fact("b" * 64).version == 2  # the latest
+        assert fact("c" * 64).version == 2  # another image's fingerprint is not ours: latest, so a rebuild
+        assert fact("d" * 64).version == 2  # never built: latest, so the plan rebuilds

@@ -32,8 +32,10 @@ def test_env_wins_and_missing_secret_is_a_clear_error(tmp_path, monkeypatch):
         resolve(tmp_path, "other")
 
 
-@pytest.mark.parametrize("name, key", [("..", None), ("a/b", None), ("keys", "../../../outside.txt"), ("keys", "/etc/passwd"),
-                                       ("keys", "..")])
+@pytest.mark.parametrize(
+    "name, key",
+    [("..", None), ("a/b", None), ("keys", "../../../outside.txt"), ("keys", "/etc/passwd"), ("keys", "..")],
+)
 def test_a_secret_name_or_key_is_never_a_path(tmp_path, name, key):
     (tmp_path / "outside.txt").write_text("host file")
     with pytest.raises(ApplyError, match="never paths"):

@@ -21,8 +21,16 @@ def source(tmp_path):
 
 
 def marker(fp: str = "f1") -> dict:
-    return {"managedBy": "modelctl", "workspace": "team", "resource": "Deployment/cam", "target": "factory",
-            "fingerprint": fp, "imageRef": "r/scorer:1", "spec": {"image": "scorer"}, "preventDestroy": False}
+    return {
+        "managedBy": "modelctl",
+        "workspace": "team",
+        "resource": "Deployment/cam",
+        "target": "factory",
+        "fingerprint": fp,
+        "imageRef": "r/scorer:1",
+        "spec": {"image": "scorer"},
+        "preventDestroy": False,
+    }
 
 
 def test_put_list_replace_and_remove(tmp_path, source):
@@ -75,12 +83,15 @@ def test_only_our_bundles_are_listed_replaced_or_removed(tmp_path, source):
     assert (pub / "theirs/file.txt").read_text() == "not ours" and (pub / "cam/modelctl.json").exists()
 
 
-@pytest.mark.parametrize("publish, error", [
-    ("file://../outside", "escapes the repo"),
-    ("file:///etc/edge", "absolute path"),
-    ("s3://bucket/edge", "must start with file:// or oci://"),
-    ("oci://127.0.0.1:5000", "needs oci://HOST"),
-])
+@pytest.mark.parametrize(
+    "publish, error",
+    [
+        ("file://../outside", "escapes the repo"),
+        ("file:///etc/edge", "absolute path"),
+        ("s3://bucket/edge", "must start with file:// or oci://"),
+        ("oci://127.0.0.1:5000", "needs oci://HOST"),
+    ],
+)
 def test_publish_locations_stay_in_the_repo_or_go_to_a_registry(tmp_path, publish, error):
     with pytest.raises(PlanError, match=error):
         parse_location(publish, tmp_path, "factory")

@@ -14,14 +14,14 @@ from compiler.registry import open_registry
 def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/registry.db"
-    return request.getfixturevalue("postgres_url")       # tests/conftest.py: a fresh database per test
+    return request.getfixturevalue("postgres_url")  # tests/conftest.py: a fresh database per test
 
 
 class FakeClock:
     """A controllable clock: tests can ask what an alias pointed to 'last Tuesday'."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)   # a Tuesday
+        self.now = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)  # a Tuesday
 
     def __call__(self) -> datetime:
         self.now += timedelta(microseconds=1)
@@ -45,9 +45,11 @@ def registry(registry_url: str, tmp_path: Path, clock: FakeClock):  # noqa: ANN2
 @pytest.fixture
 def make_file(tmp_path: Path):  # noqa: ANN201
     """make_file("a.joblib", b"...") → a file under tmp_path/src."""
+
     def make(name: str, data: bytes) -> Path:
         path = tmp_path / "src" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         return path
+
     return make

@@ -47,13 +47,13 @@ def test_register_list_show_in_both_formats(repo):
     again = register(repo, "iris", b"two!")
     assert again.exit_code == 0 and "unchanged" in again.stdout
     assert register(repo, "wine", b"w").exit_code == 0
-    assert (repo / ".modelctl" / "registry.db").exists()         # where the workspace says
+    assert (repo / ".modelctl" / "registry.db").exists()  # where the workspace says
 
     listed = run(models.app, repo, "list", "--tag", "team=fraud", "--format", "json")
     assert listed.exit_code == 0
     data = json.loads(listed.stdout)
     assert [(m["name"], m["version"]) for m in data] == [("iris", 2), ("iris", 1)]
-    assert list(data[0]) == sorted(data[0])                          # stable, sorted keys
+    assert list(data[0]) == sorted(data[0])  # stable, sorted keys
     assert listed.stdout == run(models.app, repo, "list", "--tag", "team=fraud", "--format", "json").stdout
     exists = json.loads(run(models.app, repo, "list", "--tag", "stage", "--format", "json").stdout)
     assert [m["version"] for m in exists] == [2]
@@ -109,15 +109,24 @@ def test_overrides_and_images(repo, tmp_path):
     src = repo / "m.joblib"
     src.write_bytes(b"x")
     args = ["--registry", f"sqlite:///{other}", "--artifacts", f"file://{tmp_path}/blobs"]
-    assert CliRunner().invoke(models.app, ["register", str(src), "--name", "iris", "--framework", "sklearn",
-                                           "--repo", str(repo), *args]).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(
+            models.app, ["register", str(src), "--name", "iris", "--framework", "sklearn", "--repo", str(repo), *args]
+        )
+        .exit_code
+        == 0
+    )
     assert other.exists() and not (repo / ".modelctl" / "registry.db").exists()
 
     with open_registry(f"sqlite:///{other}", f"file://{tmp_path}/blobs", repo) as reg:
-        reg.register_image("scorer", fingerprint="f1", models=[("iris", 1)], environment="curated/sklearn",
-                           tags={"team": "fraud"})
+        reg.register_image(
+            "scorer", fingerprint="f1", models=[("iris", 1)], environment="curated/sklearn", tags={"team": "fraud"}
+        )
         reg.record_deployment("iris-blue", "local", "scorer", 1, "http://127.0.0.1:8080", "d")
-    listed = CliRunner().invoke(images.app, ["list", "--tag", "team=fraud", "--format", "json", "--repo", str(repo), *args])
+    listed = CliRunner().invoke(
+        images.app, ["list", "--tag", "team=fraud", "--format", "json", "--repo", str(repo), *args]
+    )
     assert listed.exit_code == 0
     assert [(i["name"], i["version"], i["models"]) for i in json.loads(listed.stdout)] == [("scorer", 1, [["iris", 1]])]
     shown = CliRunner().invoke(images.app, ["show", "scorer", "--repo", str(repo), *args])

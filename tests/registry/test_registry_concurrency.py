@@ -34,7 +34,7 @@ def _run(url: str, root: Path, count: int, same_content: bool) -> list[tuple[int
 
 def test_8_processes_x_25_registrations_get_versions_1_to_200(registry_url, tmp_path):
     with open_registry(registry_url, "file://artifacts", tmp_path):
-        pass                                           # create the schema once, up front
+        pass  # create the schema once, up front
     results = _run(registry_url, tmp_path, PER_PROCESS, same_content=False)
     versions = sorted(v for v, _ in results)
     assert versions == list(range(1, PROCESSES * PER_PROCESS + 1))
@@ -43,12 +43,12 @@ def test_8_processes_x_25_registrations_get_versions_1_to_200(registry_url, tmp_
         listed = reg.list_models(prefix="shared", limit=500)
         assert sorted(m.version for m in listed) == versions
         assert len({m.digest for m in listed}) == PROCESSES * PER_PROCESS
-        for model in listed[:20]:                       # every row points at a readable, verified blob
+        for model in listed[:20]:  # every row points at a readable, verified blob
             assert reg.store.read_bytes(model.digest).startswith(b"worker ")
 
 
 def test_same_content_registered_concurrently_makes_one_version(registry_url, tmp_path):
-    results = _run(registry_url, tmp_path, 3, same_content=True)   # also races the schema creation
+    results = _run(registry_url, tmp_path, 3, same_content=True)  # also races the schema creation
     assert {v for v, _ in results} == {1}
     assert sum(created for _, created in results) == 1
 

@@ -37,8 +37,9 @@ def _make_model(folder: Path, seed: int, files: int = 6, size: int = 3 * 1024 * 
 
 def _spawn(url: str, root: Path, src: Path, throttle: float) -> subprocess.Popen:
     env = dict(os.environ, MODELCTL_STORE_THROTTLE_SECONDS=str(throttle))
-    return subprocess.Popen([sys.executable, "-c", CHILD, url, str(root), str(src)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, url, str(root), str(src)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 def _assert_consistent(url: str, root: Path) -> int:
@@ -50,7 +51,7 @@ def _assert_consistent(url: str, root: Path) -> int:
     with open_registry(url, "file://artifacts", root) as reg:
         models = reg.list_models(include_archived=True, limit=1000)
         for model in models:
-            manifest = json.loads(reg.store.read_bytes(model.digest))      # verified read
+            manifest = json.loads(reg.store.read_bytes(model.digest))  # verified read
             for digest in manifest["files"].values():
                 assert reg.store.has(digest), f"{model.ref} points at missing blob {digest}"
         return len(models)
@@ -70,8 +71,12 @@ def _alive(proc: subprocess.Popen) -> bool:
 
 
 def _wait_for_temp(root: Path, proc: subprocess.Popen, timeout: float = 30) -> None:
-    wait_until(lambda: _alive(proc) and _parts(root), timeout=timeout, interval=0.005,
-               message="the child started writing a blob (a *.part file in artifacts/tmp)")
+    wait_until(
+        lambda: _alive(proc) and _parts(root),
+        timeout=timeout,
+        interval=0.005,
+        message="the child started writing a blob (a *.part file in artifacts/tmp)",
+    )
 
 
 def _size(path: Path) -> int:
@@ -84,10 +89,16 @@ def _size(path: Path) -> int:
 def _wait_mid_blobs(root: Path, proc: subprocess.Popen, before: set[str], timeout: float = 30) -> None:
     """Until the child has stored a blob of the new version and is at most one chunk into the next:
     at least two throttled chunks (0.1 s) from finishing it, so a kill now interrupts that write."""
+
     def mid_write() -> bool:
         return _alive(proc) and bool(_blobs(root) - before) and any(0 <= _size(p) <= CHUNK for p in _parts(root))
-    wait_until(mid_write, timeout=timeout, interval=0.005,
-               message="the child stored a new blob and began the next (a *.part of at most one chunk)")
+
+    wait_until(
+        mid_write,
+        timeout=timeout,
+        interval=0.005,
+        message="the child stored a new blob and began the next (a *.part of at most one chunk)",
+    )
 
 
 def test_sigkill_mid_blob_write(registry_url, tmp_path):
@@ -96,12 +107,12 @@ def test_sigkill_mid_blob_write(registry_url, tmp_path):
     src = _make_model(tmp_path / "v2", seed=2)
     before = _blobs(tmp_path)
     proc = _spawn(registry_url, tmp_path, src, throttle=0.05)
-    _wait_mid_blobs(tmp_path, proc, before)         # well inside the throttled write of the blobs
+    _wait_mid_blobs(tmp_path, proc, before)  # well inside the throttled write of the blobs
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     assert proc.returncode == -signal.SIGKILL
     assert list((tmp_path / "artifacts" / "tmp").glob("*.part")), "the kill should have interrupted a write"
-    assert _assert_consistent(registry_url, tmp_path) == 1     # only version 1; no row for the killed one
+    assert _assert_consistent(registry_url, tmp_path) == 1  # only version 1; no row for the killed one
 
     with open_registry(registry_url, "file://artifacts", tmp_path) as reg:
         model, created = reg.register_model("big", src, framework="custom")
@@ -116,11 +127,11 @@ def test_sigkill_at_random_moments(registry_url, tmp_path):
     src = _make_model(tmp_path / "src", seed=3, files=4, size=1024 * 1024)
     survived = 0
     for round_ in range(6):
-        (src / "part-0.bin").write_bytes(rng.randbytes(1024 * 1024))    # new content each round
-        proc = _spawn(registry_url, tmp_path, src, throttle=0.08)   # ~0.3 s of blob writes, then the DB
+        (src / "part-0.bin").write_bytes(rng.randbytes(1024 * 1024))  # new content each round
+        proc = _spawn(registry_url, tmp_path, src, throttle=0.08)  # ~0.3 s of blob writes, then the DB
         _wait_for_temp(tmp_path, proc)
-        time.sleep(rng.uniform(0.0, 0.6))          # the kill's moment is what is tested: it lands in blob
-                                                    # writes, the manifest, the transaction, or after
+        time.sleep(rng.uniform(0.0, 0.6))  # the kill's moment is what is tested: it lands in blob
+        # writes, the manifest, the transaction, or after
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         survived += proc.returncode == 0

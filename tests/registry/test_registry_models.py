@@ -48,8 +48,12 @@ def test_deleted_version_numbers_are_never_reused(registry, make_file):
 
 def test_search_by_prefix_tags_framework_with_paging(registry, make_file):
     for i in range(6):
-        registry.register_model("fraud-a" if i % 2 else "fraud-b", make_file(f"m{i}.joblib", f"x{i}".encode()),
-                                framework="sklearn", tags={"team": "fraud", "run": str(i)} if i < 4 else {"team": "ops"})
+        registry.register_model(
+            "fraud-a" if i % 2 else "fraud-b",
+            make_file(f"m{i}.joblib", f"x{i}".encode()),
+            framework="sklearn",
+            tags={"team": "fraud", "run": str(i)} if i < 4 else {"team": "ops"},
+        )
     registry.register_model("iris", make_file("m.onnx.bin", b"raw"), framework="custom", tags={"team": "fraud"})
 
     def refs(models):
@@ -64,7 +68,7 @@ def test_search_by_prefix_tags_framework_with_paging(registry, make_file):
     page2 = registry.list_models(limit=3, offset=3)
     assert refs(page1) == ["iris:1", "fraud-a:3", "fraud-b:3"]
     assert refs(page2) == ["fraud-a:2", "fraud-b:2", "fraud-a:1"]
-    assert registry.list_models(prefix="fraud%") == []      # LIKE wildcards are literal
+    assert registry.list_models(prefix="fraud%") == []  # LIKE wildcards are literal
     with pytest.raises(InvalidArgument):
         registry.list_models(framework="tensorflow")
 
@@ -90,10 +94,10 @@ def test_aliases_move_and_keep_history(registry, make_file, clock):
     clock.advance(days=1)
     registry.remove_alias("iris", "stable")
 
-    assert registry.alias_at("iris", "stable", tuesday) is None              # before it was set
+    assert registry.alias_at("iris", "stable", tuesday) is None  # before it was set
     assert registry.alias_at("iris", "stable", tuesday + timedelta(hours=1)) == 1
     assert registry.alias_at("iris", "stable", wednesday + timedelta(hours=1)) == 2
-    assert registry.alias_at("iris", "stable", clock.now) is None            # removed
+    assert registry.alias_at("iris", "stable", clock.now) is None  # removed
     assert [e.version for e in registry.alias_history("iris", "stable")] == [1, 2, None]
     with pytest.raises(NotFound, match="alias 'iris@stable'"):
         registry.get_model("iris", "tag:stable")
@@ -113,7 +117,7 @@ def test_archive_hides_from_latest_and_latest_history_records_it(registry, make_
     archived = registry.archive("iris", 2)
     assert archived.archived
     assert registry.get_model("iris").version == 1
-    assert registry.get_model("iris", 2).archived          # still reachable by number
+    assert registry.get_model("iris", 2).archived  # still reachable by number
     assert [m.ref for m in registry.list_models()] == ["iris:1"]
     assert [m.ref for m in registry.list_models(include_archived=True)] == ["iris:2", "iris:1"]
     assert registry.alias_at("iris", "latest", before) == 2
@@ -139,7 +143,7 @@ def test_delete_refused_while_images_use_it_and_lists_every_user(registry, make_
     with pytest.raises(InUse) as err_all:
         registry.delete_model("iris")
     assert len(err_all.value.users) == 3 and "image batch:1 (uses iris:2)" in err_all.value.users
-    assert registry.get_model("iris", 1).version == 1          # nothing was deleted
+    assert registry.get_model("iris", 1).version == 1  # nothing was deleted
 
     registry.delete_image("scorer", 1)
     registry.delete_image("scorer", 2)
@@ -210,8 +214,10 @@ def _onnx_model(path: Path) -> None:
     x = helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 4])
     y = helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"])
     w = helper.make_tensor("w", TensorProto.FLOAT, [4], [1.0, 2.0, 3.0, 4.0])
-    nodes = [helper.make_node("Mul", ["features", "w"], ["scaled"]),
-             helper.make_node("ArgMax", ["scaled"], ["label"], axis=1, keepdims=0)]
+    nodes = [
+        helper.make_node("Mul", ["features", "w"], ["scaled"]),
+        helper.make_node("ArgMax", ["scaled"], ["label"], axis=1, keepdims=0),
+    ]
     graph = helper.make_graph(nodes, "g", [x], [y], initializer=[w])
     onnx.save(helper.make_model(graph, producer_name="test"), str(path))
 
@@ -220,8 +226,10 @@ def test_onnx_signature_is_read_from_the_model(registry, tmp_path):
     path = tmp_path / "iris.onnx"
     _onnx_model(path)
     model, _ = registry.register_model("iris", path, framework="onnx")
-    assert model.signature == {"inputs": [{"name": "features", "dtype": "float32", "shape": [-1, 4]}],
-                               "outputs": [{"name": "label", "dtype": "int64", "shape": [-1]}]}
+    assert model.signature == {
+        "inputs": [{"name": "features", "dtype": "float32", "shape": [-1, 4]}],
+        "outputs": [{"name": "label", "dtype": "int64", "shape": [-1]}],
+    }
     assert model.flavors["onnx"]["producer"] == "test"
     given = {"inputs": [{"name": "f", "dtype": "float64", "shape": [1, 4]}], "outputs": []}
     path.write_bytes(path.read_bytes() + b"")
@@ -244,13 +252,17 @@ def test_mlflow_folder_flavors_and_signature(registry, tmp_path):
         "  sklearn: {pickled_model: model.pkl, serialization_format: cloudpickle, sklearn_version: 1.5.2}\n"
         "mlflow_version: 2.17.0\n"
         "signature:\n"
-        "  inputs: '[{\"name\": \"sepal_length\", \"type\": \"double\"}, {\"name\": \"n\", \"type\": \"long\"}]'\n"
-        "  outputs: '[{\"type\": \"tensor\", \"tensor-spec\": {\"dtype\": \"int64\", \"shape\": [-1]}}]'\n")
+        '  inputs: \'[{"name": "sepal_length", "type": "double"}, {"name": "n", "type": "long"}]\'\n'
+        '  outputs: \'[{"type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1]}}]\'\n'
+    )
     model, _ = registry.register_model("iris", folder, framework="mlflow")
     assert model.signature == {
-        "inputs": [{"name": "sepal_length", "dtype": "float64", "shape": [-1]},
-                   {"name": "n", "dtype": "int64", "shape": [-1]}],
-        "outputs": [{"name": None, "dtype": "int64", "shape": [-1]}]}
+        "inputs": [
+            {"name": "sepal_length", "dtype": "float64", "shape": [-1]},
+            {"name": "n", "dtype": "int64", "shape": [-1]},
+        ],
+        "outputs": [{"name": None, "dtype": "int64", "shape": [-1]}],
+    }
     assert set(model.flavors["mlflow"]["flavors"]) == {"python_function", "sklearn"}
     assert model.flavors["mlflow"]["mlflow_version"] == "2.17.0"
     assert model.entry == "MLmodel"
@@ -263,14 +275,22 @@ def test_folder_model_digest_is_the_canonical_tree_manifest(registry, tmp_path):
     (folder / "sub").mkdir(parents=True)
     (folder / "weights.bin").write_bytes(b"w" * 1000)
     (folder / "sub" / "config.json").write_bytes(b'{"a": 1}')
-    os.symlink("weights.bin", folder / "alias.bin")                  # in-tree symlink: fine
+    os.symlink("weights.bin", folder / "alias.bin")  # in-tree symlink: fine
     model, _ = registry.register_model("bert", folder, framework="custom")
-    expected = json.dumps({"files": {"alias.bin": sha(b"w" * 1000), "sub/config.json": sha(b'{"a": 1}'),
-                                     "weights.bin": sha(b"w" * 1000)},
-                           "mediaType": "application/vnd.modelctl.model.tree.v1+json"},
-                          sort_keys=True, separators=(",", ":")).encode()
+    expected = json.dumps(
+        {
+            "files": {
+                "alias.bin": sha(b"w" * 1000),
+                "sub/config.json": sha(b'{"a": 1}'),
+                "weights.bin": sha(b"w" * 1000),
+            },
+            "mediaType": "application/vnd.modelctl.model.tree.v1+json",
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
     assert model.kind == "tree" and model.digest == sha(expected) and model.size == 2008
-    assert source_digest(folder) == model.digest                     # what plan predicts, without storing
+    assert source_digest(folder) == model.digest  # what plan predicts, without storing
 
     dest = tmp_path / "out"
     written = registry.materialize_model("bert", 1, dest)
@@ -301,4 +321,4 @@ def test_tampered_blob_is_detected_on_read(registry, make_file, tmp_path):
     blob.write_bytes(b"tampered")
     with pytest.raises(DigestMismatch):
         registry.materialize_model("iris", 1, tmp_path / "out")
-    assert not (tmp_path / "out" / "m.joblib").exists()       # nothing unverified left behind
+    assert not (tmp_path / "out" / "m.joblib").exists()  # nothing unverified left behind

@@ -16,11 +16,21 @@ def two_models(registry, make_file):
 
 def test_images_version_by_fingerprint(two_models):
     reg = two_models
-    img, created = reg.register_image("scorer", fingerprint="fp1", models=[("iris", 1), ("wine", "latest")],
-                                      environment="curated/sklearn", tags={"team": "fraud"})
+    img, created = reg.register_image(
+        "scorer",
+        fingerprint="fp1",
+        models=[("iris", 1), ("wine", "latest")],
+        environment="curated/sklearn",
+        tags={"team": "fraud"},
+    )
     assert created and img.version == 1 and img.models == [("iris", 1), ("wine", 1)]
-    same, created_again = reg.register_image("scorer", fingerprint="fp1", models=[("iris", 1)],
-                                             environment="curated/sklearn", image_ref="127.0.0.1:5000/s@sha256:ab")
+    same, created_again = reg.register_image(
+        "scorer",
+        fingerprint="fp1",
+        models=[("iris", 1)],
+        environment="curated/sklearn",
+        image_ref="127.0.0.1:5000/s@sha256:ab",
+    )
     assert not created_again and same.version == 1 and same.image_ref == "127.0.0.1:5000/s@sha256:ab"
     v2, _ = reg.register_image("scorer", fingerprint="fp2", models=[("iris", 1)], environment="curated/sklearn")
     assert v2.version == 2 and reg.get_image("scorer").version == 2
@@ -58,7 +68,7 @@ def test_image_delete_refused_while_a_deployment_uses_it(two_models):
     with pytest.raises(NotFound):
         reg.remove_deployment("iris-blue", "prod")
     assert reg.delete_image("scorer", 1) == 1
-    assert reg.delete_model("iris", 1) == [1]        # no image uses it any more
+    assert reg.delete_model("iris", 1) == [1]  # no image uses it any more
 
 
 def test_locks_are_leases(registry, clock):
@@ -67,13 +77,13 @@ def test_locks_are_leases(registry, clock):
         registry.acquire_lock("workspace", "bob@host2", "apply", ttl_seconds=60)
     assert (held.value.owner, held.value.operation) == ("alice@host1", "apply plan.json")
     assert held.value.expires_at == lock.expires_at and "alice@host1" in str(held.value)
-    other = registry.acquire_lock("target:prod", "bob@host2", "apply", ttl_seconds=60)   # other scope: fine
+    other = registry.acquire_lock("target:prod", "bob@host2", "apply", ttl_seconds=60)  # other scope: fine
     assert [lk.scope for lk in registry.list_locks()] == ["target:prod", "workspace"]
 
     clock.advance(seconds=30)
     renewed = registry.renew_lock(lock, 60)
     assert renewed.expires_at > lock.expires_at
-    clock.advance(seconds=61)                      # expired: someone else may take it over
+    clock.advance(seconds=61)  # expired: someone else may take it over
     assert [lk.scope for lk in registry.list_locks()] == []
     bobs = registry.acquire_lock("workspace", "bob@host2", "apply", ttl_seconds=60)
     with pytest.raises(LockLost):
@@ -85,7 +95,7 @@ def test_locks_are_leases(registry, clock):
     assert registry.force_release_lock("workspace").owner == "carol"
     with pytest.raises(NotFound):
         registry.force_release_lock("workspace")
-    registry.release_lock(other)               # expired but not taken over: still ours to release
+    registry.release_lock(other)  # expired but not taken over: still ours to release
     assert registry.list_locks(include_expired=True) == []
     with pytest.raises(InvalidArgument):
         registry.acquire_lock("x", "me", "op", ttl_seconds=0)
@@ -93,14 +103,28 @@ def test_locks_are_leases(registry, clock):
 
 def test_action_history(registry, clock):
     start = clock()
-    registry.record_action("run-1", "Image/scorer", "create", "ok", git_commit="abc123", user="alice",
-                           detail={"version": 1}, started_at=start)
+    registry.record_action(
+        "run-1",
+        "Image/scorer",
+        "create",
+        "ok",
+        git_commit="abc123",
+        user="alice",
+        detail={"version": 1},
+        started_at=start,
+    )
     registry.record_action("run-1", "Deployment/iris-blue", "update", "failed", detail={"error": "unhealthy"})
     registry.record_action("run-2", "Deployment/iris-blue", "update", "ok")
-    assert [(a.run_id, a.result) for a in registry.history("Deployment/iris-blue")] == [("run-2", "ok"),
-                                                                                       ("run-1", "failed")]
+    assert [(a.run_id, a.result) for a in registry.history("Deployment/iris-blue")] == [
+        ("run-2", "ok"),
+        ("run-1", "failed"),
+    ]
     first = registry.history(run_id="run-1")[-1]
-    assert (first.resource, first.git_commit, first.user, first.detail) == ("Image/scorer", "abc123", "alice",
-                                                                            {"version": 1})
+    assert (first.resource, first.git_commit, first.user, first.detail) == (
+        "Image/scorer",
+        "abc123",
+        "alice",
+        {"version": 1},
+    )
     assert first.started_at == start and first.finished_at > start
     assert len(registry.history(limit=2)) == 2

@@ -17,10 +17,12 @@ PROJECT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def copy_example(tmp_path):
     """copy_example("iris") -> a private copy of examples/iris to edit."""
+
     def make(name: str) -> Path:
         dest = tmp_path / "repos" / name
         shutil.copytree(PROJECT / "examples" / name, dest, ignore=shutil.ignore_patterns(".modelctl"))
         return dest
+
     return make
 
 
@@ -28,8 +30,11 @@ def copy_example(tmp_path):
 def rendered(tmp_path_factory):
     """Both examples (and iris --stage prod) rendered once: {case: out folder}."""
     outs = {}
-    for case, (repo, stage) in {"iris": ("iris", None), "iris-prod": ("iris", "prod"),
-                                "edge-vision": ("edge-vision", None)}.items():
+    for case, (repo, stage) in {
+        "iris": ("iris", None),
+        "iris-prod": ("iris", "prod"),
+        "edge-vision": ("edge-vision", None),
+    }.items():
         graph = compile_repo(PROJECT / "examples" / repo, stage=stage).require()
         out = tmp_path_factory.mktemp("render") / case
         render_graph(graph, out, types=TARGET_TYPES)

@@ -69,8 +69,14 @@ def tree_diff(expected: dict[str, bytes], actual: dict[str, bytes], label: str) 
         if old == new:
             continue
         try:
-            diff = difflib.unified_diff(old.decode().splitlines(), new.decode().splitlines(),
-                                        f"golden/{label}/{rel}", f"rendered/{label}/{rel}", lineterm="", n=2)
+            diff = difflib.unified_diff(
+                old.decode().splitlines(),
+                new.decode().splitlines(),
+                f"golden/{label}/{rel}",
+                f"rendered/{label}/{rel}",
+                lineterm="",
+                n=2,
+            )
             lines.extend(diff)
         except UnicodeDecodeError:
             lines.append(f"binary file differs: {label}/{rel} ({len(old)} -> {len(new)} bytes)")

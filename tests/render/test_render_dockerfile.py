@@ -20,8 +20,9 @@ def _dockerfiles(rendered) -> list[Path]:
 
 
 def _hadolint(path: Path) -> list[dict]:
-    run = subprocess.run([HADOLINT, "--format", "json", "--no-fail", str(path)], capture_output=True, text=True,
-                         timeout=60)
+    run = subprocess.run(
+        [HADOLINT, "--format", "json", "--no-fail", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout or "[]")
 
@@ -47,11 +48,19 @@ def _instructions(path: Path) -> list[str]:
 def test_layers_dependencies_before_code_before_models(rendered):
     dockerfile = rendered["iris"] / "images" / "iris-scorer" / "Dockerfile"
     lines = _instructions(dockerfile)
-    final = lines[max(i for i, line in enumerate(lines) if line.startswith("FROM ")):]
-    order = [next(i for i, line in enumerate(final) if line.startswith(prefix)) for prefix in (
-        "COPY --from=builder /opt/venv", "COPY modelctl_runtime/", "COPY config.json", "COPY models/", "LABEL ")]
+    final = lines[max(i for i, line in enumerate(lines) if line.startswith("FROM ")) :]
+    order = [
+        next(i for i, line in enumerate(final) if line.startswith(prefix))
+        for prefix in (
+            "COPY --from=builder /opt/venv",
+            "COPY modelctl_runtime/",
+            "COPY config.json",
+            "COPY models/",
+            "LABEL ",
+        )
+    ]
     assert order == sorted(order), final
-    builder = lines[:lines.index(next(line for line in lines[1:] if line.startswith("FROM ")))]
+    builder = lines[: lines.index(next(line for line in lines[1:] if line.startswith("FROM ")))]
     assert any("pip install --no-cache-dir" in line or "requirements" in line for line in builder)
     text = dockerfile.read_text()
     assert "--no-cache-dir" in text and "-r requirements.txt -r runtime-requirements.txt" in text
@@ -63,8 +72,13 @@ def test_non_root_healthcheck_expose_labels(rendered):
     assert user.split()[1].split(":")[0] not in ("0", "root")
     assert 'CMD ["/opt/venv/bin/python", "-m", "modelctl_runtime.healthcheck"]' in text
     assert "EXPOSE 8080" in text and "WORKDIR /opt/modelctl" in text
-    for label in ("org.opencontainers.image.title", "org.opencontainers.image.version", "modelctl.io/fingerprint",
-                  "modelctl.io/model.iris-classifier.version", "modelctl.io/model.iris-classifier.digest"):
+    for label in (
+        "org.opencontainers.image.title",
+        "org.opencontainers.image.version",
+        "modelctl.io/fingerprint",
+        "modelctl.io/model.iris-classifier.version",
+        "modelctl.io/model.iris-classifier.digest",
+    ):
         assert f"LABEL {label}=" in text
 
 
@@ -74,8 +88,14 @@ def test_base_image_mapped_and_digest_kept(copy_example, tmp_path):
 
     repo = copy_example("iris")
     digest = "sha256:" + "ab" * 32
-    ws = (repo / "modelctl.yaml").read_text().replace(
-        "python:3.11-slim: modelctl/python-base:bookworm", f"python:3.11-slim: mirror.local/python:3.11-slim@{digest}")
+    ws = (
+        (repo / "modelctl.yaml")
+        .read_text()
+        .replace(
+            "python:3.11-slim: modelctl/python-base:bookworm",
+            f"python:3.11-slim: mirror.local/python:3.11-slim@{digest}",
+        )
+    )
     (repo / "modelctl.yaml").write_text(ws)
     render_graph(compile_repo(repo).require(), tmp_path / "out", types=TARGET_TYPES)
     text = (tmp_path / "out" / "images" / "iris-scorer" / "Dockerfile").read_text()
@@ -89,7 +109,9 @@ def test_context_follows_the_image_contract(rendered):
     assert config["schemaVersion"] == 1 and config["image"] == "iris-scorer"
     (model,) = config["models"]
     assert model["path"] == f"models/iris-classifier/{model['version']}/iris.joblib"
-    assert (context / model["path"]).read_bytes() == (Path(__file__).parents[2] / "examples/iris/artifacts/iris.joblib").read_bytes()
+    assert (context / model["path"]).read_bytes() == (
+        Path(__file__).parents[2] / "examples/iris/artifacts/iris.joblib"
+    ).read_bytes()
     assert model["digest"].startswith("sha256:") and model["version"] == "sha256-" + model["digest"][7:19]
     assert (context / "modelctl_runtime" / "__main__.py").is_file()
     assert (context / "modelctl_runtime" / "healthcheck.py").is_file()

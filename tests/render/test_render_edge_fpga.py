@@ -58,7 +58,9 @@ def test_base_and_layered_deployment(rendered):
 
 def test_create_options_are_a_string_split_in_512_chunks(rendered):
     manifest = _manifest(rendered["edge-vision"], "digits-edge")
-    settings = manifest["content"]["modulesContent"]["$edgeAgent"]["properties.desired"]["modules"]["digits-edge"]["settings"]
+    settings = manifest["content"]["modulesContent"]["$edgeAgent"]["properties.desired"]["modules"]["digits-edge"][
+        "settings"
+    ]
     keys = ["createOptions"] + sorted(k for k in settings if k.startswith("createOptions0"))
     assert len(keys) >= 2, "the scorer's createOptions are long enough to need a second chunk"
     assert all(len(settings[k]) == 512 for k in keys[:-1]) and 0 < len(settings[keys[-1]]) <= 512
@@ -95,15 +97,22 @@ def test_layered_deployment_without_base_is_refused(copy_example):
 def test_long_create_options_of_extra_modules_are_chunked(copy_example, tmp_path):
     repo = copy_example("edge-vision")
     path = repo / "deployments" / "digits-edge.yaml"
-    extra = ("    modules:\n      camera:\n        image: 127.0.0.1:5000/vision/camera:1\n"
-             "        createOptions: {Labels: {note: '" + "n" * 1300 + "'}}\n")
+    extra = (
+        "    modules:\n      camera:\n        image: 127.0.0.1:5000/vision/camera:1\n"
+        "        createOptions: {Labels: {note: '" + "n" * 1300 + "'}}\n"
+    )
     path.write_text(path.read_text().replace("    routes:\n", extra + "    routes:\n", 1))
     render_graph(compile_repo(repo).require(), tmp_path / "out", types=TARGET_TYPES)
     manifest = _manifest(tmp_path / "out", "digits-edge")
     jsonschema.validate(manifest, EDGE_SCHEMA)
-    settings = manifest["content"]["modulesContent"]["$edgeAgent"]["properties.desired"]["modules"]["camera"]["settings"]
-    assert sorted(k for k in settings if k.startswith("createOptions")) == ["createOptions", "createOptions01",
-                                                                             "createOptions02"]
+    settings = manifest["content"]["modulesContent"]["$edgeAgent"]["properties.desired"]["modules"]["camera"][
+        "settings"
+    ]
+    assert sorted(k for k in settings if k.startswith("createOptions")) == [
+        "createOptions",
+        "createOptions01",
+        "createOptions02",
+    ]
     text = settings["createOptions"] + settings["createOptions01"] + settings["createOptions02"]
     assert json.loads(text)["Labels"]["note"] == "n" * 1300
 
@@ -132,13 +141,24 @@ def test_fpga_architecture_mismatch_is_refused(copy_example):
 def test_registry_credentials_only_by_reference(copy_example, tmp_path):
     repo = copy_example("edge-vision")
     ws = repo / "modelctl.yaml"
-    ws.write_text(ws.read_text().replace("      hub: factory-hub\n", "      hub: factory-hub\n      registryCredentials: vision-pull\n"))
+    ws.write_text(
+        ws.read_text().replace(
+            "      hub: factory-hub\n", "      hub: factory-hub\n      registryCredentials: vision-pull\n"
+        )
+    )
     render_graph(compile_repo(repo).require(), tmp_path / "out", types=TARGET_TYPES)
     manifest = _manifest(tmp_path / "out", "digits-edge")
     jsonschema.validate(manifest, EDGE_SCHEMA)
-    creds = manifest["content"]["modulesContent"]["$edgeAgent"]["properties.desired"]["runtime"]["settings"]["registryCredentials"]
-    assert creds == {"visionpull": {"address": "127.0.0.1:5000", "username": "$secret:vision-pull/username",
-                                    "password": "$secret:vision-pull/password"}}
+    creds = manifest["content"]["modulesContent"]["$edgeAgent"]["properties.desired"]["runtime"]["settings"][
+        "registryCredentials"
+    ]
+    assert creds == {
+        "visionpull": {
+            "address": "127.0.0.1:5000",
+            "username": "$secret:vision-pull/username",
+            "password": "$secret:vision-pull/password",
+        }
+    }
     creds["visionpull"]["password"] = "hunter2"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(manifest, EDGE_SCHEMA)

@@ -8,14 +8,67 @@ from hypothesis import strategies as st
 
 from compiler.render import fastyaml
 
-TRICKY = ["yes", "No", "on", "OFF", "true", "null", "~", "", "0", "0x1F", "1e3", "1_000", "08", "12:30", ".5",
-          "- a", "a: b", "#x", "x #y", "'q'", '"q"', "*ref", "&a", "!tag", "@x", "%x", "{}", "[]", "a\nb", " pad ",
-          "500m", "/v2/health", "tags.site='f'", "é", "\t", "a,b", "?", "|", ">", "=", "<<", "Y", "n"]
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**63),
-                    st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(TRICKY), st.text(max_size=12))
-keys = st.one_of(st.sampled_from(TRICKY), st.text(min_size=1, max_size=10), st.from_regex(r"[a-z][a-z0-9./-]{0,20}", fullmatch=True))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                       st.dictionaries(keys, inner, max_size=4)), max_leaves=25)
+TRICKY = [
+    "yes",
+    "No",
+    "on",
+    "OFF",
+    "true",
+    "null",
+    "~",
+    "",
+    "0",
+    "0x1F",
+    "1e3",
+    "1_000",
+    "08",
+    "12:30",
+    ".5",
+    "- a",
+    "a: b",
+    "#x",
+    "x #y",
+    "'q'",
+    '"q"',
+    "*ref",
+    "&a",
+    "!tag",
+    "@x",
+    "%x",
+    "{}",
+    "[]",
+    "a\nb",
+    " pad ",
+    "500m",
+    "/v2/health",
+    "tags.site='f'",
+    "é",
+    "\t",
+    "a,b",
+    "?",
+    "|",
+    ">",
+    "=",
+    "<<",
+    "Y",
+    "n",
+]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(TRICKY),
+    st.text(max_size=12),
+)
+keys = st.one_of(
+    st.sampled_from(TRICKY), st.text(min_size=1, max_size=10), st.from_regex(r"[a-z][a-z0-9./-]{0,20}", fullmatch=True)
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
+    max_leaves=25,
+)
 
 
 @settings(max_examples=400, deadline=None)

@@ -13,8 +13,10 @@ def test_render_matches_golden_tree(case, tmp_path):
     assert expected, f"no golden tree at tests/golden/{case}; create it with: {REGEN_COMMAND}"
     actual = render_case(case, tmp_path / "out")
     report = tree_diff(expected, actual, case)
-    assert not report, (f"rendered {case} differs from tests/golden/{case}:\n{report}\n\n"
-                        f"If the change is intended, regenerate with: {REGEN_COMMAND}")
+    assert not report, (
+        f"rendered {case} differs from tests/golden/{case}:\n{report}\n\n"
+        f"If the change is intended, regenerate with: {REGEN_COMMAND}"
+    )
 
 
 def test_golden_diff_is_readable():

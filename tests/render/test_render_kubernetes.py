@@ -38,8 +38,15 @@ def _objects(out: Path) -> list[dict]:
 def test_every_object_validates_against_upstream_schemas(rendered, case):
     objects = _objects(rendered[case])
     kinds = sorted({o["kind"] for o in objects})
-    assert kinds == ["Deployment", "HTTPRoute", "HorizontalPodAutoscaler", "NetworkPolicy", "PodDisruptionBudget",
-                     "Service", "ServiceAccount"]
+    assert kinds == [
+        "Deployment",
+        "HTTPRoute",
+        "HorizontalPodAutoscaler",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "Service",
+        "ServiceAccount",
+    ]
     for obj in objects:
         if obj["kind"] == "HTTPRoute":
             jsonschema.validate(obj, HTTPROUTE_SCHEMA, cls=jsonschema.Draft202012Validator)
@@ -86,14 +93,20 @@ def test_pods_are_locked_down(rendered):
         assert pod["automountServiceAccountToken"] is False
         (container,) = pod["containers"]
         sc = container["securityContext"]
-        assert sc["readOnlyRootFilesystem"] and not sc["allowPrivilegeEscalation"] and sc["capabilities"]["drop"] == ["ALL"]
+        assert (
+            sc["readOnlyRootFilesystem"]
+            and not sc["allowPrivilegeEscalation"]
+            and sc["capabilities"]["drop"] == ["ALL"]
+        )
         assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
         assert container["resources"]["requests"]["cpu"]
 
 
 def test_traffic_split_and_mirror(copy_example, tmp_path):
     repo = copy_example("iris")
-    write(repo / "endpoints" / "iris.yaml", """apiVersion: modelctl.io/v1
+    write(
+        repo / "endpoints" / "iris.yaml",
+        """apiVersion: modelctl.io/v1
 kind: Endpoint
 metadata: {name: iris}
 spec:
@@ -102,7 +115,8 @@ spec:
   hostnames: [iris.example.com]
   traffic: {iris-blue: 70, iris-green: 30}
   mirror: {deployment: iris-green, percent: 5}
-""")
+""",
+    )
     render_graph(compile_repo(repo).require(), tmp_path / "out", types=TARGET_TYPES)
     (route,) = [o for o in _objects(tmp_path / "out") if o["kind"] == "HTTPRoute"]
     jsonschema.validate(route, HTTPROUTE_SCHEMA)
@@ -112,24 +126,30 @@ spec:
     assert mirror["type"] == "RequestMirror"
     assert mirror["requestMirror"]["backendRef"]["name"] == "iris-green" and mirror["requestMirror"]["percent"] == 5
     assert route["spec"]["hostnames"] == ["iris.example.com"]
-    assert route["spec"]["parentRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
-                                           "name": "public", "namespace": "gateways"}]
+    assert route["spec"]["parentRefs"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "public", "namespace": "gateways"}
+    ]
 
 
 def test_secrets_only_by_reference(copy_example, tmp_path):
     repo = copy_example("iris")
     text = (repo / "deployments" / "iris-prod.yaml").read_text()
-    text = text.replace("  lifecycle: {preventDestroy: true}",
-                        "  lifecycle: {preventDestroy: true}\n  secretEnv:\n    DB_PASSWORD: {secretRef: iris-db, key: password}")
+    text = text.replace(
+        "  lifecycle: {preventDestroy: true}",
+        "  lifecycle: {preventDestroy: true}\n  secretEnv:\n    DB_PASSWORD: {secretRef: iris-db, key: password}",
+    )
     (repo / "deployments" / "iris-prod.yaml").write_text(text)
     render_graph(compile_repo(repo).require(), tmp_path / "out", types=TARGET_TYPES)
-    deployment = next(o for o in _objects(tmp_path / "out") if o["kind"] == "Deployment"
-                      and o["metadata"]["name"] == "iris-blue")
+    deployment = next(
+        o for o in _objects(tmp_path / "out") if o["kind"] == "Deployment" and o["metadata"]["name"] == "iris-blue"
+    )
     kubernetes_validate.validate(deployment, K8S_VERSION, strict=True)
     pod = deployment["spec"]["template"]["spec"]
     env = {e["name"]: e for e in pod["containers"][0]["env"]}
-    assert env["DB_PASSWORD"] == {"name": "DB_PASSWORD",
-                                  "valueFrom": {"secretKeyRef": {"name": "iris-db", "key": "password"}}}
+    assert env["DB_PASSWORD"] == {
+        "name": "DB_PASSWORD",
+        "valueFrom": {"secretKeyRef": {"name": "iris-db", "key": "password"}},
+    }
     assert env["MODELCTL_AUTH_KEYS_FILE"]["value"].startswith("/var/run/secrets/")
     secret_volumes = [v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v]
     assert secret_volumes == ["iris-keys"]

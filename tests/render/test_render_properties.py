@@ -41,6 +41,7 @@ def test_manifest_lists_every_file_with_its_hash(tmp_path):
     on_disk = {k: v for k, v in _tree(tmp_path / "out").items() if k != "manifest.json"}
     assert set(manifest["files"]) == set(on_disk) == {f.path for f in result.files}
     import hashlib
+
     for path, entry in manifest["files"].items():
         assert entry["sha256"] == hashlib.sha256(on_disk[path]).hexdigest()
     assert manifest["nodes"]["Deployment/iris-blue"] == graph.get("Deployment/iris-blue").fingerprint
@@ -58,20 +59,30 @@ def test_model_change_touches_exactly_its_model_images_and_deployments(copy_exam
     old = {f.path: f.sha256 for f in before.files}
     new = {f.path: f.sha256 for f in after.files}
     touched = {p for p in old.keys() | new.keys() if old.get(p) != new.get(p)}
-    assert touched and all(p.startswith(("images/iris-scorer/", "kubernetes/prod/deployments/iris-blue.yaml"))
-                           for p in touched), touched
+    assert touched and all(
+        p.startswith(("images/iris-scorer/", "kubernetes/prod/deployments/iris-blue.yaml")) for p in touched
+    ), touched
     assert not any(p.startswith("images/iris-scorer/modelctl_runtime/") for p in touched)
 
 
 def test_secret_values_from_the_environment_appear_nowhere(copy_example, tmp_path, monkeypatch):
     secret = "s3cr3t-" + os.urandom(12).hex()
-    for name in ("MODELCTL_SECRET_IRIS_KEYS", "MODELCTL_AUTH_KEYS", "IRIS_KEYS", "DB_PASSWORD", "AWS_SECRET_ACCESS_KEY"):
+    for name in (
+        "MODELCTL_SECRET_IRIS_KEYS",
+        "MODELCTL_AUTH_KEYS",
+        "IRIS_KEYS",
+        "DB_PASSWORD",
+        "AWS_SECRET_ACCESS_KEY",
+    ):
         monkeypatch.setenv(name, secret)
     repo = copy_example("iris")
     path = repo / "deployments" / "iris-prod.yaml"
-    path.write_text(path.read_text().replace(
-        "  lifecycle: {preventDestroy: true}",
-        "  lifecycle: {preventDestroy: true}\n  secretEnv:\n    DB_PASSWORD: {secretRef: iris-db, key: password}"))
+    path.write_text(
+        path.read_text().replace(
+            "  lifecycle: {preventDestroy: true}",
+            "  lifecycle: {preventDestroy: true}\n  secretEnv:\n    DB_PASSWORD: {secretRef: iris-db, key: password}",
+        )
+    )
     for name, repo_path in (("iris", repo), ("edge", PROJECT / "examples" / "edge-vision")):
         out = tmp_path / name
         render_graph(compile_repo(repo_path).require(), out, types=TARGET_TYPES)
@@ -168,11 +179,21 @@ def test_refuses_to_replace_a_folder_it_did_not_write(tmp_path):
 
 
 def test_cli_render_and_errors_without_traceback(tmp_path):
-    ok = subprocess.run([*MODELCTL, "render", "examples/iris", "--out", str(tmp_path / "out"), "--stage", "prod"],
-                        cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [*MODELCTL, "render", "examples/iris", "--out", str(tmp_path / "out"), "--stage", "prod"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "rendered" in ok.stdout and (tmp_path / "out" / "manifest.json").is_file()
-    bad = subprocess.run([*MODELCTL, "render", "examples/iris", "--out", str(tmp_path / "o2"), "--only", "Image/nope"],
-                         cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [*MODELCTL, "render", "examples/iris", "--out", str(tmp_path / "o2"), "--only", "Image/nope"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 1 and "Traceback" not in bad.stderr + bad.stdout
     assert "no such resource" in bad.stderr + bad.stdout

@@ -39,15 +39,21 @@ TARGETS = {"docker": "local", "kubernetes": "prod", "edge": "factory"}
 EDGE_TARGET = "    factory:\n      type: edge\n      publish: file://.modelctl/published/edge\n      hub: factory-hub\n"
 NAME = "probe"
 
-COLLECTING = "  auth: {mode: key, secretRef: iris-keys}\n  dataCollection: {enabled: true, sampling: 0.25, redact: [ssn]}"
+COLLECTING = (
+    "  auth: {mode: key, secretRef: iris-keys}\n  dataCollection: {enabled: true, sampling: 0.25, redact: [ssn]}"
+)
 # Deployment specs (YAML lines under `spec:`) and the targets that can run them (docker: no mtls).
 CASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "key, default secret": ("  auth: {mode: key}", ("docker", "kubernetes", "edge")),
     "key, collecting": (COLLECTING, ("docker", "kubernetes", "edge")),
-    "token, timeout": ("  auth: {mode: token, secretRef: iris-token}\n  requestTimeoutSeconds: 5",
-                       ("docker", "kubernetes", "edge")),
-    "none, http sink": ("  auth: {mode: none}\n  dataCollection: {enabled: true, sink: 'https://c.example.com/v1'}",
-                        ("docker", "kubernetes", "edge")),
+    "token, timeout": (
+        "  auth: {mode: token, secretRef: iris-token}\n  requestTimeoutSeconds: 5",
+        ("docker", "kubernetes", "edge"),
+    ),
+    "none, http sink": (
+        "  auth: {mode: none}\n  dataCollection: {enabled: true, sink: 'https://c.example.com/v1'}",
+        ("docker", "kubernetes", "edge"),
+    ),
     "mtls": ("  auth: {mode: mtls, secretRef: probe-certs}", ("kubernetes", "edge")),
 }
 
@@ -75,8 +81,15 @@ class _Recording(dict):  # type: ignore[type-arg]
 def _config(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.json"
-    path.write_text(json.dumps({"schemaVersion": 1, "image": "x",
-                                "models": [{"name": "m", "version": "1", "framework": "sklearn", "path": "m.joblib"}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "schemaVersion": 1,
+                "image": "x",
+                "models": [{"name": "m", "version": "1", "framework": "sklearn", "path": "m.joblib"}],
+            }
+        )
+    )
     return path
 
 
@@ -101,11 +114,13 @@ def compile_with(tmp_path: Path) -> Callable[[str, str], tuple[Graph, Deployment
         edge = "\n  edge: {targetCondition: \"tags.site='x'\"}" if target_type == "edge" else ""
         (repo / "deployments" / f"{NAME}.yaml").write_text(
             f"apiVersion: modelctl.io/v1\nkind: Deployment\nmetadata:\n  name: {NAME}\n"
-            f"spec:\n  image: iris-scorer\n  target: {TARGETS[target_type]}\n{spec}{edge}\n")
+            f"spec:\n  image: iris-scorer\n  target: {TARGETS[target_type]}\n{spec}{edge}\n"
+        )
         graph = compile_repo(repo).require()
         dep = graph.get(f"Deployment/{NAME}")
         assert isinstance(dep, DeploymentNode)
         return graph, dep
+
     return make
 
 
@@ -117,10 +132,19 @@ def _image(graph: Graph, dep: DeploymentNode) -> ImageNode:
 
 def docker_env(graph: Graph, dep: DeploymentNode) -> dict[str, str]:
     image = _image(graph, dep)
-    req = DeployRequest(workspace=graph.workspace.name, root=Path(graph.root), resource=dep.id, name=dep.name,
-                        target_name=dep.target_name, target=dep.target, fingerprint=dep.fingerprint,
-                        image_ref=image_reference(graph, image), image_name=image.name, image_port=image.spec.port,
-                        spec=dep.spec)
+    req = DeployRequest(
+        workspace=graph.workspace.name,
+        root=Path(graph.root),
+        resource=dep.id,
+        name=dep.name,
+        target_name=dep.target_name,
+        target=dep.target,
+        fingerprint=dep.fingerprint,
+        image_ref=image_reference(graph, image),
+        image_name=image.name,
+        image_port=image.spec.port,
+        spec=dep.spec,
+    )
     values = {ref: f"value of {ref}\n" for ref in secret_refs(dep.name, dep.spec)}
     return environment(req, ContainerSecrets(Path(graph.root), "c1"), DeploymentSecrets(values, {}, []))
 
@@ -175,12 +199,20 @@ def _case_params() -> Iterator[Any]:
 def test_each_target_sets_exactly_the_runtime_settings(compile_with, target_type, spec):
     graph, dep = compile_with(target_type, spec)
     env = ENV_OF[target_type](graph, dep)
-    expected = runtime_settings(dep.spec, port=_image(graph, dep).spec.port, auth_files=_mounted(graph, dep, target_type),
-                                sink_dir=COLLECT_DIR if target_type == "docker" else None)
+    expected = runtime_settings(
+        dep.spec,
+        port=_image(graph, dep).spec.port,
+        auth_files=_mounted(graph, dep, target_type),
+        sink_dir=COLLECT_DIR if target_type == "docker" else None,
+    )
     assert _runtime_only(env) == expected
-    assert set(expected) == {"MODELCTL_PORT", "MODELCTL_AUTH_MODE", "MODELCTL_TIMEOUT_SECONDS",
-                             *AUTH_SECRET_KEYS[dep.spec.auth.mode].values(),
-                             *([DATA_COLLECTION] if dep.spec.data_collection.enabled else [])}
+    assert set(expected) == {
+        "MODELCTL_PORT",
+        "MODELCTL_AUTH_MODE",
+        "MODELCTL_TIMEOUT_SECONDS",
+        *AUTH_SECRET_KEYS[dep.spec.auth.mode].values(),
+        *([DATA_COLLECTION] if dep.spec.data_collection.enabled else []),
+    }
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -216,8 +248,11 @@ def test_the_runtime_reads_each_target_settings_as_the_spec_says(compile_with, t
     assert got.auth_mode == dep.spec.auth.mode
     assert got.timeout_seconds == dep.spec.request_timeout_seconds
     dc = dep.spec.data_collection
-    assert (got.collection.enabled, got.collection.sampling, got.collection.redact) == \
-        (dc.enabled, dc.sampling, tuple(dc.redact))
+    assert (got.collection.enabled, got.collection.sampling, got.collection.redact) == (
+        dc.enabled,
+        dc.sampling,
+        tuple(dc.redact),
+    )
     assert {n for n in env if n.startswith("MODELCTL_")} <= env.read  # nothing emitted that goes unread
 
 
@@ -238,14 +273,22 @@ def test_every_auth_mode_gets_the_files_the_runtime_requires(tmp_path):
         assert runtime.load_settings(env).auth_mode == mode  # the runtime's auth check passes
 
 
-OVERRIDES = {"MODELCTL_PORT": "1", "MODELCTL_AUTH_MODE": "none", "MODELCTL_AUTH_KEYS": "leaked",
-             "MODELCTL_AUTH_KEYS_FILE": "/etc/passwd", "MODELCTL_TIMEOUT_SECONDS": "999",
-             "MODELCTL_DATA_COLLECTION": '{"enabled": true}', "MODELCTL_WORKERS": "9", "modelctl_access_log": "0"}
+OVERRIDES = {
+    "MODELCTL_PORT": "1",
+    "MODELCTL_AUTH_MODE": "none",
+    "MODELCTL_AUTH_KEYS": "leaked",
+    "MODELCTL_AUTH_KEYS_FILE": "/etc/passwd",
+    "MODELCTL_TIMEOUT_SECONDS": "999",
+    "MODELCTL_DATA_COLLECTION": '{"enabled": true}',
+    "MODELCTL_WORKERS": "9",
+    "modelctl_access_log": "0",
+}
 ALLOWED = {"LOG_LEVEL": "debug"}
 
 
 def test_validate_refuses_user_env_in_the_runtime_s_namespace(compile_with):
     from compiler.diagnostics import DiagnosticError
+
     with pytest.raises(DiagnosticError) as err:
         compile_with("docker", f"  env: {json.dumps({'MODELCTL_AUTH_MODE': 'none', 'LOG_LEVEL': 'debug'})}")
     [diag] = err.value.diagnostics
@@ -263,25 +306,32 @@ def test_user_env_cannot_override_runtime_settings(compile_with, target_type):
     assert env["MODELCTL_TIMEOUT_SECONDS"] == "30"
     assert env["MODELCTL_AUTH_KEYS_FILE"] != "/etc/passwd"
     assert "MODELCTL_AUTH_KEYS" not in env and DATA_COLLECTION not in env and "modelctl_access_log" not in env
-    assert (env["MODELCTL_WORKERS"], env["MODELCTL_ACCESS_LOG"]) == ("2", "0")   # spec.runtime, not env
+    assert (env["MODELCTL_WORKERS"], env["MODELCTL_ACCESS_LOG"]) == ("2", "0")  # spec.runtime, not env
     assert {k: env[k] for k in ALLOWED} == ALLOWED
 
 
 def test_spec_runtime_tuning_reaches_the_runtime(tmp_path):
     from compiler.spec.deployment import RuntimeTuning
-    spec = DeploymentSpec(image="i", target="t", auth={"mode": "none"},
-                          runtime=RuntimeTuning(workers=3, max_body_bytes=1 << 20, inline_max_rows=8, access_log=False))
+
+    spec = DeploymentSpec(
+        image="i",
+        target="t",
+        auth={"mode": "none"},
+        runtime=RuntimeTuning(workers=3, max_body_bytes=1 << 20, inline_max_rows=8, access_log=False),
+    )
     env = runtime_settings(spec, port=8080)
     got = runtime.load_settings({**env, "MODELCTL_CONFIG": str(_config(tmp_path))})
     assert (got.workers, got.max_body_bytes, got.inline_max_rows, got.access_log) == (3, 1 << 20, 8, False)
-    assert "MODELCTL_WORKERS" not in runtime_settings(DeploymentSpec(image="i", target="t", auth={"mode": "none"}),
-                                                      port=8080)  # unset: the runtime's default
+    assert "MODELCTL_WORKERS" not in runtime_settings(
+        DeploymentSpec(image="i", target="t", auth={"mode": "none"}), port=8080
+    )  # unset: the runtime's default
 
 
 @pytest.mark.parametrize("target_type", ["docker", "kubernetes"])
 def test_secret_env_cannot_set_runtime_settings_either(compile_with, target_type):
-    graph, valid = compile_with(target_type, "  auth: {mode: key}\n  secretEnv:\n"
-                                             "    DB_PASSWORD: {secretRef: s, key: k}")
+    graph, valid = compile_with(
+        target_type, "  auth: {mode: key}\n  secretEnv:\n    DB_PASSWORD: {secretRef: s, key: k}"
+    )
     secret_env = dict(valid.spec.secret_env)
     forged = {name: secret_env["DB_PASSWORD"] for name in ("MODELCTL_AUTH_KEYS", "MODELCTL_AUTH_MODE")}
     dep = dataclasses.replace(valid, spec=valid.spec.model_copy(update={"secret_env": {**secret_env, **forged}}))
@@ -328,12 +378,15 @@ def test_a_file_sink_names_a_folder():
     """A bare `file://` (or `file:///`) is refused by the spec; a spec that bypassed validation still
     writes into the default folder, never the container's root."""
     import pydantic
+
     for bare in ("file://", "file:///"):
         with pytest.raises(pydantic.ValidationError):
             DataCollection(enabled=True, sink=bare)
-    spec = DeploymentSpec(image="i", target="t",
-                          data_collection=DataCollection.model_construct(enabled=True, sampling=1.0, sink="file://",
-                                                                         redact=[]))
+    spec = DeploymentSpec(
+        image="i",
+        target="t",
+        data_collection=DataCollection.model_construct(enabled=True, sampling=1.0, sink="file://", redact=[]),
+    )
     env = runtime_settings(spec, port=8080, auth_files={"keys": "/k"})
     assert json.loads(env[DATA_COLLECTION])["sink"] == f"file://{DEFAULT_COLLECTED_DIR}"
 

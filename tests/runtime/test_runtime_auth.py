@@ -24,7 +24,11 @@ def test_key_mode_rotation(start_server, tmp_path):
     url = server.url + "/score"
     assert httpx.post(url, json=SCORE).status_code == 401
     r = httpx.post(url, json=SCORE, headers=bearer("wrong"))
-    assert r.status_code == 401 and r.json()["error"] == "invalid key" and "bearer" in r.headers["www-authenticate"].lower()
+    assert (
+        r.status_code == 401
+        and r.json()["error"] == "invalid key"
+        and "bearer" in r.headers["www-authenticate"].lower()
+    )
     assert httpx.post(url, json=SCORE, headers={"Authorization": "Basic cHJpbWFyeS0x"}).status_code == 401
     assert httpx.post(url, json=SCORE, headers=bearer("primary-1")).status_code == 200
     assert httpx.post(url, json=SCORE, headers=bearer("secondary-1")).status_code == 200
@@ -36,8 +40,12 @@ def test_key_mode_rotation(start_server, tmp_path):
     # rotate: the secondary becomes primary, a new secondary appears, the old primary is gone
     keys.write_text("secondary-1\nprimary-2\n")
     os.utime(keys, ns=(time.time_ns(), time.time_ns() + 5_000_000_000))
-    wait_until(lambda: httpx.post(url, json=SCORE, headers=bearer("primary-1")).status_code == 401, timeout=5,
-               interval=0.2, message="the old key is refused after the rotation (it is still accepted)")
+    wait_until(
+        lambda: httpx.post(url, json=SCORE, headers=bearer("primary-1")).status_code == 401,
+        timeout=5,
+        interval=0.2,
+        message="the old key is refused after the rotation (it is still accepted)",
+    )
     assert httpx.post(url, json=SCORE, headers=bearer("secondary-1")).status_code == 200
     assert httpx.post(url, json=SCORE, headers=bearer("primary-2")).status_code == 200
 
@@ -66,11 +74,27 @@ def test_token_mode(start_server, tmp_path, image_dir):
     r = httpx.post(server.url + "/v2/models/iris-onnx/infer", headers=bearer(only_sk), json=infer)
     assert r.status_code == 403 and "iris-onnx" in r.json()["error"]
     only_onnx = mint_token("s3cr3t-for-tests", "ci", 60, models=["iris-onnx"])
-    assert httpx.post(server.url + "/v2/models/iris-onnx/infer", headers=bearer(only_onnx), json=infer).status_code == 200
+    assert (
+        httpx.post(server.url + "/v2/models/iris-onnx/infer", headers=bearer(only_onnx), json=infer).status_code == 200
+    )
     # the command-line minter makes tokens the server accepts
-    out = subprocess.run([sys.executable, "-m", "modelctl_runtime.tokens", "--secret-file", str(secret),
-                          "--subject", "cli", "--ttl", "30"], env={"PYTHONPATH": str(image_dir / "pkg")},
-                         capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelctl_runtime.tokens",
+            "--secret-file",
+            str(secret),
+            "--subject",
+            "cli",
+            "--ttl",
+            "30",
+        ],
+        env={"PYTHONPATH": str(image_dir / "pkg")},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert httpx.post(url, json=SCORE, headers=bearer(out)).status_code == 200
 
 
@@ -82,21 +106,65 @@ def pki(tmp_path_factory):
     def run(*args):
         subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
 
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-        "-subj", "/CN=test-ca")
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test-ca",
+    )
     for name in ("server", "client"):
-        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
-            "-subj", f"/CN={name}", "-addext", "subjectAltName=IP:127.0.0.1")
-        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", f"{name}.pem", "-days", "2", "-copy_extensions", "copy")
+        run(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+            "-subj",
+            f"/CN={name}",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        )
+        run(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            f"{name}.pem",
+            "-days",
+            "2",
+            "-copy_extensions",
+            "copy",
+        )
     return d
 
 
 def test_mtls_mode(start_server, pki, image_dir):
     ctx_ok = ssl.create_default_context(cafile=str(pki / "ca.pem"))
     ctx_ok.load_cert_chain(pki / "client.pem", pki / "client.key")
-    env = dict(MODELCTL_AUTH_MODE="mtls", MODELCTL_TLS_CERT_FILE=pki / "server.pem",
-               MODELCTL_TLS_KEY_FILE=pki / "server.key", MODELCTL_TLS_CLIENT_CA_FILE=pki / "ca.pem")
+    env = dict(
+        MODELCTL_AUTH_MODE="mtls",
+        MODELCTL_TLS_CERT_FILE=pki / "server.pem",
+        MODELCTL_TLS_KEY_FILE=pki / "server.key",
+        MODELCTL_TLS_CLIENT_CA_FILE=pki / "ca.pem",
+    )
     server = start_server("onnx.json", scheme="https", client_kw={"verify": ctx_ok}, **env)
     r = httpx.post(server.url + "/score", json=SCORE, verify=ctx_ok)
     assert r.status_code == 200 and r.json() == {"predictions": [0]}
@@ -104,6 +172,10 @@ def test_mtls_mode(start_server, pki, image_dir):
     with pytest.raises((httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)):
         httpx.post(server.url + "/score", json=SCORE, verify=ctx_no_cert)
     # the image health check presents the server's own CA-issued certificate
-    hc_env = {"PYTHONPATH": str(image_dir / "pkg"), "MODELCTL_PORT": str(server.port), "PATH": "/usr/bin:/bin",
-              **{k: str(v) for k, v in env.items()}}
+    hc_env = {
+        "PYTHONPATH": str(image_dir / "pkg"),
+        "MODELCTL_PORT": str(server.port),
+        "PATH": "/usr/bin:/bin",
+        **{k: str(v) for k, v in env.items()},
+    }
     assert subprocess.run([sys.executable, "-m", "modelctl_runtime.healthcheck"], env=hc_env).returncode == 0

@@ -16,8 +16,15 @@ ONNX_BODY = b'{"inputs":[{"name":"features","shape":[1,4],"datatype":"FP32","dat
 
 
 def collection_env(sink, **over):
-    doc = {"enabled": True, "sampling": 1.0, "sink": sink, "queueSize": 50000, "batchSize": 500,
-           "flushSeconds": 0.5, **over}
+    doc = {
+        "enabled": True,
+        "sampling": 1.0,
+        "sink": sink,
+        "queueSize": 50000,
+        "batchSize": 500,
+        "flushSeconds": 0.5,
+        **over,
+    }
     return json.dumps(doc)
 
 
@@ -29,8 +36,10 @@ async def _blast(url: str, n: int, concurrency: int = 32) -> list[str]:
     parsed = httpx.URL(url)
     ids = [f"load-{i}" for i in range(n)]
     pending = iter(ids)
-    head = (f"POST {parsed.raw_path.decode()} HTTP/1.1\r\nHost: {parsed.host}\r\nAuthorization: Bearer {KEY}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(ONNX_BODY)}\r\n").encode()
+    head = (
+        f"POST {parsed.raw_path.decode()} HTTP/1.1\r\nHost: {parsed.host}\r\nAuthorization: Bearer {KEY}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(ONNX_BODY)}\r\n"
+    ).encode()
 
     async def worker():
         reader, writer = await asyncio.open_connection(parsed.host, parsed.port)
@@ -58,8 +67,12 @@ def read_sink(root):
 
 def test_20000_requests_then_sigterm_loses_nothing(start_server, tmp_path):
     sink = tmp_path / "collected"
-    server = start_server("onnx.json", MODELCTL_WORKERS=2, MODELCTL_ACCESS_LOG=0,
-                          MODELCTL_DATA_COLLECTION=collection_env(f"file://{sink}"))
+    server = start_server(
+        "onnx.json",
+        MODELCTL_WORKERS=2,
+        MODELCTL_ACCESS_LOG=0,
+        MODELCTL_DATA_COLLECTION=collection_env(f"file://{sink}"),
+    )
     ids = asyncio.run(_blast(server.url + "/v2/models/iris-onnx/infer", 20_000))
     assert server.stop() in (0, -15)  # uvicorn re-raises SIGTERM after a graceful shutdown
     records, files = read_sink(sink)
@@ -86,8 +99,10 @@ def _metric(text: str, name: str, labels: str = "") -> float:
 
 def test_full_queue_drops_and_counts_but_requests_succeed(start_server, tmp_path):
     sink = tmp_path / "collected"
-    server = start_server("onnx.json", MODELCTL_DATA_COLLECTION=collection_env(
-        f"file://{sink}", queueSize=5, batchSize=1000, flushSeconds=60))
+    server = start_server(
+        "onnx.json",
+        MODELCTL_DATA_COLLECTION=collection_env(f"file://{sink}", queueSize=5, batchSize=1000, flushSeconds=60),
+    )
     url = server.url + "/v2/models/iris-onnx/infer"
     for _ in range(40):
         assert httpx.post(url, content=ONNX_BODY, headers=H).status_code == 200
@@ -123,16 +138,25 @@ def test_http_sink_redaction_and_collector_api(start_server):
     _Ingest.received, _Ingest.fail_next = [], 1  # the first batch is refused once: retried, not lost
     threading.Thread(target=ingest.serve_forever, daemon=True).start()
     try:
-        server = start_server(MODELCTL_DATA_COLLECTION=collection_env(
-            f"http://127.0.0.1:{ingest.server_port}/ingest", batchSize=10, redact=["petal_width"]))
+        server = start_server(
+            MODELCTL_DATA_COLLECTION=collection_env(
+                f"http://127.0.0.1:{ingest.server_port}/ingest", batchSize=10, redact=["petal_width"]
+            )
+        )
         row = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}
         for i in range(12):
-            r = httpx.post(server.url + "/score?model=iris-mlflow", json={"data": [row]},
-                           headers={**H, "X-Request-ID": f"mlflow-{i}"})
+            r = httpx.post(
+                server.url + "/score?model=iris-mlflow",
+                json={"data": [row]},
+                headers={**H, "X-Request-ID": f"mlflow-{i}"},
+            )
             assert r.status_code == 200 and r.json() == {"predictions": [2]}
         for i in range(3):
-            r = httpx.post(server.url + "/score?model=iris-custom", json={"data": [[5.1, 3.5, 1.4, 0.2]] * 2},
-                           headers={**H, "X-Request-ID": f"custom-{i}"})
+            r = httpx.post(
+                server.url + "/score?model=iris-custom",
+                json={"data": [[5.1, 3.5, 1.4, 0.2]] * 2},
+                headers={**H, "X-Request-ID": f"custom-{i}"},
+            )
             assert r.status_code == 200
         assert server.stop() in (0, -15)  # uvicorn re-raises SIGTERM after a graceful shutdown
     finally:

@@ -36,11 +36,14 @@ def test_model_ready_and_metadata(client, name, version):
 
 
 @pytest.mark.parametrize("binary", [False, True])
-@pytest.mark.parametrize("name,input_name,dtype,output", [
-    ("iris-sk", "features", "FP64", "label"),
-    ("iris-onnx", "features", "FP32", "label"),
-    ("iris-mlflow", "input", "FP64", "predict"),
-])
+@pytest.mark.parametrize(
+    "name,input_name,dtype,output",
+    [
+        ("iris-sk", "features", "FP64", "label"),
+        ("iris-onnx", "features", "FP32", "label"),
+        ("iris-mlflow", "input", "FP64", "predict"),
+    ],
+)
 def test_infer_gives_the_models_predictions(client, iris, name, input_name, dtype, output, binary):
     X, _ = iris
     rows = X[::7]
@@ -76,5 +79,6 @@ def test_wrong_dtype_is_rejected_through_the_client(client, iris):
 def _reference_predictions(rows):
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
+
     X, y = load_iris(return_X_y=True)
     return LogisticRegression(max_iter=1000).fit(X, y).predict(rows)

@@ -38,8 +38,13 @@ CASES = [
     ("POST", "/v2/models/iris-sk/infer", _tensor(name="other"), 422, "other"),
     ("POST", "/v2/models/iris-sk/infer", {**GOOD, "outputs": [{"name": "nope"}]}, 422, "nope"),
     ("POST", "/v2/models/iris-sk/infer", {"inputs": [GOOD["inputs"][0], GOOD["inputs"][0]]}, 422, "twice"),
-    ("POST", "/v2/models/iris-onnx/infer", {"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32",
-                                                        "data": [1e39, 0, 0, 0]}]}, 200, ""),
+    (
+        "POST",
+        "/v2/models/iris-onnx/infer",
+        {"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1e39, 0, 0, 0]}]},
+        200,
+        "",
+    ),
     ("POST", "/v2/models/nope/infer", GOOD, 404, "nope"),
     ("POST", "/v2/models/iris-sk/versions/9/infer", GOOD, 404, "version"),
     ("GET", "/v2/models/iris-sk/infer", None, 405, "GET"),
@@ -78,8 +83,11 @@ def test_score_variants(shared_server):
     assert r.json() == {"predictions": [2]}
     r = httpx.post(url + "/score?model=iris-custom", json={"data": [[5.1, 3.5, 1.4, 0.2]]}, headers=H)
     assert r.json() == {"label": [0]}
-    r = httpx.post(url + "/v2/models/iris-custom/infer", headers=H, json={
-        "inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": [6.7, 3.0, 5.2, 2.3]}]})
+    r = httpx.post(
+        url + "/v2/models/iris-custom/infer",
+        headers=H,
+        json={"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": [6.7, 3.0, 5.2, 2.3]}]},
+    )
     assert r.json()["outputs"] == [{"name": "label", "datatype": "INT64", "shape": [1], "data": [2]}]
 
 
@@ -133,9 +141,16 @@ def test_failing_init_reports_not_ready_with_the_error(start_server):
     r = httpx.post(server.url + "/score?model=iris-sk", json={"data": [[5.1, 3.5, 1.4, 0.2]]}, headers=H)
     assert r.status_code == 200
     assert server.proc.poll() is None
-    hc = subprocess.run([sys.executable, "-m", "modelctl_runtime.healthcheck"], cwd=server.log_path.parent,
-                        env={"PYTHONPATH": str(Path(server.proc.args[0]).parent), "MODELCTL_PORT": str(server.port),
-                             "PATH": "/usr/bin:/bin"}, capture_output=True)
+    hc = subprocess.run(
+        [sys.executable, "-m", "modelctl_runtime.healthcheck"],
+        cwd=server.log_path.parent,
+        env={
+            "PYTHONPATH": str(Path(server.proc.args[0]).parent),
+            "MODELCTL_PORT": str(server.port),
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+    )
     assert hc.returncode == 1
 
 
@@ -148,9 +163,24 @@ def test_invalid_configuration_exits_with_a_clear_message(start_server):
 
 def test_schemathesis_finds_no_server_error(shared_server):
     r = subprocess.run(
-        [str(Path(sys.executable).parent / "schemathesis"), "run", shared_server.url + "/openapi.json",
-         "--checks", "not_a_server_error", "--max-examples", "15", "-H", f"Authorization: Bearer {KEY}",
-         "--request-timeout", "10", "--phases", "examples,coverage,fuzzing"],
-        capture_output=True, text=True, timeout=240)
+        [
+            str(Path(sys.executable).parent / "schemathesis"),
+            "run",
+            shared_server.url + "/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "15",
+            "-H",
+            f"Authorization: Bearer {KEY}",
+            "--request-timeout",
+            "10",
+            "--phases",
+            "examples,coverage,fuzzing",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert httpx.get(shared_server.url + "/v2/health/ready").status_code == 200

@@ -6,8 +6,17 @@ from pathlib import Path
 
 RUNTIME = Path(__file__).resolve().parents[2] / "compiler" / "runtime"
 # pinned in requirements.txt, or provided by the image's framework environment (imported lazily)
-ALLOWED_THIRD_PARTY = {"uvicorn", "orjson", "prometheus_client", "yaml",
-                       "numpy", "joblib", "sklearn", "onnxruntime", "cloudpickle"}
+ALLOWED_THIRD_PARTY = {
+    "uvicorn",
+    "orjson",
+    "prometheus_client",
+    "yaml",
+    "numpy",
+    "joblib",
+    "sklearn",
+    "onnxruntime",
+    "cloudpickle",
+}
 
 
 def _imports(path: Path):

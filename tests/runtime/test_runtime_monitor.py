@@ -29,8 +29,11 @@ def test_quantile_interpolates_like_histogram_quantile():
     assert quantile(0.5, buckets) == 0.1
     assert abs(quantile(0.75, buckets) - 0.15) < 1e-9
     before = parse('modelctl_requests_total{model="m",endpoint="infer",status="200"} 10\n', at=0)
-    after = parse('modelctl_requests_total{model="m",endpoint="infer",status="200"} 30\n'
-                  'modelctl_requests_total{model="m",endpoint="infer",status="500"} 10\n', at=10)
+    after = parse(
+        'modelctl_requests_total{model="m",endpoint="infer",status="200"} 30\n'
+        'modelctl_requests_total{model="m",endpoint="infer",status="500"} 10\n',
+        at=10,
+    )
     (row,) = traffic(before, after)
     assert row.total == 40 and row.rate == 3.0 and abs(row.server_error_rate - 10 / 30) < 1e-9
 
@@ -38,12 +41,17 @@ def test_quantile_interpolates_like_histogram_quantile():
 def test_monitor_command_end_to_end(start_server, tmp_path, iris):
     X, _ = iris
     sink = tmp_path / "collected"
-    server = start_server("onnx.json", MODELCTL_DATA_COLLECTION=json.dumps(
-        {"enabled": True, "sampling": 1.0, "sink": f"file://{sink}", "flushSeconds": 0.2}))
+    server = start_server(
+        "onnx.json",
+        MODELCTL_DATA_COLLECTION=json.dumps(
+            {"enabled": True, "sampling": 1.0, "sink": f"file://{sink}", "flushSeconds": 0.2}
+        ),
+    )
     url = server.url + "/v2/models/iris-onnx/infer"
     for i in range(0, 150, 5):  # 30 requests of 5 rows, plus 3 bad ones
-        body = {"inputs": [{"name": "features", "shape": [5, 4], "datatype": "FP32",
-                            "data": X[i:i + 5].ravel().tolist()}]}
+        body = {
+            "inputs": [{"name": "features", "shape": [5, 4], "datatype": "FP32", "data": X[i : i + 5].ravel().tolist()}]
+        }
         assert httpx.post(url, json=body, headers=H).status_code == 200
     for _ in range(3):
         assert httpx.post(url, json={"inputs": []}, headers=H).status_code == 422
@@ -57,8 +65,21 @@ def test_monitor_command_end_to_end(start_server, tmp_path, iris):
     key_file.write_text(KEY)
 
     runner = CliRunner()
-    result = runner.invoke(app, ["monitor", "iris", "--collected", str(sink), "--baseline", str(baseline),
-                                 "--since", "1h", "--json", "--fail-on-drift"])
+    result = runner.invoke(
+        app,
+        [
+            "monitor",
+            "iris",
+            "--collected",
+            str(sink),
+            "--baseline",
+            str(baseline),
+            "--since",
+            "1h",
+            "--json",
+            "--fail-on-drift",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["collected"]["records"] == 30
@@ -73,8 +94,9 @@ def test_monitor_command_end_to_end(start_server, tmp_path, iris):
         w = csv.writer(f)
         w.writerow([f"features[{j}]" for j in range(4)])
         w.writerows((X + 2.0).tolist())
-    result = runner.invoke(app, ["monitor", "iris", "--collected", str(sink), "--baseline", str(shifted),
-                                 "--fail-on-drift"])
+    result = runner.invoke(
+        app, ["monitor", "iris", "--collected", str(sink), "--baseline", str(shifted), "--fail-on-drift"]
+    )
     assert result.exit_code == 2, result.output
     assert "significant" in result.output and "features[0]" in result.output
 
@@ -89,8 +111,9 @@ def test_monitor_reads_live_metrics(start_server, tmp_path):
     key_file = tmp_path / "key"
     key_file.write_text(KEY)
     runner = CliRunner()
-    result = runner.invoke(app, ["monitor", "iris", "--url", server.url, "--key-file", str(key_file),
-                                 "--interval", "0", "--json"])
+    result = runner.invoke(
+        app, ["monitor", "iris", "--url", server.url, "--key-file", str(key_file), "--interval", "0", "--json"]
+    )
     assert result.exit_code == 0, result.output
     (row,) = [t for t in json.loads(result.output)["traffic"] if t["model"] == "iris-onnx"]
     assert row["total"] == 9 and row["p99_ms"] is not None and row["p99_ms"] > 0

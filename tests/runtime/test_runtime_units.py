@@ -31,12 +31,21 @@ def test_token_roundtrip_and_failures():
 
 def test_config_rejects_path_escapes_and_unknown_frameworks(tmp_path):
     cfg = tmp_path / "config.json"
-    cfg.write_text(json.dumps({"schemaVersion": 1, "models": [
-        {"name": "m", "version": "1", "framework": "sklearn", "path": "../../etc/passwd"}]}))
+    cfg.write_text(
+        json.dumps(
+            {
+                "schemaVersion": 1,
+                "models": [{"name": "m", "version": "1", "framework": "sklearn", "path": "../../etc/passwd"}],
+            }
+        )
+    )
     with pytest.raises(ConfigError, match="escapes"):
         load_image_config(cfg)
-    cfg.write_text(json.dumps({"schemaVersion": 1, "models": [
-        {"name": "m", "version": "1", "framework": "tensorflow", "path": "m"}]}))
+    cfg.write_text(
+        json.dumps(
+            {"schemaVersion": 1, "models": [{"name": "m", "version": "1", "framework": "tensorflow", "path": "m"}]}
+        )
+    )
     with pytest.raises(ConfigError, match="framework"):
         load_image_config(cfg)
     with pytest.raises(ConfigError, match="sampling"):
@@ -61,8 +70,10 @@ def test_decode_input_binary_and_json():
 
 def test_redaction_of_named_fields():
     inputs = {"data": [{"ssn": "1", "age": 3}, {"ssn": "2", "age": 4}], "ssn": [1]}
-    assert redact(inputs, frozenset({"ssn"})) == {"data": [{"ssn": "[redacted]", "age": 3},
-                                                           {"ssn": "[redacted]", "age": 4}], "ssn": "[redacted]"}
+    assert redact(inputs, frozenset({"ssn"})) == {
+        "data": [{"ssn": "[redacted]", "age": 3}, {"ssn": "[redacted]", "age": 4}],
+        "ssn": "[redacted]",
+    }
 
 
 def test_file_sink_writes_whole_files_with_unique_names(tmp_path):
@@ -81,8 +92,9 @@ def test_collection_queue_builds_records_in_the_writer(tmp_path):
     from compiler.runtime.metrics import Metrics
     from compiler.runtime.settings import CollectionSettings
 
-    settings = CollectionSettings(enabled=True, sink=f"file://{tmp_path}", redact=("ssn",), batch_size=2,
-                                  queue_size=4, flush_seconds=30)
+    settings = CollectionSettings(
+        enabled=True, sink=f"file://{tmp_path}", redact=("ssn",), batch_size=2, queue_size=4, flush_seconds=30
+    )
     queue = CollectionQueue(settings, Metrics())
     queue.start()
     x = np.arange(8, dtype=np.float32).reshape(2, 4)

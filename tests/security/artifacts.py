@@ -46,7 +46,7 @@ def dockerfile_shape(text: str) -> dict[str, Any]:
             shape["env"].append(_ENV.match(ins).group(1))
         elif keyword == "LABEL":
             match = _LABEL.match(ins)
-            assert match, f"a LABEL that is not KEY=\"quoted value\": {ins!r}"
+            assert match, f'a LABEL that is not KEY="quoted value": {ins!r}'
             shape["labels"].append(match.group(1))
         elif keyword in ("RUN", "COPY", "USER", "WORKDIR", "HEALTHCHECK", "CMD", "EXPOSE"):
             shape["verbatim"].append(ins)

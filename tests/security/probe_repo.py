@@ -19,7 +19,10 @@ from pydantic import BaseModel
 from compiler.spec import KINDS
 
 API = "modelctl.io/v1"
-SECRET_VALUES = {".modelctl/secrets/keys": "SECRET-PROBE-KEYS-4242", ".modelctl/secrets/db/password": "SECRET-PROBE-DB-4242"}
+SECRET_VALUES = {
+    ".modelctl/secrets/keys": "SECRET-PROBE-KEYS-4242",
+    ".modelctl/secrets/db/password": "SECRET-PROBE-DB-4242",
+}
 SHA = "3f2a9c1e5d7b8a4f6e0c2d1b9a8f7e6d5c4b3a291807f6e5d4c3b2a1908f7e6d"
 
 
@@ -29,68 +32,164 @@ def _doc(kind: str, name: str, spec: dict, **meta) -> dict:
 
 
 DOCUMENTS: dict[str, dict] = {
-    "modelctl.yaml": _doc("Workspace", "team", {
-        "registry": "sqlite:///.modelctl/registry.db",
-        "artifacts": "file://.modelctl/artifacts",
-        "imageRegistry": "127.0.0.1:5000/team",
-        "baseImages": {"python:3.11-slim": "modelctl/python-base:bookworm"},
-        "exclude": ["ci/*.yml"],
-        "targets": {
-            "local": {"type": "docker", "host": "unix:///var/run/docker.sock", "bindAddress": "127.0.0.1",
-                      "portRange": [18000, 18999]},
-            "prod": {"type": "kubernetes", "context": "prod", "kubeconfig": "kube/config", "namespace": "models",
-                     "gateway": "gateways/public"},
-            "factory": {"type": "edge", "publish": "file://.modelctl/published/edge", "hub": "factory-hub",
-                        "registryCredentials": "regcred"},
-            "rack": {"type": "fpga", "publish": "file://.modelctl/published/fpga"},
-        }}, labels={"team": "ml"}, tags={"owner": "ml"}, description="probe workspace"),
-    "models/m.yaml": _doc("Model", "m", {
-        "framework": "custom", "path": "artifacts/m.json",
-        "signature": {"inputs": [{"name": "x", "dtype": "float32", "shape": [-1, 2]}],
-                      "outputs": [{"name": "y", "dtype": "float32", "shape": [-1]}]},
-        "accelerator": {"architecture": "int8-dpu", "path": "artifacts/m.int8"},
-    }, labels={"task": "demo"}, tags={"stage": "demo"}, description="a model"),
-    "models/remote.yaml": _doc("Model", "remote", {
-        "framework": "onnx", "uri": "https://artifacts.example.com/m.onnx", "sha256": SHA}),
-    "envs/base.yaml": _doc("Environment", "base-env", {
-        "base": "python:3.11-slim", "python": "3.11", "pip": ["numpy==2.4.6"], "apt": ["libgomp1"],
-        "env": {"GREETING": "hello"}}),
+    "modelctl.yaml": _doc(
+        "Workspace",
+        "team",
+        {
+            "registry": "sqlite:///.modelctl/registry.db",
+            "artifacts": "file://.modelctl/artifacts",
+            "imageRegistry": "127.0.0.1:5000/team",
+            "baseImages": {"python:3.11-slim": "modelctl/python-base:bookworm"},
+            "exclude": ["ci/*.yml"],
+            "targets": {
+                "local": {
+                    "type": "docker",
+                    "host": "unix:///var/run/docker.sock",
+                    "bindAddress": "127.0.0.1",
+                    "portRange": [18000, 18999],
+                },
+                "prod": {
+                    "type": "kubernetes",
+                    "context": "prod",
+                    "kubeconfig": "kube/config",
+                    "namespace": "models",
+                    "gateway": "gateways/public",
+                },
+                "factory": {
+                    "type": "edge",
+                    "publish": "file://.modelctl/published/edge",
+                    "hub": "factory-hub",
+                    "registryCredentials": "regcred",
+                },
+                "rack": {"type": "fpga", "publish": "file://.modelctl/published/fpga"},
+            },
+        },
+        labels={"team": "ml"},
+        tags={"owner": "ml"},
+        description="probe workspace",
+    ),
+    "models/m.yaml": _doc(
+        "Model",
+        "m",
+        {
+            "framework": "custom",
+            "path": "artifacts/m.json",
+            "signature": {
+                "inputs": [{"name": "x", "dtype": "float32", "shape": [-1, 2]}],
+                "outputs": [{"name": "y", "dtype": "float32", "shape": [-1]}],
+            },
+            "accelerator": {"architecture": "int8-dpu", "path": "artifacts/m.int8"},
+        },
+        labels={"task": "demo"},
+        tags={"stage": "demo"},
+        description="a model",
+    ),
+    "models/remote.yaml": _doc(
+        "Model", "remote", {"framework": "onnx", "uri": "https://artifacts.example.com/m.onnx", "sha256": SHA}
+    ),
+    "envs/base.yaml": _doc(
+        "Environment",
+        "base-env",
+        {
+            "base": "python:3.11-slim",
+            "python": "3.11",
+            "pip": ["numpy==2.4.6"],
+            "apt": ["libgomp1"],
+            "env": {"GREETING": "hello"},
+        },
+    ),
     "envs/child.yaml": _doc("Environment", "child-env", {"inherit": "base-env", "env": {"CHILD": "1"}}),
-    "images/scorer.yaml": _doc("Image", "scorer", {
-        "models": ["m@latest"], "environment": "child-env", "scoring": {"script": "score/score.py"}, "port": 8080,
-    }, description="the probe scorer"),
+    "images/scorer.yaml": _doc(
+        "Image",
+        "scorer",
+        {
+            "models": ["m@latest"],
+            "environment": "child-env",
+            "scoring": {"script": "score/score.py"},
+            "port": 8080,
+        },
+        description="the probe scorer",
+    ),
     "images/pre.yaml": _doc("Image", "pre", {"prebuilt": "127.0.0.1:5000/team/pre:1"}),
-    "deployments/dock.yaml": _doc("Deployment", "dock", {
-        "image": "scorer", "target": "local", "resources": {"cpu": "500m", "memory": "512Mi"},
-        "auth": {"mode": "key", "secretRef": "keys"},
-        "dataCollection": {"enabled": True, "sink": "file:///var/lib/modelctl/collected", "redact": ["ssn"]},
-        "env": {"LOG_LEVEL": "info"}, "secretEnv": {"DB_PASSWORD": {"secretRef": "db", "key": "password"}},
-    }, labels={"env": "dev"}),
-    "deployments/kube.yaml": _doc("Deployment", "kube", {
-        "image": "scorer", "target": "prod", "replicas": 2, "autoscale": {"min": 2, "max": 5},
-        "auth": {"mode": "key", "secretRef": "keys"},
-        "dataCollection": {"enabled": True, "sink": "https://collector.example.com/ingest", "redact": ["ssn"]},
-        "env": {"LOG_LEVEL": "info"}, "secretEnv": {"DB_PASSWORD": {"secretRef": "db", "key": "password"}},
-    }, labels={"env": "prod"}),
+    "deployments/dock.yaml": _doc(
+        "Deployment",
+        "dock",
+        {
+            "image": "scorer",
+            "target": "local",
+            "resources": {"cpu": "500m", "memory": "512Mi"},
+            "auth": {"mode": "key", "secretRef": "keys"},
+            "dataCollection": {"enabled": True, "sink": "file:///var/lib/modelctl/collected", "redact": ["ssn"]},
+            "env": {"LOG_LEVEL": "info"},
+            "secretEnv": {"DB_PASSWORD": {"secretRef": "db", "key": "password"}},
+        },
+        labels={"env": "dev"},
+    ),
+    "deployments/kube.yaml": _doc(
+        "Deployment",
+        "kube",
+        {
+            "image": "scorer",
+            "target": "prod",
+            "replicas": 2,
+            "autoscale": {"min": 2, "max": 5},
+            "auth": {"mode": "key", "secretRef": "keys"},
+            "dataCollection": {"enabled": True, "sink": "https://collector.example.com/ingest", "redact": ["ssn"]},
+            "env": {"LOG_LEVEL": "info"},
+            "secretEnv": {"DB_PASSWORD": {"secretRef": "db", "key": "password"}},
+        },
+        labels={"env": "prod"},
+    ),
     "deployments/canary.yaml": _doc("Deployment", "canary", {"image": "pre", "target": "prod"}),
-    "deployments/edge.yaml": _doc("Deployment", "edge", {
-        "image": "scorer", "target": "factory", "env": {"LOG_LEVEL": "debug"},
-        "dataCollection": {"enabled": True, "sink": "file:///var/lib/modelctl/collected"},
-        "edge": {"targetCondition": "tags.site='factory-1'", "priority": 1,
-                 "modules": {"camera": {"image": "127.0.0.1:5000/team/camera:1", "env": {"FPS": "30"},
-                                        "createOptions": {"HostConfig": {"Privileged": False}}}},
-                 "routes": {"up": "FROM /messages/modules/edge/outputs/* INTO $upstream"}},
-    }),
-    "deployments/fpga.yaml": _doc("Deployment", "fpga", {
-        "image": "scorer", "target": "rack",
-        "fpga": {"device": {"family": "alveo", "part": "u250"},
-                 "bitstream": {"uri": "https://artifacts.example.com/dpu.xclbin", "sha256": SHA,
-                               "architecture": "int8-dpu"}},
-    }),
-    "endpoints/web.yaml": _doc("Endpoint", "web", {
-        "target": "prod", "traffic": {"kube": 90, "canary": 10}, "mirror": {"deployment": "canary", "percent": 5},
-        "path": "/probe", "hostnames": ["probe.example.com"],
-    }),
+    "deployments/edge.yaml": _doc(
+        "Deployment",
+        "edge",
+        {
+            "image": "scorer",
+            "target": "factory",
+            "env": {"LOG_LEVEL": "debug"},
+            "dataCollection": {"enabled": True, "sink": "file:///var/lib/modelctl/collected"},
+            "edge": {
+                "targetCondition": "tags.site='factory-1'",
+                "priority": 1,
+                "modules": {
+                    "camera": {
+                        "image": "127.0.0.1:5000/team/camera:1",
+                        "env": {"FPS": "30"},
+                        "createOptions": {"HostConfig": {"Privileged": False}},
+                    }
+                },
+                "routes": {"up": "FROM /messages/modules/edge/outputs/* INTO $upstream"},
+            },
+        },
+    ),
+    "deployments/fpga.yaml": _doc(
+        "Deployment",
+        "fpga",
+        {
+            "image": "scorer",
+            "target": "rack",
+            "fpga": {
+                "device": {"family": "alveo", "part": "u250"},
+                "bitstream": {
+                    "uri": "https://artifacts.example.com/dpu.xclbin",
+                    "sha256": SHA,
+                    "architecture": "int8-dpu",
+                },
+            },
+        },
+    ),
+    "endpoints/web.yaml": _doc(
+        "Endpoint",
+        "web",
+        {
+            "target": "prod",
+            "traffic": {"kube": 90, "canary": 10},
+            "mirror": {"deployment": "canary", "percent": 5},
+            "path": "/probe",
+            "hostnames": ["probe.example.com"],
+        },
+    ),
 }
 FILES: dict[str, str] = {
     "artifacts/m.json": '{"weights": [0.5, -0.25], "bias": 0.1}\n',
@@ -143,8 +242,11 @@ def _walk(tp: Any, data: Any, path: tuple, norm: tuple) -> Iterator[tuple[tuple,
     models = [o for o in options if isinstance(o, type) and issubclass(o, BaseModel)]
     if models:
         if "type" in data and len(models) > 1:  # a discriminated union (targets)
-            models = [m for m in models if "type" in m.model_fields
-                      and data["type"] in typing.get_args(m.model_fields["type"].annotation)]
+            models = [
+                m
+                for m in models
+                if "type" in m.model_fields and data["type"] in typing.get_args(m.model_fields["type"].annotation)
+            ]
         model = models[0]
         for key, value in data.items():
             for name, f in model.model_fields.items():

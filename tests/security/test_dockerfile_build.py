@@ -23,7 +23,7 @@ from probe_repo import FILES, write
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 VALUES = {
-    "QUOTES": 'a "double" and \'single\' quote',
+    "QUOTES": "a \"double\" and 'single' quote",
     "SUBST": "$(touch /tmp/pwned-subst) `touch /tmp/pwned-tick` ${HOME} $HOME",
     "BACKSLASH": "C:\\path\\ ends with \\",
     "SHELL": '"; touch /tmp/pwned-shell; echo "',
@@ -35,14 +35,19 @@ DESCRIPTION = 'line one\nRUN touch /tmp/pwned-label\n"quoted" $(id) \\'
 def _docs(base: str) -> dict:
     def doc(kind, name, spec, **meta):
         return {"apiVersion": "modelctl.io/v1", "kind": kind, "metadata": {"name": name, **meta}, "spec": spec}
+
     return {
-        "modelctl.yaml": doc("Workspace", "probe", {"baseImages": {"python:3.11-slim": base},
-                                                    "targets": {"local": {"type": "docker"}}}),
+        "modelctl.yaml": doc(
+            "Workspace", "probe", {"baseImages": {"python:3.11-slim": base}, "targets": {"local": {"type": "docker"}}}
+        ),
         "models/m.yaml": doc("Model", "m", {"framework": "custom", "path": "artifacts/m.json"}),
         "envs/hostile.yaml": doc("Environment", "hostile", {"base": "python:3.11-slim", "env": VALUES}),
-        "images/scorer.yaml": doc("Image", "scorer", {"models": ["m"], "environment": "hostile",
-                                                      "scoring": {"script": "score/score.py"}},
-                                  description=DESCRIPTION),
+        "images/scorer.yaml": doc(
+            "Image",
+            "scorer",
+            {"models": ["m"], "environment": "hostile", "scoring": {"script": "score/score.py"}},
+            description=DESCRIPTION,
+        ),
     }
 
 
@@ -55,20 +60,24 @@ def test_hostile_values_reach_the_image_verbatim_and_run_nothing(docker_client, 
     tag = f"modelctl-security-test/scorer:{uuid.uuid4().hex[:8]}"
     log: list[str] = []
     try:
-        for chunk in docker_client.api.build(path=str(context), tag=tag, rm=True, forcerm=True, pull=False, decode=True):
+        for chunk in docker_client.api.build(
+            path=str(context), tag=tag, rm=True, forcerm=True, pull=False, decode=True
+        ):
             assert "error" not in chunk, f"build failed: {chunk['error']}\n{''.join(log[-40:])}"
             log.append(chunk.get("stream", ""))
         text = "".join(log)
         assert f"Step {steps}/{steps} :" in text, text[-2000:]  # every instruction is one of the template's
-        assert "pwned" not in "".join(line for line in text.splitlines(True) if line.startswith("Step ")
-                                      and " : RUN " in line)
+        assert "pwned" not in "".join(
+            line for line in text.splitlines(True) if line.startswith("Step ") and " : RUN " in line
+        )
         config = docker_client.images.get(tag).attrs["Config"]
         env = dict(item.split("=", 1) for item in config["Env"])
         for name, value in VALUES.items():
             assert env[name] == value, (name, env[name], value)
         described = config["Labels"]["org.opencontainers.image.description"]
         assert "\n" not in described and described == json.dumps(DESCRIPTION, ensure_ascii=False)[1:-1].replace(
-            '\\"', '"').replace("\\\\", "\\"), described
+            '\\"', '"'
+        ).replace("\\\\", "\\"), described
         listing = docker_client.containers.run(tag, ["sh", "-c", "ls -a /tmp /; echo done"], remove=True).decode()
         assert "pwned" not in listing and "done" in listing
     finally:

@@ -70,10 +70,15 @@ def shape(out: Path) -> dict:
             value = parsed(path)
             env = sorted(walk_env(value))
             result[rel] = {
-                "objects": [(d.get("kind"), (d.get("metadata") or {}).get("name")) for d in value
-                            if isinstance(d, dict)] if isinstance(value, list) else None,
+                "objects": [
+                    (d.get("kind"), (d.get("metadata") or {}).get("name")) for d in value if isinstance(d, dict)
+                ]
+                if isinstance(value, list)
+                else None,
                 "keys": sorted(set(walk_keys(value))) if not isinstance(value, str) else None,
-                "runtime_env": [(k, v) for k, v in env if k.startswith("MODELCTL_") and k != "MODELCTL_DATA_COLLECTION"],
+                "runtime_env": [
+                    (k, v) for k, v in env if k.startswith("MODELCTL_") and k != "MODELCTL_DATA_COLLECTION"
+                ],
                 "lines": len(value.split("\n")) if isinstance(value, str) else None,
             }
     return result
@@ -98,8 +103,9 @@ def _at_slot(docs: dict, file: str, path: tuple, where: str) -> int:
     return raw.locate(path, key=where == "key").line
 
 
-@pytest.mark.parametrize("slot", SLOTS, ids=[f"{s[0]}:{'.'.join(map(str, s[1]))}{':key' if s[2] == 'key' else ''}"
-                                             for s in SLOTS])
+@pytest.mark.parametrize(
+    "slot", SLOTS, ids=[f"{s[0]}:{'.'.join(map(str, s[1]))}{':key' if s[2] == 'key' else ''}" for s in SLOTS]
+)
 def test_hostile_value_is_refused_or_inert(slot, baseline, tmp_path):
     file, path, where, _name = slot
     for label, payload in PAYLOADS.items():
@@ -118,8 +124,9 @@ def test_hostile_value_is_refused_or_inert(slot, baseline, tmp_path):
             own = [d for d in errors if d.location.file == file]
             # The value is refused where it is written; a value valid on its own may break a rule that
             # another document checks (an architecture that no longer matches), reported there.
-            assert any(d.location.line == line for d in own) or not own, \
+            assert any(d.location.line == line for d in own) or not own, (
                 f"{context}: no error at {file}:{line}: {[d.headline() for d in errors]}"
+            )
             continue
         out = tmp_path / label / "out"
         try:

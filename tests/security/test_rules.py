@@ -52,18 +52,23 @@ def _line_of(root: Path, file: str, needle: str) -> int:
 
 # -- item 2: secretEnv.key is a name inside the secret, never a path -----------------------------
 
-@pytest.mark.parametrize("key,hint", [
-    ("../../../../../outside.txt", "use 'outside.txt'"),
-    ("/etc/passwd", "use 'passwd'"),
-    ("..", "e.g. 'api-key'"),
-    (".", "e.g. 'api-key'"),
-    ("sub/dir/key", "use 'key'"),
-])
+
+@pytest.mark.parametrize(
+    "key,hint",
+    [
+        ("../../../../../outside.txt", "use 'outside.txt'"),
+        ("/etc/passwd", "use 'passwd'"),
+        ("..", "e.g. 'api-key'"),
+        (".", "e.g. 'api-key'"),
+        ("sub/dir/key", "use 'key'"),
+    ],
+)
 def test_secret_env_key_is_a_name_not_a_path(tmp_path, key, hint):
     outside = tmp_path / "outside.txt"
     outside.write_text("HOST FILE CONTENT\n")
-    root = write(tmp_path / "a" / "b" / "c" / "d" / "repo",
-                 _set("spec.secretEnv.DB_PASSWORD.key", key, "deployments/dock.yaml"))
+    root = write(
+        tmp_path / "a" / "b" / "c" / "d" / "repo", _set("spec.secretEnv.DB_PASSWORD.key", key, "deployments/dock.yaml")
+    )
     d = _one(root, "deployments/dock.yaml", "spec.secretEnv.DB_PASSWORD.key")
     assert d.location.line == _line_of(root, "deployments/dock.yaml", '"key":')
     assert d.message == f"invalid value string {key!r} for 'key'"
@@ -72,13 +77,17 @@ def test_secret_env_key_is_a_name_not_a_path(tmp_path, key, hint):
 
 # -- item 3: MODELCTL_* is the runtime's own, in every env map -----------------------------------
 
-@pytest.mark.parametrize("file,path", [
-    ("deployments/dock.yaml", ("spec", "env")),
-    ("deployments/kube.yaml", ("spec", "env")),
-    ("deployments/dock.yaml", ("spec", "secretEnv")),
-    ("envs/base.yaml", ("spec", "env")),
-    ("deployments/edge.yaml", ("spec", "edge", "modules", "camera", "env")),
-])
+
+@pytest.mark.parametrize(
+    "file,path",
+    [
+        ("deployments/dock.yaml", ("spec", "env")),
+        ("deployments/kube.yaml", ("spec", "env")),
+        ("deployments/dock.yaml", ("spec", "secretEnv")),
+        ("envs/base.yaml", ("spec", "env")),
+        ("deployments/edge.yaml", ("spec", "edge", "modules", "camera", "env")),
+    ],
+)
 @pytest.mark.parametrize("name", ["MODELCTL_AUTH_MODE", "modelctl_auth_keys_file"])
 def test_user_env_cannot_set_runtime_settings(tmp_path, file, path, name):
     docs = json.loads(json.dumps(DOCUMENTS))
@@ -154,7 +163,7 @@ def test_hostile_but_valid_values_are_quoted_in_the_dockerfile(tmp_path):
     render_graph(compile_repo(root).require(), tmp_path / "out", types=TARGET_TYPES)
     text = (tmp_path / "out" / "images" / "scorer" / "Dockerfile").read_text()
     assert 'ENV GREETING="a \\"q\\" \\\\ \\$(id) `id` \\${HOME} \'s"' in text
-    assert '\nRUN id' not in text
+    assert "\nRUN id" not in text
     assert 'LABEL org.opencontainers.image.description="line one\\nRUN id\\n\\\\"' in text
 
 
@@ -178,8 +187,19 @@ def test_the_renderer_refuses_what_validation_would_have(tmp_path):
 
 # -- item 6: model paths never copy the repo root, .git or .modelctl ----------------------------------
 
-@pytest.mark.parametrize("path", [".", "./", "artifacts/..", ".modelctl/secrets/keys", ".modelctl/secrets",
-                                  ".git/config", "artifacts/../.modelctl/secrets/db/password"])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".",
+        "./",
+        "artifacts/..",
+        ".modelctl/secrets/keys",
+        ".modelctl/secrets",
+        ".git/config",
+        "artifacts/../.modelctl/secrets/db/password",
+    ],
+)
 def test_model_path_may_not_be_private(tmp_path, path):
     root = write(tmp_path / "repo", _set("spec.path", path, "models/m.yaml"))
     (root / ".git").mkdir(exist_ok=True)
@@ -216,6 +236,7 @@ def test_scoring_script_may_not_be_a_secret(tmp_path):
 
 # -- item 7: a YAML symlink leading out of the repo is refused unread ------------------------------------
 
+
 @pytest.mark.parametrize("where", ["outside", "private"])
 def test_symlinked_yaml_outside_the_repo_is_not_read(tmp_path, where):
     secret = "TOP-SECRET-HOST-CONTENT"
@@ -227,8 +248,12 @@ def test_symlinked_yaml_outside_the_repo_is_not_read(tmp_path, where):
         (root / "models" / "link.yaml").symlink_to(root / ".modelctl" / "x.yaml")
     else:
         (root / "models" / "link.yaml").symlink_to(outside)
-    result = subprocess.run([sys.executable, "-m", "compiler.cli.main", "validate", str(root)],
-                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler.cli.main", "validate", str(root)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+    )
     assert result.returncode == 1
     assert secret not in result.stdout + result.stderr and secret.lower() not in result.stdout + result.stderr
     assert "models/link.yaml: error: this YAML file is a symlink" in result.stdout, result.stdout
@@ -237,6 +262,7 @@ def test_symlinked_yaml_outside_the_repo_is_not_read(tmp_path, where):
 
 
 # -- item 8: validate --format json writes JSON directly -------------------------------------------------
+
 
 def test_json_output_does_not_go_through_rich(monkeypatch, capsys):
     from rich.console import Console
@@ -247,8 +273,17 @@ def test_json_output_does_not_go_through_rich(monkeypatch, capsys):
         raise AssertionError("print_json highlights and wraps every token: 13 s for 20,000 diagnostics")
 
     monkeypatch.setattr(Console, "print_json", refuse)
-    diags = [Diagnostic(f"unknown field 'x{i}' ✓", Location("models/m.yaml", i + 1, 3), path="spec.x",
-                        expected="one of: a, b", suggestion="remove it", code="extra_forbidden") for i in range(20_000)]
+    diags = [
+        Diagnostic(
+            f"unknown field 'x{i}' ✓",
+            Location("models/m.yaml", i + 1, 3),
+            path="spec.x",
+            expected="one of: a, b",
+            suggestion="remove it",
+            code="extra_forbidden",
+        )
+        for i in range(20_000)
+    ]
     start = time.perf_counter()
     print_diagnostics(diags, Format.json, Console(), "repo")
     elapsed = time.perf_counter() - start
@@ -260,27 +295,35 @@ def test_json_output_does_not_go_through_rich(monkeypatch, capsys):
 
 # -- item 9: the smaller ones ---------------------------------------------------------------------------
 
+
 def test_nul_in_a_path_is_a_located_error_not_an_internal_error(tmp_path):
     root = write(tmp_path / "repo", _set("spec.path", "artifacts/m\0.json", "models/m.yaml"))
-    result = subprocess.run([sys.executable, "-m", "compiler.cli.main", "validate", str(root)],
-                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler.cli.main", "validate", str(root)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+    )
     assert result.returncode == 1 and "internal error" not in result.stdout + result.stderr
     line = _line_of(root, "models/m.yaml", '"path": "artifacts')
     assert f"models/m.yaml:{line}:" in result.stdout and "control character U+0000 (NUL)" in result.stdout
 
 
-@pytest.mark.parametrize("file,path,value,message", [
-    ("deployments/dock.yaml", "spec.replicas", 1_000_000, "less than or equal to 1000"),
-    ("deployments/kube.yaml", "spec.autoscale.max", 100_000, "less than or equal to 1000"),
-    ("modelctl.yaml", "spec.targets.local.portRange.0", 70_000, "less than or equal to 65535"),
-    ("modelctl.yaml", "spec.targets.local.portRange.1", -5, "greater than or equal to 1"),
-    ("deployments/dock.yaml", "spec.resources.memory", "0", "below the minimum of 6Mi"),
-    ("deployments/dock.yaml", "spec.resources.memory", "512m", "invalid value string '512m'"),
-    ("deployments/dock.yaml", "spec.resources.cpu", "0", "is zero"),
-    ("deployments/dock.yaml", "spec.resources.cpu", "2k", "invalid value string '2k'"),
-    ("modelctl.yaml", "spec.targets.local.bindAddress", "everywhere", "is not an IP address"),
-    ("modelctl.yaml", "spec.targets.local.bindAddress", "127.0.0.1;listen 80", "is not an IP address"),
-])
+@pytest.mark.parametrize(
+    "file,path,value,message",
+    [
+        ("deployments/dock.yaml", "spec.replicas", 1_000_000, "less than or equal to 1000"),
+        ("deployments/kube.yaml", "spec.autoscale.max", 100_000, "less than or equal to 1000"),
+        ("modelctl.yaml", "spec.targets.local.portRange.0", 70_000, "less than or equal to 65535"),
+        ("modelctl.yaml", "spec.targets.local.portRange.1", -5, "greater than or equal to 1"),
+        ("deployments/dock.yaml", "spec.resources.memory", "0", "below the minimum of 6Mi"),
+        ("deployments/dock.yaml", "spec.resources.memory", "512m", "invalid value string '512m'"),
+        ("deployments/dock.yaml", "spec.resources.cpu", "0", "is zero"),
+        ("deployments/dock.yaml", "spec.resources.cpu", "2k", "invalid value string '2k'"),
+        ("modelctl.yaml", "spec.targets.local.bindAddress", "everywhere", "is not an IP address"),
+        ("modelctl.yaml", "spec.targets.local.bindAddress", "127.0.0.1;listen 80", "is not an IP address"),
+    ],
+)
 def test_nonsense_values_are_refused(tmp_path, file, path, value, message):
     root = write(tmp_path / "repo", _set(path, value, file))
     d = _one(root, file, path)
@@ -304,7 +347,9 @@ def test_a_broken_target_is_not_reported_again_at_its_users(tmp_path):
     docs = _set("spec.image", "scorr", "deployments/kube.yaml", docs)  # a deployment on a valid target is still checked
     errors = _errors(write(tmp_path / "repo", docs))
     assert [(d.location.file, d.path) for d in errors] == [
-        ("deployments/kube.yaml", "spec.image"), ("modelctl.yaml", "spec.targets.local.bindAddress")], errors
+        ("deployments/kube.yaml", "spec.image"),
+        ("modelctl.yaml", "spec.targets.local.bindAddress"),
+    ], errors
 
 
 def test_a_target_missing_from_a_broken_workspace_is_still_unknown(tmp_path):
@@ -312,7 +357,8 @@ def test_a_target_missing_from_a_broken_workspace_is_still_unknown(tmp_path):
     docs = _set("spec.target", "lcoal", "deployments/dock.yaml", docs)
     errors = _errors(write(tmp_path / "repo", docs))
     assert [d.message for d in errors if d.location.file == "deployments/dock.yaml"] == [
-        "unknown target 'lcoal': it is not in the Workspace's targets"]
+        "unknown target 'lcoal': it is not in the Workspace's targets"
+    ]
 
 
 @pytest.mark.parametrize("example", ["iris", "edge-vision"])
@@ -324,7 +370,9 @@ def test_examples_ignore_their_secrets(tmp_path, example):
     git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
     subprocess.run(git + ["init", "-q"], check=True)
     subprocess.run(git + ["add", "-A"], check=True)
-    staged = subprocess.run(git + ["diff", "--cached", "--name-only"], capture_output=True, text=True, check=True).stdout
+    staged = subprocess.run(
+        git + ["diff", "--cached", "--name-only"], capture_output=True, text=True, check=True
+    ).stdout
     assert ".gitignore" in staged and not [f for f in staged.splitlines() if f.startswith(".modelctl/")]
 
 

@@ -51,85 +51,351 @@ spec:
 
 # (id, overrides, file, line, col, message, hint-or-None)
 CASES = [
-    ("bad-indentation", edit("models/m.yaml", "  path:", "   path:"),
-     "models/m.yaml", 7, 8, "unexpected ':' — a value cannot start a new mapping on the same line", None),
-    ("tab", edit("models/m.yaml", "  framework:", "\tframework:"),
-     "models/m.yaml", 6, 1, "tab character: YAML indentation must use spaces", "replace the tab with spaces"),
-    ("duplicate-key", edit("models/m.yaml", "  path:", "  framework: onnx\n  path:"),
-     "models/m.yaml", 7, 3, 'duplicate key "framework" with value "onnx" (original value: "sklearn")', None),
-    ("unknown-field", edit("models/m.yaml", "framework:", "framwork:"),
-     "models/m.yaml", 6, 3, "unknown field 'framwork'", "did you mean 'framework'?"),
-    ("misspelt-kind", edit("models/m.yaml", "kind: Model", "kind: Modle"),
-     "models/m.yaml", 2, 7, "unknown kind 'Modle'", "did you mean 'Model'?"),
-    ("wrong-type", edit("deployments/d.yaml", "replicas: 2", "replicas: two"),
-     "deployments/d.yaml", 8, 13, "wrong type for 'replicas': expected an integer, got string 'two'", "remove the quotes around the value"),
-    ("quoted-number", edit("deployments/d.yaml", "replicas: 2", 'replicas: "2"'),
-     "deployments/d.yaml", 8, 13, "wrong type for 'replicas': expected an integer, got string '2'", "remove the quotes around the value"),
-    ("missing-image", edit("deployments/d.yaml", "image: scorer", "image: scorr"),
-     "deployments/d.yaml", 6, 10, "unknown image 'scorr'", "did you mean 'scorer'?"),
-    ("missing-model", edit("images/i.yaml", "[iris@latest]", "[iriss@latest]"),
-     "images/i.yaml", 6, 12, "unknown model 'iriss'", "did you mean 'iris'?"),
-    ("unknown-environment", edit("images/i.yaml", "curated/sklearn", "curated/sklern"),
-     "images/i.yaml", 7, 16, "unknown environment 'curated/sklern'", "did you mean 'curated/sklearn'?"),
-    ("cycle", {**add("envs/a.yaml", ENV.format(name="env-a", parent="env-b")),
-               **add("envs/b.yaml", ENV.format(name="env-b", parent="env-a"))},
-     "envs/a.yaml", 6, 12, "dependency cycle: Environment/env-a -> Environment/env-b -> Environment/env-a", None),
-    ("traffic-total", edit("endpoints/e.yaml", "green: 10", "green: 20"),
-     "endpoints/e.yaml", 7, 3, "traffic split totals 110 (90 + 20), not 100", None),
-    ("path-escape", edit("models/m.yaml", "artifacts/iris.joblib", "../outside.joblib"),
-     "models/m.yaml", 7, 9, "path '../outside.joblib' escapes the repo", None),
-    ("absolute-path", edit("models/m.yaml", "artifacts/iris.joblib", "/etc/passwd"),
-     "models/m.yaml", 7, 9, "absolute path '/etc/passwd' is not allowed: paths are relative to the repo root", None),
-    ("missing-file", edit("models/m.yaml", "artifacts/iris.joblib", "artifacts/iris.jobib"),
-     "models/m.yaml", 7, 9, "path 'artifacts/iris.jobib' does not exist", "did you mean 'iris.joblib'?"),
-    ("unknown-target", edit("deployments/d.yaml", "target: prod\n  replicas", "target: prd\n  replicas"),
-     "deployments/d.yaml", 7, 11, "unknown target 'prd': it is not in the Workspace's targets", "did you mean 'prod'?"),
-    ("duplicate-resource", add("models/again.yaml", BASE_REPO["models/m.yaml"]),
-     "models/m.yaml", 4, 9, "duplicate Model 'iris' (first defined at models/again.yaml:1:1)", "rename one of them"),
-    ("missing-api-version", edit("images/i.yaml", "apiVersion: modelctl.io/v1\n", ""),
-     "images/i.yaml", 1, 1, "missing required field 'apiVersion'", "write 'apiVersion: modelctl.io/v1'"),
-    ("wrong-api-version", edit("images/i.yaml", "modelctl.io/v1", "modelctl.io/v2"),
-     "images/i.yaml", 1, 13, "unsupported apiVersion string 'modelctl.io/v2'", "write 'apiVersion: modelctl.io/v1'"),
-    ("invalid-name", edit("models/m.yaml", "name: iris", "name: Iris_Model"),
-     "models/m.yaml", 4, 9, "invalid value string 'Iris_Model' for 'name'", "use 'iris-model'"),
-    ("bad-model-ref", edit("images/i.yaml", "[iris@latest]", "[iris@v3]"),
-     "images/i.yaml", 6, 12, "invalid value string 'iris@v3' for 'models[0]'", None),
-    ("bad-literal", edit("deployments/d.yaml", "  replicas: 2", "  replicas: 2\n  auth: {mode: kye}"),
-     "deployments/d.yaml", 9, 16, "invalid value string 'kye' for 'mode'", "did you mean 'key'?"),
-    ("negative-replicas", edit("deployments/d.yaml", "replicas: 2", "replicas: -1"),
-     "deployments/d.yaml", 8, 13, "invalid value integer -1 for 'replicas': input should be greater than or equal to 0", None),
-    ("autoscale-range", edit("deployments/d.yaml", "  replicas: 2", "  replicas: 2\n  autoscale: {min: 5, max: 2}"),
-     "deployments/d.yaml", 9, 3, "autoscale max (2) is below min (5)", None),
-    ("target-type", edit("modelctl.yaml", "type: docker", "type: dockr"),
-     "modelctl.yaml", 8, 13, "invalid type 'dockr'", "did you mean 'docker'?"),
-    ("no-workspace", {"modelctl.yaml": None},
-     "modelctl.yaml", 0, 0, "no Workspace document in the repo", "run 'modelctl init' to create one"),
-    ("not-a-mapping", add("models/list.yaml", "- just\n- a list\n"),
-     "models/list.yaml", 1, 1, "a document must be a mapping, got a list", None),
-    ("unclosed-bracket", edit("images/i.yaml", "[iris@latest]", "[iris@latest"),
-     "images/i.yaml", 7, 14, "did not find expected ',' or ']' (while parsing a flow sequence)", None),
-    ("edge-on-docker", edit("deployments/d.yaml", "  replicas: 2", "  replicas: 2\n  edge: {targetCondition: x}"),
-     "deployments/d.yaml", 9, 3, "'edge' settings are only allowed on edge targets; target 'prod' is of type kubernetes", None),
-    ("unknown-deployment", edit("endpoints/e.yaml", "green: 10", "gren: 10"),
-     "endpoints/e.yaml", 7, 23, "unknown deployment 'gren'", "did you mean 'green'?"),
-    ("path-and-uri", edit("models/m.yaml", "  path:", "  uri: https://example.com/m.joblib\n  path:"),
-     "models/m.yaml", 5, 1, "set exactly one of 'path' (a file in the repo) or 'uri' (a remote artifact)", None),
-    ("python-tag", edit("models/m.yaml", "framework: sklearn", "framework: !!python/object:os.system ls"),
-     "models/m.yaml", 6, 14, "unsupported YAML tag or value type tag:yaml.org,2002:python/object:os.system", "remove the '!tag'"),
-    ("sampling-range", edit("deployments/d.yaml", "  replicas: 2", "  replicas: 2\n  dataCollection: {enabled: true, sampling: 1.5}"),
-     "deployments/d.yaml", 9, 45, "invalid value number 1.5 for 'sampling': input should be less than or equal to 1", None),
-    ("layered-without-base", {"modelctl.yaml": EDGE_WS, **add("deployments/cam.yaml", LAYERED)},
-     "deployments/cam.yaml", 11, 14, "layered deployment needs a base deployment (layered: false) on target 'factory' with a priority lower than 5", None),
-    ("endpoint-other-target", edit("deployments/d.yaml", "target: prod\n  replicas", "target: local\n  replicas"),
-     "endpoints/e.yaml", 7, 13, "deployment 'blue' runs on target 'local', not on the endpoint's target 'prod'", None),
-    ("publish-escapes-the-repo", {"modelctl.yaml": EDGE_WS.replace("file://out/edge", "file://../out/edge")},
-     "modelctl.yaml", 13, 16, "invalid value string 'file://../out/edge' for 'publish'", None),
-    ("docker-scale-to-zero", add("deployments/dev.yaml", DOCKER_DEP.format(extra="  replicas: 0")),
-     "deployments/dev.yaml", 8, 13, "docker target 'local' cannot scale a deployment to zero",
-     "remove the deployment from git (apply deletes its containers), or set 'replicas: 1'"),
-    ("docker-mtls", add("deployments/dev.yaml", DOCKER_DEP.format(extra="  auth: {mode: mtls}")),
-     "deployments/dev.yaml", 8, 16, "docker target 'local' cannot serve mtls: its router speaks plain HTTP to the backend",
-     "use auth mode key or token, or a kubernetes target"),
+    (
+        "bad-indentation",
+        edit("models/m.yaml", "  path:", "   path:"),
+        "models/m.yaml",
+        7,
+        8,
+        "unexpected ':' — a value cannot start a new mapping on the same line",
+        None,
+    ),
+    (
+        "tab",
+        edit("models/m.yaml", "  framework:", "\tframework:"),
+        "models/m.yaml",
+        6,
+        1,
+        "tab character: YAML indentation must use spaces",
+        "replace the tab with spaces",
+    ),
+    (
+        "duplicate-key",
+        edit("models/m.yaml", "  path:", "  framework: onnx\n  path:"),
+        "models/m.yaml",
+        7,
+        3,
+        'duplicate key "framework" with value "onnx" (original value: "sklearn")',
+        None,
+    ),
+    (
+        "unknown-field",
+        edit("models/m.yaml", "framework:", "framwork:"),
+        "models/m.yaml",
+        6,
+        3,
+        "unknown field 'framwork'",
+        "did you mean 'framework'?",
+    ),
+    (
+        "misspelt-kind",
+        edit("models/m.yaml", "kind: Model", "kind: Modle"),
+        "models/m.yaml",
+        2,
+        7,
+        "unknown kind 'Modle'",
+        "did you mean 'Model'?",
+    ),
+    (
+        "wrong-type",
+        edit("deployments/d.yaml", "replicas: 2", "replicas: two"),
+        "deployments/d.yaml",
+        8,
+        13,
+        "wrong type for 'replicas': expected an integer, got string 'two'",
+        "remove the quotes around the value",
+    ),
+    (
+        "quoted-number",
+        edit("deployments/d.yaml", "replicas: 2", 'replicas: "2"'),
+        "deployments/d.yaml",
+        8,
+        13,
+        "wrong type for 'replicas': expected an integer, got string '2'",
+        "remove the quotes around the value",
+    ),
+    (
+        "missing-image",
+        edit("deployments/d.yaml", "image: scorer", "image: scorr"),
+        "deployments/d.yaml",
+        6,
+        10,
+        "unknown image 'scorr'",
+        "did you mean 'scorer'?",
+    ),
+    (
+        "missing-model",
+        edit("images/i.yaml", "[iris@latest]", "[iriss@latest]"),
+        "images/i.yaml",
+        6,
+        12,
+        "unknown model 'iriss'",
+        "did you mean 'iris'?",
+    ),
+    (
+        "unknown-environment",
+        edit("images/i.yaml", "curated/sklearn", "curated/sklern"),
+        "images/i.yaml",
+        7,
+        16,
+        "unknown environment 'curated/sklern'",
+        "did you mean 'curated/sklearn'?",
+    ),
+    (
+        "cycle",
+        {
+            **add("envs/a.yaml", ENV.format(name="env-a", parent="env-b")),
+            **add("envs/b.yaml", ENV.format(name="env-b", parent="env-a")),
+        },
+        "envs/a.yaml",
+        6,
+        12,
+        "dependency cycle: Environment/env-a -> Environment/env-b -> Environment/env-a",
+        None,
+    ),
+    (
+        "traffic-total",
+        edit("endpoints/e.yaml", "green: 10", "green: 20"),
+        "endpoints/e.yaml",
+        7,
+        3,
+        "traffic split totals 110 (90 + 20), not 100",
+        None,
+    ),
+    (
+        "path-escape",
+        edit("models/m.yaml", "artifacts/iris.joblib", "../outside.joblib"),
+        "models/m.yaml",
+        7,
+        9,
+        "path '../outside.joblib' escapes the repo",
+        None,
+    ),
+    (
+        "absolute-path",
+        edit("models/m.yaml", "artifacts/iris.joblib", "/etc/passwd"),
+        "models/m.yaml",
+        7,
+        9,
+        "absolute path '/etc/passwd' is not allowed: paths are relative to the repo root",
+        None,
+    ),
+    (
+        "missing-file",
+        edit("models/m.yaml", "artifacts/iris.joblib", "artifacts/iris.jobib"),
+        "models/m.yaml",
+        7,
+        9,
+        "path 'artifacts/iris.jobib' does not exist",
+        "did you mean 'iris.joblib'?",
+    ),
+    (
+        "unknown-target",
+        edit("deployments/d.yaml", "target: prod\n  replicas", "target: prd\n  replicas"),
+        "deployments/d.yaml",
+        7,
+        11,
+        "unknown target 'prd': it is not in the Workspace's targets",
+        "did you mean 'prod'?",
+    ),
+    (
+        "duplicate-resource",
+        add("models/again.yaml", BASE_REPO["models/m.yaml"]),
+        "models/m.yaml",
+        4,
+        9,
+        "duplicate Model 'iris' (first defined at models/again.yaml:1:1)",
+        "rename one of them",
+    ),
+    (
+        "missing-api-version",
+        edit("images/i.yaml", "apiVersion: modelctl.io/v1\n", ""),
+        "images/i.yaml",
+        1,
+        1,
+        "missing required field 'apiVersion'",
+        "write 'apiVersion: modelctl.io/v1'",
+    ),
+    (
+        "wrong-api-version",
+        edit("images/i.yaml", "modelctl.io/v1", "modelctl.io/v2"),
+        "images/i.yaml",
+        1,
+        13,
+        "unsupported apiVersion string 'modelctl.io/v2'",
+        "write 'apiVersion: modelctl.io/v1'",
+    ),
+    (
+        "invalid-name",
+        edit("models/m.yaml", "name: iris", "name: Iris_Model"),
+        "models/m.yaml",
+        4,
+        9,
+        "invalid value string 'Iris_Model' for 'name'",
+        "use 'iris-model'",
+    ),
+    (
+        "bad-model-ref",
+        edit("images/i.yaml", "[iris@latest]", "[iris@v3]"),
+        "images/i.yaml",
+        6,
+        12,
+        "invalid value string 'iris@v3' for 'models[0]'",
+        None,
+    ),
+    (
+        "bad-literal",
+        edit("deployments/d.yaml", "  replicas: 2", "  replicas: 2\n  auth: {mode: kye}"),
+        "deployments/d.yaml",
+        9,
+        16,
+        "invalid value string 'kye' for 'mode'",
+        "did you mean 'key'?",
+    ),
+    (
+        "negative-replicas",
+        edit("deployments/d.yaml", "replicas: 2", "replicas: -1"),
+        "deployments/d.yaml",
+        8,
+        13,
+        "invalid value integer -1 for 'replicas': input should be greater than or equal to 0",
+        None,
+    ),
+    (
+        "autoscale-range",
+        edit("deployments/d.yaml", "  replicas: 2", "  replicas: 2\n  autoscale: {min: 5, max: 2}"),
+        "deployments/d.yaml",
+        9,
+        3,
+        "autoscale max (2) is below min (5)",
+        None,
+    ),
+    (
+        "target-type",
+        edit("modelctl.yaml", "type: docker", "type: dockr"),
+        "modelctl.yaml",
+        8,
+        13,
+        "invalid type 'dockr'",
+        "did you mean 'docker'?",
+    ),
+    (
+        "no-workspace",
+        {"modelctl.yaml": None},
+        "modelctl.yaml",
+        0,
+        0,
+        "no Workspace document in the repo",
+        "run 'modelctl init' to create one",
+    ),
+    (
+        "not-a-mapping",
+        add("models/list.yaml", "- just\n- a list\n"),
+        "models/list.yaml",
+        1,
+        1,
+        "a document must be a mapping, got a list",
+        None,
+    ),
+    (
+        "unclosed-bracket",
+        edit("images/i.yaml", "[iris@latest]", "[iris@latest"),
+        "images/i.yaml",
+        7,
+        14,
+        "did not find expected ',' or ']' (while parsing a flow sequence)",
+        None,
+    ),
+    (
+        "edge-on-docker",
+        edit("deployments/d.yaml", "  replicas: 2", "  replicas: 2\n  edge: {targetCondition: x}"),
+        "deployments/d.yaml",
+        9,
+        3,
+        "'edge' settings are only allowed on edge targets; target 'prod' is of type kubernetes",
+        None,
+    ),
+    (
+        "unknown-deployment",
+        edit("endpoints/e.yaml", "green: 10", "gren: 10"),
+        "endpoints/e.yaml",
+        7,
+        23,
+        "unknown deployment 'gren'",
+        "did you mean 'green'?",
+    ),
+    (
+        "path-and-uri",
+        edit("models/m.yaml", "  path:", "  uri: https://example.com/m.joblib\n  path:"),
+        "models/m.yaml",
+        5,
+        1,
+        "set exactly one of 'path' (a file in the repo) or 'uri' (a remote artifact)",
+        None,
+    ),
+    (
+        "python-tag",
+        edit("models/m.yaml", "framework: sklearn", "framework: !!python/object:os.system ls"),
+        "models/m.yaml",
+        6,
+        14,
+        "unsupported YAML tag or value type tag:yaml.org,2002:python/object:os.system",
+        "remove the '!tag'",
+    ),
+    (
+        "sampling-range",
+        edit("deployments/d.yaml", "  replicas: 2", "  replicas: 2\n  dataCollection: {enabled: true, sampling: 1.5}"),
+        "deployments/d.yaml",
+        9,
+        45,
+        "invalid value number 1.5 for 'sampling': input should be less than or equal to 1",
+        None,
+    ),
+    (
+        "layered-without-base",
+        {"modelctl.yaml": EDGE_WS, **add("deployments/cam.yaml", LAYERED)},
+        "deployments/cam.yaml",
+        11,
+        14,
+        "layered deployment needs a base deployment (layered: false) on target 'factory' with a priority lower than 5",
+        None,
+    ),
+    (
+        "endpoint-other-target",
+        edit("deployments/d.yaml", "target: prod\n  replicas", "target: local\n  replicas"),
+        "endpoints/e.yaml",
+        7,
+        13,
+        "deployment 'blue' runs on target 'local', not on the endpoint's target 'prod'",
+        None,
+    ),
+    (
+        "publish-escapes-the-repo",
+        {"modelctl.yaml": EDGE_WS.replace("file://out/edge", "file://../out/edge")},
+        "modelctl.yaml",
+        13,
+        16,
+        "invalid value string 'file://../out/edge' for 'publish'",
+        None,
+    ),
+    (
+        "docker-scale-to-zero",
+        add("deployments/dev.yaml", DOCKER_DEP.format(extra="  replicas: 0")),
+        "deployments/dev.yaml",
+        8,
+        13,
+        "docker target 'local' cannot scale a deployment to zero",
+        "remove the deployment from git (apply deletes its containers), or set 'replicas: 1'",
+    ),
+    (
+        "docker-mtls",
+        add("deployments/dev.yaml", DOCKER_DEP.format(extra="  auth: {mode: mtls}")),
+        "deployments/dev.yaml",
+        8,
+        16,
+        "docker target 'local' cannot serve mtls: its router speaks plain HTTP to the backend",
+        "use auth mode key or token, or a kubernetes target",
+    ),
 ]
 
 
@@ -167,7 +433,8 @@ def test_symlink_out_of_repo(make_repo, tmp_path):
     os.symlink(secret, root / "artifacts" / "link.joblib")
     diags = compile_repo(root).diagnostics
     assert [(d.location.file, d.location.line, d.location.col, d.message) for d in diags] == [
-        ("models/m.yaml", 7, 9, "path 'artifacts/link.joblib' is a symlink pointing outside the repo")]
+        ("models/m.yaml", 7, 9, "path 'artifacts/link.joblib' is a symlink pointing outside the repo")
+    ]
 
 
 def test_unknown_reference_hints_at_an_unparsable_file(make_repo):
@@ -178,9 +445,11 @@ def test_unknown_reference_hints_at_an_unparsable_file(make_repo):
 
 
 def test_all_errors_of_a_repo_in_one_run(make_repo):
-    overrides = {**edit("models/m.yaml", "framework:", "framwork:"),
-                 **edit("endpoints/e.yaml", "green: 10", "green: 20"),
-                 **edit("images/i.yaml", "curated/sklearn", "curated/nope")}
+    overrides = {
+        **edit("models/m.yaml", "framework:", "framwork:"),
+        **edit("endpoints/e.yaml", "green: 10", "green: 20"),
+        **edit("images/i.yaml", "curated/sklearn", "curated/nope"),
+    }
     diags = compile_repo(make_repo(overrides)).diagnostics
     assert {d.location.file for d in diags} == {"models/m.yaml", "endpoints/e.yaml", "images/i.yaml"}
 
@@ -190,16 +459,28 @@ def test_base_repo_is_valid(make_repo):
     assert result.diagnostics == []
     assert result.ok
     assert [n.id for n in result.graph if not n.id.startswith("Environment/")] == [
-        "Model/iris", "Image/scorer", "Deployment/blue", "Deployment/green", "Endpoint/web"]
+        "Model/iris",
+        "Image/scorer",
+        "Deployment/blue",
+        "Deployment/green",
+        "Endpoint/web",
+    ]
 
 
 def test_autoscale_on_docker_is_a_warning_that_names_the_replica_count(make_repo):
-    root = make_repo(add("deployments/dev.yaml", DOCKER_DEP.format(extra="  replicas: 3\n  autoscale: {min: 1, max: 5}")))
+    root = make_repo(
+        add("deployments/dev.yaml", DOCKER_DEP.format(extra="  replicas: 3\n  autoscale: {min: 1, max: 5}"))
+    )
     result = compile_repo(root)
     assert result.ok
     assert [(d.severity, d.location.file, d.location.line, d.message) for d in result.diagnostics] == [
-        ("warning", "deployments/dev.yaml", 9, "docker target 'local' has no autoscaler: autoscale is ignored and "
-                                              "3 containers run (spec.replicas)")]
+        (
+            "warning",
+            "deployments/dev.yaml",
+            9,
+            "docker target 'local' has no autoscaler: autoscale is ignored and 3 containers run (spec.replicas)",
+        )
+    ]
     cli = CliRunner().invoke(app, ["validate", str(root)])
     assert cli.exit_code == 0 and "warning" in cli.output and "has no autoscaler" in cli.output
 
@@ -233,8 +514,11 @@ spec:
 
 def test_endpoints_on_docker_refuse_mirror_and_mixed_credentials_and_warn_on_hostnames(make_repo):
     root = make_repo({"deployments/dev.yaml": DOCKER_PAIR, "endpoints/dev.yaml": DOCKER_ENDPOINT})
-    found = sorted((d.severity, d.location.line, d.code) for d in compile_repo(root).diagnostics
-                   if d.location.file == "endpoints/dev.yaml")
+    found = sorted(
+        (d.severity, d.location.line, d.code)
+        for d in compile_repo(root).diagnostics
+        if d.location.file == "endpoints/dev.yaml"
+    )
     assert found == [("error", 6, "endpoint-auth"), ("error", 7, "docker-mirror"), ("warning", 8, "docker-hostnames")]
     shared = DOCKER_PAIR.replace("target: local}", "target: local, auth: {secretRef: dev-keys}}")
     fixed = DOCKER_ENDPOINT.replace("  mirror: {deployment: dev-b, percent: 5}\n", "")

@@ -91,6 +91,13 @@ def test_init_scoring_script_scores_through_the_runtime_loader(tmp_path, monkeyp
     target = tmp_path / "scaffolded"
     assert runner.invoke(app, ["init", str(target)]).exit_code == 0
     monkeypatch.setattr(os, "environ", dict(os.environ))  # the loader exports the model's paths
-    model = load_model(ModelConfig(name="example", version="1", framework="custom",
-                                   path=target / "artifacts" / "weights.json", script=target / "score" / "score.py"))
+    model = load_model(
+        ModelConfig(
+            name="example",
+            version="1",
+            framework="custom",
+            path=target / "artifacts" / "weights.json",
+            script=target / "score" / "score.py",
+        )
+    )
     assert model.score(json.dumps({"data": [[2.0, 4.0]]}).encode(), None) == [0.5 * 2 - 0.25 * 4 + 0.1]

@@ -16,16 +16,56 @@ from compiler.pipeline import compile_repo
 
 from spec_repo import BASE_REPO, write_repo
 
-KEYS = ["apiVersion", "kind", "metadata", "name", "spec", "framework", "path", "models", "image", "target",
-        "replicas", "traffic", "type", "targets", "environment", "inherit", "edge", "fpga", "auth", "mode",
-        "autoscale", "min", "max", "signature", "inputs", "dtype", "shape", "$schema", "tags", "x"]
+KEYS = [
+    "apiVersion",
+    "kind",
+    "metadata",
+    "name",
+    "spec",
+    "framework",
+    "path",
+    "models",
+    "image",
+    "target",
+    "replicas",
+    "traffic",
+    "type",
+    "targets",
+    "environment",
+    "inherit",
+    "edge",
+    "fpga",
+    "auth",
+    "mode",
+    "autoscale",
+    "min",
+    "max",
+    "signature",
+    "inputs",
+    "dtype",
+    "shape",
+    "$schema",
+    "tags",
+    "x",
+]
 KINDS = ["Workspace", "Model", "Environment", "Image", "Deployment", "Endpoint", "Modle", ""]
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
-                    st.text(max_size=12), st.sampled_from(KINDS + ["modelctl.io/v1", "../x", "/etc", "iris@3"]))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4),
-    st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=6)), inner, max_size=5)), max_leaves=25)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.sampled_from(KINDS + ["modelctl.io/v1", "../x", "/etc", "iris@3"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=6)), inner, max_size=5),
+    ),
+    max_leaves=25,
+)
 
 FILES = sorted(k for k in BASE_REPO if k.endswith(".yaml"))
 
@@ -53,7 +93,9 @@ def test_random_text_never_crashes_the_parser(text):
     _check(diags)
 
 
-@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(document=values, file=st.sampled_from(FILES))
 def test_random_documents_end_in_a_graph_or_diagnostics(tmp_path_factory, document, file):
     root = write_repo(tmp_path_factory.mktemp("r"), dict(BASE_REPO))
@@ -66,7 +108,9 @@ def test_random_documents_end_in_a_graph_or_diagnostics(tmp_path_factory, docume
 MUTATIONS = st.sampled_from(["delete", "duplicate", "insert", "swap"])
 
 
-@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(file=st.sampled_from(FILES), data=st.data())
 def test_mutated_valid_files_end_in_a_graph_or_diagnostics(tmp_path_factory, file, data):
     text = BASE_REPO[file]
@@ -76,7 +120,7 @@ def test_mutated_valid_files_end_in_a_graph_or_diagnostics(tmp_path_factory, fil
         i = data.draw(st.integers(0, len(text) - 1))
         op = data.draw(MUTATIONS)
         if op == "delete":
-            text = text[:i] + text[i + 1:]
+            text = text[:i] + text[i + 1 :]
         elif op == "duplicate":
             text = text[:i] + text[i] + text[i:]
         elif op == "insert":

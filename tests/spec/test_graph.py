@@ -101,8 +101,9 @@ def test_stage_error_points_into_the_overlay_file(make_repo):
 
 
 def test_environment_inheritance_merges_pins(make_repo):
-    root = make_repo({"envs/e.yaml": ENV_PARENT,
-                      "images/i.yaml": BASE_REPO["images/i.yaml"].replace("curated/sklearn", "child-env")})
+    root = make_repo(
+        {"envs/e.yaml": ENV_PARENT, "images/i.yaml": BASE_REPO["images/i.yaml"].replace("curated/sklearn", "child-env")}
+    )
     graph = compile_repo(root).require()
     env = graph.get("Environment/child-env")
     assert env.spec.base == "python:3.11-slim"
@@ -122,7 +123,11 @@ def test_curated_environments_load_cleanly():
 def test_downstream_in_dependency_order(make_repo):
     graph = compile_repo(make_repo()).require()
     assert [n.id for n in graph.downstream("Model/iris")] == [
-        "Image/scorer", "Deployment/blue", "Deployment/green", "Endpoint/web"]
+        "Image/scorer",
+        "Deployment/blue",
+        "Deployment/green",
+        "Endpoint/web",
+    ]
 
 
 def test_fpga_architecture_mismatch_is_refused(tmp_path):
@@ -132,5 +137,9 @@ def test_fpga_architecture_mismatch_is_refused(tmp_path):
     path.write_text(path.read_text().replace("architecture: int8-dpu", "architecture: fp16-dpu"))
     diags = compile_repo(root).diagnostics
     assert [(d.location.file, d.location.line, d.message) for d in diags] == [
-        ("deployments/digits-fpga.yaml", 15, "bitstream architecture 'fp16-dpu' does not match model 'digits' "
-                                             "compiled for 'int8-dpu'")]
+        (
+            "deployments/digits-fpga.yaml",
+            15,
+            "bitstream architecture 'fp16-dpu' does not match model 'digits' compiled for 'int8-dpu'",
+        )
+    ]

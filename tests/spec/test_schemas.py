@@ -12,8 +12,9 @@ from ruamel.yaml import YAML
 from compiler import schemas
 from compiler.paths import PROJECT_ROOT, SCHEMAS_DIR
 
-EXAMPLE_FILES = sorted(p for p in (PROJECT_ROOT / "examples").rglob("*.yaml")
-                       if "stages" not in p.parts and "ci" not in p.parts)
+EXAMPLE_FILES = sorted(
+    p for p in (PROJECT_ROOT / "examples").rglob("*.yaml") if "stages" not in p.parts and "ci" not in p.parts
+)
 CURATED = sorted((PROJECT_ROOT / "environments").glob("*.yaml"))
 
 
@@ -26,7 +27,8 @@ def test_checked_in_schema_is_current(name):
     path = SCHEMAS_DIR / f"{name}.json"
     assert path.exists(), f"schemas/{name}.json is missing: run `modelctl schema --write`"
     assert path.read_text() == schemas.dumps(schemas.generators()[name]()), (
-        f"schemas/{name}.json is stale: run `modelctl schema --write` and commit the result")
+        f"schemas/{name}.json is stale: run `modelctl schema --write` and commit the result"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(schemas.generators()))
@@ -45,8 +47,12 @@ def test_every_example_document_validates(path):
 
 def test_schema_rejects_unknown_fields():
     validator = Draft202012Validator(json.loads((SCHEMAS_DIR / "model.json").read_text()))
-    doc = {"apiVersion": "modelctl.io/v1", "kind": "Model", "metadata": {"name": "m"},
-           "spec": {"framework": "sklearn", "path": "a", "framwork": "x"}}
+    doc = {
+        "apiVersion": "modelctl.io/v1",
+        "kind": "Model",
+        "metadata": {"name": "m"},
+        "spec": {"framework": "sklearn", "path": "a", "framwork": "x"},
+    }
     assert [e.message for e in validator.iter_errors(doc)]
 
 

@@ -32,8 +32,15 @@ print(json.dumps([[d.data, sorted(map(repr, d.positions.items()))] for d in docs
 
 
 def _fallback(text: str) -> list:
-    out = subprocess.run([sys.executable, "-c", SCRIPT], input=text, capture_output=True, text=True, check=True,
-                         cwd=PROJECT_ROOT, env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": ""})
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT_ROOT,
+        env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": ""},
+    )
     return json.loads(out.stdout)
 
 

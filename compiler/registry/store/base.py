@@ -15,13 +15,13 @@ CHUNK = 1024 * 1024
 
 @dataclass(frozen=True)
 class Blob:
-    digest: str     # "sha256:<hex>"
+    digest: str  # "sha256:<hex>"
     size: int
 
 
 @dataclass(frozen=True)
 class ModelFile:
-    path: str       # relative POSIX path inside the model
+    path: str  # relative POSIX path inside the model
     blob: Blob
 
 

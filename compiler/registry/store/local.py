@@ -52,7 +52,7 @@ class LocalStore:
         try:
             blob = write_hashing(chunks, tmp, (lambda: time.sleep(self._throttle)) if self._throttle else None)
             final = self._path(blob.digest)
-            if not final.exists():                  # content-addressed: same digest, same bytes
+            if not final.exists():  # content-addressed: same digest, same bytes
                 final.parent.mkdir(exist_ok=True)
                 os.chmod(tmp, 0o444)
                 os.replace(tmp, final)

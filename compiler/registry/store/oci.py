@@ -83,10 +83,12 @@ class OciStore:
     def put_file(self, path: Path) -> Blob:
         blob = hash_file(path)
         if not self.has(blob.digest):
+
             def chunks():  # noqa: ANN202
                 with open(path, "rb") as f:
                     while chunk := f.read(self.chunk_size):
                         yield chunk
+
             self._upload(blob, chunks)
         return blob
 
@@ -98,14 +100,24 @@ class OciStore:
         location = response.headers["Location"]
         if blob.size <= self.chunk_size:
             body = b"".join(chunks())
-            response = self._request("PUT", self._with_digest(location, blob), content=body,
-                                     headers={"Content-Type": "application/octet-stream"})
+            response = self._request(
+                "PUT",
+                self._with_digest(location, blob),
+                content=body,
+                headers={"Content-Type": "application/octet-stream"},
+            )
         else:
             offset = 0
             for chunk in chunks():
-                response = self._request("PATCH", location, content=chunk, headers={
-                    "Content-Type": "application/octet-stream",
-                    "Content-Range": f"{offset}-{offset + len(chunk) - 1}"})
+                response = self._request(
+                    "PATCH",
+                    location,
+                    content=chunk,
+                    headers={
+                        "Content-Type": "application/octet-stream",
+                        "Content-Range": f"{offset}-{offset + len(chunk) - 1}",
+                    },
+                )
                 if response.status_code != 202:
                     raise self._fail("upload chunk", response)
                 location, offset = response.headers["Location"], offset + len(chunk)
@@ -161,8 +173,14 @@ class OciStore:
             "mediaType": MANIFEST_MEDIA_TYPE,
             "artifactType": ARTIFACT_TYPE,
             "config": config,
-            "layers": [{"mediaType": FILE_MEDIA_TYPE, **self._descriptor(f.blob),
-                        "annotations": {"org.opencontainers.image.title": f.path}} for f in files],
+            "layers": [
+                {
+                    "mediaType": FILE_MEDIA_TYPE,
+                    **self._descriptor(f.blob),
+                    "annotations": {"org.opencontainers.image.title": f.path},
+                }
+                for f in files
+            ],
             "annotations": {"io.modelctl.model.digest": model_digest},
         }
         self.put_manifest(self.tag_for(model_digest), manifest)
@@ -179,8 +197,9 @@ class OciStore:
         """Push `manifest` under `tag`; returns its digest (checked against the registry's)."""
         body = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
-        response = self._request("PUT", f"/v2/{self.repo}/manifests/{tag}", content=body,
-                                 headers={"Content-Type": MANIFEST_MEDIA_TYPE})
+        response = self._request(
+            "PUT", f"/v2/{self.repo}/manifests/{tag}", content=body, headers={"Content-Type": MANIFEST_MEDIA_TYPE}
+        )
         if response.status_code != 201:
             raise self._fail(f"push manifest {tag}", response)
         returned = response.headers.get("Docker-Content-Digest")

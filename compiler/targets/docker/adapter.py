@@ -52,8 +52,13 @@ class DockerDeployments:
             return self._locks.setdefault(target_name, threading.Lock())
 
     def router(self, target_name: str, target: DockerTarget) -> Router:
-        return Router(self.engines.get(target.host), self.workspace, target_name, target.bind_address,
-                      router_base(self.base_images))
+        return Router(
+            self.engines.get(target.host),
+            self.workspace,
+            target_name,
+            target.bind_address,
+            router_base(self.base_images),
+        )
 
     def deploy(self, req: DeployRequest, *, progress: Progress) -> DeployResult:
         target = docker_settings(req.target)
@@ -64,8 +69,9 @@ class DockerDeployments:
             router.ensure()
         resolved = resolve_all(req)
         notes = list(resolved.notes)
-        names = replica_names(req.workspace, req.name, req.fingerprint, req.spec.replicas,
-                              secrets_revision(resolved.digests))
+        names = replica_names(
+            req.workspace, req.name, req.fingerprint, req.spec.replicas, secrets_revision(resolved.digests)
+        )
         current = backends(client, req.workspace, req.target_name, req.name)
         fresh: list[Any] = []
         try:
@@ -76,8 +82,9 @@ class DockerDeployments:
                 ok, failing = wait_ready(container, port, gate_seconds(req.spec), progress)
                 if not ok:
                     which = f"replica {i}/{len(names)} ({container.name})" if len(names) > 1 else "the new container"
-                    raise self._gate_failed(req, container, which, failing, serving=any(
-                        c.name not in names for c in current))
+                    raise self._gate_failed(
+                        req, container, which, failing, serving=any(c.name not in names for c in current)
+                    )
         except BaseException:
             for container in fresh:  # roll back: nothing new stays behind, the route is untouched
                 remove(container, stop_timeout=2)
@@ -87,8 +94,17 @@ class DockerDeployments:
             progress("switching traffic")
             stable = router.allocate_port(req.name, target.port_range)
             replicas = tuple((c.name, port) for c, port in servers)
-            router.set_route(RouteFact(req.name, names[0], stable, servers[0][1], req.fingerprint,
-                                       req.spec.lifecycle.prevent_destroy, replicas if len(replicas) > 1 else ()))
+            router.set_route(
+                RouteFact(
+                    req.name,
+                    names[0],
+                    stable,
+                    servers[0][1],
+                    req.fingerprint,
+                    req.spec.lifecycle.prevent_destroy,
+                    replicas if len(replicas) > 1 else (),
+                )
+            )
         url = f"http://{target.bind_address}:{stable}"
         self._check_stable(url, req.resource)
         old = [c for c in current if c.name not in names]
@@ -102,8 +118,16 @@ class DockerDeployments:
             notes.append(f"{len(names)} replicas behind {url}")
         return DeployResult(url=url, container=names[0], notes=tuple(notes))
 
-    def _replica(self, client, req: DeployRequest, name: str, current: list[Any], fresh: list[Any],  # noqa: ANN001
-                 resolved: DeploymentSecrets, progress: Progress) -> tuple[Any, int]:
+    def _replica(
+        self,
+        client,
+        req: DeployRequest,
+        name: str,
+        current: list[Any],
+        fresh: list[Any],  # noqa: ANN001
+        resolved: DeploymentSecrets,
+        progress: Progress,
+    ) -> tuple[Any, int]:
         """One replica's container: a healthy one left by an earlier run of this apply, else a new one."""
         existing = next((c for c in current if c.name == name), None)
         if existing is not None and existing.status == "running":
@@ -119,15 +143,20 @@ class DockerDeployments:
         fresh.append(container)
         return container, port
 
-    def _gate_failed(self, req: DeployRequest, container: Any, which: str, failing: str, *, serving: bool) -> ApplyError:
+    def _gate_failed(
+        self, req: DeployRequest, container: Any, which: str, failing: str, *, serving: bool
+    ) -> ApplyError:
         logs = last_logs(container)
         kept = "the previous container keeps serving" if serving else "nothing was serving before"
-        return ApplyError(f"{req.resource}: {which} failed its health gate: {failing}; rolled back ({kept}).\n"
-                          f"--- last {len(logs.splitlines())} log lines of {container.name} ---\n{logs}",
-                          resource=req.resource)
+        return ApplyError(
+            f"{req.resource}: {which} failed its health gate: {failing}; rolled back ({kept}).\n"
+            f"--- last {len(logs.splitlines())} log lines of {container.name} ---\n{logs}",
+            resource=req.resource,
+        )
 
     def _pull_if_missing(self, client, ref: str, progress: Progress) -> None:  # noqa: ANN001
         from docker.errors import DockerException, ImageNotFound
+
         try:
             client.api.inspect_image(ref)
         except ImageNotFound:
@@ -150,8 +179,9 @@ class DockerDeployments:
                 except httpx.HTTPError as exc:
                     last = type(exc).__name__
                 time.sleep(0.1)
-        raise ApplyError(f"{resource}: the stable URL {url} does not answer through the router ({last})",
-                         resource=resource)
+        raise ApplyError(
+            f"{resource}: the stable URL {url} does not answer through the router ({last})", resource=resource
+        )
 
     def delete(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None:
         settings = docker_settings(target)
@@ -167,8 +197,17 @@ class DockerDeployments:
 
     # --- endpoints -------------------------------------------------------------------------------
 
-    def route_endpoint(self, target_name: str, target: Target, name: str, traffic: dict[str, int], path: str,
-                       fingerprint: str, *, progress: Progress) -> str:
+    def route_endpoint(
+        self,
+        target_name: str,
+        target: Target,
+        name: str,
+        traffic: dict[str, int],
+        path: str,
+        fingerprint: str,
+        *,
+        progress: Progress,
+    ) -> str:
         """Give the endpoint its stable port on the router and split it across its deployments."""
         settings = docker_settings(target)
         router = self.router(target_name, settings)
@@ -188,4 +227,3 @@ class DockerDeployments:
         with self._lock(target_name):
             progress("removing endpoint")
             router.remove_endpoint(name)
-

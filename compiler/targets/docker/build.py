@@ -37,8 +37,9 @@ class DockerBuilder:
         step, total, cached, failing = "", 0, 0, ""
         step_start = 0
         try:
-            stream = self.client.api.build(path=str(context), tag=ref, rm=True, forcerm=True, pull=False,
-                                           decode=True, nocache=False)
+            stream = self.client.api.build(
+                path=str(context), tag=ref, rm=True, forcerm=True, pull=False, decode=True, nocache=False
+            )
             for chunk in stream:
                 if "error" in chunk or "errorDetail" in chunk:
                     detail = chunk.get("errorDetail", {}).get("message") or chunk.get("error", "")

@@ -12,8 +12,9 @@ from ...names import default_keys_secret
 from ...plan.target import Diagnose
 
 
-def check(nodes: Mapping[str, Node], deployments: list[DeploymentNode], endpoints: list[EndpointNode],
-          diagnose: Diagnose) -> list[Diagnostic]:
+def check(
+    nodes: Mapping[str, Node], deployments: list[DeploymentNode], endpoints: list[EndpointNode], diagnose: Diagnose
+) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     _limits(deployments, diagnose, diags)
     _endpoints(endpoints, nodes, diagnose, diags)
@@ -24,46 +25,85 @@ def _limits(deployments: list[DeploymentNode], diagnose: Diagnose, diags: list[D
     for dep in deployments:
         spec = dep.spec
         if spec.replicas == 0:
-            diags.append(diagnose(
-                dep, ("spec", "replicas"), f"docker target '{dep.target_name}' cannot scale a deployment to zero",
-                code="docker-replicas", expected="replicas >= 1",
-                suggestion="remove the deployment from git (apply deletes its containers), or set 'replicas: 1'"))
+            diags.append(
+                diagnose(
+                    dep,
+                    ("spec", "replicas"),
+                    f"docker target '{dep.target_name}' cannot scale a deployment to zero",
+                    code="docker-replicas",
+                    expected="replicas >= 1",
+                    suggestion="remove the deployment from git (apply deletes its containers), or set 'replicas: 1'",
+                )
+            )
         if spec.autoscale is not None:
-            diags.append(diagnose(
-                dep, ("spec", "autoscale"), f"docker target '{dep.target_name}' has no autoscaler: "
-                f"autoscale is ignored and {spec.replicas} container{'s' * (spec.replicas != 1)} run (spec.replicas)",
-                code="docker-autoscale", severity="warning",
-                suggestion="set spec.replicas to the count you want, or deploy to a kubernetes target"))
+            diags.append(
+                diagnose(
+                    dep,
+                    ("spec", "autoscale"),
+                    f"docker target '{dep.target_name}' has no autoscaler: "
+                    f"autoscale is ignored and {spec.replicas} container{'s' * (spec.replicas != 1)} run (spec.replicas)",
+                    code="docker-autoscale",
+                    severity="warning",
+                    suggestion="set spec.replicas to the count you want, or deploy to a kubernetes target",
+                )
+            )
         if spec.auth.mode == "mtls":
-            diags.append(diagnose(
-                dep, ("spec", "auth", "mode"), f"docker target '{dep.target_name}' cannot serve mtls: its router "
-                "speaks plain HTTP to the backend", code="docker-mtls", expected="key, token or none",
-                suggestion="use auth mode key or token, or a kubernetes target"))
+            diags.append(
+                diagnose(
+                    dep,
+                    ("spec", "auth", "mode"),
+                    f"docker target '{dep.target_name}' cannot serve mtls: its router speaks plain HTTP to the backend",
+                    code="docker-mtls",
+                    expected="key, token or none",
+                    suggestion="use auth mode key or token, or a kubernetes target",
+                )
+            )
 
 
-def _endpoints(endpoints: list[EndpointNode], nodes: Mapping[str, Node], diagnose: Diagnose,
-               diags: list[Diagnostic]) -> None:
+def _endpoints(
+    endpoints: list[EndpointNode], nodes: Mapping[str, Node], diagnose: Diagnose, diags: list[Diagnostic]
+) -> None:
     for ep in endpoints:
         if ep.spec.mirror is not None:
-            diags.append(diagnose(
-                ep, ("spec", "mirror"), f"docker target '{ep.target_name}' cannot mirror traffic",
-                code="docker-mirror", suggestion="remove 'mirror', or route this endpoint on a kubernetes target"))
+            diags.append(
+                diagnose(
+                    ep,
+                    ("spec", "mirror"),
+                    f"docker target '{ep.target_name}' cannot mirror traffic",
+                    code="docker-mirror",
+                    suggestion="remove 'mirror', or route this endpoint on a kubernetes target",
+                )
+            )
         if ep.spec.hostnames:
-            diags.append(diagnose(
-                ep, ("spec", "hostnames"), f"docker target '{ep.target_name}' ignores hostnames: the endpoint "
-                "has its own port on the router", code="docker-hostnames", severity="warning",
-                suggestion="remove 'hostnames' (they apply on kubernetes targets)"))
+            diags.append(
+                diagnose(
+                    ep,
+                    ("spec", "hostnames"),
+                    f"docker target '{ep.target_name}' ignores hostnames: the endpoint has its own port on the router",
+                    code="docker-hostnames",
+                    severity="warning",
+                    suggestion="remove 'hostnames' (they apply on kubernetes targets)",
+                )
+            )
         auth = {}
         for dep_id in ep.deployment_ids:
             dep = nodes.get(dep_id)
             if isinstance(dep, DeploymentNode) and ep.spec.traffic.get(dep.name, 0) > 0:
                 mode = dep.spec.auth.mode
-                secret = (dep.spec.auth.secret_ref or default_keys_secret(dep.name)) if mode in ("key", "token") else None
+                secret = (
+                    (dep.spec.auth.secret_ref or default_keys_secret(dep.name)) if mode in ("key", "token") else None
+                )
                 auth[dep.name] = (mode, secret)
         if len(set(auth.values())) > 1:
             shown = ", ".join(f"{d}: {m}{f' ({s})' if s else ''}" for d, (m, s) in sorted(auth.items()))
-            diags.append(diagnose(
-                ep, ("spec", "traffic"), f"the deployments behind endpoint '{ep.name}' accept different "
-                f"credentials ({shown}): a caller's key would work on some requests only", code="endpoint-auth",
-                expected="the same auth mode and secretRef on every deployment with traffic",
-                suggestion="give the deployments the same auth.secretRef"))
+            diags.append(
+                diagnose(
+                    ep,
+                    ("spec", "traffic"),
+                    f"the deployments behind endpoint '{ep.name}' accept different "
+                    f"credentials ({shown}): a caller's key would work on some requests only",
+                    code="endpoint-auth",
+                    expected="the same auth mode and secretRef on every deployment with traffic",
+                    suggestion="give the deployments the same auth.secretRef",
+                )
+            )

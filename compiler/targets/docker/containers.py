@@ -44,8 +44,9 @@ def free_port(address: str = "127.0.0.1") -> int:
 
 
 def backends(client: docker.DockerClient, workspace: str, target: str, deployment: str) -> list[Any]:
-    filters = L.managed_filter(workspace, **{L.ROLE: "backend", L.TARGET: target,
-                                             L.RESOURCE: f"Deployment/{deployment}"})
+    filters = L.managed_filter(
+        workspace, **{L.ROLE: "backend", L.TARGET: target, L.RESOURCE: f"Deployment/{deployment}"}
+    )
     return client.containers.list(all=True, filters=filters)
 
 
@@ -59,8 +60,10 @@ def environment(req: DeployRequest, mounted: ContainerSecrets, resolved: Deploym
         auth_files["keys"] = mounted.add("auth-keys", resolved.values[auth_ref])
     elif spec.auth.mode == "token":
         auth_files["token-secret"] = mounted.add("token-secret", resolved.values[auth_ref])
-    user_env = {f"{var}_FILE": mounted.add(f"env-{var}", resolved.values[f"{ref.secret_ref}/{ref.key}"])
-                for var, ref in sorted(spec.secret_env.items())}
+    user_env = {
+        f"{var}_FILE": mounted.add(f"env-{var}", resolved.values[f"{ref.secret_ref}/{ref.key}"])
+        for var, ref in sorted(spec.secret_env.items())
+    }
     user_env.update(spec.env)
     return runtime_settings(spec, port=req.image_port, auth_files=auth_files, sink_dir=COLLECT_DIR, user_env=user_env)
 
@@ -73,13 +76,22 @@ def image_user(client: docker.DockerClient, ref: str) -> str:
 def backend_labels(req: DeployRequest, port: int, secret_digests: dict[str, str]) -> dict[str, str]:
     """How a backend is found again: workspace, resource, fingerprint, the spec it runs and digests of
     the secret values it started with (never a value)."""
-    return {L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace, L.ROLE: "backend",
-            L.SECRETS: json.dumps(secret_digests, sort_keys=True, separators=(",", ":")),
-            L.RESOURCE: req.resource, L.TARGET: req.target_name, L.FINGERPRINT: req.fingerprint,
-            L.IMAGE: req.image_name, L.IMAGE_REF: req.image_ref, L.BACKEND_PORT: str(port),
-            L.SPEC: json.dumps(req.spec_json, sort_keys=True, separators=(",", ":")),
-            L.PREVENT_DESTROY: str(req.spec.lifecycle.prevent_destroy).lower(),
-            "app.kubernetes.io/name": req.name, "app.kubernetes.io/component": "scoring"}
+    return {
+        L.MANAGED_BY_KEY: L.MANAGED_BY,
+        L.WORKSPACE: req.workspace,
+        L.ROLE: "backend",
+        L.SECRETS: json.dumps(secret_digests, sort_keys=True, separators=(",", ":")),
+        L.RESOURCE: req.resource,
+        L.TARGET: req.target_name,
+        L.FINGERPRINT: req.fingerprint,
+        L.IMAGE: req.image_name,
+        L.IMAGE_REF: req.image_ref,
+        L.BACKEND_PORT: str(port),
+        L.SPEC: json.dumps(req.spec_json, sort_keys=True, separators=(",", ":")),
+        L.PREVENT_DESTROY: str(req.spec.lifecycle.prevent_destroy).lower(),
+        "app.kubernetes.io/name": req.name,
+        "app.kubernetes.io/component": "scoring",
+    }
 
 
 def collect_volume(workspace: str, deployment: str) -> str:
@@ -87,25 +99,44 @@ def collect_volume(workspace: str, deployment: str) -> str:
     return f"modelctl-{workspace}-{deployment}-collected"
 
 
-def run_backend(client: docker.DockerClient, req: DeployRequest, name: str,
-                resolved: DeploymentSecrets) -> tuple[Any, int]:
+def run_backend(
+    client: docker.DockerClient, req: DeployRequest, name: str, resolved: DeploymentSecrets
+) -> tuple[Any, int]:
     secrets = ContainerSecrets(req.root, name)
     env = environment(req, secrets, resolved)
     port = free_port()
     mounts = [Mount(target=inside, source=host, type="bind", read_only=True) for host, inside in secrets.mounts]
-    mounts.append(Mount(target=COLLECT_DIR, source=collect_volume(req.workspace, req.name), type="volume",
-                        labels={L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace}))
+    mounts.append(
+        Mount(
+            target=COLLECT_DIR,
+            source=collect_volume(req.workspace, req.name),
+            type="volume",
+            labels={L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace},
+        )
+    )
     labels = backend_labels(req, port, resolved.digests)
     try:
         container = client.containers.run(
-            req.image_ref, name=name, detach=True, environment=env, labels=labels, mounts=mounts,
-            ports={f"{req.image_port}/tcp": ("127.0.0.1", port)}, user=image_user(client, req.image_ref),
-            nano_cpus=nano_cpus(req.spec.resources.cpu), mem_limit=memory_bytes(req.spec.resources.memory),
-            restart_policy=RESTART_UNLESS_STOPPED, read_only=True, tmpfs={"/tmp": "rw,size=64m"},
-            cap_drop=["ALL"], security_opt=["no-new-privileges"])
+            req.image_ref,
+            name=name,
+            detach=True,
+            environment=env,
+            labels=labels,
+            mounts=mounts,
+            ports={f"{req.image_port}/tcp": ("127.0.0.1", port)},
+            user=image_user(client, req.image_ref),
+            nano_cpus=nano_cpus(req.spec.resources.cpu),
+            mem_limit=memory_bytes(req.spec.resources.memory),
+            restart_policy=RESTART_UNLESS_STOPPED,
+            read_only=True,
+            tmpfs={"/tmp": "rw,size=64m"},
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+        )
     except DockerException as exc:
-        raise ApplyError(f"{req.resource}: could not start a container from {req.image_ref}: {exc}",
-                         resource=req.resource) from None
+        raise ApplyError(
+            f"{req.resource}: could not start a container from {req.image_ref}: {exc}", resource=req.resource
+        ) from None
     return container, port
 
 
@@ -142,8 +173,9 @@ def wait_ready(container: Any, port: int, timeout: float, progress: Progress) ->
             container.reload()
             state = container.attrs.get("State", {})
             if state.get("Status") in ("exited", "dead") or state.get("Restarting") or state.get("RestartCount", 0) > 0:
-                return False, (f"the container exited with code {state.get('ExitCode')} "
-                               f"(restarts: {state.get('RestartCount', 0)})")
+                return False, (
+                    f"the container exited with code {state.get('ExitCode')} (restarts: {state.get('RestartCount', 0)})"
+                )
             health = (state.get("Health") or {}).get("Status")
             if health == "unhealthy":
                 return False, f"docker HEALTHCHECK reports unhealthy; {last}"

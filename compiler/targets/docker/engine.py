@@ -30,8 +30,9 @@ def docker_settings(target: Target) -> DockerTarget:
 
 def connect(host: str | None = None, timeout: int = 120) -> docker.DockerClient:
     """A client for `host` (DOCKER_HOST or the default socket when None), checked with a ping."""
-    where = host or (f"DOCKER_HOST={os.environ['DOCKER_HOST']}" if os.environ.get("DOCKER_HOST")
-                     else "the default socket")
+    where = host or (
+        f"DOCKER_HOST={os.environ['DOCKER_HOST']}" if os.environ.get("DOCKER_HOST") else "the default socket"
+    )
     try:
         client = docker.DockerClient(base_url=host, timeout=timeout) if host else docker.from_env(timeout=timeout)
         client.ping()
@@ -39,7 +40,8 @@ def connect(host: str | None = None, timeout: int = 120) -> docker.DockerClient:
         raise EngineUnreachable(
             f"the Docker engine at {where} is unreachable ({_short(exc)}). Start it (e.g. "
             "'bash scripts/services.sh up' or 'systemctl start docker'), set DOCKER_HOST, or leave docker "
-            "targets out of the plan with --targets") from None
+            "targets out of the plan with --targets"
+        ) from None
     return client
 
 

@@ -17,9 +17,9 @@ class ContainerFact:
     deployment: str
     fingerprint: str
     image_ref: str
-    state: str                 # running | exited | created | restarting | …
-    health: str | None         # healthy | unhealthy | starting | None
-    spec: str                  # the deployment spec it was started from (compact JSON)
+    state: str  # running | exited | created | restarting | …
+    health: str | None  # healthy | unhealthy | starting | None
+    spec: str  # the deployment spec it was started from (compact JSON)
     backend_port: int | None
     prevent_destroy: bool = False
     secrets: tuple[tuple[str, str], ...] | None = None  # (secret id, digest of the value it started with);
@@ -33,9 +33,9 @@ class ContainerFact:
 @dataclass(frozen=True)
 class RouteFact:
     deployment: str
-    container: str             # the first backend container receiving the traffic
-    port: int                  # the stable published port
-    backend_port: int          # the first backend's port
+    container: str  # the first backend container receiving the traffic
+    port: int  # the stable published port
+    backend_port: int  # the first backend's port
     fingerprint: str
     prevent_destroy: bool = False
     replicas: tuple[tuple[str, int], ...] = ()  # every (container, backend port); empty: just the first
@@ -49,6 +49,7 @@ class RouteFact:
 @dataclass(frozen=True)
 class EndpointRouteFact:
     """An endpoint's listener on the router: a stable port split across deployments."""
+
     endpoint: str
     port: int
     fingerprint: str
@@ -76,6 +77,7 @@ class RouterFact:
 class DockerFacts:
     """What one docker target runs for this workspace: backend containers, its router, and the
     current digests of the secrets its deployments use (never values)."""
+
     containers: tuple[ContainerFact, ...] = ()
     router: RouterFact | None = None
     secrets: Mapping[str, str | None] = field(default_factory=dict)  # secret id → digest now (None: not found)
@@ -104,7 +106,11 @@ class DockerFacts:
         return {
             "containers": sorted([c.deployment, c.name, c.fingerprint, c.running] for c in self.containers),
             "secrets": dict(sorted(self.secrets.items())),
-            "router": None if r is None else [
-                r.running, sorted([x.deployment, [list(b) for b in x.servers], x.port, x.fingerprint] for x in r.routes),
-                sorted([e.endpoint, e.port, e.fingerprint] for e in r.endpoints)],
+            "router": None
+            if r is None
+            else [
+                r.running,
+                sorted([x.deployment, [list(b) for b in x.servers], x.port, x.fingerprint] for x in r.routes),
+                sorted([e.endpoint, e.port, e.fingerprint] for e in r.endpoints),
+            ],
         }

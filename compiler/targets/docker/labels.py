@@ -8,13 +8,13 @@ WORKSPACE = "modelctl.io/workspace"
 RESOURCE = "modelctl.io/resource"
 FINGERPRINT = "modelctl.io/fingerprint"
 TARGET = "modelctl.io/target"
-ROLE = "modelctl.io/role"            # "backend" | "router"
+ROLE = "modelctl.io/role"  # "backend" | "router"
 IMAGE_REF = "modelctl.io/image-ref"
 IMAGE = "modelctl.io/image"
-SPEC = "modelctl.io/spec"            # the deployment spec as compact JSON (secret names only, never values)
+SPEC = "modelctl.io/spec"  # the deployment spec as compact JSON (secret names only, never values)
 PREVENT_DESTROY = "modelctl.io/prevent-destroy"
 BACKEND_PORT = "modelctl.io/backend-port"
-SECRETS = "modelctl.io/secrets"      # secret id → digest of the value the container started with (JSON)
+SECRETS = "modelctl.io/secrets"  # secret id → digest of the value the container started with (JSON)
 
 
 def managed_filter(workspace: str, **extra: str) -> dict:

@@ -57,15 +57,21 @@ def plan_deployment(ctx: PlanContext, node: DeploymentNode) -> Action:
     url = f"http://{router.bind_address}:{route.port}" if route and router else None
     change = DeploymentChange(image_node.name, ref, url, route.port if route else None)
     if not containers and route is None:
-        return deployment_action(node, "create", [f"deploy: {node.name} on target {node.target_name} from {ref}"],
-                                 creation_diffs(node, ref), change)
+        return deployment_action(
+            node,
+            "create",
+            [f"deploy: {node.name} on target {node.target_name} from {ref}"],
+            creation_diffs(node, ref),
+            change,
+        )
     reasons: list[str] = []
     diffs: list[FieldDiff] = []
     if active is None:
         reasons.append("route: no healthy container receives the traffic")
     elif active.fingerprint != node.fingerprint:
-        reasons, diffs = rollout(image_node, image_action, active.image_ref, ref, active.spec,
-                                 deployment_spec_json(node))
+        reasons, diffs = rollout(
+            image_node, image_action, active.image_ref, ref, active.spec, deployment_spec_json(node)
+        )
     else:
         for c in replicas:
             if not c.running:
@@ -75,8 +81,10 @@ def plan_deployment(ctx: PlanContext, node: DeploymentNode) -> Action:
             reasons.append(f"roll out: secret value{'s' * (len(rotated) > 1)} changed: {', '.join(rotated)}")
         missing = sorted(serving - {c.name for c in replicas})
         if missing:
-            reasons.append(f"restart: container{'s' * (len(missing) > 1)} {', '.join(missing)} "
-                           f"{'are' if len(missing) > 1 else 'is'} gone")
+            reasons.append(
+                f"restart: container{'s' * (len(missing) > 1)} {', '.join(missing)} "
+                f"{'are' if len(missing) > 1 else 'is'} gone"
+            )
         if router is not None and not router.running:
             reasons.append(f"router: the router of target {node.target_name} is not running")
     stale = [c for c in containers if c.name not in serving] if active is not None else []
@@ -99,23 +107,47 @@ def plan_endpoint(ctx: PlanContext, node: EndpointNode) -> Action:
     url = f"http://{router.bind_address}:{fact.port}" if fact and router else None
     change = EndpointChange(tuple(traffic.items()), node.spec.path, url)
     if fact is None:
-        return Action(node.id, "create", (f"route: endpoint {node.name} on target {node.target_name} "
-                                          f"({_split(traffic)})",),
-                      tuple(FieldDiff(f"traffic.{d}", None, w) for d, w in traffic.items()),
-                      target=node.target_name, fingerprint=node.fingerprint, change=change)
+        return Action(
+            node.id,
+            "create",
+            (f"route: endpoint {node.name} on target {node.target_name} ({_split(traffic)})",),
+            tuple(FieldDiff(f"traffic.{d}", None, w) for d, w in traffic.items()),
+            target=node.target_name,
+            fingerprint=node.fingerprint,
+            change=change,
+        )
     if fact.fingerprint != node.fingerprint:
         before = dict(fact.traffic)
-        diffs = [FieldDiff(f"traffic.{d}", before.get(d), traffic.get(d)) for d in sorted(set(before) | set(traffic))
-                 if before.get(d) != traffic.get(d)]
+        diffs = [
+            FieldDiff(f"traffic.{d}", before.get(d), traffic.get(d))
+            for d in sorted(set(before) | set(traffic))
+            if before.get(d) != traffic.get(d)
+        ]
         if fact.path != node.spec.path:
             diffs.append(FieldDiff("path", fact.path, node.spec.path))
-        why = f"route: traffic {_split(before)} → {_split(traffic)}" if before != traffic \
+        why = (
+            f"route: traffic {_split(before)} → {_split(traffic)}"
+            if before != traffic
             else "route: endpoint definition changed"
-        return Action(node.id, "update", (why,), tuple(diffs), target=node.target_name,
-                      fingerprint=node.fingerprint, change=change)
+        )
+        return Action(
+            node.id,
+            "update",
+            (why,),
+            tuple(diffs),
+            target=node.target_name,
+            fingerprint=node.fingerprint,
+            change=change,
+        )
     if router is not None and not router.running:
-        return Action(node.id, "update", (f"router: the router of target {node.target_name} is not running",),
-                      target=node.target_name, fingerprint=node.fingerprint, change=change)
+        return Action(
+            node.id,
+            "update",
+            (f"router: the router of target {node.target_name} is not running",),
+            target=node.target_name,
+            fingerprint=node.fingerprint,
+            change=change,
+        )
     return Action(node.id, "no-op", target=node.target_name, fingerprint=node.fingerprint, change=change)
 
 
@@ -130,9 +162,15 @@ def running(ctx: PlanContext, target_name: str) -> list[Running]:
     for r in facts.router.routes if facts.router else ():
         containers.setdefault(r.deployment, [])
         protected[r.deployment] = protected.get(r.deployment, False) or r.prevent_destroy
-    out = [Running("Deployment", Removal(name, containers=tuple(sorted(names))),
-                   FieldDiff("containers", sorted(names), None), protected[name])
-           for name, names in sorted(containers.items())]
+    out = [
+        Running(
+            "Deployment",
+            Removal(name, containers=tuple(sorted(names))),
+            FieldDiff("containers", sorted(names), None),
+            protected[name],
+        )
+        for name, names in sorted(containers.items())
+    ]
     for ep in facts.router.endpoints if facts.router else ():
         out.append(Running("Endpoint", Removal(ep.endpoint, endpoint=True), FieldDiff("port", ep.port, None)))
     return out

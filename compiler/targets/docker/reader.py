@@ -36,8 +36,11 @@ def read_docker_facts(engines: Engines, request: FactsRequest) -> dict[str, Dock
         for name, target in targets:
             router = read_router(client, request.workspace, name, target.bind_address)
             refs = [ref for d in request.deployments if d.target_name == name for ref in secret_refs(d.name, d.spec)]
-            out[name] = DockerFacts(tuple(sorted(containers[name], key=lambda c: (c.deployment, c.name))), router,
-                                    current_digests(request.root, request.workspace, refs))
+            out[name] = DockerFacts(
+                tuple(sorted(containers[name], key=lambda c: (c.deployment, c.name))),
+                router,
+                current_digests(request.root, request.workspace, refs),
+            )
     return out
 
 
@@ -50,11 +53,19 @@ def _container(row: dict) -> ContainerFact | None:
     health = m.group(1).replace("health: ", "") if m else None
     port = labels.get(L.BACKEND_PORT)
     return ContainerFact(
-        id=row["Id"], name=(row.get("Names") or ["/?"])[0].lstrip("/"), target=labels.get(L.TARGET, ""),
-        deployment=resource.split("/", 1)[1], fingerprint=labels.get(L.FINGERPRINT, ""),
-        image_ref=labels.get(L.IMAGE_REF, ""), state=row.get("State", ""), health=health,
-        spec=labels.get(L.SPEC, ""), backend_port=int(port) if port and port.isdigit() else None,
-        prevent_destroy=labels.get(L.PREVENT_DESTROY) == "true", secrets=_secrets(labels.get(L.SECRETS)))
+        id=row["Id"],
+        name=(row.get("Names") or ["/?"])[0].lstrip("/"),
+        target=labels.get(L.TARGET, ""),
+        deployment=resource.split("/", 1)[1],
+        fingerprint=labels.get(L.FINGERPRINT, ""),
+        image_ref=labels.get(L.IMAGE_REF, ""),
+        state=row.get("State", ""),
+        health=health,
+        spec=labels.get(L.SPEC, ""),
+        backend_port=int(port) if port and port.isdigit() else None,
+        prevent_destroy=labels.get(L.PREVENT_DESTROY) == "true",
+        secrets=_secrets(labels.get(L.SECRETS)),
+    )
 
 
 def _secrets(label: str | None) -> tuple[tuple[str, str], ...] | None:

@@ -177,11 +177,24 @@ class Router:
             pass
         self._build_image(tag)
         c = self.client.containers.run(
-            tag, name=self.name, detach=True, network_mode="host", user=f"{ROUTER_UID}:{ROUTER_UID}",
-            restart_policy=RESTART_UNLESS_STOPPED, cap_drop=["ALL"], security_opt=["no-new-privileges"],
-            labels={L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: self.workspace, L.ROLE: "router",
-                    L.TARGET: self.target_name, L.RESOURCE: f"Router/{self.target_name}", L.FINGERPRINT: tag},
-            mem_limit="128m")
+            tag,
+            name=self.name,
+            detach=True,
+            network_mode="host",
+            user=f"{ROUTER_UID}:{ROUTER_UID}",
+            restart_policy=RESTART_UNLESS_STOPPED,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            labels={
+                L.MANAGED_BY_KEY: L.MANAGED_BY,
+                L.WORKSPACE: self.workspace,
+                L.ROLE: "router",
+                L.TARGET: self.target_name,
+                L.RESOURCE: f"Router/{self.target_name}",
+                L.FINGERPRINT: tag,
+            },
+            mem_limit="128m",
+        )
         self._wait_running(c)
         return c
 
@@ -217,11 +230,20 @@ class Router:
                 tar.addfile(info, io.BytesIO(data))
         buf.seek(0)
         output: list[str] = []
-        for chunk in self.client.api.build(fileobj=buf, custom_context=True, tag=tag, rm=True, forcerm=True,
-                                           decode=True, labels={L.MANAGED_BY_KEY: L.MANAGED_BY}):
+        for chunk in self.client.api.build(
+            fileobj=buf,
+            custom_context=True,
+            tag=tag,
+            rm=True,
+            forcerm=True,
+            decode=True,
+            labels={L.MANAGED_BY_KEY: L.MANAGED_BY},
+        ):
             if "error" in chunk:
-                raise ApplyError(f"building the router image {tag} FROM {self.base} failed: {chunk['error']}\n"
-                                 + "\n".join(output[-20:]))
+                raise ApplyError(
+                    f"building the router image {tag} FROM {self.base} failed: {chunk['error']}\n"
+                    + "\n".join(output[-20:])
+                )
             output += [x for x in chunk.get("stream", "").splitlines() if x.strip()]
 
     # --- routes ------------------------------------------------------------------------------
@@ -239,23 +261,44 @@ class Router:
         for port in range(port_range[0], port_range[1] + 1):
             if port not in used and _bindable(self.bind_address, port):
                 return port
-        raise ApplyError(f"no free port left in {port_range[0]}-{port_range[1]} on target {self.target_name} "
-                         "(set a wider spec.targets.<name>.portRange)")
+        raise ApplyError(
+            f"no free port left in {port_range[0]}-{port_range[1]} on target {self.target_name} "
+            "(set a wider spec.targets.<name>.portRange)"
+        )
 
     def route_text(self, route: RouteFact) -> str:
-        header = HEADER + json.dumps({"deployment": route.deployment, "container": route.container,
-                                      "port": route.port, "backendPort": route.backend_port,
-                                      "replicas": [list(s) for s in route.servers],
-                                      "fingerprint": route.fingerprint, "preventDestroy": route.prevent_destroy},
-                                     sort_keys=True)
+        header = HEADER + json.dumps(
+            {
+                "deployment": route.deployment,
+                "container": route.container,
+                "port": route.port,
+                "backendPort": route.backend_port,
+                "replicas": [list(s) for s in route.servers],
+                "fingerprint": route.fingerprint,
+                "preventDestroy": route.prevent_destroy,
+            },
+            sort_keys=True,
+        )
         servers = "\n".join(f"    server 127.0.0.1:{port};" for _, port in route.servers)
-        return ROUTE.format(header=header, upstream=upstream_name(route.deployment),
-                            servers=servers, bind=self.bind_address, port=route.port)
+        return ROUTE.format(
+            header=header,
+            upstream=upstream_name(route.deployment),
+            servers=servers,
+            bind=self.bind_address,
+            port=route.port,
+        )
 
     def endpoint_text(self, ep: EndpointRouteFact) -> str:
-        header = ENDPOINT_HEADER + json.dumps({"endpoint": ep.endpoint, "port": ep.port, "fingerprint": ep.fingerprint,
-                                               "traffic": [list(t) for t in ep.traffic], "path": ep.path},
-                                              sort_keys=True)
+        header = ENDPOINT_HEADER + json.dumps(
+            {
+                "endpoint": ep.endpoint,
+                "port": ep.port,
+                "fingerprint": ep.fingerprint,
+                "traffic": [list(t) for t in ep.traffic],
+                "path": ep.path,
+            },
+            sort_keys=True,
+        )
         variable = "modelctl_ep_" + ep.endpoint.replace("-", "_")
         weighted = [(d, w) for d, w in ep.traffic if w > 0]
         if weighted:
@@ -268,8 +311,16 @@ class Router:
         prefix = ep.path.rstrip("/")
         location = f"{prefix}/" if prefix else "/"
         rewrite = f"        rewrite ^{prefix}/(.*)$ /$1 break;\n" if prefix and weighted else ""
-        return ENDPOINT.format(header=header, variable=variable, split="\n".join(lines), bind=self.bind_address,
-                               port=ep.port, location=location, rewrite=rewrite, body=body)
+        return ENDPOINT.format(
+            header=header,
+            variable=variable,
+            split="\n".join(lines),
+            bind=self.bind_address,
+            port=ep.port,
+            location=location,
+            rewrite=rewrite,
+            body=body,
+        )
 
     def set_endpoint(self, ep: EndpointRouteFact) -> None:
         c = self.client.containers.get(self.name)
@@ -305,8 +356,9 @@ class Router:
     def _reload(self, c) -> None:  # noqa: ANN001
         test = c.exec_run(["nginx", "-c", f"{CONF_DIR}/nginx.conf", "-t"])
         if test.exit_code != 0:
-            raise ApplyError(f"router {self.name}: the new configuration is invalid:\n"
-                             + test.output.decode(errors="replace"))
+            raise ApplyError(
+                f"router {self.name}: the new configuration is invalid:\n" + test.output.decode(errors="replace")
+            )
         before = self._workers(c)
         reload = c.exec_run(["nginx", "-c", f"{CONF_DIR}/nginx.conf", "-s", "reload"])
         if reload.exit_code != 0:
@@ -362,12 +414,19 @@ def parse_route_header(first_line: str) -> RouteFact | None:
     if not first_line.startswith(HEADER):
         return None
     try:
-        h = json.loads(first_line[len(HEADER):])
+        h = json.loads(first_line[len(HEADER) :])
         replicas = tuple((str(name), int(port)) for name, port in h.get("replicas", ()))
         if len(replicas) == 1:
             replicas = ()
-        return RouteFact(h["deployment"], h["container"], int(h["port"]), int(h["backendPort"]),
-                         h["fingerprint"], bool(h.get("preventDestroy", False)), replicas)
+        return RouteFact(
+            h["deployment"],
+            h["container"],
+            int(h["port"]),
+            int(h["backendPort"]),
+            h["fingerprint"],
+            bool(h.get("preventDestroy", False)),
+            replicas,
+        )
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -376,9 +435,14 @@ def parse_endpoint_header(first_line: str) -> EndpointRouteFact | None:
     if not first_line.startswith(ENDPOINT_HEADER):
         return None
     try:
-        h = json.loads(first_line[len(ENDPOINT_HEADER):])
-        return EndpointRouteFact(h["endpoint"], int(h["port"]), h["fingerprint"],
-                                 tuple((str(d), int(w)) for d, w in h["traffic"]), str(h.get("path", "/")))
+        h = json.loads(first_line[len(ENDPOINT_HEADER) :])
+        return EndpointRouteFact(
+            h["endpoint"],
+            int(h["port"]),
+            h["fingerprint"],
+            tuple((str(d), int(w)) for d, w in h["traffic"]),
+            str(h.get("path", "/")),
+        )
     except (ValueError, KeyError, TypeError):
         return None
 

@@ -41,8 +41,9 @@ def _path(root: Path, name: str, key: str | None) -> Path:
     folder = (Path(root) / SECRETS_DIR).resolve()
     for part in (name, key):
         if part is not None and (part in ("", ".", "..") or "/" in part or "\\" in part or "\0" in part):
-            raise ApplyError(f"secret {name!r}{f' key {key!r}' if key else ''}: a secret name and key are plain "
-                             "names, never paths")
+            raise ApplyError(
+                f"secret {name!r}{f' key {key!r}' if key else ''}: a secret name and key are plain names, never paths"
+            )
     path = folder / name / key if key else folder / name
     if not path.resolve().is_relative_to(folder):
         raise ApplyError(f"secret {name!r}: {path} resolves outside {folder} (a symlink?); refusing to read it")
@@ -71,9 +72,10 @@ def current_digests(root: Path, workspace: str, refs: Iterable[str]) -> dict[str
 @dataclass(frozen=True)
 class DeploymentSecrets:
     """Every secret one deployment's containers read, resolved once per deploy."""
-    values: dict[str, str]   # id (`name` or `name/key`) → value: mounted into the containers
+
+    values: dict[str, str]  # id (`name` or `name/key`) → value: mounted into the containers
     digests: dict[str, str]  # id → digest: recorded in their labels
-    notes: list[str]         # where a key was generated, to tell the user
+    notes: list[str]  # where a key was generated, to tell the user
 
 
 def resolve_all(req: Any) -> DeploymentSecrets:
@@ -114,8 +116,10 @@ def resolve(root: Path, name: str, *, key: str | None = None, generate: bool = F
     value = path.read_text(encoding="utf-8")
     if not created:
         return Resolved(value)
-    return Resolved(value, f"generated a random key for secret '{name}' in {path} "
-                           "(callers send it as 'Authorization: Bearer <key>')")
+    return Resolved(
+        value,
+        f"generated a random key for secret '{name}' in {path} (callers send it as 'Authorization: Bearer <key>')",
+    )
 
 
 class ContainerSecrets:

@@ -32,6 +32,7 @@ class DockerType(TargetType):
     def connect(self, options: ConnectOptions) -> Connection:
         from .adapter import DockerDeployments
         from .engine import Engines
+
         return DockerDeployments(Engines(), options.workspace, dict(options.base_images), options.root)
 
     def plan_deployment(self, ctx: PlanContext, node: DeploymentNode) -> Action:
@@ -52,6 +53,7 @@ class DockerType(TargetType):
         import docker
 
         from .containers import collect_volume
+
         try:
             client = docker.from_env()
             try:
@@ -61,6 +63,11 @@ class DockerType(TargetType):
         except docker.errors.DockerException:
             return None
 
-    def check(self, nodes: Mapping[str, Node], deployments: list[DeploymentNode], endpoints: list[EndpointNode],
-              diagnose: Diagnose) -> list[Diagnostic]:
+    def check(
+        self,
+        nodes: Mapping[str, Node],
+        deployments: list[DeploymentNode],
+        endpoints: list[EndpointNode],
+        diagnose: Diagnose,
+    ) -> list[Diagnostic]:
         return checks.check(nodes, deployments, endpoints, diagnose)

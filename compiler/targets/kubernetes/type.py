@@ -15,8 +15,9 @@ class KubernetesType(TargetType):
     name = "kubernetes"
     has_autoscaler = True
 
-    def render_deployment(self, graph: Graph, node: DeploymentNode, tree: OutputTree,
-                          model_versions: Mapping[str, str]) -> int:
+    def render_deployment(
+        self, graph: Graph, node: DeploymentNode, tree: OutputTree, model_versions: Mapping[str, str]
+    ) -> int:
         return kubernetes.render_deployment(graph, node, tree)
 
     def render_endpoint(self, graph: Graph, node: EndpointNode, tree: OutputTree) -> int:

@@ -21,8 +21,17 @@ class PublishedDeployments:
     def read_facts(self, request: FactsRequest) -> dict[str, TargetFacts]:
         return dict(read_published(request))
 
-    def route_endpoint(self, target_name: str, target: Target, name: str, traffic: dict[str, int], path: str,
-                       fingerprint: str, *, progress: Progress) -> str:
+    def route_endpoint(
+        self,
+        target_name: str,
+        target: Target,
+        name: str,
+        traffic: dict[str, int],
+        path: str,
+        fingerprint: str,
+        *,
+        progress: Progress,
+    ) -> str:
         raise ApplyError(f"Endpoint/{name}: publishing targets do not route endpoints")
 
     def delete_endpoint(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None:
@@ -35,9 +44,16 @@ class PublishedDeployments:
         if req.rendered is None:
             raise ApplyError(f"{req.resource}: nothing was rendered to publish")
         location = parse_location(publish_setting(req.target), self.root, req.target_name)
-        marker = {"managedBy": "modelctl", "workspace": self.workspace, "resource": req.resource,
-                  "target": req.target_name, "fingerprint": req.fingerprint, "imageRef": req.image_ref,
-                  "spec": req.spec_json, "preventDestroy": req.spec.lifecycle.prevent_destroy}
+        marker = {
+            "managedBy": "modelctl",
+            "workspace": self.workspace,
+            "resource": req.resource,
+            "target": req.target_name,
+            "fingerprint": req.fingerprint,
+            "imageRef": req.image_ref,
+            "spec": req.spec_json,
+            "preventDestroy": req.spec.lifecycle.prevent_destroy,
+        }
         bundles = open_bundles(location, self.workspace)
         try:
             progress(f"publishing to {location}")

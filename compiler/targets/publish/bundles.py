@@ -34,6 +34,7 @@ MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 @dataclass(frozen=True)
 class Bundle:
     """A published bundle as read back: its marker, and whether its files still match it."""
+
     name: str
     marker: dict
     intact: bool
@@ -83,8 +84,10 @@ class FileBundles:
     def put(self, name: str, source: Path, marker: dict) -> str:
         dest = self.folder / name
         if dest.exists() and not _ours(self._marker(dest) or {}, self.workspace):
-            raise ApplyError(f"{dest} exists and is not a bundle modelctl published for workspace {self.workspace}; "
-                             "move it away or publish elsewhere")
+            raise ApplyError(
+                f"{dest} exists and is not a bundle modelctl published for workspace {self.workspace}; "
+                "move it away or publish elsewhere"
+            )
         self._sweep(name)
         new = self.folder / f".{name}.new-{secrets.token_hex(4)}"
         shutil.copytree(source, new)
@@ -104,8 +107,7 @@ class FileBundles:
         if not dest.exists():
             return
         if not _ours(self._marker(dest) or {}, self.workspace):
-            raise ApplyError(f"{dest} is not a bundle modelctl published for workspace {self.workspace}; "
-                             "left in place")
+            raise ApplyError(f"{dest} is not a bundle modelctl published for workspace {self.workspace}; left in place")
         old = self.folder / f".{name}.old-{secrets.token_hex(4)}"
         os.rename(dest, old)
         shutil.rmtree(old, ignore_errors=True)
@@ -128,6 +130,7 @@ def _fsync_tree(folder: Path) -> None:
 class OciBundles:
     def __init__(self, location: OciLocation, workspace: str) -> None:
         from ...registry.store.oci import OciStore
+
         self.store, self.workspace, self.url = OciStore(location.url), workspace, location.url
 
     def close(self) -> None:
@@ -145,8 +148,10 @@ class OciBundles:
             marker = json.loads(self.store.read_bytes(manifest["config"]["digest"]))
             if not _ours(marker, self.workspace):
                 continue
-            layers = {layer.get("annotations", {}).get("org.opencontainers.image.title"): layer["digest"]
-                      for layer in manifest.get("layers", [])}
+            layers = {
+                layer.get("annotations", {}).get("org.opencontainers.image.title"): layer["digest"]
+                for layer in manifest.get("layers", [])
+            }
             out.append(Bundle(tag, marker, layers == marker.get("files"), f"{self.url}:{tag}"))
         return out
 
@@ -158,15 +163,28 @@ class OciBundles:
         for rel, data in _files(source).items():
             blob = self.store.put_bytes(data)
             digests[rel] = blob.digest
-            layers.append({"mediaType": FILE_MEDIA_TYPE, "digest": blob.digest, "size": blob.size,
-                           "annotations": {"org.opencontainers.image.title": rel}})
+            layers.append(
+                {
+                    "mediaType": FILE_MEDIA_TYPE,
+                    "digest": blob.digest,
+                    "size": blob.size,
+                    "annotations": {"org.opencontainers.image.title": rel},
+                }
+            )
         marker = {**marker, "files": digests}
         config = self.store.put_bytes(json.dumps(marker, sort_keys=True).encode())
-        manifest = {"schemaVersion": 2, "mediaType": MANIFEST_MEDIA_TYPE, "artifactType": ARTIFACT_TYPE,
-                    "config": {"mediaType": MARKER_MEDIA_TYPE, "digest": config.digest, "size": config.size},
-                    "layers": layers,
-                    "annotations": {"io.modelctl.workspace": self.workspace, "io.modelctl.resource": marker["resource"],
-                                    "io.modelctl.fingerprint": marker["fingerprint"]}}
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "artifactType": ARTIFACT_TYPE,
+            "config": {"mediaType": MARKER_MEDIA_TYPE, "digest": config.digest, "size": config.size},
+            "layers": layers,
+            "annotations": {
+                "io.modelctl.workspace": self.workspace,
+                "io.modelctl.resource": marker["resource"],
+                "io.modelctl.fingerprint": marker["fingerprint"],
+            },
+        }
         digest = self.store.put_manifest(name, manifest)
         return f"{self.url}:{name}@{digest}"
 
@@ -175,8 +193,9 @@ class OciBundles:
         if found is None:
             return
         if found[0].get("annotations", {}).get("io.modelctl.workspace") != self.workspace:
-            raise ApplyError(f"{self.url}:{name} is not a bundle modelctl published for workspace "
-                             f"{self.workspace}; left in place")
+            raise ApplyError(
+                f"{self.url}:{name} is not a bundle modelctl published for workspace {self.workspace}; left in place"
+            )
         self.store.delete_manifest(name)
 
 

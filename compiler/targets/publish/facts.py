@@ -17,19 +17,21 @@ from .location import parse_location, publish_setting
 @dataclass(frozen=True)
 class PublishedFact:
     """A bundle an edge or fpga target published, read back from where it was published."""
+
     target: str
     deployment: str
     fingerprint: str
     image_ref: str
-    spec: str                  # the deployment spec it was rendered from (compact JSON)
-    where: str                 # folder or OCI reference
-    intact: bool = True        # its files still match the checksums written at publish
+    spec: str  # the deployment spec it was rendered from (compact JSON)
+    where: str  # folder or OCI reference
+    intact: bool = True  # its files still match the checksums written at publish
     prevent_destroy: bool = False
 
 
 @dataclass(frozen=True)
 class PublishedFacts:
     """What one publishing target holds for this workspace."""
+
     bundles: tuple[PublishedFact, ...] = ()
 
     def of(self, deployment: str) -> PublishedFact | None:
@@ -50,16 +52,25 @@ def read_published(request: FactsRequest) -> dict[str, PublishedFacts]:
             try:
                 found = bundles.list()
             except RegistryError as exc:
-                raise PlanError(f"target {name}: cannot read what is published at {publish}: "
-                                f"{str(exc).split(': ', 1)[-1]}") from None
+                raise PlanError(
+                    f"target {name}: cannot read what is published at {publish}: {str(exc).split(': ', 1)[-1]}"
+                ) from None
             for b in found:
                 m = b.marker
                 if m.get("target") != name or not str(m.get("resource", "")).startswith("Deployment/"):
                     continue
-                published.append(PublishedFact(
-                    name, m["resource"].split("/", 1)[1], str(m.get("fingerprint", "")),
-                    str(m.get("imageRef", "")), json.dumps(m.get("spec") or {}, sort_keys=True), b.where,
-                    b.intact, bool(m.get("preventDestroy", False))))
+                published.append(
+                    PublishedFact(
+                        name,
+                        m["resource"].split("/", 1)[1],
+                        str(m.get("fingerprint", "")),
+                        str(m.get("imageRef", "")),
+                        json.dumps(m.get("spec") or {}, sort_keys=True),
+                        b.where,
+                        b.intact,
+                        bool(m.get("preventDestroy", False)),
+                    )
+                )
         finally:
             bundles.close()
         out[name] = PublishedFacts(tuple(sorted(published, key=lambda p: p.deployment)))

@@ -35,15 +35,17 @@ def publish_setting(target: Target) -> str:
 
 def parse_location(publish: str, root: Path, target: str) -> FileLocation | OciLocation:
     if publish.startswith("oci://"):
-        host, _, repo = publish[len("oci://"):].partition("/")
+        host, _, repo = publish[len("oci://") :].partition("/")
         if not host or not repo.strip("/"):
             raise PlanError(f"target {target}: publish {publish!r} needs oci://HOST[:PORT]/REPOSITORY")
         return OciLocation(publish.rstrip("/"))
     if publish.startswith("file://"):
-        rel = publish[len("file://"):]
+        rel = publish[len("file://") :]
         try:
             return FileLocation(repo_path(Path(root), rel.rstrip("/") or ".", must_exist=False))
         except UnsafePath as exc:
-            raise PlanError(f"target {target}: publish {publish!r}: {exc} (publish into a folder of the repo, "
-                            "or to oci://HOST/REPO)") from None
+            raise PlanError(
+                f"target {target}: publish {publish!r}: {exc} (publish into a folder of the repo, "
+                "or to oci://HOST/REPO)"
+            ) from None
     raise PlanError(f"target {target}: publish {publish!r} must start with file:// or oci://")

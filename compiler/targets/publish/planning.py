@@ -30,8 +30,13 @@ def plan_deployment(ctx: PlanContext, node: DeploymentNode, what: str) -> Action
     change = DeploymentChange(image_node.name, ref, fact.where if fact else None)
     if fact is None:
         where = publish_setting(node.target)
-        return deployment_action(node, "create", [f"publish: {what} of {node.name} to target {node.target_name} "
-                                                  f"({where})"], creation_diffs(node, ref), change)
+        return deployment_action(
+            node,
+            "create",
+            [f"publish: {what} of {node.name} to target {node.target_name} ({where})"],
+            creation_diffs(node, ref),
+            change,
+        )
     reasons: list[str] = []
     diffs: list[FieldDiff] = []
     if fact.fingerprint != node.fingerprint:
@@ -45,5 +50,12 @@ def plan_deployment(ctx: PlanContext, node: DeploymentNode, what: str) -> Action
 
 
 def running(ctx: PlanContext, target_name: str) -> list[Running]:
-    return [Running("Deployment", Removal(b.deployment, published=b.where), FieldDiff("published", b.where, None),
-                    b.prevent_destroy) for b in _facts(ctx, target_name).bundles]
+    return [
+        Running(
+            "Deployment",
+            Removal(b.deployment, published=b.where),
+            FieldDiff("published", b.where, None),
+            b.prevent_destroy,
+        )
+        for b in _facts(ctx, target_name).bundles
+    ]

@@ -20,10 +20,11 @@ from .facts import PublishedFacts
 class PublishType(TargetType):
     applies = True
     publishes = True
-    what = ""   # how the plan names what is published
+    what = ""  # how the plan names what is published
 
     def connect(self, options: ConnectOptions) -> Connection:
         from .adapter import PublishedDeployments
+
         return PublishedDeployments(options.root, options.workspace)
 
     def plan_deployment(self, ctx: PlanContext, node: DeploymentNode) -> Action:
@@ -38,6 +39,7 @@ class PublishType(TargetType):
 
     def owned_paths(self, root: Path, target_name: str, target: Target) -> tuple[Path, ...]:
         from .location import FileLocation, parse_location, publish_setting
+
         try:
             location = parse_location(publish_setting(target), root, target_name)
         except PlanError:  # reported by validate and plan
@@ -49,8 +51,9 @@ class EdgeType(PublishType):
     name = "edge"
     what = "edge bundle"
 
-    def render_deployment(self, graph: Graph, node: DeploymentNode, tree: OutputTree,
-                          model_versions: Mapping[str, str]) -> int:
+    def render_deployment(
+        self, graph: Graph, node: DeploymentNode, tree: OutputTree, model_versions: Mapping[str, str]
+    ) -> int:
         edge.render_edge(graph, node, tree)
         return 0
 
@@ -59,7 +62,8 @@ class FpgaType(PublishType):
     name = "fpga"
     what = "accelerator config"
 
-    def render_deployment(self, graph: Graph, node: DeploymentNode, tree: OutputTree,
-                          model_versions: Mapping[str, str]) -> int:
+    def render_deployment(
+        self, graph: Graph, node: DeploymentNode, tree: OutputTree, model_versions: Mapping[str, str]
+    ) -> int:
         fpga.render_fpga(graph, node, tree, model_versions)
         return 0
