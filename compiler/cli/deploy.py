@@ -238,6 +238,7 @@ def logs(
     Example: modelctl deployments logs iris-local --repo examples/iris --tail 20 --replica 2
     """
     from ..pipeline import load_workspace
+    from ..targets.docker.containers import backend_named
     from ..targets.docker.engine import Engines, docker_settings
 
     with user_errors():
@@ -255,10 +256,18 @@ def logs(
                 f"--replica {replica} does not exist"
             )
             raise typer.Exit(1)
-        target = docker_settings(load_workspace(directory).spec.targets[row.target])
+        workspace = load_workspace(directory)
+        target = docker_settings(workspace.spec.targets[row.target])
         engines = Engines()
         try:
-            container = engines.get(target.host).containers.get(names[replica - 1])
+            container = backend_named(
+                engines.get(target.host), workspace.metadata.name, row.target, name, names[replica - 1]
+            )
+            if container is None:  # found by its labels only: never another workspace's container by name
+                err_console.print(
+                    f"[red]error:[/red] the container {escape(names[replica - 1])} of {escape(name)} is gone"
+                )
+                raise typer.Exit(1)
             text = container.logs(tail=tail).decode(errors="replace")
         finally:
             engines.close()

@@ -19,7 +19,8 @@ import httpx
 from ...errors import ApplyError
 from ...plan.target import DeployRequest, DeployResult, FactsRequest, Progress, TargetFacts
 from ...spec.workspace import DockerTarget, Target
-from .containers import backends, gate_seconds, last_logs, remove, replica_names, run_backend, wait_ready
+from . import names as N
+from .containers import backends, gate_seconds, last_logs, remove, run_backend, wait_ready
 from .engine import Engines, docker_settings
 from .facts import EndpointRouteFact, RouteFact
 from .reader import read_docker_facts
@@ -69,8 +70,13 @@ class DockerDeployments:
             router.ensure()
         resolved = resolve_all(req)
         notes = list(resolved.notes)
-        names = replica_names(
-            req.workspace, req.name, req.fingerprint, req.spec.replicas, secrets_revision(resolved.digests)
+        names = N.backends(
+            req.workspace,
+            req.target_name,
+            req.name,
+            req.fingerprint,
+            req.spec.replicas,
+            secrets_revision(resolved.digests),
         )
         current = backends(client, req.workspace, req.target_name, req.name)
         fresh: list[Any] = []

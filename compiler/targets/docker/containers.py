@@ -18,23 +18,15 @@ from ...plan.target import DeployRequest, Progress
 from ...render.quantities import memory_bytes, nano_cpus
 from ...render.runtime_settings import runtime_settings
 from . import labels as L
+from . import names
 from .engine import RESTART_UNLESS_STOPPED
 from .secrets import ContainerSecrets, DeploymentSecrets
+from .volumes import ensure_volume
 
 DEFAULT_UID = "10001:10001"
 COLLECT_DIR = "/var/lib/modelctl/collected"
 LOG_TAIL = 20
 READY_STREAK = 12
-
-
-def container_name(workspace: str, deployment: str, fingerprint: str, replica: int = 1, revision: str = "") -> str:
-    """`<ws>-<deployment>-<fp12>[-s<secrets revision>]`, plus `-<n>` for replica n ≥ 2."""
-    base = f"{workspace}-{deployment}-{fingerprint[:12]}" + (f"-s{revision}" if revision else "")
-    return base if replica == 1 else f"{base}-{replica}"
-
-
-def replica_names(workspace: str, deployment: str, fingerprint: str, replicas: int, revision: str = "") -> list[str]:
-    return [container_name(workspace, deployment, fingerprint, i, revision) for i in range(1, max(replicas, 1) + 1)]
 
 
 def free_port(address: str = "127.0.0.1") -> int:
@@ -48,6 +40,11 @@ def backends(client: docker.DockerClient, workspace: str, target: str, deploymen
         workspace, **{L.ROLE: "backend", L.TARGET: target, L.RESOURCE: f"Deployment/{deployment}"}
     )
     return client.containers.list(all=True, filters=filters)
+
+
+def backend_named(client: docker.DockerClient, workspace: str, target: str, deployment: str, name: str) -> Any | None:
+    """The deployment's backend container called `name`, if its labels say it is one (never by name alone)."""
+    return next((c for c in backends(client, workspace, target, deployment) if c.name == name), None)
 
 
 def environment(req: DeployRequest, mounted: ContainerSecrets, resolved: DeploymentSecrets) -> dict[str, str]:
@@ -94,9 +91,14 @@ def backend_labels(req: DeployRequest, port: int, secret_digests: dict[str, str]
     }
 
 
-def collect_volume(workspace: str, deployment: str) -> str:
-    """The named volume a deployment's collected data lands in (kept across blue/green swaps)."""
-    return f"modelctl-{workspace}-{deployment}-collected"
+def collected_volume_labels(workspace: str, target: str, deployment: str) -> dict[str, str]:
+    return {
+        L.MANAGED_BY_KEY: L.MANAGED_BY,
+        L.WORKSPACE: workspace,
+        L.TARGET: target,
+        L.ROLE: "collected-data",
+        L.RESOURCE: f"Deployment/{deployment}",
+    }
 
 
 def run_backend(
@@ -106,14 +108,9 @@ def run_backend(
     env = environment(req, secrets, resolved)
     port = free_port()
     mounts = [Mount(target=inside, source=host, type="bind", read_only=True) for host, inside in secrets.mounts]
-    mounts.append(
-        Mount(
-            target=COLLECT_DIR,
-            source=collect_volume(req.workspace, req.name),
-            type="volume",
-            labels={L.MANAGED_BY_KEY: L.MANAGED_BY, L.WORKSPACE: req.workspace},
-        )
-    )
+    volume = names.collected_volume(req.workspace, req.target_name, req.name)
+    ensure_volume(client, volume, collected_volume_labels(req.workspace, req.target_name, req.name))
+    mounts.append(Mount(target=COLLECT_DIR, source=volume, type="volume"))
     labels = backend_labels(req, port, resolved.digests)
     try:
         container = client.containers.run(
@@ -134,10 +131,23 @@ def run_backend(
             security_opt=["no-new-privileges"],
         )
     except DockerException as exc:
+        if getattr(exc, "status_code", None) == 409:
+            raise ApplyError(
+                f"{req.resource}: a container named {name} exists that is not one of this deployment's "
+                f"(its labels: {_owner(client, name)}); modelctl leaves it alone: rename or remove it",
+                resource=req.resource,
+            ) from None
         raise ApplyError(
             f"{req.resource}: could not start a container from {req.image_ref}: {exc}", resource=req.resource
         ) from None
     return container, port
+
+
+def _owner(client: docker.DockerClient, name: str) -> str:
+    try:
+        return L.describe(client.containers.get(name).labels)
+    except DockerException:
+        return "unknown"
 
 
 def gate_seconds(spec) -> float:  # noqa: ANN001

@@ -24,6 +24,7 @@ class ContainerFact:
     prevent_destroy: bool = False
     secrets: tuple[tuple[str, str], ...] | None = None  # (secret id, digest of the value it started with);
     #                                                   None: started by a version that did not record them
+    renamed: bool = False  # found by its labels under an earlier version's name: the plan rolls it
 
     @property
     def running(self) -> bool:
@@ -65,6 +66,7 @@ class RouterFact:
     bind_address: str
     routes: tuple[RouteFact, ...] = ()
     endpoints: tuple[EndpointRouteFact, ...] = ()
+    renamed: bool = False  # found by its labels under an earlier version's name: the plan replaces it
 
     def route(self, deployment: str) -> RouteFact | None:
         return next((r for r in self.routes if r.deployment == deployment), None)

@@ -2,7 +2,8 @@
 and what runs that git may no longer want — from the spec and the target's `DockerFacts`.
 
 A deployment is rolled out when the container receiving traffic runs another fingerprint; repaired
-when the router, a replica or the registry record is missing; rolled when a secret value rotated.
+when the router, a replica or the registry record is missing; rolled when a secret value rotated or
+its containers (or the router) have the names of an earlier version (`names.py`).
 """
 
 from __future__ import annotations
@@ -87,6 +88,14 @@ def plan_deployment(ctx: PlanContext, node: DeploymentNode) -> Action:
             )
         if router is not None and not router.running:
             reasons.append(f"router: the router of target {node.target_name} is not running")
+        renamed = [c.name for c in replicas if c.renamed]
+        if renamed:
+            reasons.append(
+                f"rename: container{'s' * (len(renamed) > 1)} {', '.join(renamed)} "
+                f"take{'s' * (len(renamed) == 1)} this version's names (a blue/green roll)"
+            )
+        if router is not None and router.renamed:
+            reasons.append(f"router: {router.container} takes this version's name")
     stale = [c for c in containers if c.name not in serving] if active is not None else []
     if active is not None and stale:
         reasons.append(f"clean up: {len(stale)} old container{'s' * (len(stale) != 1)}")
@@ -144,6 +153,15 @@ def plan_endpoint(ctx: PlanContext, node: EndpointNode) -> Action:
             node.id,
             "update",
             (f"router: the router of target {node.target_name} is not running",),
+            target=node.target_name,
+            fingerprint=node.fingerprint,
+            change=change,
+        )
+    if router is not None and router.renamed:
+        return Action(
+            node.id,
+            "update",
+            (f"router: {router.container} takes this version's name",),
             target=node.target_name,
             fingerprint=node.fingerprint,
             change=change,

@@ -8,6 +8,7 @@ import re
 from ...plan.target import FactsRequest
 from ...spec.workspace import DockerTarget
 from . import labels as L
+from . import names
 from .engine import Engines, docker_settings
 from .facts import ContainerFact, DockerFacts
 from .router import read_router
@@ -30,7 +31,7 @@ def read_docker_facts(engines: Engines, request: FactsRequest) -> dict[str, Dock
         rows = client.api.containers(all=True, filters=L.managed_filter(request.workspace, **{L.ROLE: "backend"}))
         containers: dict[str, list[ContainerFact]] = {name: [] for name, _ in targets}
         for row in rows:
-            fact = _container(row)
+            fact = _container(row, request.workspace)
             if fact and fact.target in containers:
                 containers[fact.target].append(fact)
         for name, target in targets:
@@ -44,19 +45,26 @@ def read_docker_facts(engines: Engines, request: FactsRequest) -> dict[str, Dock
     return out
 
 
-def _container(row: dict) -> ContainerFact | None:
+def _container(row: dict, workspace: str) -> ContainerFact | None:
     labels = row.get("Labels") or {}
     resource = labels.get(L.RESOURCE, "")
-    if not resource.startswith("Deployment/"):
+    if not resource.startswith("Deployment/") or not L.owned_by(labels, workspace, **{L.ROLE: "backend"}):
         return None
     m = HEALTH.search(row.get("Status", ""))
     health = m.group(1).replace("health: ", "") if m else None
     port = labels.get(L.BACKEND_PORT)
+    name, target, deployment = (
+        (row.get("Names") or ["/?"])[0].lstrip("/"),
+        labels.get(L.TARGET, ""),
+        resource.split("/", 1)[1],
+    )
+    renamed = not names.is_backend(name, workspace, target, deployment)  # an earlier version's name
     return ContainerFact(
         id=row["Id"],
-        name=(row.get("Names") or ["/?"])[0].lstrip("/"),
-        target=labels.get(L.TARGET, ""),
-        deployment=resource.split("/", 1)[1],
+        name=name,
+        target=target,
+        renamed=renamed,
+        deployment=deployment,
         fingerprint=labels.get(L.FINGERPRINT, ""),
         image_ref=labels.get(L.IMAGE_REF, ""),
         state=row.get("State", ""),

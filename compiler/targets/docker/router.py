@@ -21,12 +21,15 @@ from typing import Any
 
 import docker
 from docker.errors import DockerException, NotFound
+from docker.types import Mount
 
 from ...digest import canonical_sha256
 from ...errors import ApplyError
 from . import labels as L
+from . import names
 from .engine import RESTART_UNLESS_STOPPED
 from .facts import EndpointRouteFact, RouteFact, RouterFact
+from .volumes import ensure_volume
 
 ROUTER_UID = 10002
 CONF_DIR = "/etc/modelctl-router"
@@ -144,8 +147,24 @@ def router_image_tag(base: str) -> str:
     return "modelctl/router:" + canonical_sha256([DOCKERFILE, NGINX_CONF, base])[:16]
 
 
+# nginx writes only here (pid, temp files; the Debian package's own folders for good measure): the
+# router's root file system is read-only, its route files live in a volume (put_archive writes them).
+ROUTER_TMPFS = {
+    "/tmp": "rw,noexec,nosuid,size=16m",
+    "/tmp/nginx": f"rw,noexec,nosuid,size=64m,uid={ROUTER_UID},gid={ROUTER_UID},mode=0700",
+    "/run": "rw,noexec,nosuid,size=1m",
+    "/var/lib/nginx": f"rw,noexec,nosuid,size=1m,uid={ROUTER_UID},gid={ROUTER_UID},mode=0700",
+    "/var/cache/nginx": f"rw,noexec,nosuid,size=1m,uid={ROUTER_UID},gid={ROUTER_UID},mode=0700",
+}
+
+
 def router_name(workspace: str, target: str) -> str:
-    return f"modelctl-{workspace}-{target}-router"
+    return names.router(workspace, target)
+
+
+def router_fingerprint(tag: str) -> str:
+    """The router's image and how it is run: a router with another one is replaced."""
+    return tag + "+" + canonical_sha256(["read-only", ROUTER_TMPFS, ROUTES_DIR])[:8]
 
 
 @dataclass
@@ -160,43 +179,102 @@ class Router:
     def name(self) -> str:
         return router_name(self.workspace, self.target_name)
 
+    def _labels(self, role: str = "router") -> dict[str, str]:
+        return {
+            L.MANAGED_BY_KEY: L.MANAGED_BY,
+            L.WORKSPACE: self.workspace,
+            L.ROLE: role,
+            L.TARGET: self.target_name,
+            L.RESOURCE: f"Router/{self.target_name}",
+        }
+
+    # --- finding it: by labels, never by name alone -----------------------------------------------
+
+    def found(self) -> list[Any]:
+        """Every container labelled as this (workspace, target)'s router, whatever its name (an earlier
+        version named it `modelctl-<ws>-<target>-router`)."""
+        return find_routers(self.client, self.workspace, self.target_name)
+
+    def container(self) -> Any | None:
+        """This (workspace, target)'s router container, found by its labels; None when there is none."""
+        return pick_router(self.found(), self.name)
+
+    def _require(self) -> Any:
+        c = self.container()
+        if c is None:
+            raise ApplyError(f"the router {self.name} of target {self.target_name} is gone (apply again)")
+        return c
+
+    def _refuse_foreign(self) -> None:
+        """A container with this router's name that is not this (workspace, target)'s router by its
+        labels is never used, changed or removed: apply stops and says whose it is."""
+        try:
+            c = self.client.containers.get(self.name)
+        except NotFound:
+            return
+        if not L.owned_by(c.labels, self.workspace, **{L.TARGET: self.target_name, L.ROLE: "router"}):
+            raise ApplyError(
+                f"a container named {self.name} exists that is not the router of workspace "
+                f"{self.workspace!r}, target {self.target_name!r} (its labels: {L.describe(c.labels)}); "
+                "modelctl leaves it alone: rename or remove it"
+            )
+
     # --- lifecycle ---------------------------------------------------------------------------
 
     def ensure(self) -> Any:
-        """The router container, built and started if needed (idempotent)."""
+        """The router container, built and started if needed (idempotent). A router of this workspace
+        and target (by labels) with another name or image is replaced, its route files carried over."""
         tag = router_image_tag(self.base)
-        try:
-            c = self.client.containers.get(self.name)
-            if c.labels.get(L.FINGERPRINT) == tag:
-                if c.status != "running":
-                    c.start()
-                    self._wait_running(c)
-                return c
-            c.remove(force=True)  # an older router: routes are rewritten by the deployments that need them
-        except NotFound:
-            pass
+        fingerprint = router_fingerprint(tag)
+        self._refuse_foreign()
+        found = self.found()
+        keep = next((c for c in found if c.name == self.name and c.labels.get(L.FINGERPRINT) == fingerprint), None)
+        if keep is not None:
+            for c in found:
+                if c is not keep:
+                    c.remove(force=True)  # an earlier version's router left by an interrupted replacement
+            keep.reload()
+            if keep.status != "running":
+                keep.start()
+                self._wait_running(keep)
+            return keep
         self._build_image(tag)
-        c = self.client.containers.run(
+        files: dict[str, bytes] = {}
+        for c in sorted(found, key=lambda c: c.status == "running"):  # the running router's files win
+            files.update(route_files(self.client, c.id))
+        for c in found:
+            if c.name == self.name:
+                c.remove(force=True)  # the name is taken by the one being replaced
+        volume = self._routes_volume()
+        new = self.client.containers.create(
             tag,
             name=self.name,
-            detach=True,
             network_mode="host",
             user=f"{ROUTER_UID}:{ROUTER_UID}",
             restart_policy=RESTART_UNLESS_STOPPED,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
-            labels={
-                L.MANAGED_BY_KEY: L.MANAGED_BY,
-                L.WORKSPACE: self.workspace,
-                L.ROLE: "router",
-                L.TARGET: self.target_name,
-                L.RESOURCE: f"Router/{self.target_name}",
-                L.FINGERPRINT: tag,
-            },
+            read_only=True,
+            tmpfs=ROUTER_TMPFS,
+            mounts=[Mount(target=ROUTES_DIR, source=volume, type="volume")],
+            labels={**self._labels(), L.FINGERPRINT: fingerprint},
             mem_limit="128m",
         )
-        self._wait_running(c)
-        return c
+        if files:
+            _put_files(new, ROUTES_DIR, files)
+        for c in found:
+            if c.name != self.name:
+                c.remove(force=True)  # an earlier version's name: its routes are in the new one
+        new.start()
+        self._wait_running(new)
+        return new
+
+    def _routes_volume(self) -> str:
+        """The route files' volume, created with this router's labels; one with another owner's labels
+        is never mounted."""
+        name = names.routes_volume(self.workspace, self.target_name)
+        ensure_volume(self.client, name, self._labels("routes"))
+        return name
 
     def _wait_running(self, c) -> None:  # noqa: ANN001
         deadline = time.monotonic() + 15
@@ -250,7 +328,8 @@ class Router:
 
     def allocate_port(self, deployment: str, port_range: list[int], *, endpoint: bool = False) -> int:
         """The deployment's (or endpoint's) current port, else the lowest free one in the target's range."""
-        routes, endpoints = read_route_files(self.client, self.name)
+        c = self.container()
+        routes, endpoints = read_route_files(self.client, c.id) if c is not None else ([], [])
         if endpoint:
             current = next((e.port for e in endpoints if e.endpoint == deployment), None)
         else:
@@ -323,7 +402,7 @@ class Router:
         )
 
     def set_endpoint(self, ep: EndpointRouteFact) -> None:
-        c = self.client.containers.get(self.name)
+        c = self._require()
         _put_files(c, ROUTES_DIR, {endpoint_file(ep.endpoint): self.endpoint_text(ep).encode()})
         self._reload(c)
 
@@ -335,7 +414,7 @@ class Router:
 
     def set_routes(self, routes: list[RouteFact]) -> None:
         """Write the routes' files in one archive, then one graceful reload."""
-        c = self.client.containers.get(self.name)
+        c = self._require()
         _put_files(c, ROUTES_DIR, {f"{r.deployment}.conf": self.route_text(r).encode() for r in routes})
         self._reload(c)
 
@@ -343,9 +422,8 @@ class Router:
         self._remove_file(f"{deployment}.conf")
 
     def _remove_file(self, filename: str) -> None:
-        try:
-            c = self.client.containers.get(self.name)
-        except NotFound:
+        c = self.container()
+        if c is None:
             return
         if c.status != "running":
             c.start()
@@ -447,42 +525,86 @@ def parse_endpoint_header(first_line: str) -> EndpointRouteFact | None:
         return None
 
 
-def read_route_files(client: docker.DockerClient, name: str) -> tuple[list[RouteFact], list[EndpointRouteFact]]:
-    """The deployments' routes and the endpoints' listeners written into the router `name`."""
+def route_files(client: docker.DockerClient, container: str) -> dict[str, bytes]:
+    """Every `.conf` file in the routes folder of a router container (by id), by file name."""
     try:
-        stream, _ = client.api.get_archive(name, ROUTES_DIR)
+        stream, _ = client.api.get_archive(container, ROUTES_DIR)
     except NotFound:
-        return [], []
+        return {}
     except DockerException as exc:
-        raise ApplyError(f"cannot read the routes of {name}: {exc}") from None
-    data = b"".join(stream)
-    routes, endpoints = [], []
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        raise ApplyError(f"cannot read the routes of {container}: {exc}") from None
+    files: dict[str, bytes] = {}
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
         for member in tar.getmembers():
             if not member.isfile() or not member.name.endswith(".conf"):
                 continue
             file = tar.extractfile(member)  # a file object for every regular file
-            if file is None:
-                continue
-            first = file.readline().decode(errors="replace")
-            route = parse_route_header(first)
-            if route is not None:
-                routes.append(route)
-            endpoint = parse_endpoint_header(first)
-            if endpoint is not None:
-                endpoints.append(endpoint)
+            if file is not None:
+                files[member.name.rsplit("/", 1)[-1]] = file.read()
+    return files
+
+
+def read_route_files(client: docker.DockerClient, container: str) -> tuple[list[RouteFact], list[EndpointRouteFact]]:
+    """The deployments' routes and the endpoints' listeners written into the router `container` (its id)."""
+    routes: list[RouteFact] = []
+    endpoints: list[EndpointRouteFact] = []
+    for data in route_files(client, container).values():
+        first = data.split(b"\n", 1)[0].decode(errors="replace")
+        route = parse_route_header(first)
+        if route is not None:
+            routes.append(route)
+        endpoint = parse_endpoint_header(first)
+        if endpoint is not None:
+            endpoints.append(endpoint)
     return sorted(routes, key=lambda r: r.deployment), sorted(endpoints, key=lambda e: e.endpoint)
 
 
-def read_routes(client: docker.DockerClient, name: str) -> list[RouteFact]:
-    return read_route_files(client, name)[0]
+def read_routes(client: docker.DockerClient, container: str) -> list[RouteFact]:
+    return read_route_files(client, container)[0]
+
+
+def router_filter(workspace: str, target_name: str) -> dict:
+    return L.managed_filter(workspace, **{L.ROLE: "router", L.TARGET: target_name})
+
+
+def find_routers(client: docker.DockerClient, workspace: str, target_name: str) -> list[Any]:
+    """The containers labelled as the router of (workspace, target), whatever their names."""
+    return client.containers.list(all=True, filters=router_filter(workspace, target_name))
+
+
+def pick_router(found: list[Any], name: str) -> Any | None:
+    """Of the labelled routers, the one with this version's name, else a running one, else any."""
+    return (
+        next((c for c in found if c.name == name), None)
+        or next((c for c in found if c.status == "running"), None)
+        or (found[0] if found else None)
+    )
 
 
 def read_router(client: docker.DockerClient, workspace: str, target_name: str, bind_address: str) -> RouterFact | None:
-    name = router_name(workspace, target_name)
-    found = client.api.containers(all=True, filters={"name": f"^/{name}$"})
-    if not found:
+    """The router of (workspace, target), found by its labels; `renamed` when it (or a leftover) has the
+    name of an earlier version, so the plan replaces it."""
+    rows = client.api.containers(all=True, filters=router_filter(workspace, target_name))
+    if not rows:
         return None
-    running = found[0].get("State") == "running"
-    routes, endpoints = read_route_files(client, name)
-    return RouterFact(target_name, name, running, bind_address, tuple(routes), tuple(endpoints))
+    name = router_name(workspace, target_name)
+
+    def row_name(row: dict) -> str:
+        return (row.get("Names") or ["/?"])[0].lstrip("/")
+
+    row = (
+        next((r for r in rows if row_name(r) == name), None)
+        or next((r for r in rows if r.get("State") == "running"), None)
+        or rows[0]
+    )
+    routes, endpoints = read_route_files(client, row["Id"])
+    renamed = any(row_name(r) != name for r in rows)
+    return RouterFact(
+        target_name,
+        row_name(row),
+        row.get("State") == "running",
+        bind_address,
+        tuple(routes),
+        tuple(endpoints),
+        renamed=renamed,
+    )

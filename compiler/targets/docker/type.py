@@ -52,16 +52,22 @@ class DockerType(TargetType):
         as for secret mounts)."""
         import docker
 
-        from .containers import collect_volume
+        from . import labels as L
+        from . import names
+        from .containers import collected_volume_labels
 
         try:
             client = docker.from_env()
             try:
-                return Path(client.volumes.get(collect_volume(workspace, node.name)).attrs["Mountpoint"])
+                volume = client.volumes.get(names.collected_volume(workspace, node.target_name, node.name))
             finally:
                 client.close()
         except docker.errors.DockerException:
             return None
+        expected = collected_volume_labels(workspace, node.target_name, node.name)
+        if not L.owned_by(volume.attrs.get("Labels"), workspace, **expected):
+            return None  # a volume of that name that is not this deployment's: never read as its data
+        return Path(volume.attrs["Mountpoint"])
 
     def check(
         self,
