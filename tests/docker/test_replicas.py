@@ -32,7 +32,7 @@ def test_replicas_are_balanced_healed_and_rolled(workspace):
     plan, outcome = ws.apply()
     assert outcome.ok, [r.message for r in outcome.results]
     first, second = by_replica(ws, "blue")
-    assert second.name == first.name + "-2"
+    assert second.name == first.name + "_2"
     for _ in range(40):
         assert ws.score("blue", [[5.1, 3.5, 1.4, 0.2]]).status_code == 200
     counts = wait_for_scored([first, second], 40)
