@@ -67,6 +67,19 @@ class Metrics:
         self.dropped = Counter(
             "modelctl_collector_dropped", "Records dropped (queue_full or sink_error).", ("reason",), registry=reg
         )
+        self.rejected = Counter(
+            "modelctl_requests_rejected",
+            "Requests refused with 503 before their body was read, by reason (memory: the budget was taken).",
+            ("reason",),
+            registry=reg,
+        )
+        self.rejected_memory = self.rejected.labels("memory")
+        self.memory_budget = Gauge(
+            "modelctl_memory_budget_bytes",
+            "Memory budget for requests in flight (sum over live workers).",
+            registry=reg,
+            multiprocess_mode="livesum",
+        )
         self._children: dict = {}
 
     def observe(self, model: str, endpoint: str, status: int, seconds: float) -> None:
