@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import os
 import sys
+import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
@@ -135,7 +136,7 @@ class App:
                 loop = asyncio.get_running_loop()
                 self.log.bind(loop)
                 if self.queue is not None:
-                    self.queue.start()
+                    self.queue.start(_process_start())
                 # Load before this worker accepts connections: workers share one socket, so a worker
                 # that is still loading must not take requests another worker could serve. A failing
                 # load (e.g. init() raising) is recorded and reported, never a crash loop.
@@ -464,6 +465,18 @@ def _call_soon(loop, fn, *args) -> None:
         loop.call_soon_threadsafe(fn, *args)
     except RuntimeError:
         pass
+
+
+def _process_start() -> float:
+    """When this process started (epoch seconds), from /proc; now when unknown."""
+    try:
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rpartition(")")[2].split()[19])  # field 22, starttime
+        with open("/proc/stat") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return time.time()
 
 
 def _guard(fn, *args):

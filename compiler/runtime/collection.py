@@ -65,8 +65,32 @@ class CollectionQueue:
         self._held_added = 0
         self._held_released = 0
 
-    def start(self) -> None:
+    def start(self, started: float | None = None) -> None:
+        """Start the writer; a sink with a sweep() (file) also removes what dead writers left behind,
+        in its own thread (the sink's folder may be large)."""
         self._thread.start()
+        sweep = getattr(self.sink, "sweep", None)
+        if sweep is not None:
+            threading.Thread(target=self._sweep, args=(sweep, started), name="modelctl-sweep", daemon=True).start()
+
+    def _sweep(self, sweep, started) -> None:
+        try:
+            removed = sweep(started)
+        except Exception as exc:  # never fatal
+            sys.stderr.write(
+                orjson.dumps(
+                    {"level": "error", "msg": "removing stale temp files failed", "error": str(exc)[:500]}
+                ).decode()
+                + "\n"
+            )
+            return
+        if removed:
+            sys.stderr.write(
+                orjson.dumps(
+                    {"level": "warning", "msg": "removed temp files of dead writers", "files": removed}
+                ).decode()
+                + "\n"
+            )
 
     def held_bytes(self) -> int:
         """Estimated memory the queued records hold (their requests' reservations)."""
