@@ -2,7 +2,8 @@
 
 Raw ASGI on purpose: the request path is short and allocation-light. Fast built-in models predict
 directly on the event loop (measured far better p99 than hopping to a thread pool); custom scripts
-and large batches run in a thread with a timeout (504).
+and large batches run in a thread with a timeout (504). A request body is read only once its
+estimated memory fits in the worker's budget (memory.py), else 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import contextvars
 import os
 import sys
+import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
@@ -24,6 +26,7 @@ from .auth import Authenticator
 from .collection import CollectionQueue
 from .collector import ScoringContext, current
 from .errors import HTTPError
+from .memory import RETRY_AFTER_SECONDS, Admission, MiB, Ticket, budget_for
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import Metrics
 from .models import ModelSet
@@ -33,6 +36,7 @@ from .tensors import decode_input, encode_output
 JSON = b"application/json"
 DUMP = orjson.OPT_SERIALIZE_NUMPY
 MAX_REQUEST_ID = 128
+MIN_BUDGET = 16 * 1024 * 1024  # a worker's budget never goes below this (small requests still fit)
 
 
 def _dump(obj) -> bytes:
@@ -46,10 +50,11 @@ def _request_id(raw: bytes | None) -> str:
 
 
 class Route:
-    __slots__ = ("kind", "model", "version", "auth", "label")
+    __slots__ = ("kind", "model", "version", "auth", "label", "ticket")
 
     def __init__(self, kind, model=None, version=None, auth=True):
         self.kind, self.model, self.version, self.auth = kind, model, version, auth
+        self.ticket: Ticket | None = None
 
 
 _STATIC = {
@@ -96,6 +101,9 @@ class App:
         self.queue = CollectionQueue(coll, self.metrics) if coll.enabled else None
         self.models = ModelSet(settings.models, self.metrics, self.queue)
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="modelctl-score")
+        # Provisional until the models are loaded (lifespan startup measures this worker then).
+        self.admission = Admission(budget_for(settings)[0], self.queue)
+        self._custom = {name: slot.cfg.framework == "custom" for name, slot in self.models.slots.items()}
         self.max_body = settings.max_body_bytes
         self.timeout = settings.timeout_seconds
         self.inline_rows = settings.inline_max_rows
@@ -128,11 +136,12 @@ class App:
                 loop = asyncio.get_running_loop()
                 self.log.bind(loop)
                 if self.queue is not None:
-                    self.queue.start()
+                    self.queue.start(_process_start())
                 # Load before this worker accepts connections: workers share one socket, so a worker
                 # that is still loading must not take requests another worker could serve. A failing
                 # load (e.g. init() raising) is recorded and reported, never a crash loop.
                 await loop.run_in_executor(None, self.models.load_all)
+                self._set_budget()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.queue is not None:  # graceful shutdown: everything queued reaches the sink
@@ -142,6 +151,29 @@ class App:
                 self.metrics.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def _set_budget(self) -> None:
+        """This worker's memory budget, now that its models are loaded (their memory is measured)."""
+        budget, facts = budget_for(self.settings)
+        entry = {"msg": "memory budget", "pid": os.getpid(), **facts, "derivedBytes": budget}
+        if budget < MIN_BUDGET and self.settings.memory_budget_bytes is None:
+            budget = MIN_BUDGET
+            sys.stderr.write(
+                orjson.dumps(
+                    {
+                        "level": "warning",
+                        "msg": "the workers leave almost no memory for "
+                        "requests: lower MODELCTL_WORKERS or raise the memory limit",
+                        **entry,
+                    }
+                ).decode()
+                + "\n"
+            )
+        self.admission.set_budget(budget)
+        self.metrics.memory_budget.set(budget)
+        self.log.write(
+            {**entry, "budgetBytes": budget, "maxJsonBodyBytes": min(self.max_body, self.admission.max_json_body())}
+        )
 
     async def http(self, scope, receive, send):
         start = perf_counter()
@@ -159,6 +191,7 @@ class App:
         method, path = scope["method"], scope["path"]
         model_label, endpoint = "", "unknown"
         extra_headers = ()
+        ticket = None
         self.metrics.in_flight.inc()
         try:
             r = route(method, path)
@@ -167,7 +200,11 @@ class App:
                 model_label = r.model if r.model in self.models.slots else "_unknown"
             if r.auth:
                 self.auth.check(auth, r.model)
-            body = await self._read_body(receive, clen) if method == "POST" else b""
+            if method == "POST":
+                r.ticket = ticket = Ticket(custom=self._custom_target(r, scope))
+                body = await self._read_body(receive, clen, bin_hdr, ticket)
+            else:
+                body = b""
             status, payload, ctype, extra_headers = await self._handlers[r.kind](r, body, bin_hdr, rid, scope)
             if endpoint == "score":
                 model_label = r.model
@@ -201,6 +238,8 @@ class App:
             await send({"type": "http.response.body", "body": payload if method != "HEAD" else b""})
         finally:
             self.metrics.in_flight.dec()
+            if ticket is not None and ticket.cost:
+                self.admission.release(ticket)
         elapsed = perf_counter() - start
         self.metrics.observe(model_label, endpoint, status, elapsed)
         self.log.request(
@@ -216,7 +255,18 @@ class App:
             }
         )
 
-    async def _read_body(self, receive, clen: bytes | None) -> bytes:
+    def _custom_target(self, r: Route, scope) -> bool:
+        """Is the model this POST goes to a custom script (which parses the body once more)?"""
+        return self._custom.get(r.model if r.kind == "infer" else self._score_model(scope), False)
+
+    def _score_model(self, scope) -> str:
+        name = self.models.default
+        if scope["query_string"]:
+            name = parse_qs(scope["query_string"].decode("latin-1")).get("model", [name])[0]
+        return name
+
+    async def _read_body(self, receive, clen: bytes | None, bin_hdr: bytes | None, ticket: Ticket) -> bytes:
+        """The body, read only once its estimated memory is reserved in this worker's budget."""
         limit = self.max_body
         if clen is not None:
             try:
@@ -225,8 +275,22 @@ class App:
                 raise HTTPError(400, "invalid Content-Length") from None
             if declared > limit:
                 raise HTTPError(413, f"body of {declared} bytes exceeds the limit of {limit} bytes")
+            binary = 0
+            if bin_hdr is not None:  # binary tensor data costs less than JSON (validated later)
+                try:
+                    header = int(bin_hdr)
+                    binary = declared - header if 0 <= header <= declared else 0
+                except ValueError:
+                    pass
+            cost = ticket.estimate(declared - binary, binary)
+            if not self.admission.try_reserve(ticket, cost):
+                await self._refuse(receive, ticket, cost, True)
         message = await receive()
         body = message.get("body", b"")
+        if clen is None and body:
+            cost = ticket.estimate(len(body))
+            if not self.admission.try_reserve(ticket, cost):
+                await self._refuse(receive, ticket, cost, message.get("more_body", False))
         if not message.get("more_body"):
             if len(body) > limit:
                 raise HTTPError(413, f"body exceeds the limit of {limit} bytes")
@@ -240,11 +304,40 @@ class App:
             size += len(chunk)
             if size > limit:
                 raise HTTPError(413, f"body exceeds the limit of {limit} bytes")
+            if clen is None and chunk:  # no Content-Length: reserve as the body streams in
+                cost = ticket.estimate(len(chunk))
+                if not self.admission.try_reserve(ticket, cost):
+                    await self._refuse(receive, ticket, cost, message.get("more_body", False))
             chunks.append(chunk)
         return b"".join(chunks)
 
+    async def _refuse(self, receive, ticket: Ticket, cost: int, more_body: bool) -> None:
+        """The request's estimated memory does not fit: 413 when it could never fit this worker's
+        budget, else 503 + Retry-After after reading (and dropping) the rest of the body, so that the
+        client, still sending, gets the answer rather than a reset connection."""
+        admission = self.admission
+        if ticket.cost + cost > admission.budget:
+            raise HTTPError(
+                413,
+                f"this request needs an estimated {(ticket.cost + cost) / MiB:.0f} MiB of memory, "
+                f"more than this worker's budget of {admission.budget / MiB:.0f} MiB; the largest "
+                f"JSON body it accepts is {admission.budget // ticket.json_factor} bytes",
+            )
+        self.metrics.rejected_memory.inc()
+        free = admission.free()
+        while more_body:
+            message = await receive()
+            more_body = message["type"] != "http.disconnect" and message.get("more_body", False)
+        raise HTTPError(
+            503,
+            f"the server is busy: this request needs an estimated {cost / MiB:.0f} MiB of memory "
+            f"and {free / MiB:.0f} MiB of this worker's budget is free; retry after "
+            f"{RETRY_AFTER_SECONDS} s",
+            headers=[(b"retry-after", str(RETRY_AFTER_SECONDS).encode())],
+        )
+
     # ---- scoring --------------------------------------------------------------------------------
-    async def _call(self, model, fn, rows: int, rid: str, *args):
+    async def _call(self, model, fn, rows: int, rid: str, ticket: Ticket | None, *args):
         """Inline for fast built-in models and small batches; otherwise a thread with a timeout."""
         if model.inline and rows <= self.inline_rows:
             return _guard(fn, *args)
@@ -252,17 +345,22 @@ class App:
         if self.queue is not None:
             ctx.run(current.set, ScoringContext(self.queue, model.cfg.name, model.cfg.version, rid))
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.executor, ctx.run, _guard, fn, *args)
+        job = self.executor.submit(ctx.run, _guard, fn, *args)
         try:
-            return await asyncio.wait_for(future, self.timeout)
+            return await asyncio.wait_for(asyncio.wrap_future(job, loop=loop), self.timeout)
         except asyncio.TimeoutError:
+            if ticket is not None and ticket.cost:  # the thread still holds the memory: release when it ends
+                late = Ticket()
+                late.cost, ticket.cost = ticket.cost, 0
+                job.add_done_callback(lambda _job: _call_soon(loop, self.admission.release, late))
             raise HTTPError(504, f"scoring took longer than {self.timeout:g} s") from None
 
-    def _collect(self, model, rid: str, inputs, outputs) -> None:
-        """Queue references only (no copy, no encoding): the collector's writer thread builds the record."""
+    def _collect(self, model, rid: str, inputs, outputs, ticket: Ticket | None) -> None:
+        """Queue references only (no copy, no encoding): the collector's writer thread builds the record.
+        The record holds the request's parsed inputs: its memory estimate goes with it."""
         q = self.queue
         if q is not None and (q.sample_all or q.sampled()):
-            q.offer("scoring", model.cfg.name, model.cfg.version, rid, inputs, outputs)
+            q.offer("scoring", model.cfg.name, model.cfg.version, rid, inputs, outputs, ticket.cost if ticket else 0)
 
     async def infer(self, r: Route, body: bytes, bin_hdr, rid, scope):
         model = self.models.ready_model(r.model, r.version)
@@ -295,7 +393,7 @@ class App:
                 if name not in arrays:
                     raise HTTPError(422, f"missing input '{name}'", input=name)
         rows = next(iter(arrays.values())).shape[0] if next(iter(arrays.values())).ndim else 1
-        results = await self._call(model, model.predict, rows, rid, arrays)
+        results = await self._call(model, model.predict, rows, rid, r.ticket, arrays)
         requested, binary_default = _requested_outputs(doc)
         names = list(results) if requested is None else list(requested)
         outputs, blobs_out = [], []
@@ -310,7 +408,7 @@ class App:
         response = {"model_name": model.cfg.name, "model_version": model.cfg.version, "outputs": outputs}
         if isinstance(doc.get("id"), str):
             response["id"] = doc["id"]
-        self._collect(model, rid, arrays, results)
+        self._collect(model, rid, arrays, results, r.ticket)
         payload = _dump(response)
         if blobs_out:
             header = [(b"inference-header-content-length", str(len(payload)).encode())]
@@ -318,16 +416,14 @@ class App:
         return 200, payload, JSON, ()
 
     async def score(self, r: Route, body: bytes, bin_hdr, rid, scope):
-        name = self.models.default
-        if scope["query_string"]:
-            name = parse_qs(scope["query_string"].decode("latin-1")).get("model", [name])[0]
+        name = self._score_model(scope)
         r.model = name if name in self.models.slots else "_unknown"
         model = self.models.ready_model(name)
         doc = _loads(body)
         if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
             raise HTTPError(422, "body must be a JSON object with a 'data' list", input="data")
-        result = await self._call(model, model.score, len(doc["data"]), rid, body, doc)
-        self._collect(model, rid, {"data": doc["data"]}, result)
+        result = await self._call(model, model.score, len(doc["data"]), rid, r.ticket, body, doc)
+        self._collect(model, rid, {"data": doc["data"]}, result, r.ticket)
         return 200, _dump(result), JSON, ()
 
     # ---- metadata, health, metrics -------------------------------------------------------------
@@ -361,6 +457,26 @@ class App:
 
     async def openapi_doc(self, r, body, bin_hdr, rid, scope):
         return 200, self._openapi, JSON, ()
+
+
+def _call_soon(loop, fn, *args) -> None:
+    """From another thread: run fn on the event loop (unless the loop has closed: shutting down)."""
+    try:
+        loop.call_soon_threadsafe(fn, *args)
+    except RuntimeError:
+        pass
+
+
+def _process_start() -> float:
+    """When this process started (epoch seconds), from /proc; now when unknown."""
+    try:
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rpartition(")")[2].split()[19])  # field 22, starttime
+        with open("/proc/stat") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return time.time()
 
 
 def _guard(fn, *args):

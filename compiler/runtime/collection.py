@@ -5,6 +5,12 @@ references (time, collection, model, version, request id, inputs, outputs) to a 
 copy, no lock, no encoding; when the queue is full the record is dropped and counted. The writer
 thread builds, redacts and encodes the records of a whole batch and hands them to the sink grouped by
 partition. close() drains everything still queued (graceful shutdown).
+
+Queued records keep their request's parsed inputs alive, so a scored record carries its request's
+memory estimate (memory.py): the bytes queued records hold count against the worker's memory budget,
+and a record that would take them over `max_held_bytes` is dropped (`queue_full`) like one over
+`queueSize`. The request path adds to `_held_added`, the writer thread to `_held_released` once a
+batch is written: one writer per counter, no lock.
 """
 
 from __future__ import annotations
@@ -55,23 +61,61 @@ class CollectionQueue:
         self._wake = threading.Event()
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="modelctl-collector", daemon=True)
+        self.max_held_bytes = 1 << 62  # set from the worker's memory budget (memory.Admission)
+        self._held_added = 0
+        self._held_released = 0
 
-    def start(self) -> None:
+    def start(self, started: float | None = None) -> None:
+        """Start the writer; a sink with a sweep() (file) also removes what dead writers left behind,
+        in its own thread (the sink's folder may be large)."""
         self._thread.start()
+        sweep = getattr(self.sink, "sweep", None)
+        if sweep is not None:
+            threading.Thread(target=self._sweep, args=(sweep, started), name="modelctl-sweep", daemon=True).start()
+
+    def _sweep(self, sweep, started) -> None:
+        try:
+            removed = sweep(started)
+        except Exception as exc:  # never fatal
+            sys.stderr.write(
+                orjson.dumps(
+                    {"level": "error", "msg": "removing stale temp files failed", "error": str(exc)[:500]}
+                ).decode()
+                + "\n"
+            )
+            return
+        if removed:
+            sys.stderr.write(
+                orjson.dumps(
+                    {"level": "warning", "msg": "removed temp files of dead writers", "files": removed}
+                ).decode()
+                + "\n"
+            )
+
+    def held_bytes(self) -> int:
+        """Estimated memory the queued records hold (their requests' reservations)."""
+        return self._held_added - self._held_released
 
     def sampled(self) -> bool:
         return self.sample_all or random.random() < self._sampling
 
-    def offer(self, collection: str, model: str, version: str, request_id, inputs, outputs=DATA) -> bool:
+    def offer(self, collection: str, model: str, version: str, request_id, inputs, outputs=DATA, cost: int = 0) -> bool:
         """Queue a record without blocking or copying. Returns False when it was dropped.
 
-        `outputs` omitted: a custom collection whose data is `inputs`.
+        `outputs` omitted: a custom collection whose data is `inputs`. `cost`: the memory the record
+        holds (event-loop thread only; the Collector API passes none).
         """
         queue = self._queue
-        if self._closing or len(queue) >= self._maxsize:
+        if (
+            self._closing
+            or len(queue) >= self._maxsize
+            or (cost and self._held_added - self._held_released + cost > self.max_held_bytes)
+        ):
             self.metrics.dropped.labels("queue_full").inc()
             return False
-        queue.append((time.time(), collection, model, version, request_id, inputs, outputs))
+        if cost:
+            self._held_added += cost
+        queue.append((time.time(), collection, model, version, request_id, inputs, outputs, cost))
         if len(queue) == self._batch:
             self._wake.set()
         return True
@@ -108,13 +152,19 @@ class CollectionQueue:
                 return
 
     def _write(self, batch: list[tuple]) -> None:
+        try:
+            self._encode_and_write(batch)
+        finally:
+            self._held_released += sum(item[7] for item in batch)
+
+    def _encode_and_write(self, batch: list[tuple]) -> None:
         """Build, redact and encode a batch, grouped by partition (model, version, UTC hour, collection)."""
         fields = self._redact
         groups: dict[tuple, list[bytes]] = {}
         prefixes: dict[int, str] = {}
         counts: dict[str, int] = {}
         try:
-            for ts, collection, model, version, rid, inputs, outputs in batch:
+            for ts, collection, model, version, rid, inputs, outputs, _cost in batch:
                 whole = int(ts)
                 prefix = prefixes.get(whole)
                 if prefix is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .memory import memory_limit
 
 AUTH_MODES = ("key", "token", "mtls", "none")
 FRAMEWORKS = ("sklearn", "onnx", "mlflow", "custom")
@@ -63,6 +64,9 @@ class Settings:
     tls_client_ca_file: Path | None = None
     access_log: bool = True
     collection: CollectionSettings = field(default_factory=CollectionSettings)
+    memory_limit_bytes: int = 1 << 60  # the container's (cgroup) memory limit, or the machine's memory
+    memory_limit_source: str = "unknown"  # the file (or variable) it came from
+    memory_budget_bytes: int | None = None  # per worker; None: derived from the limit (memory.py)
 
 
 def _spec_list(raw, where: str) -> tuple[TensorSpec, ...]:
@@ -225,9 +229,26 @@ def load_settings(env=None) -> Settings:
         tls_client_ca_file=_env_path(env, "MODELCTL_TLS_CLIENT_CA_FILE"),
         access_log=env.get("MODELCTL_ACCESS_LOG", "1") not in ("0", "false", "no"),
         collection=collection_from_env(env.get("MODELCTL_DATA_COLLECTION")),
+        **_memory(env),
     )
     _check_auth(settings)
+    _check_memory(settings)
     return settings
+
+
+def _memory(env) -> dict:
+    override = _env_int(env, "MODELCTL_MEMORY_LIMIT_BYTES", 0, minimum=0)
+    limit, source = (override, "MODELCTL_MEMORY_LIMIT_BYTES") if override else memory_limit()
+    budget = _env_int(env, "MODELCTL_MEMORY_BUDGET_BYTES", 0, minimum=0)
+    return {"memory_limit_bytes": limit, "memory_limit_source": source, "memory_budget_bytes": budget or None}
+
+
+def _check_memory(s: Settings) -> None:
+    if s.memory_budget_bytes is not None and s.memory_budget_bytes * s.workers > s.memory_limit_bytes:
+        raise ConfigError(
+            f"MODELCTL_MEMORY_BUDGET_BYTES × MODELCTL_WORKERS ({s.memory_budget_bytes} × {s.workers}) "
+            f"exceeds the memory limit of {s.memory_limit_bytes} bytes ({s.memory_limit_source})"
+        )
 
 
 def _check_auth(s: Settings) -> None:

@@ -6,6 +6,7 @@ partition: {(model, version, hours since the epoch (UTC), collection): [record J
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
 import re
@@ -44,7 +45,14 @@ class FileSink:
 
     One file per batch and partition, written to a dot-prefixed temp name, fsynced and renamed, so
     readers never see a partial file and names never collide across workers.
+
+    The writer holds an exclusive flock on its temp file until it is renamed. A writer killed
+    mid-write (OOM, SIGKILL) leaves its temp file behind, unlocked: sweep(), run by every worker when
+    it starts, removes such files. The lock, not the pid in the name, tells a dead writer's file from
+    a live one: containers that share the volume (blue/green) have their own pid namespaces.
     """
+
+    TMP_MIN_AGE = 60.0  # seconds; a live writer locks its file within microseconds of creating it
 
     def __init__(self, root: Path):
         self.root = root
@@ -66,16 +74,65 @@ class FileSink:
                 folder.mkdir(parents=True, exist_ok=True)
                 f = open(tmp, "xb")
             with f:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # released when closed (or when this process dies)
                 f.write(b"\n".join(lines))
                 f.write(b"\n")
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, folder / name)
+                os.replace(tmp, folder / name)
             dir_fd = os.open(folder, os.O_RDONLY)
             try:
                 os.fsync(dir_fd)
             finally:
                 os.close(dir_fd)
+
+    def sweep(self, started: float | None = None) -> int:
+        """Remove dead writers' temp files: dot-prefixed `.tmp` files that nobody holds a lock on and
+        that are older than `started` (this process's start) and TMP_MIN_AGE. Returns how many."""
+        cutoff = min(time.time() - self.TMP_MIN_AGE, started if started is not None else time.time())
+        removed = 0
+        stack = [str(self.root)]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif (
+                        entry.name.startswith(".")
+                        and entry.name.endswith(".tmp")
+                        and entry.stat(follow_symlinks=False).st_mtime < cutoff
+                        and _remove_unlocked(entry.path)
+                    ):
+                        removed += 1
+                except OSError:
+                    continue
+        return removed
+
+
+def _remove_unlocked(path: str) -> bool:
+    """Unlink `path` if no process holds a lock on it (checked on the same inode while holding ours)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # a live writer holds it
+        if os.stat(path, follow_symlinks=False).st_ino != os.fstat(fd).st_ino:
+            return False  # renamed and replaced meanwhile: not the file we locked
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 class HttpSink:
