@@ -39,6 +39,7 @@ TUNING = {
     "max_body_bytes": "MODELCTL_MAX_BODY_BYTES",
     "inline_max_rows": "MODELCTL_INLINE_MAX_ROWS",
     "access_log": "MODELCTL_ACCESS_LOG",
+    "memory_budget_bytes": "MODELCTL_MEMORY_BUDGET_BYTES",
 }
 
 # Per auth mode: the keys the auth secret must hold, and the runtime variable naming each one's file.

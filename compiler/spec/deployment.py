@@ -129,6 +129,13 @@ class RuntimeTuning(StrictModel):
         description="Built-in models predict on the event loop up to this many rows (default 64).",
     )
     access_log: bool | None = Field(None, description="Per-request JSON log lines (default true).")
+    memory_budget_bytes: int | None = Field(
+        None,
+        ge=1 << 20,
+        le=1 << 40,
+        description="Memory each worker may spend on requests in flight (default: derived from the container's "
+        "memory limit); a request that does not fit now gets 503 with Retry-After.",
+    )
 
 
 class DeploymentSpec(StrictModel):

@@ -317,11 +317,14 @@ def test_spec_runtime_tuning_reaches_the_runtime(tmp_path):
         image="i",
         target="t",
         auth={"mode": "none"},
-        runtime=RuntimeTuning(workers=3, max_body_bytes=1 << 20, inline_max_rows=8, access_log=False),
+        runtime=RuntimeTuning(
+            workers=3, max_body_bytes=1 << 20, inline_max_rows=8, access_log=False, memory_budget_bytes=64 << 20
+        ),
     )
     env = runtime_settings(spec, port=8080)
     got = runtime.load_settings({**env, "MODELCTL_CONFIG": str(_config(tmp_path))})
     assert (got.workers, got.max_body_bytes, got.inline_max_rows, got.access_log) == (3, 1 << 20, 8, False)
+    assert got.memory_budget_bytes == 64 << 20
     assert "MODELCTL_WORKERS" not in runtime_settings(
         DeploymentSpec(image="i", target="t", auth={"mode": "none"}), port=8080
     )  # unset: the runtime's default
