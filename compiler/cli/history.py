@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from .consoles import is_piped
 from .deploy import ListFormat
 from .plan import console, user_errors
 
@@ -114,11 +115,13 @@ def history(
     table = Table(box=None)
     for head in ("WHEN", "RUN", "RESOURCE", "ACTION", "RESULT", "VERSIONS", "TARGET", "WHO", "COMMIT"):
         table.add_column(head, no_wrap=True)
-    table.add_column("WHY", no_wrap=True, overflow="ellipsis", max_width=60)
+    piped = is_piped(console)  # a terminal gets a short WHY; a pipe (CI log, file) the whole text
+    table.add_column("WHY", no_wrap=True, overflow="ellipsis", max_width=None if piped else 60)
     for a, extra in rows:
         colour = {"ok": "green", "failed": "red"}.get(a.result, "yellow")
         when = a.finished_at or a.started_at
-        why = "; ".join(a.detail.get("reasons", []))[:80]
+        why = "; ".join(a.detail.get("reasons", []))
+        why = why if piped else why[:80]
         shown = extra.get("image") or ""
         if extra.get("models"):
             shown += (" " if shown else "") + "(" * bool(shown) + ", ".join(extra["models"]) + ")" * bool(shown)
