@@ -77,6 +77,17 @@ def _image_models(registry, name: str, version: int) -> list | None:  # noqa: AN
         return None
 
 
+def _check_resource(directory: Path, resource: str) -> None:
+    """No history for a resource the repo and the registry do not know is a typo: an error with a hint."""
+    from .lookup import known_names, unknown
+
+    kind, _, name = resource.partition("/")
+    name = name.split("@", 1)[0]
+    _, names = known_names(directory)
+    if name not in names[kind]:
+        raise unknown(kind.lower(), name, names[kind])
+
+
 def history(
     args: Optional[List[str]] = typer.Argument(
         None,
@@ -106,11 +117,13 @@ def history(
                 rows = [
                     (a, versions(a, registry)) for a in registry.history(resource=resource, run_id=run, limit=limit)
                 ]
+        if not rows and resource:
+            _check_resource(directory, resource)
     if fmt is ListFormat.json:
         console.print_json(json.dumps([{**a.to_dict(), **extra} for a, extra in rows]))
         return
     if not rows:
-        console.print("no history yet")
+        console.print(f"no history yet for {escape(resource)}" if resource else "no history yet")
         return
     table = Table(box=None)
     for head in ("WHEN", "RUN", "RESOURCE", "ACTION", "RESULT", "VERSIONS", "TARGET", "WHO", "COMMIT"):
