@@ -69,12 +69,32 @@ class _Context:
             raise TypeError(f"{node_id} is a {type(node).__name__}, not a {cls.__name__}")
         return node
 
-    def error(self, doc: LoadedDocument, path: tuple, message: str, *, key: bool = False, **kw) -> None:
-        """Report at the field's value, or at its key when the key itself is the reference."""
-        if kw.get("code") == "unknown-reference" and not kw.get("suggestion") and self.result.unreadable:
-            kw["suggestion"] = (
-                f"it may be defined in {', '.join(self.result.unreadable)}, which could not be read (see its error)"
+    def error(
+        self,
+        doc: LoadedDocument,
+        path: tuple,
+        message: str,
+        *,
+        key: bool = False,
+        ref: tuple[str, str] | None = None,
+        **kw: Any,
+    ) -> None:
+        """Report at the field's value, or at its key when the key itself is the reference.
+
+        `ref`: the (kind, name) an unknown-reference error is about. A document of that name in a
+        file that failed to parse is no unknown name: the error says where it is and which parse
+        error to fix, with no "did you mean" (the likely cause of a follow-on error)."""
+        if ref is not None and (broken := self.result.unparsed.get(ref)) is not None:
+            where = broken.location.file if broken.location else "a file"
+            message = f"{ref[0].lower()} '{ref[1]}' is in {where}, which could not be parsed"
+            kw.update(
+                code="unparsed-reference",
+                expected=None,
+                suggestion=f"fix the error at {broken.location or where} first",
             )
+        elif kw.get("code") == "unknown-reference" and self.result.unreadable:
+            maybe = f"it may be defined in {', '.join(self.result.unreadable)}, which could not be read (see its error)"
+            kw["suggestion"] = f"{kw['suggestion']} — or {maybe}" if kw.get("suggestion") else maybe
         self.diags.append(Diagnostic(printable(message), doc.raw.locate(path, key=key), path=field_path(path), **kw))
 
     def diagnose(self, node: Node, path: tuple, message: str, **kw: Any) -> Diagnostic:
@@ -324,6 +344,7 @@ def _environment(ctx: _Context, doc: LoadedDocument, node_id: str) -> Environmen
                     ("spec", "inherit"),
                     f"unknown environment '{spec.inherit}'",
                     code="unknown-reference",
+                    ref=("Environment", spec.inherit),
                     suggestion=did_you_mean(spec.inherit, _environment_names(ctx)),
                 )
             return None
@@ -360,6 +381,7 @@ def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode 
                 ("spec", "models", i),
                 f"unknown model '{name}'",
                 code="unknown-reference",
+                ref=("Model", name),
                 expected="the name of a Model in this repo",
                 suggestion=did_you_mean(name, ctx.names("Model")),
             )
@@ -380,6 +402,7 @@ def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode 
                 ("spec", "environment"),
                 f"unknown environment '{spec.environment}'",
                 code="unknown-reference",
+                ref=("Environment", spec.environment),
                 expected="curated/<name> or an Environment in this repo",
                 suggestion=hint,
             )
@@ -436,6 +459,7 @@ def _deployment(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Deploy
             ("spec", "image"),
             f"unknown image '{spec.image}'",
             code="unknown-reference",
+            ref=("Image", spec.image),
             expected="the name of an Image in this repo",
             suggestion=did_you_mean(spec.image, ctx.names("Image")),
         )
@@ -513,6 +537,7 @@ def _endpoint(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Endpoint
                 path,
                 f"unknown deployment '{name}'",
                 code="unknown-reference",
+                ref=("Deployment", name),
                 key=is_key,
                 expected="the name of a Deployment in this repo",
                 suggestion=did_you_mean(name, ctx.names("Deployment")),

@@ -319,6 +319,30 @@ def parse_text(text: str, file: str) -> tuple[list[RawDocument], list[Diagnostic
     return docs, diags
 
 
+_SEPARATOR = re.compile(r"^---", re.MULTILINE)
+_KIND = re.compile(r"^kind:[ \t]*[\"']?([A-Za-z]+)[\"']?[ \t]*(?:#.*)?$", re.MULTILINE)
+_FLOW_NAME = re.compile(r"^metadata:[ \t]*\{[^}\n]*?\bname:[ \t]*[\"']?([a-z0-9][a-z0-9-]*)", re.MULTILINE)
+_BLOCK_NAME = re.compile(
+    r"^metadata:[ \t]*(?:#.*)?\n(?:[ \t]*(?:#.*)?\n|[ \t]+.*\n)*?[ \t]+name:[ \t]*[\"']?([a-z0-9][a-z0-9-]*)",
+    re.MULTILINE,
+)
+
+
+def scan_names(text: str) -> list[tuple[str, str]]:
+    """(kind, name) of the documents in a file that could not be parsed, by a lenient line scan.
+
+    Only to say what a reference points at ("… is in FILE, which could not be parsed") instead of
+    calling it unknown; never used as data. A document whose kind or name cannot be seen is left out.
+    """
+    found = []
+    for chunk in _SEPARATOR.split(text + "\n"):
+        kind = _KIND.search(chunk)
+        name = _FLOW_NAME.search(chunk) or _BLOCK_NAME.search(chunk)
+        if kind and name:
+            found.append((kind.group(1), name.group(1)))
+    return found
+
+
 def read_file(path: Path, rel: str) -> tuple[list[RawDocument], list[Diagnostic]]:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:

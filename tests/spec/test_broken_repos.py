@@ -438,10 +438,51 @@ def test_symlink_out_of_repo(make_repo, tmp_path):
 
 
 def test_unknown_reference_hints_at_an_unparsable_file(make_repo):
-    diags = compile_repo(make_repo(edit("models/m.yaml", "  framework:", "\tframework:"))).diagnostics
+    # a flow-style document whose name a line scan cannot see: the reference may be in that file
+    broken = '{"apiVersion": "modelctl.io/v1", "kind": "Model", "metadata": {"name": "iris"}, "spec": {[}\n'
+    diags = compile_repo(make_repo({"models/m.yaml": broken})).diagnostics
     [ref] = [d for d in diags if d.code == "unknown-reference"]
     assert ref.message == "unknown model 'iris'"
     assert ref.suggestion == "it may be defined in models/m.yaml, which could not be read (see its error)"
+
+
+def test_a_did_you_mean_keeps_the_unparsable_file_in_view(make_repo):
+    broken = '{"apiVersion": "modelctl.io/v1", "kind": "Model", "metadata": {"name": "iris"}, "spec": {[}\n'
+    other = BASE_REPO["models/m.yaml"].replace("name: iris", "name: iris-2")
+    diags = compile_repo(make_repo({"models/m.yaml": broken, "models/other.yaml": other})).diagnostics
+    [ref] = [d for d in diags if d.code == "unknown-reference"]
+    assert ref.suggestion == (
+        "did you mean 'iris-2'? — or it may be defined in models/m.yaml, which could not be read (see its error)"
+    )
+
+
+BLUE_GREEN = BASE_REPO["deployments/d.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("broken", "error_at", "lost"),
+    [
+        (BLUE_GREEN.replace("  replicas: 2", "\treplicas: 2"), "deployments/d.yaml:8:1", ["blue", "green"]),
+        (BLUE_GREEN.replace("  replicas: 2", "  replicas: 2\n  replicas: 3"), "deployments/d.yaml:9:3", ["blue"]),
+        (BLUE_GREEN.replace("  replicas: 2", "  replicas: [2"), "deployments/d.yaml:9:1", ["blue", "green"]),
+        (
+            BLUE_GREEN.replace("metadata:\n  name: blue", "metadata: {name: blue}\n\t"),
+            "deployments/d.yaml:",
+            ["blue", "green"],
+        ),
+    ],
+    ids=["tab", "duplicate-key", "syntax", "flow-metadata"],
+)
+def test_a_reference_to_a_document_that_failed_to_parse_says_so(make_repo, broken, error_at, lost):
+    # blue-2 exists elsewhere: before, the endpoint's 'blue' got "unknown deployment … did you mean 'blue-2'?"
+    blue2 = BLUE_GREEN.split("---")[0].replace("name: blue", "name: blue-2")
+    diags = compile_repo(make_repo({"deployments/d.yaml": broken, "deployments/b2.yaml": blue2})).diagnostics
+    refs = [d for d in diags if d.location and d.location.file == "endpoints/e.yaml"]
+    assert [d.code for d in refs] == ["unparsed-reference"] * len(lost), [d.headline() for d in diags]
+    for d, name in zip(refs, lost, strict=True):
+        assert d.message == f"deployment '{name}' is in deployments/d.yaml, which could not be parsed"
+        assert d.suggestion.startswith(f"fix the error at {error_at}") and "did you mean" not in d.suggestion
+    assert not any("unknown deployment" in d.message for d in diags)
 
 
 def test_all_errors_of_a_repo_in_one_run(make_repo):
