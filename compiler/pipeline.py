@@ -65,6 +65,8 @@ def load_workspace_and_names(root: Path) -> tuple[Workspace, frozenset[tuple[str
     what a command checks a name on its command line against."""
     loaded = load_repo(Path(root))
     found = [d.doc for d in loaded.documents if isinstance(d.doc, Workspace)]
+    if not found and not loaded.root.is_dir():
+        raise DiagnosticError(loaded.diagnostics)  # "not a directory", once
     if not found:
         ws_errors = [
             d

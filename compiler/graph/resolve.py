@@ -6,10 +6,11 @@ model → image → deployment → endpoint, environment → image (and environm
 
 from __future__ import annotations
 
+import difflib
 import graphlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -131,15 +132,10 @@ def _workspace(ctx: _Context) -> WorkspaceInfo:
     declared = [name for kind, name in ctx.result.declared if kind == "Workspace"]
     if not found:
         if not declared:
-            ctx.diags.append(
-                Diagnostic(
-                    "no Workspace document in the repo",
-                    Location("modelctl.yaml"),
-                    code="no-workspace",
-                    expected="one document of kind Workspace (usually modelctl.yaml)",
-                    suggestion="run 'modelctl init' to create one",
-                )
-            )
+            ctx.workspace_broken = True  # no Workspace, no targets: a reference to one is not reported again
+            if any(kind == "Workspace" for kind, _ in ctx.result.unparsed) or not ctx.root.is_dir():
+                return WorkspaceInfo("invalid", WorkspaceSpec(), Location("modelctl.yaml"))  # its error says it
+            ctx.diags.append(_no_workspace(ctx))
             return WorkspaceInfo("invalid", WorkspaceSpec(), Location("modelctl.yaml"))
         return _salvage_workspace(ctx)
     for extra in found[1:]:
@@ -152,6 +148,39 @@ def _workspace(ctx: _Context) -> WorkspaceInfo:
         )
     first = found[0]
     return WorkspaceInfo(first.name, first.doc_as(Workspace).spec, first.raw.location)
+
+
+def _no_workspace(ctx: _Context) -> Diagnostic:
+    """Where the Workspace should be: modelctl.yaml's first document when the file exists (1:1 or
+    its `kind:`), else the file to create."""
+    expected = "one document of kind Workspace (usually modelctl.yaml)"
+    for name in ("modelctl.yaml", "modelctl.yml"):
+        in_file = [d for d in ctx.result.documents if d.raw.file == name]
+        if in_file:
+            kinds = ", ".join(sorted({d.kind for d in in_file}))
+            return Diagnostic(
+                f"no Workspace document in the repo: {name} holds {kinds}",
+                in_file[0].raw.locate(("kind",)),
+                path="kind",
+                code="no-workspace",
+                expected=expected,
+                suggestion=f"add a `kind: Workspace` document to {name} (modelctl init writes one)",
+            )
+        if (ctx.root / name).is_file():
+            return Diagnostic(
+                f"no Workspace document in the repo: {name} holds no document",
+                Location(name, 1, 1),
+                code="no-workspace",
+                expected=expected,
+                suggestion=f"add a `kind: Workspace` document to {name} (modelctl init writes one)",
+            )
+    return Diagnostic(
+        "no Workspace document in the repo, and no modelctl.yaml",
+        Location("modelctl.yaml"),
+        code="no-workspace",
+        expected=expected,
+        suggestion="run 'modelctl init' to create one, or pass the repo's folder",
+    )
 
 
 def _salvage_workspace(ctx: _Context) -> WorkspaceInfo:
@@ -303,22 +332,49 @@ def _file(ctx: _Context, doc: LoadedDocument, path: tuple, rel: str) -> FileRef 
             str(err),
             code="bad-path",
             expected="a file or folder inside the repo",
-            suggestion=_path_hint(ctx.root, rel),
+            suggestion=_path_hint(ctx.root, rel, str(err)),
         )
         return None
     return FileRef(full.relative_to(ctx.root).as_posix(), path_sha256(full), full.is_dir())
 
 
-def _path_hint(root: Path, rel: str) -> str | None:
+def _path_hint(root: Path, rel: str, problem: str) -> str | None:
     if not rel.isprintable():
         return "remove the control character"
-    parent = (root / rel).parent
-    if parent.is_dir() and parent.resolve().is_relative_to(root.resolve()):
-        siblings = [p.name for p in parent.iterdir()]
-        hint = did_you_mean(Path(rel).name, siblings)
-        if hint:
-            return hint
+    if "symlink" in problem:  # there, but pointing out: no spelling to correct
+        return "copy the file into the repo: a symlink must point at a file inside the repo"
+    full = root / rel
+    if full.is_symlink() or full.exists():
+        return "paths are relative to the repo root and must stay inside it"
+    closest = _closest_path(root, rel)
+    if closest is not None:
+        return f"did you mean '{closest}'?"
     return "paths are relative to the repo root and must stay inside it"
+
+
+def _closest_path(root: Path, rel: str) -> str | None:
+    """The existing repo path nearest to a mistyped one, segment by segment, as a whole repo path
+    (`score/scor.py` → `score/score.py`, `scroe/score.py` → `score/score.py`); None if none is close."""
+    parts = [p for p in PurePosixPath(rel).parts if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    real_root = root.resolve()
+    here, out = root, []
+    for part in parts:
+        if not here.is_dir() or not here.resolve().is_relative_to(real_root):
+            return None
+        if (here / part).exists():
+            chosen = part
+        else:
+            names = sorted(p.name for p in here.iterdir() if not p.name.startswith("."))
+            match = difflib.get_close_matches(part, names, n=1, cutoff=0.6)
+            if not match:
+                return None
+            chosen = match[0]
+        out.append(chosen)
+        here = here / chosen
+    found = "/".join(out)
+    return found if found != rel and here.exists() else None
 
 
 def _model(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ModelNode | None:

@@ -90,7 +90,7 @@ def load_repo(root: Path, *, stage: str | None = None, paths: list[Path] | None 
     return result
 
 
-NOT_YAML_PROBLEMS = ("encoding", "io", "file-too-large")
+NOT_YAML_PROBLEMS = ("io", "file-too-large")  # unread files; a non-UTF-8 one is scanned leniently
 
 
 def _read_all(
@@ -120,8 +120,8 @@ def _note_unparsed(
     """Which documents of a file with YAML errors did not parse, and the error that stopped each."""
     parsed = {doc_id for d in docs if (doc_id := _doc_id(d)) is not None}
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
         return
     lines = text.splitlines(keepends=True)
     starts = [0] + [i for i, line in enumerate(lines) if line.startswith("---")]

@@ -351,9 +351,25 @@ def read_file(path: Path, rel: str) -> tuple[list[RawDocument], list[Diagnostic]
                     f"file is larger than {MAX_FILE_BYTES // 1024 // 1024} MiB", Location(rel), code="file-too-large"
                 )
             ]
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        return [], [Diagnostic(f"file is not UTF-8 text ({err.reason})", Location(rel), code="encoding")]
+        data = path.read_bytes()
     except OSError as err:
         return [], [Diagnostic(f"cannot read file: {err.strerror}", Location(rel), code="io")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return [], [_not_utf8(data, err, rel)]
     return parse_text(text, rel)
+
+
+def _not_utf8(data: bytes, err: UnicodeDecodeError, rel: str) -> Diagnostic:
+    """At the first byte that is not UTF-8: its line and column (in characters, as an editor counts)."""
+    line_start = data.rfind(b"\n", 0, err.start) + 1
+    line = data.count(b"\n", 0, err.start) + 1
+    col = len(data[line_start : err.start].decode("utf-8", errors="replace")) + 1
+    byte = data[err.start : err.start + 1].hex()
+    return Diagnostic(
+        f"file is not UTF-8 text ({err.reason}: byte 0x{byte})",
+        Location(rel, line, col),
+        code="encoding",
+        suggestion="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+    )
