@@ -74,3 +74,15 @@ def test_a_terminal_honours_columns(tmp_path):
     lines = b"".join(chunks).decode().splitlines()
     assert max(len(line.rstrip()) for line in lines) > 80  # not the 80-column fallback
     assert max(len(line.rstrip()) for line in lines) <= 200
+
+
+def test_history_keeps_the_whole_why_when_piped(tmp_path):
+    from compiler.registry import open_registry
+
+    repo = _repo(tmp_path)
+    why = "roll out: " + "; ".join(f"spec.env.VARIABLE_NUMBER_{i} changed from one value to another" for i in range(4))
+    with open_registry("sqlite:///.modelctl/registry.db", "file://.modelctl/artifacts", repo) as reg:
+        reg.record_action("run1", "Deployment/blue", "update", "ok", detail={"reasons": [why]})
+    cmd = [sys.executable, "-m", "compiler.cli.main", "history", "Deployment/blue", str(repo)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=_env(COLUMNS="80"), check=True).stdout
+    assert why in out, out
