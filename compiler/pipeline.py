@@ -57,8 +57,16 @@ def target_checks(types: TargetTypes) -> TargetChecks:
 
 def load_workspace(root: Path) -> Workspace:
     """Just the repo's Workspace document (for commands that need only the registry settings)."""
+    return load_workspace_and_names(root)[0]
+
+
+def load_workspace_and_names(root: Path) -> tuple[Workspace, frozenset[tuple[str, str]]]:
+    """The repo's Workspace and the (kind, name) of every document the repo declares, valid or not:
+    what a command checks a name on its command line against."""
     loaded = load_repo(Path(root))
     found = [d.doc for d in loaded.documents if isinstance(d.doc, Workspace)]
+    if not found and not loaded.root.is_dir():
+        raise DiagnosticError(loaded.diagnostics)  # "not a directory", once
     if not found:
         ws_errors = [
             d
@@ -75,4 +83,4 @@ def load_workspace(root: Path) -> Workspace:
                 )
             ]
         )
-    return found[0]
+    return found[0], frozenset(loaded.declared)

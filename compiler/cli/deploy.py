@@ -144,6 +144,19 @@ def _filter(rows: list[Row], model: str | None, image: str | None, target: str |
     return out
 
 
+def _check_filters(directory: Path, model: str | None, image: str | None, target: str | None, rows: list[Row]) -> None:
+    """An empty listing is an answer only for names that exist: an unknown one is an error with a hint."""
+    from .lookup import check_target, known_names, unknown
+
+    ws, names = known_names(directory)
+    for what, kind, ref in (("model", "Model", model), ("image", "Image", image)):
+        name = _split(ref)[0]
+        if name and name not in names[kind]:
+            raise unknown(what, name, names[kind])
+    if target:
+        check_target(ws, target, (r.target for r in rows))
+
+
 @app.command("list")
 def list_deployments(
     directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="The GitOps repo."),
@@ -157,7 +170,10 @@ def list_deployments(
     Example: modelctl deployments list examples/iris --model iris-classifier@2
     """
     with user_errors():
-        rows = _filter(_rows(directory), model, image, target)
+        every = _rows(directory)
+        rows = _filter(every, model, image, target)
+        if not rows and (model or image or target):
+            _check_filters(directory, model, image, target, every)
     if fmt is ListFormat.json:
         console.print_json(json.dumps([r.to_json() for r in rows]))
         return

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from .consoles import is_piped
 from .deploy import ListFormat
 from .plan import console, user_errors
 
@@ -76,6 +77,17 @@ def _image_models(registry, name: str, version: int) -> list | None:  # noqa: AN
         return None
 
 
+def _check_resource(directory: Path, resource: str) -> None:
+    """No history for a resource the repo and the registry do not know is a typo: an error with a hint."""
+    from .lookup import known_names, unknown
+
+    kind, _, name = resource.partition("/")
+    name = name.split("@", 1)[0]
+    _, names = known_names(directory)
+    if name not in names[kind]:
+        raise unknown(kind.lower(), name, names[kind])
+
+
 def history(
     args: Optional[List[str]] = typer.Argument(
         None,
@@ -105,20 +117,24 @@ def history(
                 rows = [
                     (a, versions(a, registry)) for a in registry.history(resource=resource, run_id=run, limit=limit)
                 ]
+        if not rows and resource:
+            _check_resource(directory, resource)
     if fmt is ListFormat.json:
         console.print_json(json.dumps([{**a.to_dict(), **extra} for a, extra in rows]))
         return
     if not rows:
-        console.print("no history yet")
+        console.print(f"no history yet for {escape(resource)}" if resource else "no history yet")
         return
     table = Table(box=None)
     for head in ("WHEN", "RUN", "RESOURCE", "ACTION", "RESULT", "VERSIONS", "TARGET", "WHO", "COMMIT"):
         table.add_column(head, no_wrap=True)
-    table.add_column("WHY", no_wrap=True, overflow="ellipsis", max_width=60)
+    piped = is_piped(console)  # a terminal gets a short WHY; a pipe (CI log, file) the whole text
+    table.add_column("WHY", no_wrap=True, overflow="ellipsis", max_width=None if piped else 60)
     for a, extra in rows:
         colour = {"ok": "green", "failed": "red"}.get(a.result, "yellow")
         when = a.finished_at or a.started_at
-        why = "; ".join(a.detail.get("reasons", []))[:80]
+        why = "; ".join(a.detail.get("reasons", []))
+        why = why if piped else why[:80]
         shown = extra.get("image") or ""
         if extra.get("models"):
             shown += (" " if shown else "") + "(" * bool(shown) + ", ".join(extra["models"]) + ")" * bool(shown)

@@ -25,6 +25,7 @@ from ._registry_cli import (
     registry_session,
     split_ref,
 )
+from .lookup import repo_names, unknown
 
 if TYPE_CHECKING:  # the registry (SQLAlchemy) loads only when a command runs
     from ..registry import ImageVersion
@@ -51,6 +52,10 @@ def list_(
     """List image versions, newest first.  Example: modelctl images list --model iris-classifier"""
     with registry_session(repo, registry, artifacts) as reg:
         images = reg.list_images(prefix, parse_filters(tag), model, limit, offset)
+        if model and not images:
+            known = set(reg.model_names()) | repo_names(repo, "Model")
+            if model not in known:
+                raise unknown("model", model, known)
     if fmt is OutputFormat.json:
         print_json([i.to_dict() for i in images])
         return

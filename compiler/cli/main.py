@@ -133,7 +133,18 @@ def _register_groups() -> None:
     """Commands from sibling modules: each has `register(app)`, or a typer `app` added as a group."""
     import importlib
 
-    for module_name in ("models", "images", "render", "plan", "deploy", "monitor", "history", "locks", "gitops"):
+    for module_name in (
+        "models",
+        "images",
+        "render",
+        "plan",
+        "deploy",
+        "endpoints",
+        "monitor",
+        "history",
+        "locks",
+        "gitops",
+    ):
         try:
             module = importlib.import_module(f"{__package__}.{module_name}")
         except ModuleNotFoundError as err:

@@ -29,6 +29,7 @@ from ._registry_cli import (
     registry_session,
     split_ref,
 )
+from .lookup import unknown
 
 if TYPE_CHECKING:  # the registry (SQLAlchemy) loads only when a command runs
     from ..registry import ModelVersion
@@ -104,6 +105,10 @@ def list_(
     artifacts: ArtifactsOpt = None,
 ) -> None:
     """List model versions, newest first.  Example: modelctl models list --tag team=fraud --format json"""
+    from ..registry.names import FRAMEWORKS
+
+    if framework is not None and framework not in FRAMEWORKS:
+        raise unknown("framework", framework, FRAMEWORKS, None)
     with registry_session(repo, registry, artifacts) as reg:
         models = reg.list_models(prefix, parse_filters(tag), framework, archived, limit, offset)
     _print_models(models, fmt)

@@ -6,10 +6,11 @@ model → image → deployment → endpoint, environment → image (and environm
 
 from __future__ import annotations
 
+import difflib
 import graphlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -69,12 +70,32 @@ class _Context:
             raise TypeError(f"{node_id} is a {type(node).__name__}, not a {cls.__name__}")
         return node
 
-    def error(self, doc: LoadedDocument, path: tuple, message: str, *, key: bool = False, **kw) -> None:
-        """Report at the field's value, or at its key when the key itself is the reference."""
-        if kw.get("code") == "unknown-reference" and not kw.get("suggestion") and self.result.unreadable:
-            kw["suggestion"] = (
-                f"it may be defined in {', '.join(self.result.unreadable)}, which could not be read (see its error)"
+    def error(
+        self,
+        doc: LoadedDocument,
+        path: tuple,
+        message: str,
+        *,
+        key: bool = False,
+        ref: tuple[str, str] | None = None,
+        **kw: Any,
+    ) -> None:
+        """Report at the field's value, or at its key when the key itself is the reference.
+
+        `ref`: the (kind, name) an unknown-reference error is about. A document of that name in a
+        file that failed to parse is no unknown name: the error says where it is and which parse
+        error to fix, with no "did you mean" (the likely cause of a follow-on error)."""
+        if ref is not None and (broken := self.result.unparsed.get(ref)) is not None:
+            where = broken.location.file if broken.location else "a file"
+            message = f"{ref[0].lower()} '{ref[1]}' is in {where}, which could not be parsed"
+            kw.update(
+                code="unparsed-reference",
+                expected=None,
+                suggestion=f"fix the error at {broken.location or where} first",
             )
+        elif kw.get("code") == "unknown-reference" and self.result.unreadable:
+            maybe = f"it may be defined in {', '.join(self.result.unreadable)}, which could not be read (see its error)"
+            kw["suggestion"] = f"{kw['suggestion']} — or {maybe}" if kw.get("suggestion") else maybe
         self.diags.append(Diagnostic(printable(message), doc.raw.locate(path, key=key), path=field_path(path), **kw))
 
     def diagnose(self, node: Node, path: tuple, message: str, **kw: Any) -> Diagnostic:
@@ -111,15 +132,10 @@ def _workspace(ctx: _Context) -> WorkspaceInfo:
     declared = [name for kind, name in ctx.result.declared if kind == "Workspace"]
     if not found:
         if not declared:
-            ctx.diags.append(
-                Diagnostic(
-                    "no Workspace document in the repo",
-                    Location("modelctl.yaml"),
-                    code="no-workspace",
-                    expected="one document of kind Workspace (usually modelctl.yaml)",
-                    suggestion="run 'modelctl init' to create one",
-                )
-            )
+            ctx.workspace_broken = True  # no Workspace, no targets: a reference to one is not reported again
+            if any(kind == "Workspace" for kind, _ in ctx.result.unparsed) or not ctx.root.is_dir():
+                return WorkspaceInfo("invalid", WorkspaceSpec(), Location("modelctl.yaml"))  # its error says it
+            ctx.diags.append(_no_workspace(ctx))
             return WorkspaceInfo("invalid", WorkspaceSpec(), Location("modelctl.yaml"))
         return _salvage_workspace(ctx)
     for extra in found[1:]:
@@ -132,6 +148,39 @@ def _workspace(ctx: _Context) -> WorkspaceInfo:
         )
     first = found[0]
     return WorkspaceInfo(first.name, first.doc_as(Workspace).spec, first.raw.location)
+
+
+def _no_workspace(ctx: _Context) -> Diagnostic:
+    """Where the Workspace should be: modelctl.yaml's first document when the file exists (1:1 or
+    its `kind:`), else the file to create."""
+    expected = "one document of kind Workspace (usually modelctl.yaml)"
+    for name in ("modelctl.yaml", "modelctl.yml"):
+        in_file = [d for d in ctx.result.documents if d.raw.file == name]
+        if in_file:
+            kinds = ", ".join(sorted({d.kind for d in in_file}))
+            return Diagnostic(
+                f"no Workspace document in the repo: {name} holds {kinds}",
+                in_file[0].raw.locate(("kind",)),
+                path="kind",
+                code="no-workspace",
+                expected=expected,
+                suggestion=f"add a `kind: Workspace` document to {name} (modelctl init writes one)",
+            )
+        if (ctx.root / name).is_file():
+            return Diagnostic(
+                f"no Workspace document in the repo: {name} holds no document",
+                Location(name, 1, 1),
+                code="no-workspace",
+                expected=expected,
+                suggestion=f"add a `kind: Workspace` document to {name} (modelctl init writes one)",
+            )
+    return Diagnostic(
+        "no Workspace document in the repo, and no modelctl.yaml",
+        Location("modelctl.yaml"),
+        code="no-workspace",
+        expected=expected,
+        suggestion="run 'modelctl init' to create one, or pass the repo's folder",
+    )
 
 
 def _salvage_workspace(ctx: _Context) -> WorkspaceInfo:
@@ -283,22 +332,49 @@ def _file(ctx: _Context, doc: LoadedDocument, path: tuple, rel: str) -> FileRef 
             str(err),
             code="bad-path",
             expected="a file or folder inside the repo",
-            suggestion=_path_hint(ctx.root, rel),
+            suggestion=_path_hint(ctx.root, rel, str(err)),
         )
         return None
     return FileRef(full.relative_to(ctx.root).as_posix(), path_sha256(full), full.is_dir())
 
 
-def _path_hint(root: Path, rel: str) -> str | None:
+def _path_hint(root: Path, rel: str, problem: str) -> str | None:
     if not rel.isprintable():
         return "remove the control character"
-    parent = (root / rel).parent
-    if parent.is_dir() and parent.resolve().is_relative_to(root.resolve()):
-        siblings = [p.name for p in parent.iterdir()]
-        hint = did_you_mean(Path(rel).name, siblings)
-        if hint:
-            return hint
+    if "symlink" in problem:  # there, but pointing out: no spelling to correct
+        return "copy the file into the repo: a symlink must point at a file inside the repo"
+    full = root / rel
+    if full.is_symlink() or full.exists():
+        return "paths are relative to the repo root and must stay inside it"
+    closest = _closest_path(root, rel)
+    if closest is not None:
+        return f"did you mean '{closest}'?"
     return "paths are relative to the repo root and must stay inside it"
+
+
+def _closest_path(root: Path, rel: str) -> str | None:
+    """The existing repo path nearest to a mistyped one, segment by segment, as a whole repo path
+    (`score/scor.py` → `score/score.py`, `scroe/score.py` → `score/score.py`); None if none is close."""
+    parts = [p for p in PurePosixPath(rel).parts if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    real_root = root.resolve()
+    here, out = root, []
+    for part in parts:
+        if not here.is_dir() or not here.resolve().is_relative_to(real_root):
+            return None
+        if (here / part).exists():
+            chosen = part
+        else:
+            names = sorted(p.name for p in here.iterdir() if not p.name.startswith("."))
+            match = difflib.get_close_matches(part, names, n=1, cutoff=0.6)
+            if not match:
+                return None
+            chosen = match[0]
+        out.append(chosen)
+        here = here / chosen
+    found = "/".join(out)
+    return found if found != rel and here.exists() else None
 
 
 def _model(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ModelNode | None:
@@ -324,6 +400,7 @@ def _environment(ctx: _Context, doc: LoadedDocument, node_id: str) -> Environmen
                     ("spec", "inherit"),
                     f"unknown environment '{spec.inherit}'",
                     code="unknown-reference",
+                    ref=("Environment", spec.inherit),
                     suggestion=did_you_mean(spec.inherit, _environment_names(ctx)),
                 )
             return None
@@ -360,6 +437,7 @@ def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode 
                 ("spec", "models", i),
                 f"unknown model '{name}'",
                 code="unknown-reference",
+                ref=("Model", name),
                 expected="the name of a Model in this repo",
                 suggestion=did_you_mean(name, ctx.names("Model")),
             )
@@ -380,6 +458,7 @@ def _image(ctx: _Context, doc: LoadedDocument, _ws: WorkspaceInfo) -> ImageNode 
                 ("spec", "environment"),
                 f"unknown environment '{spec.environment}'",
                 code="unknown-reference",
+                ref=("Environment", spec.environment),
                 expected="curated/<name> or an Environment in this repo",
                 suggestion=hint,
             )
@@ -436,6 +515,7 @@ def _deployment(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Deploy
             ("spec", "image"),
             f"unknown image '{spec.image}'",
             code="unknown-reference",
+            ref=("Image", spec.image),
             expected="the name of an Image in this repo",
             suggestion=did_you_mean(spec.image, ctx.names("Image")),
         )
@@ -513,6 +593,7 @@ def _endpoint(ctx: _Context, doc: LoadedDocument, ws: WorkspaceInfo) -> Endpoint
                 path,
                 f"unknown deployment '{name}'",
                 code="unknown-reference",
+                ref=("Deployment", name),
                 key=is_key,
                 expected="the name of a Deployment in this repo",
                 suggestion=did_you_mean(name, ctx.names("Deployment")),

@@ -228,11 +228,19 @@ def _one(e: ErrorDetails, raw: RawDocument, model: type[BaseModel]) -> Diagnosti
 
 
 def _pattern_hint(pattern: str, value: Any) -> str | None:
+    """A hint for a value that does not match `pattern`. A hint that proposes a value ("use 'x'")
+    is given only when that value is valid and differs from what was written: never the invalid
+    value itself, never another invalid one."""
     if pattern == NAME_PATTERN and isinstance(value, str):
-        fixed = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")[:63]
-        return f"use '{fixed}'" if fixed and fixed != value else None
-    hint = grammar.PATTERN_HINT.get(pattern)
-    return hint(value) if hint else None
+        fixed = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")[:63].strip("-")
+        hint: str | None = f"use '{fixed}'" if fixed else None
+    else:
+        make = grammar.PATTERN_HINT.get(pattern)
+        hint = make(value) if make else None
+    proposed = re.fullmatch(r"(?:.*: )?use '(.*)'", hint or "", re.DOTALL)
+    if proposed and (proposed.group(1) == value or not grammar.matches(pattern, proposed.group(1))):
+        return None
+    return hint
 
 
 _BOUNDS = {

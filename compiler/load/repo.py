@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from ..diagnostics import Diagnostic, Location, did_you_mean
 from ..spec import API_VERSION, KINDS, Document
 from . import errors
-from .yaml_source import RawDocument, read_file
+from .yaml_source import RawDocument, read_file, scan_names
 
 DocumentT = TypeVar("DocumentT", bound=Document)
 
@@ -53,6 +53,8 @@ class LoadResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     declared: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) of every document, valid or not
     unreadable: list[str] = field(default_factory=list)  # files with a YAML error: their names are unknown
+    # (kind, name) → the parse error of a document that failed to parse, its name seen by a lenient scan
+    unparsed: dict[tuple[str, str], Diagnostic] = field(default_factory=dict)
     invalid: list[RawDocument] = field(default_factory=list)  # documents with schema errors (reported already)
 
 
@@ -72,7 +74,7 @@ def load_repo(root: Path, *, stage: str | None = None, paths: list[Path] | None 
     if not root.is_dir():
         result.diagnostics.append(Diagnostic(f"not a directory: {root}", code="io"))
         return result
-    raws = _read_all(root, paths if paths is not None else discover(root), result.diagnostics)
+    raws = _read_all(root, paths if paths is not None else discover(root), result.diagnostics, result.unparsed)
     result.unreadable = sorted({d.location.file for d in result.diagnostics if d.location})
     raws = _drop_excluded(raws)
     if stage:
@@ -88,7 +90,13 @@ def load_repo(root: Path, *, stage: str | None = None, paths: list[Path] | None 
     return result
 
 
-def _read_all(root: Path, files: list[Path], diags: list[Diagnostic]) -> list[RawDocument]:
+NOT_YAML_PROBLEMS = ("io", "file-too-large")  # unread files; a non-UTF-8 one is scanned leniently
+
+
+def _read_all(
+    root: Path, files: list[Path], diags: list[Diagnostic], unparsed: dict[tuple[str, str], Diagnostic] | None = None
+) -> list[RawDocument]:
+    """Every file's documents; `unparsed` collects the names in files with YAML errors (not for overlays)."""
     raws: list[RawDocument] = []
     prefix = str(root) + os.sep
     for path in files:
@@ -101,7 +109,37 @@ def _read_all(root: Path, files: list[Path], diags: list[Diagnostic]) -> list[Ra
         docs, problems = read_file(path, rel)
         raws.extend(docs)
         diags.extend(problems)
+        if unparsed is not None and problems and not any(p.code in NOT_YAML_PROBLEMS for p in problems):
+            _note_unparsed(path, docs, problems, unparsed)
     return raws
+
+
+def _note_unparsed(
+    path: Path, docs: list[RawDocument], problems: list[Diagnostic], unparsed: dict[tuple[str, str], Diagnostic]
+) -> None:
+    """Which documents of a file with YAML errors did not parse, and the error that stopped each."""
+    parsed = {doc_id for d in docs if (doc_id := _doc_id(d)) is not None}
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return
+    lines = text.splitlines(keepends=True)
+    starts = [0] + [i for i, line in enumerate(lines) if line.startswith("---")]
+    for doc_id in scan_names(text):
+        if doc_id in parsed or doc_id in unparsed:
+            continue
+        unparsed[doc_id] = _error_for(doc_id, lines, starts, problems)
+
+
+def _error_for(doc_id: tuple[str, str], lines: list[str], starts: list[int], problems: list[Diagnostic]) -> Diagnostic:
+    """The problem inside the document that declares doc_id, else the file's first problem."""
+    for begin, end in zip(starts, [*starts[1:], len(lines)], strict=True):
+        chunk = "".join(lines[begin:end])
+        if doc_id in scan_names(chunk):
+            for p in problems:
+                if p.location and begin < p.location.line <= end + 1:
+                    return p
+    return problems[0]
 
 
 def _refuse(root: Path, path: Path, rel: str) -> Diagnostic | None:

@@ -319,6 +319,30 @@ def parse_text(text: str, file: str) -> tuple[list[RawDocument], list[Diagnostic
     return docs, diags
 
 
+_SEPARATOR = re.compile(r"^---", re.MULTILINE)
+_KIND = re.compile(r"^kind:[ \t]*[\"']?([A-Za-z]+)[\"']?[ \t]*(?:#.*)?$", re.MULTILINE)
+_FLOW_NAME = re.compile(r"^metadata:[ \t]*\{[^}\n]*?\bname:[ \t]*[\"']?([a-z0-9][a-z0-9-]*)", re.MULTILINE)
+_BLOCK_NAME = re.compile(
+    r"^metadata:[ \t]*(?:#.*)?\n(?:[ \t]*(?:#.*)?\n|[ \t]+.*\n)*?[ \t]+name:[ \t]*[\"']?([a-z0-9][a-z0-9-]*)",
+    re.MULTILINE,
+)
+
+
+def scan_names(text: str) -> list[tuple[str, str]]:
+    """(kind, name) of the documents in a file that could not be parsed, by a lenient line scan.
+
+    Only to say what a reference points at ("… is in FILE, which could not be parsed") instead of
+    calling it unknown; never used as data. A document whose kind or name cannot be seen is left out.
+    """
+    found = []
+    for chunk in _SEPARATOR.split(text + "\n"):
+        kind = _KIND.search(chunk)
+        name = _FLOW_NAME.search(chunk) or _BLOCK_NAME.search(chunk)
+        if kind and name:
+            found.append((kind.group(1), name.group(1)))
+    return found
+
+
 def read_file(path: Path, rel: str) -> tuple[list[RawDocument], list[Diagnostic]]:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
@@ -327,9 +351,25 @@ def read_file(path: Path, rel: str) -> tuple[list[RawDocument], list[Diagnostic]
                     f"file is larger than {MAX_FILE_BYTES // 1024 // 1024} MiB", Location(rel), code="file-too-large"
                 )
             ]
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        return [], [Diagnostic(f"file is not UTF-8 text ({err.reason})", Location(rel), code="encoding")]
+        data = path.read_bytes()
     except OSError as err:
         return [], [Diagnostic(f"cannot read file: {err.strerror}", Location(rel), code="io")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return [], [_not_utf8(data, err, rel)]
     return parse_text(text, rel)
+
+
+def _not_utf8(data: bytes, err: UnicodeDecodeError, rel: str) -> Diagnostic:
+    """At the first byte that is not UTF-8: its line and column (in characters, as an editor counts)."""
+    line_start = data.rfind(b"\n", 0, err.start) + 1
+    line = data.count(b"\n", 0, err.start) + 1
+    col = len(data[line_start : err.start].decode("utf-8", errors="replace")) + 1
+    byte = data[err.start : err.start + 1].hex()
+    return Diagnostic(
+        f"file is not UTF-8 text ({err.reason}: byte 0x{byte})",
+        Location(rel, line, col),
+        code="encoding",
+        suggestion="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+    )

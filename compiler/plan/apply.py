@@ -24,6 +24,7 @@ from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode, ModelNode
 from ..registry.records import ModelVersion
 from .deployments import deployment_spec_json
 from .model import Action, DeploymentChange, ImageChange, ModelChange, Plan, Removal
+from .refs import image_inputs
 from .services import Services
 from .target import Connection, DeployRequest, Progress, TargetTypes
 
@@ -265,7 +266,7 @@ class _Runner:
             models=models,
             environment=env,
             image_ref=pushed.pinned,
-            properties={"tag": change.ref},
+            properties={"tag": change.ref, "inputs": image_inputs(self.graph, node)},
         )
         return {
             "version": image.version,

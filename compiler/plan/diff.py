@@ -18,7 +18,7 @@ from ..errors import PlanError
 from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode, ModelNode
 from ..ociref import parse_reference
 from .model import Action, FieldDiff, ImageChange, ModelChange, ModelVersion, Plan, Removal, Scope, Stage
-from .refs import image_reference, registry_digest, short
+from .refs import image_inputs, image_reference, registry_digest, short
 from .scope import Selection, select
 from .state import LiveState
 from .target import PlanContext, Running, TargetTypes
@@ -104,6 +104,19 @@ def _model(graph: Graph, node: ModelNode, live: LiveState) -> Action:
             fingerprint=node.fingerprint,
             change=ModelChange(new, digest, node.spec.framework),
         )
+    if fact.framework is not None and fact.framework != node.spec.framework:
+        # same bytes, loaded another way: a version records its framework, so this is a new version
+        new = fact.last_version + 1
+        return Action(
+            node.id,
+            "update",
+            (
+                f"register: model {node.name} {fact.version} → {new} (framework {fact.framework} → {node.spec.framework})",
+            ),
+            (FieldDiff("framework", fact.framework, node.spec.framework), FieldDiff("version", fact.version, new)),
+            fingerprint=node.fingerprint,
+            change=ModelChange(new, digest, node.spec.framework),
+        )
     return Action(node.id, "no-op", fingerprint=node.fingerprint, change=ModelChange(fact.version, digest))
 
 
@@ -178,6 +191,7 @@ def _image(graph: Graph, node: ImageNode, live: LiveState, actions: dict[str, Ac
         reasons += [f"rebuild: model {m} removed" for m in before if m not in dict(models)]
         if [list(m) for m in fact.models] != [list(m) for m in models]:
             diffs.append(FieldDiff("models", [list(m) for m in fact.models], [list(m) for m in models]))
+        reasons += _input_reasons(graph, node, fact.inputs, bool(reasons))
         if not reasons:
             reasons = [
                 f"rebuild: image definition changed (environment, scoring code or spec; "
@@ -204,6 +218,25 @@ def _image(graph: Graph, node: ImageNode, live: LiveState, actions: dict[str, Ac
             change=change,
         )
     return Action(node.id, "no-op", fingerprint=node.fingerprint, change=change)
+
+
+def _input_reasons(
+    graph: Graph, node: ImageNode, recorded: tuple[tuple[str, str], ...] | None, models_changed: bool
+) -> list[str]:
+    """`rebuild: <input> <before> → <after>` for each input the registry recorded that changed."""
+    if recorded is None:  # built before inputs were recorded: only the fingerprint can tell
+        return []
+    before, now = dict(recorded), image_inputs(graph, node)
+    out = []
+    for key, value in now.items():
+        old = before.get(key)
+        if old == value:
+            continue
+        if key.startswith("model ") and old is None and models_changed:
+            continue  # a model added: said already
+        out.append(f"rebuild: {key} {old or 'none'} → {value}")
+    out += [f"rebuild: {key} {before[key]} → none" for key in before if key not in now and not key.startswith("model ")]
+    return out
 
 
 def _prebuilt(node: ImageNode, ref: str, live: LiveState) -> Action:

@@ -22,6 +22,7 @@ class ModelFact:
     version: int  # latest non-archived version
     digest: str  # its content digest, "sha256:…"
     last_version: int  # highest version ever registered (archived included): the next one is +1
+    framework: str | None = None  # the latest version's recorded framework (None: not known)
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ImageFact:
     fingerprint: str
     image_ref: str | None
     models: tuple[tuple[str, int], ...]
+    inputs: tuple[tuple[str, str], ...] | None = None  # what apply recorded it was built from (refs.image_inputs)
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,9 @@ class RegistryReader:
                 latest = self.registry.get_model(name, "latest")
             except NotFound:
                 continue
-            models[name] = ModelFact(name, latest.version, latest.digest, max(v.version for v in versions))
+            models[name] = ModelFact(
+                name, latest.version, latest.digest, max(v.version for v in versions), latest.framework
+            )
         images: dict[str, ImageFact] = {}
         fingerprints = dict(wanted.image_fingerprints)
         for name in wanted.images:
@@ -139,7 +143,12 @@ class RegistryReader:
                 earlier = self.registry.find_image(name, fingerprints[name])
                 img = earlier if earlier is not None and earlier.image_ref else img
             images[name] = ImageFact(
-                img.name, img.version, img.fingerprint, img.image_ref, tuple((m, int(v)) for m, v in img.models)
+                img.name,
+                img.version,
+                img.fingerprint,
+                img.image_ref,
+                tuple((m, int(v)) for m, v in img.models),
+                _inputs(img.properties.get("inputs")),
             )
         managed = set(wanted.managed_targets)
         records = tuple(
@@ -148,3 +157,10 @@ class RegistryReader:
             if d.target in managed
         )
         return {"models": models, "images": images, "records": records}
+
+
+def _inputs(raw: object) -> tuple[tuple[str, str], ...] | None:
+    """An image's recorded inputs (apply writes them; older records have none)."""
+    if not isinstance(raw, dict):
+        return None
+    return tuple(sorted((str(k), str(v)) for k, v in raw.items()))

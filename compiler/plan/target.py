@@ -139,6 +139,15 @@ class DeploymentStatus:
     containers: tuple[str, ...] = ()  # every replica serving it, in order (targets that run containers)
 
 
+@dataclass(frozen=True)
+class EndpointStatus:
+    """How an endpoint is doing on its target, from the target's facts (`endpoints list/status`)."""
+
+    health: str  # healthy | degraded (…) | router down | missing | …
+    url: str | None = None
+    traffic: tuple[tuple[str, int], ...] = ()  # (deployment, percent) as the target routes it now
+
+
 class TargetType:
     """The base of every target type. The defaults describe a render-only type."""
 
@@ -151,6 +160,10 @@ class TargetType:
 
     def status(self, facts: TargetFacts | None, deployment: str) -> DeploymentStatus:
         return DeploymentStatus("-")
+
+    def endpoint_status(self, facts: TargetFacts | None, endpoint: str) -> EndpointStatus:
+        """The endpoint's URL, live split and health (types that route endpoints override it)."""
+        return EndpointStatus("not applied (render only)" if not self.routes_endpoints else "-")
 
     def connect(self, options: ConnectOptions) -> Connection:
         raise ApplyError(f"{self.name} targets are not applied by this version")

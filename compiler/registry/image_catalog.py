@@ -143,6 +143,11 @@ def find_image(db: Db, name: str, fingerprint: str) -> ImageVersion | None:
         return load_images(conn, [found])[0] if found is not None else None
 
 
+def image_names(db: Db) -> list[str]:
+    with db.read() as conn:
+        return list(conn.execute(select(iv.c.name).distinct().order_by(iv.c.name)).scalars())
+
+
 def list_images(
     db: Db,
     prefix: str | None = None,

@@ -190,8 +190,8 @@ def register_model(
         last = db.lock_counter(conn, s.model_names, name)
         current = latest_id(conn, name)
         if current is not None:
-            row = conn.execute(select(mv.c.digest).where(mv.c.id == current)).one()
-            if row.digest == stored.digest:
+            row = conn.execute(select(mv.c.digest, mv.c.framework).where(mv.c.id == current)).one()
+            if row.digest == stored.digest and row.framework == framework:  # another framework: a new version
                 return load_versions(conn, [current])[0], False
         now = db.clock()
         new_id = conn.execute(

@@ -96,6 +96,14 @@ class Registry:
     ) -> list[ModelVersion]:
         return model_catalog.list_models(self.db, prefix, tags, framework, include_archived, limit, offset)
 
+    def model_names(self) -> list[str]:
+        """Every model name with a version in the registry (archived too), sorted."""
+        return model_catalog.model_names(self.db)
+
+    def image_names(self) -> list[str]:
+        """Every image name with a version in the registry, sorted."""
+        return image_catalog.image_names(self.db)
+
     def tag(self, name: str, version: int | str, tags: dict[str, str]) -> ModelVersion:
         return model_catalog.set_tags(self.db, name, version, tags)
 

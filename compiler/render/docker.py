@@ -50,6 +50,8 @@ def render_image(
     if image.scoring_script is not None:
         script = f"score/{PurePosixPath(image.scoring_script.path).name}"
         _copy_tree(tree, root / image.scoring_script.path, f"{folder}/{script}", image.id)
+        for entry in models:  # the script wins over every model's built-in loader: the user's explicit choice
+            entry["script"] = script
     for path in sorted(p for p in RUNTIME_DIR.rglob("*.py") if "__pycache__" not in p.parts):
         tree.copy(f"{folder}/{RUNTIME_PACKAGE}/{path.relative_to(RUNTIME_DIR).as_posix()}", image.id, path)
 

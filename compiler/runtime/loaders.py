@@ -288,4 +288,6 @@ def load_model(cfg: ModelConfig) -> Model:
     if cfg.framework != "custom" and not cfg.path.exists():
         raise ConfigError(f"model file not found: {cfg.path}")
     verify_digest(cfg.path, cfg.digest)
+    if cfg.script_wins:  # a model's own script (modelctl writes it for every model of an image with one)
+        return load_custom(cfg)
     return LOADERS[cfg.framework](cfg)

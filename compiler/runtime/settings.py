@@ -30,7 +30,8 @@ class ModelConfig:
     digest: str | None = None
     inputs: tuple[TensorSpec, ...] | None = None
     outputs: tuple[TensorSpec, ...] | None = None
-    script: Path | None = None  # custom framework only
+    script: Path | None = None  # the scoring script: a model's own, else (custom models) the image's
+    script_wins: bool = False  # the model's own script serves it, whatever its framework
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ def load_image_config(path: Path) -> tuple[str, tuple[ModelConfig, ...]]:
                 inputs=_spec_list(sig["inputs"], f"{where}.signature.inputs") if sig.get("inputs") else None,
                 outputs=_spec_list(sig["outputs"], f"{where}.signature.outputs") if sig.get("outputs") else None,
                 script=script,
+                script_wins=bool(m.get("script")),
             )
         )
     if not models:

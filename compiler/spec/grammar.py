@@ -83,12 +83,19 @@ Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 ENV_NAME_PATTERN = _register(
     r"^[A-Za-z_][A-Za-z0-9_]*$",
     "an environment variable name: letters, digits and '_', not starting with a digit",
-    lambda v: (
-        f"use '{re.sub(r'[^A-Za-z0-9_]+', '_', v).strip('_').upper()}'"
-        if isinstance(v, str) and re.sub(r"[^A-Za-z0-9_]+", "_", v).strip("_")
-        else None
-    ),
+    lambda v: _env_name_hint(v),
 )
+
+
+def _env_name_hint(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    fixed = re.sub(r"[^A-Za-z0-9_]+", "_", value).strip("_").upper()
+    if fixed[:1].isdigit():
+        fixed = "_" + fixed  # a name may not start with a digit
+    return f"use '{fixed}'" if fixed else None
+
+
 RESERVED_ENV_PREFIX = "MODELCTL_"
 
 

@@ -10,7 +10,7 @@ from live_support import LiveFacts
 
 from compiler.pipeline import compile_repo
 from compiler.plan.deployments import deployment_spec_json
-from compiler.plan.refs import image_reference, registry_digest
+from compiler.plan.refs import image_inputs, image_reference, registry_digest
 from compiler.plan.state import ImageFact, ModelFact, RecordFact
 from compiler.targets.docker.facts import ContainerFact, RouteFact, RouterFact
 
@@ -109,7 +109,7 @@ def converged(
     models, images, manifests, records, containers, routes = {}, {}, {}, [], [], []
     for node in graph.of_kind("Model"):
         v = versions.get(node.name, 1)
-        models[node.name] = ModelFact(node.name, v, registry_digest(graph, node), v)
+        models[node.name] = ModelFact(node.name, v, registry_digest(graph, node), v, node.spec.framework)
     for node in graph.of_kind("Image"):
         if node.name.startswith("curated"):
             continue
@@ -121,6 +121,7 @@ def converged(
             node.fingerprint,
             ref.split(":")[0] + "@sha256:" + "a" * 64,
             tuple((u.name, models[u.name].version) for u in node.models),
+            tuple(sorted(image_inputs(graph, node).items())),  # what apply records
         )
         manifests[ref] = "sha256:" + "a" * 64
     port = 18000

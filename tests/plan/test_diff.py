@@ -80,7 +80,30 @@ CASES = {
             "Deployment/iris-local": "update",
             "Deployment/other-local": "update",
         },
-        {"Image/iris-scorer": "rebuild: image definition changed"},
+        {"Image/iris-scorer": "rebuild: scoring script score/score.py "},
+    ),
+    "model framework changed, same file": (
+        lambda r: r.write(
+            "models/models.yaml",
+            r.root.joinpath("models/models.yaml")
+            .read_text()
+            .replace("{framework: custom, path: artifacts/iris.bin}", "{framework: sklearn, path: artifacts/iris.bin}"),
+        ),
+        {"Model/iris": "update", "Image/iris-scorer": "update", "Deployment/iris-local": "update"},
+        {
+            "Model/iris": "register: model iris 1 → 2 (framework custom → sklearn)",
+            "Image/iris-scorer": "rebuild: model iris framework custom → sklearn",
+        },
+    ),
+    "image port changed": (
+        lambda r: r.write(
+            "images/images.yaml",
+            r.root.joinpath("images/images.yaml")
+            .read_text()
+            .replace("scoring: {script: score/score.py}}", "scoring: {script: score/score.py}, port: 9090}", 1),
+        ),
+        {"Image/iris-scorer": "update", "Deployment/iris-local": "update"},
+        {"Image/iris-scorer": "rebuild: port 8080 → 9090"},
     ),
     "deployment removed from git": (
         lambda r: r.write(
@@ -360,3 +383,13 @@ def test_live_state_fingerprint_moves_with_what_the_plan_depends_on(repo, conver
     assert healthier.fingerprint() == live.fingerprint()  # health is not state
     moved = dataclasses.replace(live, containers=live.containers[1:])
     assert moved.fingerprint() != live.fingerprint()
+
+
+def test_an_image_recorded_without_inputs_keeps_the_fingerprint_reason(repo, converge):
+    live = converge(repo.graph())
+    old = {
+        name: dataclasses.replace(fact, inputs=None) for name, fact in live.images.items()
+    }  # recorded before apply kept inputs
+    repo.write("score/score.py", "def run(data):\n    return 1\n")
+    action = make_plan(repo.graph(), live.replace(images=old)).action("Image/iris-scorer")
+    assert action.reasons[0].startswith("rebuild: image definition changed (environment, scoring code or spec;")

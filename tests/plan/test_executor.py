@@ -108,3 +108,28 @@ def test_a_lock_of_a_dead_process_on_this_host_is_taken_over(repo, registry):
     with pytest.raises(ApplyError, match="another-host"):
         with workspace_lock(registry, "team"):
             pass
+
+
+def test_apply_records_the_image_inputs_a_later_plan_names(repo, registry):
+    """sklearn → custom on the same file: a new model version, and the rebuild says the framework changed."""
+    from compiler.plan.state import RegistryReader, Wanted
+
+    graph = repo.graph()
+    assert execute(
+        make_plan(graph, LiveFacts()), graph, Services(registry, Builder(), {"docker": Target()}), TARGET_TYPES
+    ).ok
+    inputs = registry.get_image("iris-scorer").properties["inputs"]
+    assert inputs["model iris framework"] == "custom" and inputs["scoring script"].startswith("score/score.py ")
+    repo.write("models/models.yaml", (repo.root / "models/models.yaml").read_text().replace("custom", "sklearn", 1))
+    graph = repo.graph()
+    wanted = Wanted("team", str(repo.root), models=("iris", "other"), images=("iris-scorer", "other-scorer"))
+    facts = RegistryReader(registry).read(wanted)
+    live = LiveFacts(models=facts["models"], images=facts["images"])
+    plan = make_plan(graph, live)
+    assert plan.action("Model/iris").reasons == ("register: model iris 1 → 2 (framework custom → sklearn)",)
+    assert plan.action("Image/iris-scorer").reasons == (
+        "rebuild: model iris 1 → 2",
+        "rebuild: model iris framework custom → sklearn",
+    )
+    assert execute(plan, graph, Services(registry, Builder(), {"docker": Target()}), TARGET_TYPES).ok
+    assert (registry.get_model("iris").version, registry.get_model("iris").framework) == (2, "sklearn")

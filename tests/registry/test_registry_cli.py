@@ -100,7 +100,7 @@ def test_errors_are_red_messages_not_tracebacks(repo, tmp_path):
     typo = run(models.app, repo, "show", "irsi")
     assert typo.exit_code == 1 and "did you mean 'iris'" in typo.stderr
     no_repo = CliRunner().invoke(models.app, ["list", "--repo", str(tmp_path / "nowhere")])
-    assert no_repo.exit_code == 1 and "no Workspace document" in no_repo.stderr
+    assert no_repo.exit_code == 1 and "not a directory" in no_repo.stderr  # a missing folder, said once
     assert no_repo.exception is None or isinstance(no_repo.exception, SystemExit)
 
 

@@ -38,6 +38,16 @@ def test_versions_count_up_and_same_content_is_a_noop(registry, make_file):
     assert registry.get_model("iris", "2").version == 2
 
 
+def test_same_content_with_another_framework_is_a_new_version(registry, make_file):
+    # a version records how the runtime loads it: sklearn → custom is no no-op, or the record goes stale
+    v1, _ = registry.register_model("iris", make_file("m.joblib", b"one"), framework="sklearn")
+    v2, created = registry.register_model("iris", make_file("m.joblib", b"one"), framework="custom")
+    assert (v2.version, created, v2.framework, v2.digest) == (2, True, "custom", v1.digest)
+    assert registry.get_model("iris").framework == "custom"
+    again, created_again = registry.register_model("iris", make_file("m.joblib", b"one"), framework="custom")
+    assert (again.version, created_again) == (2, False)
+
+
 def test_deleted_version_numbers_are_never_reused(registry, make_file):
     registry.register_model("iris", make_file("m.joblib", b"a"), framework="sklearn")
     registry.register_model("iris", make_file("m.joblib", b"b"), framework="sklearn")

@@ -187,7 +187,7 @@ CASES = [
         7,
         9,
         "path 'artifacts/iris.jobib' does not exist",
-        "did you mean 'iris.joblib'?",
+        "did you mean 'artifacts/iris.joblib'?",
     ),
     (
         "unknown-target",
@@ -285,8 +285,8 @@ CASES = [
         "modelctl.yaml",
         0,
         0,
-        "no Workspace document in the repo",
-        "run 'modelctl init' to create one",
+        "no Workspace document in the repo, and no modelctl.yaml",
+        "run 'modelctl init' to create one, or pass the repo's folder",
     ),
     (
         "not-a-mapping",
@@ -438,10 +438,51 @@ def test_symlink_out_of_repo(make_repo, tmp_path):
 
 
 def test_unknown_reference_hints_at_an_unparsable_file(make_repo):
-    diags = compile_repo(make_repo(edit("models/m.yaml", "  framework:", "\tframework:"))).diagnostics
+    # a flow-style document whose name a line scan cannot see: the reference may be in that file
+    broken = '{"apiVersion": "modelctl.io/v1", "kind": "Model", "metadata": {"name": "iris"}, "spec": {[}\n'
+    diags = compile_repo(make_repo({"models/m.yaml": broken})).diagnostics
     [ref] = [d for d in diags if d.code == "unknown-reference"]
     assert ref.message == "unknown model 'iris'"
     assert ref.suggestion == "it may be defined in models/m.yaml, which could not be read (see its error)"
+
+
+def test_a_did_you_mean_keeps_the_unparsable_file_in_view(make_repo):
+    broken = '{"apiVersion": "modelctl.io/v1", "kind": "Model", "metadata": {"name": "iris"}, "spec": {[}\n'
+    other = BASE_REPO["models/m.yaml"].replace("name: iris", "name: iris-2")
+    diags = compile_repo(make_repo({"models/m.yaml": broken, "models/other.yaml": other})).diagnostics
+    [ref] = [d for d in diags if d.code == "unknown-reference"]
+    assert ref.suggestion == (
+        "did you mean 'iris-2'? — or it may be defined in models/m.yaml, which could not be read (see its error)"
+    )
+
+
+BLUE_GREEN = BASE_REPO["deployments/d.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("broken", "error_at", "lost"),
+    [
+        (BLUE_GREEN.replace("  replicas: 2", "\treplicas: 2"), "deployments/d.yaml:8:1", ["blue", "green"]),
+        (BLUE_GREEN.replace("  replicas: 2", "  replicas: 2\n  replicas: 3"), "deployments/d.yaml:9:3", ["blue"]),
+        (BLUE_GREEN.replace("  replicas: 2", "  replicas: [2"), "deployments/d.yaml:9:1", ["blue", "green"]),
+        (
+            BLUE_GREEN.replace("metadata:\n  name: blue", "metadata: {name: blue}\n\t"),
+            "deployments/d.yaml:",
+            ["blue", "green"],
+        ),
+    ],
+    ids=["tab", "duplicate-key", "syntax", "flow-metadata"],
+)
+def test_a_reference_to_a_document_that_failed_to_parse_says_so(make_repo, broken, error_at, lost):
+    # blue-2 exists elsewhere: before, the endpoint's 'blue' got "unknown deployment … did you mean 'blue-2'?"
+    blue2 = BLUE_GREEN.split("---")[0].replace("name: blue", "name: blue-2")
+    diags = compile_repo(make_repo({"deployments/d.yaml": broken, "deployments/b2.yaml": blue2})).diagnostics
+    refs = [d for d in diags if d.location and d.location.file == "endpoints/e.yaml"]
+    assert [d.code for d in refs] == ["unparsed-reference"] * len(lost), [d.headline() for d in diags]
+    for d, name in zip(refs, lost, strict=True):
+        assert d.message == f"deployment '{name}' is in deployments/d.yaml, which could not be parsed"
+        assert d.suggestion.startswith(f"fix the error at {error_at}") and "did you mean" not in d.suggestion
+    assert not any("unknown deployment" in d.message for d in diags)
 
 
 def test_all_errors_of_a_repo_in_one_run(make_repo):
@@ -524,3 +565,115 @@ def test_endpoints_on_docker_refuse_mirror_and_mixed_credentials_and_warn_on_hos
     fixed = DOCKER_ENDPOINT.replace("  mirror: {deployment: dev-b, percent: 5}\n", "")
     result = compile_repo(make_repo({"deployments/dev.yaml": shared, "endpoints/dev.yaml": fixed}))
     assert result.ok and [d.code for d in result.diagnostics] == ["docker-hostnames"]
+
+
+# --- hints that were wrong (issue 10) ---------------------------------------------------------
+
+
+def _only(diags, code):  # noqa: ANN001, ANN202
+    found = [d for d in diags if d.code == code]
+    assert len(found) == 1, [d.headline() for d in diags]
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("a" * 62 + "-b", "use '" + "a" * 62 + "'"),  # cut at 63 left a trailing '-': an invalid name
+        ("Iris_Model", "use 'iris-model'"),
+    ],
+)
+def test_an_invalid_name_is_never_suggested(make_repo, name, hint):
+    diags = compile_repo(make_repo(edit("models/m.yaml", "name: iris", f"name: {name}"))).diagnostics
+    [d] = [d for d in diags if d.path == "metadata.name"]
+    assert d.suggestion == hint
+
+
+def test_an_invalid_env_name_is_not_suggested_back(make_repo):
+    root = make_repo(edit("deployments/d.yaml", "  replicas: 2", "  replicas: 2\n  env: {1ABC: x}"))
+    [d] = [d for d in compile_repo(root).diagnostics if "1ABC" in d.message]
+    assert d.suggestion == "use '_1ABC'"
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [("score/scor.py", "did you mean 'score/score.py'?"), ("scroe/score.py", "did you mean 'score/score.py'?")],
+)
+def test_a_mistyped_script_path_is_suggested_whole(make_repo, written, hint):
+    root = make_repo(
+        {
+            "images/i.yaml": BASE_REPO["images/i.yaml"] + f"  scoring: {{script: {written}}}\n",
+            "score/score.py": "def run(raw):\n    return raw\n",
+        }
+    )
+    assert _only(compile_repo(root).diagnostics, "bad-path").suggestion == hint
+
+
+def test_a_symlink_escape_suggests_copying_not_a_file_name(make_repo, tmp_path):
+    secret = tmp_path / "outside.joblib"
+    secret.write_text("x")
+    root = make_repo(edit("models/m.yaml", "artifacts/iris.joblib", "artifacts/link.joblib"))
+    os.symlink(secret, root / "artifacts" / "link.joblib")
+    d = _only(compile_repo(root).diagnostics, "bad-path")
+    assert "did you mean" not in (d.suggestion or "") and "copy the file into the repo" in d.suggestion
+
+
+AUTH_DEPLOYMENTS = """\
+apiVersion: modelctl.io/v1
+kind: Deployment
+metadata: {name: blue}
+spec: {image: scorer, target: local, auth: {mode: key}}
+---
+apiVersion: modelctl.io/v1
+kind: Deployment
+metadata: {name: green}
+spec: {image: scorer, target: local, auth: {mode: %s}}
+"""
+LOCAL_ENDPOINT = BASE_REPO["endpoints/e.yaml"].replace("target: prod", "target: local")
+
+
+def test_an_auth_mode_mismatch_behind_an_endpoint_talks_about_the_mode(make_repo):
+    root = make_repo({"deployments/d.yaml": AUTH_DEPLOYMENTS % "token", "endpoints/e.yaml": LOCAL_ENDPOINT})
+    d = _only(compile_repo(root).diagnostics, "endpoint-auth")
+    assert "different auth modes (blue: key, green: token)" in d.message
+    assert "auth.mode" in d.suggestion and "secretRef" not in d.suggestion + (d.expected or "")
+
+
+def test_a_secret_mismatch_behind_an_endpoint_talks_about_the_secret(make_repo):
+    root = make_repo({"deployments/d.yaml": AUTH_DEPLOYMENTS % "key", "endpoints/e.yaml": LOCAL_ENDPOINT})
+    d = _only(compile_repo(root).diagnostics, "endpoint-auth")
+    assert "different secrets (blue: blue-keys, green: green-keys)" in d.message
+    assert d.suggestion == "give the deployments the same auth.secretRef"
+
+
+def test_a_missing_workspace_is_one_error_without_follow_on_unknown_targets(make_repo):
+    diags = compile_repo(make_repo({"modelctl.yaml": None})).diagnostics
+    assert [d.code for d in diags] == ["no-workspace"], [d.headline() for d in diags]
+
+
+def test_a_modelctl_yaml_without_a_workspace_is_pointed_at(make_repo):
+    root = make_repo({"modelctl.yaml": BASE_REPO["models/m.yaml"].replace("name: iris", "name: other")})
+    d = _only(compile_repo(root).diagnostics, "no-workspace")
+    assert (d.location.file, d.location.line, d.location.col) == ("modelctl.yaml", 2, 7)
+    assert "modelctl.yaml holds Model" in d.message
+
+
+def test_a_non_utf8_file_has_the_position_of_its_first_bad_byte(make_repo):
+    root = make_repo()
+    text = BASE_REPO["models/m.yaml"].replace("spec:", "# café\nspec:")
+    (root / "models" / "m.yaml").write_bytes(text.encode("latin-1"))
+    diags = compile_repo(root).diagnostics
+    d = _only(diags, "encoding")
+    assert (d.location.file, d.location.line, d.location.col) == ("models/m.yaml", 5, 6)
+    assert "0xe9" in d.message
+    ref = _only(diags, "unparsed-reference")  # the image's reference to 'iris' says where it is
+    assert ref.message == "model 'iris' is in models/m.yaml, which could not be parsed"
+
+
+def test_a_nonexistent_directory_is_reported_once(tmp_path):
+    missing = tmp_path / "nope"
+    result = CliRunner().invoke(app, ["validate", str(missing)])
+    assert result.exit_code == 1
+    assert result.output.count("not a directory") == 1 and "no Workspace" not in result.output, result.output
+    diags = compile_repo(missing).diagnostics
+    assert [d.code for d in diags] == ["io"]

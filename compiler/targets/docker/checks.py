@@ -95,15 +95,23 @@ def _endpoints(
                 )
                 auth[dep.name] = (mode, secret)
         if len(set(auth.values())) > 1:
-            shown = ", ".join(f"{d}: {m}{f' ({s})' if s else ''}" for d, (m, s) in sorted(auth.items()))
-            diags.append(
-                diagnose(
-                    ep,
-                    ("spec", "traffic"),
-                    f"the deployments behind endpoint '{ep.name}' accept different "
-                    f"credentials ({shown}): a caller's key would work on some requests only",
-                    code="endpoint-auth",
-                    expected="the same auth mode and secretRef on every deployment with traffic",
-                    suggestion="give the deployments the same auth.secretRef",
+            modes = {m for m, _ in auth.values()}
+            if len(modes) > 1:  # the modes differ: a secret in common would not help
+                shown = ", ".join(f"{d}: {m}" for d, (m, _) in sorted(auth.items()))
+                message = (
+                    f"the deployments behind endpoint '{ep.name}' use different auth modes ({shown}): "
+                    "a caller's credentials would work on some requests only"
                 )
+                expected = "the same auth.mode on every deployment with traffic"
+                hint = f"set the same auth.mode on every deployment with traffic (one of: {', '.join(sorted(modes))})"
+            else:
+                shown = ", ".join(f"{d}: {s}" for d, (_, s) in sorted(auth.items()))
+                message = (
+                    f"the deployments behind endpoint '{ep.name}' read their {modes.pop()} credentials from "
+                    f"different secrets ({shown}): a caller's key would work on some requests only"
+                )
+                expected = "the same auth.secretRef on every deployment with traffic"
+                hint = "give the deployments the same auth.secretRef"
+            diags.append(
+                diagnose(ep, ("spec", "traffic"), message, code="endpoint-auth", expected=expected, suggestion=hint)
             )

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...plan.target import DeploymentStatus
+from ...plan.target import DeploymentStatus, EndpointStatus
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,24 @@ class DockerFacts:
         if self.router and not self.router.running:
             health += " (router down)"
         return DeploymentStatus(health, names)
+
+    def endpoint_status(self, endpoint: str) -> EndpointStatus:
+        """The endpoint's listener on the router: URL, live split, and the health of what gets traffic."""
+        listener = self.router.endpoint(endpoint) if self.router else None
+        if self.router is None or listener is None:
+            return EndpointStatus("missing")
+        url = f"http://{self.router.bind_address}:{listener.port}" + (
+            listener.path.rstrip("/") if listener.path != "/" else ""
+        )
+        if not self.router.running:
+            return EndpointStatus("router down", url, listener.traffic)
+        unwell = []
+        for deployment, percent in listener.traffic:
+            health = self.status(deployment).health
+            if percent > 0 and health != "healthy":
+                unwell.append(f"{deployment}: {health}")
+        health = f"degraded ({'; '.join(unwell)})" if unwell else "healthy"
+        return EndpointStatus(health, url, listener.traffic)
 
     def fingerprint(self) -> Any:
         r = self.router

@@ -14,6 +14,7 @@ from ...plan.target import (
     ConnectOptions,
     DeploymentStatus,
     Diagnose,
+    EndpointStatus,
     PlanContext,
     Running,
     TargetFacts,
@@ -46,6 +47,9 @@ class DockerType(TargetType):
 
     def status(self, facts: TargetFacts | None, deployment: str) -> DeploymentStatus:
         return facts.status(deployment) if isinstance(facts, DockerFacts) else DeploymentStatus("missing")
+
+    def endpoint_status(self, facts: TargetFacts | None, endpoint: str) -> EndpointStatus:
+        return facts.endpoint_status(endpoint) if isinstance(facts, DockerFacts) else EndpointStatus("missing")
 
     def collected_data(self, workspace: str, node: DeploymentNode) -> Path | None:
         """The deployment's collected-data volume, where it lives on this host (the engine must be local,
