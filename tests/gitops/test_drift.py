@@ -163,12 +163,19 @@ def test_an_owned_field_beside_a_real_change_is_still_drift():
 
 
 def test_in_sync_and_render_only_targets():
+    from compiler.plan.target import TargetType
+    from compiler.targets import TARGET_TYPES
+
+    class RenderOnly(TargetType):  # every built-in type applies now; a type that only renders is not checked
+        name = "kubernetes"
+
     noop = Action("Deployment/blue", "no-op", target="local", fingerprint=FP_GIT)
     report = find_drift(
         plan(noop, not_applied=[NotApplied("Deployment/blue-prod", "prod", "render only")]),
         live(FP_GIT),
         specs={},
         targets=TARGETS,
+        types={**TARGET_TYPES, "kubernetes": RenderOnly()},
     )
     assert report.items == () and report.exit_code == 0 and report.checked == ("local",)
     [nc] = report.not_checked

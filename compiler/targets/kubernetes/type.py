@@ -1,19 +1,38 @@
-"""The kubernetes target type: rendered manifests (Deployment, Service, HPA, PDB, NetworkPolicy,
-Gateway API HTTPRoute). Render only in this version: plan lists its deployments as not applied."""
+"""The kubernetes target type: rendered manifests (ServiceAccount, Deployment, Service, HPA, PDB,
+NetworkPolicy; Gateway API HTTPRoute per Endpoint), and deployments applied with server-side apply.
+Endpoints (HTTPRoutes) are rendered, not applied, in this version."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from ...graph import DeploymentNode, EndpointNode, Graph
-from ...plan.target import TargetType
+from ...plan.model import Action
+from ...plan.target import Connection, ConnectOptions, DeploymentStatus, PlanContext, Running, TargetFacts, TargetType
 from ...render import kubernetes
 from ...render.tree import OutputTree
+from . import planning
+from .facts import KubernetesFacts
 
 
 class KubernetesType(TargetType):
     name = "kubernetes"
+    applies = True
     has_autoscaler = True
+
+    def connect(self, options: ConnectOptions) -> Connection:
+        from .adapter import KubernetesDeployments
+
+        return KubernetesDeployments(options.workspace, options.root)
+
+    def plan_deployment(self, ctx: PlanContext, node: DeploymentNode) -> Action:
+        return planning.plan_deployment(ctx, node)
+
+    def running(self, ctx: PlanContext, target_name: str) -> list[Running]:
+        return planning.running(ctx, target_name)
+
+    def status(self, facts: TargetFacts | None, deployment: str) -> DeploymentStatus:
+        return facts.status(deployment) if isinstance(facts, KubernetesFacts) else DeploymentStatus("missing")
 
     def render_deployment(
         self, graph: Graph, node: DeploymentNode, tree: OutputTree, model_versions: Mapping[str, str]
