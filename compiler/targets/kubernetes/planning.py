@@ -86,6 +86,8 @@ def compare(obj: dict[str, Any], fact: ObjectFact) -> tuple[list[FieldDiff], lis
             continue
         if path in want and path in have and same(path, want[path], have[path]):
             continue
+        if path in want and path not in have and path not in others and want[path] in (0, "", [], {}, False):
+            continue  # the API server leaves zero values out of what it returns (omitempty)
         before = have.get(path)
         if path in want and path in others and (path not in have or not same(path, want[path], have[path])):
             manager, value = others[path]

@@ -1,0 +1,164 @@
+"""Kubernetes targets applied on a real control plane, through the real `apply_repo`.
+
+The stand-in kubelet marks pods Ready (or failing), so rollouts progress or stall as the real
+Deployment controller decides. Requests are counted from the API server's audit log.
+"""
+
+from __future__ import annotations
+
+import pytest
+from kube_support import AuditLog, KubeRepo, call, ok
+from testkit import changes, wait_until
+
+KINDS = {
+    "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
+    "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments",
+    "Service": "/api/v1/namespaces/{ns}/services",
+    "PodDisruptionBudget": "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets",
+    "NetworkPolicy": "/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
+    "HorizontalPodAutoscaler": "/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers",
+}
+
+
+@pytest.fixture
+def repo(tmp_path, kube_cluster, kubelet, namespace):
+    repo = KubeRepo.create(tmp_path / "repo", kube_cluster, namespace)
+    repo.deployment("blue")
+    repo.register_image()
+    return repo
+
+
+def names(api, ns: str, kind: str) -> set[str]:
+    items = ok(call(api, "GET", KINDS[kind].format(ns=ns)))["items"]
+    return {i["metadata"]["name"] for i in items} - {"default", "kubernetes"}
+
+
+def test_first_apply_creates_everything_and_the_second_plan_is_empty_with_zero_writes(repo, kube_api, audit: AuditLog):
+    plan, outcome = repo.apply()
+    assert changes(plan) == {"Deployment/blue": "create"}
+    assert outcome is not None and outcome.ok, [r.message for r in outcome.results]
+    for kind in ("ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"):
+        assert names(kube_api, repo.namespace, kind) == {"blue"}, kind
+    dep = ok(call(kube_api, "GET", f"/apis/apps/v1/namespaces/{repo.namespace}/deployments/blue"))
+    assert dep["status"]["availableReplicas"] == 2 and dep["status"]["updatedReplicas"] == 2
+
+    since = audit.mark()
+    plan, outcome = repo.apply()
+    assert changes(plan) == {} and outcome is None, [(a.reasons, a.diffs) for a in plan.actions if a.is_change]
+    events = audit.by_modelctl(since)
+    assert AuditLog.writes(events) == []
+    lists = [e for e in events if e["verb"] == "list"]
+    assert lists and len(lists) == len({e["requestURI"] for e in lists}) <= 6  # one LIST per kind, nothing else
+    assert {e["verb"] for e in events} == {"list"}
+
+
+def test_a_field_changed_by_hand_is_drift_naming_its_manager_and_apply_corrects_it(repo, kube_api):
+    from compiler.workflow import detect_drift
+
+    repo.apply()
+    ns = repo.namespace
+    patch = {"spec": {"template": {"spec": {"terminationGracePeriodSeconds": 99}}}}
+    ok(
+        call(
+            kube_api,
+            "PATCH",
+            f"/apis/apps/v1/namespaces/{ns}/deployments/blue",
+            patch,
+            query=[("fieldManager", "kubectl-edit")],
+            ctype="application/strategic-merge-patch+json",
+        )
+    )
+    plan = repo.plan()
+    action = plan.action("Deployment/blue")
+    assert action.action == "update"
+    assert any("changed by hand by kubectl-edit" in r for r in action.reasons), action.reasons
+    [diff] = [d for d in action.diffs if d.path.endswith("terminationGracePeriodSeconds")]
+    assert (diff.before, diff.after) == (99, 40)
+    report = detect_drift(repo.root)
+    assert report.exit_code == 2 and [i.kind for i in report.items] == ["by-hand"]
+
+    _, outcome = repo.apply()
+    assert outcome is not None and outcome.ok, [r.message for r in outcome.results]
+    dep = ok(call(kube_api, "GET", f"/apis/apps/v1/namespaces/{ns}/deployments/blue"))
+    assert dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 40
+    assert changes(repo.plan()) == {}
+
+
+def test_an_unlabelled_object_is_never_touched_and_prune_deletes_a_deployment_gone_from_git(repo, kube_api, audit):
+    ns = repo.namespace
+    repo.deployment("green", replicas=1)
+    _, outcome = repo.apply()
+    assert outcome is not None and outcome.ok, [r.message for r in outcome.results]
+    # someone's own objects in the namespace: one without labels, one with another workspace's
+    ok(
+        call(
+            kube_api,
+            "POST",
+            f"/api/v1/namespaces/{ns}/services",
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "theirs"},
+                "spec": {"ports": [{"port": 80}], "selector": {"app": "theirs"}},
+            },
+        )
+    )
+    ok(
+        call(
+            kube_api,
+            "POST",
+            f"/api/v1/namespaces/{ns}/serviceaccounts",
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {
+                    "name": "other-ws",
+                    "labels": {"app.kubernetes.io/managed-by": "modelctl", "modelctl.io/workspace": "someone-else"},
+                    "annotations": {"modelctl.io/resource": "Deployment/other-ws"},
+                },
+            },
+        )
+    )
+    repo.remove("deployments/green.yaml")
+    since = audit.mark()
+    plan, outcome = repo.apply()
+    assert changes(plan) == {"Deployment/green": "delete"}
+    assert outcome is not None and outcome.ok, [r.message for r in outcome.results]
+    for kind in ("ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"):
+        assert "green" not in names(kube_api, ns, kind), kind
+    assert "blue" in names(kube_api, ns, "Deployment")
+    assert {"theirs", "blue"} <= names(kube_api, ns, "Service")
+    assert "other-ws" in names(kube_api, ns, "ServiceAccount")
+    touched = [w for w in AuditLog.writes(audit.by_modelctl(since)) if "theirs" in w or "other-ws" in w]
+    assert touched == []
+    assert changes(repo.plan()) == {}
+
+
+def test_a_failing_rollout_rolls_back_and_names_the_pod_condition(repo, kube_api, kubelet):
+    repo.apply()
+    ns = repo.namespace
+    before = ok(call(kube_api, "GET", f"/apis/apps/v1/namespaces/{ns}/deployments/blue"))
+    old_cpu = before["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+    repo.deployment("blue", cpu="200m", extra="  env: {CRASH_ME: '1'}\n")
+    kubelet.fail(lambda pod: any(e.get("name") == "CRASH_ME" for e in pod["spec"]["containers"][0].get("env") or []))
+    try:
+        _, outcome = repo.apply()
+    finally:
+        kubelet.heal()
+    assert outcome is not None and not outcome.ok
+    [failed] = [r for r in outcome.results if r.resource == "Deployment/blue"]
+    assert "the rollout failed" in failed.message and "CrashLoopBackOff" in failed.message, failed.message
+    assert "condition Ready=False" in failed.message and "rolled back" in failed.message
+
+    def rolled_back():  # noqa: ANN202
+        dep = ok(call(kube_api, "GET", f"/apis/apps/v1/namespaces/{ns}/deployments/blue"))
+        spec = dep["spec"]["template"]["spec"]["containers"][0]
+        st = dep.get("status", {})
+        return (
+            spec["resources"]["requests"]["cpu"] == old_cpu
+            and st.get("updatedReplicas") == 2
+            and st.get("availableReplicas") == 2
+        )
+
+    wait_until(rolled_back, timeout=60, message="the Deployment is back on its previous template")
+    assert changes(repo.plan()) == {"Deployment/blue": "update"}
