@@ -130,6 +130,7 @@ class ConnectOptions:
     workspace: str
     root: Path
     base_images: Mapping[str, str] = field(default_factory=dict)
+    force_conflicts: bool = False  # apply --force-conflicts: take over fields other managers own (kubernetes)
 
 
 @dataclass(frozen=True)

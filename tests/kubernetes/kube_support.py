@@ -538,10 +538,11 @@ class KubeRepo:
         with Session.open(self.root, scope or Scope()) as s:
             return s.plan()
 
-    def apply(self, scope: Any = None) -> Any:
+    def apply(self, scope: Any = None, **options: Any) -> Any:
+        """`modelctl apply --auto-approve` in-process (the real apply_repo): (plan, outcome or None)."""
         from compiler.plan.model import Scope
         from compiler.workflow import apply_repo
 
-        run = apply_repo(self.root, scope or Scope(), allow_dirty=True)
+        run = apply_repo(self.root, scope or Scope(), allow_dirty=True, **options)
         assert not run.cancelled
         return run.plan, run.outcome

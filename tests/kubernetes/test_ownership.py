@@ -59,7 +59,7 @@ def test_hpa_driven_replicas_are_not_drift(repo, kube_api):
     assert outcome is None and deployment(kube_api, ns, "blue")["spec"]["replicas"] == 5
 
 
-def test_a_conflict_with_another_manager_names_it_and_the_field(repo, kube_api):
+def test_a_conflict_names_the_other_manager_and_field_and_force_conflicts_resolves_it(repo, kube_api):
     repo.deployment("blue", replicas=1)
     repo.apply()
     ns = repo.namespace
@@ -91,6 +91,10 @@ def test_a_conflict_with_another_manager_names_it_and_the_field(repo, kube_api):
     assert ".spec.template.spec.terminationGracePeriodSeconds (owned by ops-team)" in failed.message
     assert "--force-conflicts" in failed.message
     assert deployment(kube_api, ns, "blue")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 99
+    _, outcome = repo.apply(force_conflicts=True)
+    assert outcome is not None and outcome.ok, [r.message for r in outcome.results]
+    assert deployment(kube_api, ns, "blue")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 70
+    assert changes(repo.plan()) == {}
 
 
 def test_deployments_list_shows_ready_and_desired_replicas(repo):

@@ -45,8 +45,9 @@ def rollout_seconds(req: DeployRequest) -> float:
 class KubernetesDeployments:
     """The kubernetes target type's connection: one API client per target, read for facts and driven by apply."""
 
-    def __init__(self, workspace: str, root: Path) -> None:
+    def __init__(self, workspace: str, root: Path, *, force_conflicts: bool = False) -> None:
         self.workspace, self.root = workspace, Path(root)
+        self.force_conflicts = force_conflicts
         self._clusters: dict[str, Cluster] = {}
         self._guard = threading.Lock()
         self._settings: dict[str, Target] = {}
@@ -120,14 +121,15 @@ class KubernetesDeployments:
         live = live if live is not None else cluster.get(kind, name)
         fields = ", ".join(f"{f} (owned by {m})" for m, f in found)
         applied = ((live or {}).get("metadata") or {}).get("annotations", {}).get(FINGERPRINT)
-        if applied != req.fingerprint:
+        if applied != req.fingerprint and not self.force_conflicts:
             raise ApplyError(
                 f"{req.resource}: server-side apply of {obj['kind']} {name} conflicts with another field manager: "
-                f"{fields}. git changed these fields while someone else owns them; revert their change "
-                "(or remove their field manager), then apply again (--force-conflicts is not available yet)",
+                f"{fields}. git changes fields someone else now owns; apply with --force-conflicts to take them "
+                "over, or settle it with their owner first",
                 resource=req.resource,
             )
-        notes.append(f"took back fields changed by hand on {obj['kind']} {name}: {fields}")
+        why = "forced (--force-conflicts)" if applied != req.fingerprint else "changed by hand"
+        notes.append(f"took over fields {why} on {obj['kind']} {name}: {fields}")
         return cluster.apply(obj, force=True)
 
     def _owned(self, cluster: Cluster, target_name: str, name: str) -> list[tuple[Any, str]]:

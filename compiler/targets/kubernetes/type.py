@@ -23,7 +23,7 @@ class KubernetesType(TargetType):
     def connect(self, options: ConnectOptions) -> Connection:
         from .adapter import KubernetesDeployments
 
-        return KubernetesDeployments(options.workspace, options.root)
+        return KubernetesDeployments(options.workspace, options.root, force_conflicts=options.force_conflicts)
 
     def plan_deployment(self, ctx: PlanContext, node: DeploymentNode) -> Action:
         return planning.plan_deployment(ctx, node)
