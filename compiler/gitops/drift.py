@@ -6,7 +6,7 @@ Every change a plan shows is drift of one of three kinds:
 - "pending": git changed since the last apply (or it was never applied) — apply has not run yet;
 - "expected": only fields owned by the target or a controller differ (e.g. replicas under an
   autoscaler); reported, never counted as drift.
-Targets whose type apply does not manage (kubernetes in this version) are "not checked".
+Targets whose type apply does not manage (a render-only type) are "not checked".
 """
 
 from __future__ import annotations
