@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,7 @@ class Cluster:
         self.namespace = target.namespace
         self.root = Path(root)
         self._api: Any = None
+        self._lock = threading.Lock()  # apply deploys a target's deployments from several threads
         self.context = target.context or "(current context)"
         self.server = "?"
 
@@ -105,9 +107,10 @@ class Cluster:
         return f"target {self.target_name} (context {self.context}, namespace {self.namespace})"
 
     def api(self) -> Any:
-        if self._api is None:
-            self._api = self._open()
-        return self._api
+        with self._lock:
+            if self._api is None:
+                self._api = self._open()
+            return self._api
 
     def _open(self) -> Any:
         from kubernetes import client, config
