@@ -131,6 +131,7 @@ class ConnectOptions:
     root: Path
     base_images: Mapping[str, str] = field(default_factory=dict)
     force_conflicts: bool = False  # apply --force-conflicts: take over fields other managers own (kubernetes)
+    graph: Graph | None = None  # the compiled repo (kubernetes builds the objects it applies from it)
 
 
 @dataclass(frozen=True)

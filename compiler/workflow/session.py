@@ -100,6 +100,7 @@ class Session:
                     self.root,
                     dict(self.graph.workspace.spec.base_images),
                     force_conflicts=self.force_conflicts,
+                    graph=self.graph,
                 )
             )
         return self._connections[type_name]

@@ -48,7 +48,7 @@ def test_first_apply_creates_everything_and_the_second_plan_is_empty_with_zero_w
     events = audit.by_modelctl(since)
     assert AuditLog.writes(events) == []
     lists = [e for e in events if e["verb"] == "list"]
-    assert lists and len(lists) == len({e["requestURI"] for e in lists}) <= 6  # one LIST per kind, nothing else
+    assert lists and len(lists) == len({e["requestURI"] for e in lists}) <= 7  # one LIST per kind, nothing else
     assert {e["verb"] for e in events} == {"list"}
 
 
@@ -162,3 +162,52 @@ def test_a_failing_rollout_rolls_back_and_names_the_pod_condition(repo, kube_api
 
     wait_until(rolled_back, timeout=60, message="the Deployment is back on its previous template")
     assert changes(repo.plan()) == {"Deployment/blue": "update"}
+
+
+ENDPOINT = """\
+apiVersion: modelctl.io/v1
+kind: Endpoint
+metadata: {{name: web}}
+spec: {{target: prod, path: /iris, traffic: {{{traffic}}}}}
+"""
+
+
+def test_weights_shift_only_after_the_new_deployment_rolled_out(repo, kube_api, audit: AuditLog):
+    ns = repo.namespace
+    repo.write("endpoints/web.yaml", ENDPOINT.format(traffic="blue: 100"))
+    plan, outcome = repo.apply()
+    assert changes(plan) == {"Deployment/blue": "create", "Endpoint/web": "create"}
+    assert outcome is not None and outcome.ok, [r.message for r in outcome.results]
+    route = ok(call(kube_api, "GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/httproutes/web"))
+    assert [(b["name"], b["weight"]) for b in route["spec"]["rules"][0]["backendRefs"]] == [("blue", 100)]
+
+    repo.deployment("green", replicas=2)
+    repo.write("endpoints/web.yaml", ENDPOINT.format(traffic="blue: 50, green: 50"))
+    plan = repo.plan()
+    assert changes(plan) == {"Deployment/green": "create", "Endpoint/web": "update"}
+    stages = [s.resources for s in plan.stages]
+    assert stages.index(("Deployment/green",)) < stages.index(("Endpoint/web",))
+    since = audit.mark()
+    _, outcome = repo.apply()
+    assert outcome is not None and outcome.ok, [r.message for r in outcome.results]
+    events = sorted(audit.by_modelctl(since), key=lambda e: e["requestReceivedTimestamp"])
+    writes = [f"{e['verb']} {e['requestURI'].split('?')[0]}" for e in events if e["verb"] in ("patch", "create")]
+    green = writes.index(f"patch /apis/apps/v1/namespaces/{ns}/deployments/green")
+    shift = writes.index(f"patch /apis/gateway.networking.k8s.io/v1/namespaces/{ns}/httproutes/web")
+    assert green < shift
+    # between them, modelctl saw green's rollout complete (its last GET of the Deployment)
+    gets = [
+        i
+        for i, e in enumerate(events)
+        if e["verb"] == "get" and e["requestURI"].startswith(f"/apis/apps/v1/namespaces/{ns}/deployments/green")
+    ]
+    patch_at = next(i for i, e in enumerate(events) if "httproutes/web" in e["requestURI"] and e["verb"] == "patch")
+    assert gets and max(gets) < patch_at
+    route = ok(call(kube_api, "GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/httproutes/web"))
+    assert [(b["name"], b["weight"]) for b in route["spec"]["rules"][0]["backendRefs"]] == [("blue", 50), ("green", 50)]
+    assert changes(repo.plan()) == {}
+    repo.remove("endpoints/web.yaml")
+    plan, outcome = repo.apply()
+    assert changes(plan) == {"Endpoint/web": "delete"} and outcome is not None and outcome.ok
+    status, _ = call(kube_api, "GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/httproutes/web")
+    assert status == 404

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ApplyError
-from ...graph import DeploymentNode
+from ...graph import DeploymentNode, EndpointNode, Graph
 from ...plan.target import DeployRequest, DeployResult, FactsRequest, Progress, TargetFacts
+from ...render.kubernetes import http_route
 from ...spec.workspace import Target
-from .connection import BY_KIND, DEPLOYMENT, DEPLOYMENT_KINDS, EVENT, POD, Cluster, KubeError, conflicts
+from .connection import BY_KIND, DEPLOYMENT, DEPLOYMENT_KINDS, EVENT, HTTP_ROUTE, POD, Cluster, KubeError, conflicts
 from .facts import FINGERPRINT, RESOURCE, TARGET, Rollout, _mine, selector
 from .planning import desired_objects, service_url
 from .reader import read_kubernetes_facts
@@ -45,9 +46,12 @@ def rollout_seconds(req: DeployRequest) -> float:
 class KubernetesDeployments:
     """The kubernetes target type's connection: one API client per target, read for facts and driven by apply."""
 
-    def __init__(self, workspace: str, root: Path, *, force_conflicts: bool = False) -> None:
+    def __init__(
+        self, workspace: str, root: Path, *, force_conflicts: bool = False, graph: Graph | None = None
+    ) -> None:
         self.workspace, self.root = workspace, Path(root)
         self.force_conflicts = force_conflicts
+        self.graph = graph
         self._clusters: dict[str, Cluster] = {}
         self._guard = threading.Lock()
         self._settings: dict[str, Target] = {}
@@ -89,17 +93,17 @@ class KubernetesDeployments:
         by_kind = {o["kind"]: o for o in objects}
         if "ServiceAccount" in by_kind:
             progress("applying ServiceAccount")
-            self._apply(cluster, req, by_kind["ServiceAccount"], None, notes)
+            self._apply(cluster, req.resource, req.fingerprint, by_kind["ServiceAccount"], None, notes)
         previous = cluster.get(DEPLOYMENT, req.name)
         progress("applying Deployment")
-        self._apply(cluster, req, by_kind["Deployment"], previous, notes)
+        self._apply(cluster, req.resource, req.fingerprint, by_kind["Deployment"], previous, notes)
         self._wait_rollout(cluster, req, previous, progress)
         for obj in objects:
             if obj["kind"] not in ("ServiceAccount", "Deployment"):
                 progress(f"applying {obj['kind']}")
-                self._apply(cluster, req, obj, None, notes)
+                self._apply(cluster, req.resource, req.fingerprint, obj, None, notes)
         wanted = {(o["kind"], o["metadata"]["name"]) for o in objects}
-        for kind, name in self._owned(cluster, req.target_name, req.name):
+        for kind, name in self._owned(cluster, req.target_name, "Deployment", req.name):
             if (kind.kind, name) not in wanted:
                 progress(f"deleting {kind.kind} {name}")
                 cluster.delete(kind, name)
@@ -107,7 +111,13 @@ class KubernetesDeployments:
         return DeployResult(url=service_url(node), container=req.name, notes=tuple(notes))
 
     def _apply(
-        self, cluster: Cluster, req: DeployRequest, obj: dict[str, Any], live: dict[str, Any] | None, notes: list[str]
+        self,
+        cluster: Cluster,
+        resource: str,
+        fingerprint: str,
+        obj: dict[str, Any],
+        live: dict[str, Any] | None,
+        notes: list[str],
     ) -> dict[str, Any]:
         """Server-side apply without force; a conflict on an object git has not changed since modelctl
         last applied it is a field changed by hand, taken back with force. Any other conflict is refused."""
@@ -121,27 +131,27 @@ class KubernetesDeployments:
         live = live if live is not None else cluster.get(kind, name)
         fields = ", ".join(f"{f} (owned by {m})" for m, f in found)
         applied = ((live or {}).get("metadata") or {}).get("annotations", {}).get(FINGERPRINT)
-        if applied != req.fingerprint and not self.force_conflicts:
+        if applied != fingerprint and not self.force_conflicts:
             raise ApplyError(
-                f"{req.resource}: server-side apply of {obj['kind']} {name} conflicts with another field manager: "
+                f"{resource}: server-side apply of {obj['kind']} {name} conflicts with another field manager: "
                 f"{fields}. git changes fields someone else now owns; apply with --force-conflicts to take them "
                 "over, or settle it with their owner first",
-                resource=req.resource,
+                resource=resource,
             )
-        why = "forced (--force-conflicts)" if applied != req.fingerprint else "changed by hand"
+        why = "forced (--force-conflicts)" if applied != fingerprint else "changed by hand"
         notes.append(f"took over fields {why} on {obj['kind']} {name}: {fields}")
         return cluster.apply(obj, force=True)
 
-    def _owned(self, cluster: Cluster, target_name: str, name: str) -> list[tuple[Any, str]]:
-        """(kind, name) of every live object of the deployment that carries this workspace's labels."""
+    def _owned(self, cluster: Cluster, target_name: str, of: str, name: str) -> list[tuple[Any, str]]:
+        """(kind, name) of every live object of the deployment (or endpoint) that carries this workspace's labels."""
         out = []
-        labels = {"modelctl.io/kind": "Deployment", "modelctl.io/name": name}
-        for kind in DEPLOYMENT_KINDS:
+        labels = {"modelctl.io/kind": of, "modelctl.io/name": name}
+        for kind in DEPLOYMENT_KINDS if of == "Deployment" else (HTTP_ROUTE,):
             for item in cluster.list(kind, selector(self.workspace, **labels)) or []:
                 meta = item.get("metadata") or {}
-                if (meta.get("annotations") or {}).get(RESOURCE) == f"Deployment/{name}" and (
-                    meta.get("labels") or {}
-                ).get(TARGET) == target_name:
+                if (meta.get("annotations") or {}).get(RESOURCE) == f"{of}/{name}" and (meta.get("labels") or {}).get(
+                    TARGET
+                ) == target_name:
                     out.append((kind, str(meta.get("name"))))
         return out
 
@@ -237,7 +247,7 @@ class KubernetesDeployments:
     def delete(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None:
         cluster = self.cluster(target_name, target)
         try:
-            for kind, obj in reversed(self._owned(cluster, target_name, name)):
+            for kind, obj in reversed(self._owned(cluster, target_name, "Deployment", name)):
                 progress(f"deleting {kind.kind} {obj}")
                 cluster.delete(kind, obj)
         except KubeError as exc:
@@ -254,10 +264,29 @@ class KubernetesDeployments:
         *,
         progress: Progress,
     ) -> str:
-        raise ApplyError(f"Endpoint/{name}: endpoints on kubernetes targets are not applied by this version")
+        """Apply the endpoint's HTTPRoute (the executor runs this after its deployments rolled out)."""
+        resource = f"Endpoint/{name}"
+        if self.graph is None:
+            raise ApplyError(f"{resource}: kubernetes targets need the compiled graph to apply", resource=resource)
+        node = self.graph.get_as(resource, EndpointNode)
+        cluster = self.cluster(target_name, target)
+        notes: list[str] = []
+        try:
+            progress("applying HTTPRoute")
+            self._apply(cluster, resource, fingerprint, http_route(self.graph, node), None, notes)
+        except KubeError as exc:
+            raise ApplyError(f"{resource}: {exc}", resource=resource) from None
+        host = sorted(node.spec.hostnames)[0] if node.spec.hostnames else None
+        return f"http://{host}{path}" if host else f"httproute/{cluster.namespace}/{name}"
 
     def delete_endpoint(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None:
-        raise ApplyError(f"Endpoint/{name}: endpoints on kubernetes targets are not applied by this version")
+        cluster = self.cluster(target_name, target)
+        try:
+            for kind, obj in self._owned(cluster, target_name, "Endpoint", name):
+                progress(f"deleting {kind.kind} {obj}")
+                cluster.delete(kind, obj)
+        except KubeError as exc:
+            raise ApplyError(f"Endpoint/{name}: {exc}", resource=f"Endpoint/{name}") from None
 
 
 def _waiting_reason(pod: dict[str, Any]) -> str:

@@ -17,11 +17,12 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ...graph import DeploymentNode, Graph, target_as
+from ...errors import PlanError
+from ...graph import DeploymentNode, EndpointNode, Graph, target_as
 from ...plan.deployments import creation_diffs, deployment_action, desired_image, record_outdated
-from ...plan.model import Action, DeploymentChange, FieldDiff, Removal
+from ...plan.model import Action, DeploymentChange, EndpointChange, FieldDiff, Removal
 from ...plan.target import PlanContext, Running
-from ...render.kubernetes import deployment_objects
+from ...render.kubernetes import deployment_objects, http_route
 from ...spec.workspace import KubernetesTarget
 from .facts import KubernetesFacts, ObjectFact, flatten
 
@@ -155,13 +156,58 @@ def plan_deployment(ctx: PlanContext, node: DeploymentNode) -> Action:
     return deployment_action(node, "update" if reasons else "no-op", reasons, diffs, change)
 
 
+def _split(traffic: dict[str, int]) -> str:
+    return ", ".join(f"{d} {w}%" for d, w in sorted(traffic.items())) or "no deployments"
+
+
+def _weights(route: dict[str, Any]) -> dict[str, int]:
+    rules = (route.get("spec") or {}).get("rules") or [{}]
+    return {str(b.get("name")): int(b.get("weight", 1)) for b in rules[0].get("backendRefs") or []}
+
+
+def plan_endpoint(ctx: PlanContext, node: EndpointNode) -> Action:
+    """An endpoint on a kubernetes target: its Gateway API HTTPRoute, applied after its deployments."""
+    facts = _facts(ctx, node.target_name)
+    if "HTTPRoute" in facts.unserved:
+        raise PlanError(
+            f"{node.id}: the cluster of target {node.target_name} does not serve HTTPRoute "
+            "(gateway.networking.k8s.io/v1): install the Gateway API CRDs there, or move the endpoint to another target"
+        )
+    traffic = dict(sorted(node.spec.traffic.items()))
+    change = EndpointChange(tuple(traffic.items()), node.spec.path, None)
+    desired = http_route(ctx.graph, node)
+    fact = facts.find("HTTPRoute", node.name)
+    common = {"target": node.target_name, "fingerprint": node.fingerprint, "change": change}
+    if fact is None or fact.resource != node.id:
+        return Action(
+            node.id,
+            "create",
+            (f"route: endpoint {node.name} on target {node.target_name} ({_split(traffic)})",),
+            tuple(FieldDiff(f"traffic.{d}", None, w) for d, w in traffic.items()),
+            **common,  # type: ignore[arg-type]
+        )
+    diffs, managers = compare(desired, fact)
+    if not diffs:
+        return Action(node.id, "no-op", **common)  # type: ignore[arg-type]
+    before = _weights(fact.owned)
+    reasons = [f"changed by hand by {m}: HTTPRoute {node.name}" for m in managers]
+    if before != traffic:
+        reasons.append(f"route: traffic {_split(before)} → {_split(traffic)}")
+    elif not managers:
+        reasons.append("route: endpoint definition changed")
+    return Action(node.id, "update", tuple(reasons), tuple(diffs), **common)  # type: ignore[arg-type]
+
+
 def running(ctx: PlanContext, target_name: str) -> list[Running]:
-    """Every deployment with labelled objects of this workspace on the target."""
+    """Every deployment and endpoint with labelled objects of this workspace on the target."""
     facts = _facts(ctx, target_name)
     objects: dict[str, list[str]] = {}
     protected: dict[str, bool] = {}
+    endpoints: list[Running] = []
     for o in facts.objects:
         kind, _, name = o.resource.partition("/")
+        if kind == "Endpoint" and name and o.kind == "HTTPRoute":
+            endpoints.append(Running("Endpoint", Removal(name, endpoint=True), FieldDiff("HTTPRoute", name, None)))
         if kind != "Deployment" or not name:
             continue
         objects.setdefault(name, []).append(f"{o.kind}/{o.name}")
@@ -174,4 +220,4 @@ def running(ctx: PlanContext, target_name: str) -> list[Running]:
             protected[name],
         )
         for name, found in sorted(objects.items())
-    ]
+    ] + endpoints

@@ -1,6 +1,6 @@
 """The kubernetes target type: rendered manifests (ServiceAccount, Deployment, Service, HPA, PDB,
 NetworkPolicy; Gateway API HTTPRoute per Endpoint), and deployments applied with server-side apply.
-Endpoints (HTTPRoutes) are rendered, not applied, in this version."""
+Endpoints are HTTPRoutes, applied after the deployments they route to are rolled out."""
 
 from __future__ import annotations
 
@@ -18,15 +18,21 @@ from .facts import KubernetesFacts
 class KubernetesType(TargetType):
     name = "kubernetes"
     applies = True
+    routes_endpoints = True
     has_autoscaler = True
 
     def connect(self, options: ConnectOptions) -> Connection:
         from .adapter import KubernetesDeployments
 
-        return KubernetesDeployments(options.workspace, options.root, force_conflicts=options.force_conflicts)
+        return KubernetesDeployments(
+            options.workspace, options.root, force_conflicts=options.force_conflicts, graph=options.graph
+        )
 
     def plan_deployment(self, ctx: PlanContext, node: DeploymentNode) -> Action:
         return planning.plan_deployment(ctx, node)
+
+    def plan_endpoint(self, ctx: PlanContext, node: EndpointNode) -> Action:
+        return planning.plan_endpoint(ctx, node)
 
     def running(self, ctx: PlanContext, target_name: str) -> list[Running]:
         return planning.running(ctx, target_name)
