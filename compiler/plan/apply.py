@@ -325,7 +325,6 @@ class _Runner:
             image_port=image.spec.port,
             spec=node.spec,
             spec_json=deployment_spec_json(node),
-            graph=self.graph,
         )
         if target_type.publishes:
             with tempfile.TemporaryDirectory(prefix="modelctl-publish-") as tmp:

@@ -87,7 +87,6 @@ class DeployRequest:
     spec: DeploymentSpec  # the deployment's spec, of the target type's spec class
     spec_json: dict[str, Any] = field(default_factory=dict)
     rendered: Path | None = None  # targets that publish: the deployment's rendered folder
-    graph: Graph | None = None  # the compiled graph the plan came from (kubernetes renders its objects from it)
 
 
 @dataclass(frozen=True)

@@ -109,3 +109,28 @@ def test_deployments_list_shows_ready_and_desired_replicas(repo):
     assert done.returncode == 0, done.stderr
     [row] = json.loads(done.stdout)
     assert row["name"] == "blue" and row["health"] == "2/2 ready", row
+
+
+def test_a_missing_secret_ref_is_a_plan_error_naming_it(repo, kube_api):
+    from compiler.errors import PlanError
+
+    repo.deployment("blue", replicas=1)
+    text = (
+        (repo.root / "deployments/blue.yaml")
+        .read_text()
+        .replace("auth: {mode: none}", "auth: {mode: key, secretRef: blue-keys}")
+    )
+    repo.write("deployments/blue.yaml", text)
+    with pytest.raises(
+        PlanError, match=rf"Deployment/blue: secret blue-keys not found in namespace {repo.namespace} of target prod"
+    ):
+        repo.plan()
+    ok(
+        call(
+            kube_api,
+            "POST",
+            f"/api/v1/namespaces/{repo.namespace}/secrets",
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "blue-keys"}, "stringData": {"keys": "k1"}},
+        )
+    )
+    assert changes(repo.plan()) == {"Deployment/blue": "create"}

@@ -76,11 +76,11 @@ class KubernetesDeployments:
     # --- deploy ----------------------------------------------------------------------------------
 
     def deploy(self, req: DeployRequest, *, progress: Progress) -> DeployResult:
-        if req.graph is None:
+        if self.graph is None:
             raise ApplyError(
                 f"{req.resource}: kubernetes targets need the compiled graph to apply", resource=req.resource
             )
-        node = req.graph.get_as(req.resource, DeploymentNode)
+        node = self.graph.get_as(req.resource, DeploymentNode)
         cluster = self.cluster(req.target_name, req.target)
         try:
             return self._deploy(cluster, req, node, progress)
@@ -88,7 +88,8 @@ class KubernetesDeployments:
             raise ApplyError(f"{req.resource}: {exc}", resource=req.resource) from None
 
     def _deploy(self, cluster: Cluster, req: DeployRequest, node: DeploymentNode, progress: Progress) -> DeployResult:
-        objects = desired_objects(req.graph, node, req.image_ref)  # type: ignore[arg-type]
+        assert self.graph is not None
+        objects = desired_objects(self.graph, node, req.image_ref)
         notes: list[str] = []
         by_kind = {o["kind"]: o for o in objects}
         if "ServiceAccount" in by_kind:

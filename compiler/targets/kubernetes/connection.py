@@ -168,12 +168,13 @@ class Cluster:
         content_type: str | None = None,
         what: str = "",
         ok: tuple[int, ...] = (),
+        accept: str = "application/json",
     ) -> tuple[int, dict[str, Any]]:
         """(status, JSON body). A status in `ok` is returned as is; any other error raises KubeError."""
         import urllib3
 
         api = self.api()
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept}
         if content_type:
             headers["Content-Type"] = content_type
         try:
@@ -223,6 +224,17 @@ class Cluster:
             return None
         items = data.get("items") or []
         return [{"apiVersion": kind.api_version, "kind": kind.kind, **item} for item in items]
+
+    def secret_exists(self, name: str) -> bool:
+        """Whether a Secret of that name exists; its metadata only is asked for, never its data."""
+        status, _ = self.request(
+            "GET",
+            f"/api/v1/namespaces/{quote(self.namespace)}/secrets/{quote(name)}",
+            what=f"get secret {name}",
+            ok=(404,),
+            accept="application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+        )
+        return status != 404
 
     def get(self, kind: Kind, name: str) -> dict[str, Any] | None:
         status, data = self.request("GET", kind.item(self.namespace, name), what=f"get {kind.kind} {name}", ok=(404,))

@@ -211,6 +211,7 @@ class KubernetesFacts:
     namespace: str
     objects: tuple[ObjectFact, ...] = ()
     unserved: tuple[str, ...] = ()  # kinds whose API the cluster does not serve
+    secrets: tuple[tuple[str, bool], ...] = ()  # (secret name, exists) of the secrets deployments in scope use
 
     def of(self, resource: str) -> list[ObjectFact]:
         return [o for o in self.objects if o.resource == resource]
@@ -231,4 +232,8 @@ class KubernetesFacts:
         return DeploymentStatus(text)
 
     def fingerprint(self) -> Any:
-        return {"namespace": self.namespace, "objects": sorted(o.fingerprint_json() for o in self.objects)}
+        return {
+            "namespace": self.namespace,
+            "objects": sorted(o.fingerprint_json() for o in self.objects),
+            "secrets": [list(s) for s in self.secrets],
+        }

@@ -23,6 +23,7 @@ from ...plan.deployments import creation_diffs, deployment_action, desired_image
 from ...plan.model import Action, DeploymentChange, EndpointChange, FieldDiff, Removal
 from ...plan.target import PlanContext, Running
 from ...render.kubernetes import deployment_objects, http_route
+from ...render.runtime_settings import auth_secret
 from ...spec.workspace import KubernetesTarget
 from .facts import KubernetesFacts, ObjectFact, flatten
 
@@ -35,6 +36,12 @@ def desired_objects(graph: Graph, node: DeploymentNode, image_ref: str) -> list[
             for container in obj["spec"]["template"]["spec"]["containers"]:
                 container["image"] = image_ref
     return objects
+
+
+def secret_names(node: DeploymentNode) -> list[str]:
+    """The Secrets a deployment's pods mount or read (names only): its auth secret and `secretEnv` refs."""
+    auth = auth_secret(node.name, node.spec.auth)
+    return sorted({*([auth] if auth else []), *(ref.secret_ref for ref in node.spec.secret_env.values())})
 
 
 def service_url(node: DeploymentNode) -> str:
@@ -103,6 +110,13 @@ def compare(obj: dict[str, Any], fact: ObjectFact) -> tuple[list[FieldDiff], lis
 
 def plan_deployment(ctx: PlanContext, node: DeploymentNode) -> Action:
     facts = _facts(ctx, node.target_name)
+    missing = [name for name, exists in facts.secrets if not exists and name in secret_names(node)]
+    if missing:
+        raise PlanError(
+            f"{node.id}: secret{'s' * (len(missing) > 1)} {', '.join(missing)} not found in namespace "
+            f"{facts.namespace} of target {node.target_name}; create {'them' if len(missing) > 1 else 'it'} first "
+            "(modelctl references secrets by name and never creates or reads their values)"
+        )
     image_node, image_action, ref = desired_image(ctx, node)
     change = DeploymentChange(image_node.name, ref, service_url(node), None)
     live = facts.of(node.id)

@@ -11,6 +11,7 @@ from ...errors import PlanError
 from ...plan.target import FactsRequest
 from .connection import DEPLOYMENT_KINDS, HTTP_ROUTE, Cluster, KubeError
 from .facts import KubernetesFacts, ObjectFact, selector
+from .planning import secret_names
 
 
 def read_kubernetes_facts(cluster_of: Callable[[str], Cluster], request: FactsRequest) -> dict[str, KubernetesFacts]:
@@ -33,5 +34,10 @@ def read_kubernetes_facts(cluster_of: Callable[[str], Cluster], request: FactsRe
             listed[cluster.key] = (objects, unserved)
         objects, unserved = listed[cluster.key]
         mine = sorted((o for o in objects if o.target == name), key=lambda o: (o.resource, o.kind, o.name))
-        out[name] = KubernetesFacts(cluster.namespace, tuple(mine), tuple(unserved))
+        names = sorted({s for d in request.deployments if d.target_name == name for s in secret_names(d)})
+        try:
+            secrets = tuple((s, cluster.secret_exists(s)) for s in names)
+        except KubeError as exc:
+            raise PlanError(str(exc)) from None
+        out[name] = KubernetesFacts(cluster.namespace, tuple(mine), tuple(unserved), secrets)
     return out
