@@ -211,3 +211,35 @@ def test_weights_shift_only_after_the_new_deployment_rolled_out(repo, kube_api, 
     assert changes(plan) == {"Endpoint/web": "delete"} and outcome is not None and outcome.ok
     status, _ = call(kube_api, "GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/httproutes/web")
     assert status == 404
+
+
+def test_reconcile_self_heal_takes_back_a_change_made_by_hand(repo, kube_api):
+    import subprocess
+    import sys
+
+    from compiler.workflow import detect_drift
+
+    repo.apply()
+    ns = repo.namespace
+    ok(
+        call(
+            kube_api,
+            "PATCH",
+            f"/apis/apps/v1/namespaces/{ns}/deployments/blue/scale",
+            {"spec": {"replicas": 4}},
+            query=[("fieldManager", "kubectl-scale")],
+            ctype="application/merge-patch+json",
+        )
+    )
+    report = detect_drift(repo.root)
+    assert report.exit_code == 2 and [(i.resource, i.kind) for i in report.items] == [("Deployment/blue", "by-hand")]
+    assert any("changed by hand by kubectl-scale" in r for r in report.items[0].reasons), report.items[0].reasons
+    healed = subprocess.run(
+        [sys.executable, "-m", "compiler.cli.main", "reconcile", str(repo.root), "--self-heal", "--allow-dirty"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert healed.returncode == 0, healed.stdout + healed.stderr
+    assert ok(call(kube_api, "GET", f"/apis/apps/v1/namespaces/{ns}/deployments/blue"))["spec"]["replicas"] == 2
+    assert detect_drift(repo.root).exit_code == 0
