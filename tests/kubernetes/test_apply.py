@@ -243,3 +243,34 @@ def test_reconcile_self_heal_takes_back_a_change_made_by_hand(repo, kube_api):
     assert healed.returncode == 0, healed.stdout + healed.stderr
     assert ok(call(kube_api, "GET", f"/apis/apps/v1/namespaces/{ns}/deployments/blue"))["spec"]["replicas"] == 2
     assert detect_drift(repo.root).exit_code == 0
+
+
+def test_a_saved_plan_applies_and_is_refused_once_live_state_moved(repo, kube_api, tmp_path):
+    from compiler.errors import StalePlan
+    from compiler.plan.document import write_plan
+    from compiler.workflow import apply_saved
+
+    repo.apply()
+    repo.deployment("blue", replicas=3)
+    saved = tmp_path / "plan.json"
+    write_plan(repo.plan(), saved)
+    run = apply_saved(saved, allow_dirty=True)
+    assert run.outcome is not None and run.outcome.ok, [r.message for r in run.outcome.results]
+    assert (
+        ok(call(kube_api, "GET", f"/apis/apps/v1/namespaces/{repo.namespace}/deployments/blue"))["spec"]["replicas"]
+        == 3
+    )
+    repo.deployment("blue", replicas=1)
+    write_plan(repo.plan(), saved)
+    ok(
+        call(
+            kube_api,
+            "PATCH",
+            f"/apis/apps/v1/namespaces/{repo.namespace}/deployments/blue",
+            {"metadata": {"labels": {"x": "y"}}},
+            query=[("fieldManager", "kubectl-label")],
+            ctype="application/merge-patch+json",
+        )
+    )
+    with pytest.raises(StalePlan, match="live state changed"):
+        apply_saved(saved, allow_dirty=True)
