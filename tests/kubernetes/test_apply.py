@@ -162,6 +162,38 @@ def test_a_failing_rollout_rolls_back_and_names_the_pod_condition(repo, kube_api
 
     wait_until(rolled_back, timeout=60, message="the Deployment is back on its previous template")
     assert changes(repo.plan()) == {"Deployment/blue": "update"}
+    from compiler.workflow import Session
+
+    with Session.open(repo.root) as s:
+        assert s.registry is not None
+        last = s.registry.history(resource="Deployment/blue")[0]
+    assert last.result == "failed" and "CrashLoopBackOff" in last.detail["error"]
+
+
+def test_a_rollout_never_ready_times_out_and_rolls_back(repo, kube_api, kubelet, monkeypatch):
+    repo.apply()
+    ns = repo.namespace
+    repo.deployment("blue", extra="  env: {NEVER_READY: '1'}\n")
+    kubelet.fail(
+        lambda pod: any(e.get("name") == "NEVER_READY" for e in pod["spec"]["containers"][0].get("env") or []),
+        mode="never-ready",
+    )
+    monkeypatch.setenv("MODELCTL_KUBERNETES_ROLLOUT_TIMEOUT", "4")
+    try:
+        _, outcome = repo.apply()
+    finally:
+        kubelet.heal()
+    [failed] = [r for r in outcome.results if r.resource == "Deployment/blue"]
+    assert failed.result == "failed" and "not available after 4 s" in failed.message, failed.message
+    assert "condition Ready=False (ContainersNotReady" in failed.message and "ready=False" in failed.message
+    assert "rolled back to the previous template" in failed.message
+
+    def back() -> bool:
+        dep = ok(call(kube_api, "GET", f"/apis/apps/v1/namespaces/{ns}/deployments/blue"))
+        env = dep["spec"]["template"]["spec"]["containers"][0].get("env") or []
+        return not any(e["name"] == "NEVER_READY" for e in env) and dep["status"].get("availableReplicas") == 2
+
+    wait_until(back, timeout=60, message="the previous template serves again")
 
 
 ENDPOINT = """\
