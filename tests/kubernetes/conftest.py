@@ -18,8 +18,8 @@ import pytest
 from kube_support import (
     REPO,
     AuditLog,
+    ControlPlane,
     KubeletStandIn,
-    TestCluster,
     apply_crds,
     create_namespace,
     find_control_plane,
@@ -45,7 +45,7 @@ def kube_cluster():
     existing = os.environ.get("MODELCTL_TEST_KUBECONFIG")
     if existing:
         audit = os.environ.get("MODELCTL_TEST_AUDIT_LOG")
-        yield TestCluster(Path(existing), Path(audit) if audit else None)
+        yield ControlPlane(Path(existing), Path(audit) if audit else None)
         return
     script, assets, why = find_control_plane()
     if script is None:

@@ -85,7 +85,7 @@ def _free_port() -> int:
 
 
 @dataclass
-class TestCluster:
+class ControlPlane:
     kubeconfig: Path
     audit_log: Path | None
     folder: Path | None = None
@@ -106,14 +106,14 @@ class TestCluster:
             )
 
 
-def start_cluster(script: Path, assets: Path | None, folder: Path) -> TestCluster:
+def start_cluster(script: Path, assets: Path | None, folder: Path) -> ControlPlane:
     env = dict(os.environ)
     env["ETCD_PORT"] = str(_free_port_pair())
     env["K8S_PORT"] = str(_free_port())
     if assets is not None:
         env["K8S_BIN"] = str(assets)
         env["PATH"] = f"{assets}{os.pathsep}{env.get('PATH', '')}"  # its etcd first
-    cluster = TestCluster(folder / "kubeconfig", folder / "audit.log", folder, script, env)
+    cluster = ControlPlane(folder / "kubeconfig", folder / "audit.log", folder, script, env)
     done = subprocess.run(
         ["bash", str(script), "up", str(folder)], env=env, capture_output=True, text=True, timeout=300
     )
@@ -194,7 +194,7 @@ def _now() -> str:
 class KubeletStandIn(threading.Thread):
     """Registers a Node and plays its kubelet: heartbeats, and pod statuses (ready, or failing)."""
 
-    def __init__(self, cluster: TestCluster, node: str = "standin-1", interval: float = 0.25) -> None:
+    def __init__(self, cluster: ControlPlane, node: str = "standin-1", interval: float = 0.25) -> None:
         super().__init__(name=f"kubelet-{node}", daemon=True)
         self.cluster, self.node, self.interval = cluster, node, interval
         self.failing: list[tuple[Callable[[dict[str, Any]], bool], str]] = []  # (which pods, "crash" | "never-ready")
@@ -431,7 +431,7 @@ class AuditLog:
         return [f"{e['verb']} {e['requestURI']}" for e in events if e.get("verb") in WRITES]
 
 
-def audit_or_skip(cluster: TestCluster, skip: Callable[[str], None]) -> None:
+def audit_or_skip(cluster: ControlPlane, skip: Callable[[str], None]) -> None:
     if cluster.audit_log is None:
         skip("MODELCTL_TEST_KUBECONFIG names a cluster without an audit log this test can read")
 
@@ -481,10 +481,10 @@ class KubeRepo:
     root: Path
     name: str
     namespace: str
-    cluster: TestCluster
+    cluster: ControlPlane
 
     @classmethod
-    def create(cls, root: Path, cluster: TestCluster, namespace: str) -> KubeRepo:
+    def create(cls, root: Path, cluster: ControlPlane, namespace: str) -> KubeRepo:
         import uuid
 
         repo = cls(root, "k" + uuid.uuid4().hex[:8], namespace, cluster)
