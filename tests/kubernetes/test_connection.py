@@ -102,3 +102,13 @@ def test_one_verb_less_is_the_clear_forbidden_error_without_a_traceback(tmp_path
     text = done.stderr + done.stdout
     assert f"target prod (context test, namespace {namespace}): forbidden to list deployments.apps" in text, text
     assert f'cannot list resource "deployments" in API group "apps" in the namespace "{namespace}"' in text, text
+
+
+def test_a_missing_namespace_is_said_plainly(tmp_path, kube_cluster):
+    repo = KubeRepo.create(tmp_path / "repo", kube_cluster, "no-such-namespace")
+    repo.deployment("blue", replicas=1)
+    repo.register_image()
+    plan, outcome = repo.apply()
+    assert changes(plan) == {"Deployment/blue": "create"}
+    [failed] = [r for r in outcome.results if r.resource == "Deployment/blue"]
+    assert "namespace no-such-namespace does not exist; create it first" in failed.message, failed.message

@@ -207,6 +207,8 @@ class Cluster:
             )
         elif status == 403:
             text = f"{self.where()}: forbidden to {what}: {message} (see docs/targets/kubernetes-rbac.yaml)"
+        elif status == 404 and (data.get("details") or {}).get("kind") == "namespaces":
+            text = f"{self.where()}: {what}: namespace {self.namespace} does not exist; create it first"
         else:
             text = f"{self.where()}: {what} failed ({status} {data.get('reason', '')}): {message}"
         return KubeError(text, status=status, body=data)
