@@ -306,3 +306,47 @@ def test_a_saved_plan_applies_and_is_refused_once_live_state_moved(repo, kube_ap
     )
     with pytest.raises(StalePlan, match="live state changed"):
         apply_saved(saved, allow_dirty=True)
+
+
+def test_a_changed_model_rolls_the_deployment_before_the_weights_shift(repo, kube_api, audit: AuditLog):
+    from compiler.graph import ImageNode
+    from compiler.workflow import Session
+
+    ns = repo.namespace
+    repo.deployment("green", replicas=1)
+    repo.write("endpoints/web.yaml", ENDPOINT.format(traffic="blue: 100, green: 0"))
+    _, outcome = repo.apply()
+    assert outcome is not None and outcome.ok, [r.message for r in outcome.results]
+    # a new model file; version 2 and its image are registered as apply's build would (no Docker engine here)
+    repo.write("artifacts/iris.bin", "iris v2")
+    repo.write("endpoints/web.yaml", ENDPOINT.format(traffic="blue: 20, green: 80"))
+    with Session.open(repo.root, writable=True) as s:
+        assert s.registry is not None
+        s.registry.register_model("iris", repo.root / "artifacts/iris.bin", framework="custom")
+        image = s.graph.get_as("Image/scorer", ImageNode)
+        s.registry.register_image(
+            "scorer",
+            fingerprint=image.fingerprint,
+            models=[("iris", 2)],
+            environment="curated/sklearn",
+            image_ref="scorer@sha256:" + "d" * 64,
+        )
+    plan = repo.plan()
+    assert changes(plan) == {
+        "Deployment/blue": "update",
+        "Deployment/green": "update",
+        "Endpoint/web": "update",
+    }
+    assert any(r.startswith("roll out: ") for r in plan.action("Deployment/blue").reasons)
+    assert plan.action("Endpoint/web").reasons == ("route: traffic blue 100%, green 0% → blue 20%, green 80%",)
+    since = audit.mark()
+    _, outcome = repo.apply()
+    assert outcome is not None and outcome.ok, [r.message for r in outcome.results]
+    events = sorted(audit.by_modelctl(since), key=lambda e: e["requestReceivedTimestamp"])
+    uris = [e["requestURI"].split("?")[0] for e in events if e["verb"] == "patch"]
+    shift = uris.index(f"/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/httproutes/web")
+    for name in ("blue", "green"):
+        assert uris.index(f"/apis/apps/v1/namespaces/{ns}/deployments/{name}") < shift
+    dep = ok(call(kube_api, "GET", f"/apis/apps/v1/namespaces/{ns}/deployments/blue"))
+    assert dep["status"]["updatedReplicas"] == 2 and dep["status"]["availableReplicas"] == 2
+    assert changes(repo.plan()) == {}
