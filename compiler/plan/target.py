@@ -154,6 +154,13 @@ class TargetType:
     def status(self, facts: TargetFacts | None, deployment: str) -> DeploymentStatus:
         return DeploymentStatus("-")
 
+    def expected_differences(
+        self, facts: TargetFacts | None, deployment: str, spec: Mapping[str, Any]
+    ) -> list[tuple[FieldDiff, str]]:
+        """Live fields that differ from git on purpose, each with its owner (an autoscaler's replica
+        count): never planned, reported by drift as expected. spec: the desired spec as JSON."""
+        return []
+
     def connect(self, options: ConnectOptions) -> Connection:
         raise ApplyError(f"{self.name} targets are not applied by this version")
 

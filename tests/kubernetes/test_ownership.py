@@ -54,7 +54,11 @@ def test_hpa_driven_replicas_are_not_drift(repo, kube_api):
     )
     plan = repo.plan()
     assert changes(plan) == {}, [(a.reasons, a.diffs) for a in plan.actions if a.is_change]
-    assert detect_drift(repo.root).exit_code == 0
+    report = detect_drift(repo.root)
+    assert report.exit_code == 0
+    [item] = report.items  # reported apart, as expected: the autoscaler's
+    assert (item.resource, item.kind) == ("Deployment/blue", "expected")
+    assert [(f.path, f.live, f.owner) for f in item.fields] == [("spec.replicas", 5, "the autoscaler (spec.autoscale)")]
     _, outcome = repo.apply()  # nothing to do: replicas stay the autoscaler's
     assert outcome is None and deployment(kube_api, ns, "blue")["spec"]["replicas"] == 5
 

@@ -5,9 +5,10 @@ Endpoints are HTTPRoutes, applied after the deployments they route to are rolled
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from ...graph import DeploymentNode, EndpointNode, Graph
-from ...plan.model import Action
+from ...plan.model import Action, FieldDiff
 from ...plan.target import Connection, ConnectOptions, DeploymentStatus, PlanContext, Running, TargetFacts, TargetType
 from ...render import kubernetes
 from ...render.tree import OutputTree
@@ -36,6 +37,19 @@ class KubernetesType(TargetType):
 
     def running(self, ctx: PlanContext, target_name: str) -> list[Running]:
         return planning.running(ctx, target_name)
+
+    def expected_differences(
+        self, facts: TargetFacts | None, deployment: str, spec: Mapping[str, Any]
+    ) -> list[tuple[FieldDiff, str]]:
+        """With autoscale, the HPA sets spec.replicas (modelctl does not apply it): expected, not drift."""
+        scale = spec.get("autoscale")
+        if not isinstance(facts, KubernetesFacts) or not scale:
+            return []
+        found = facts.find("Deployment", deployment)
+        if found is None or found.rollout is None:
+            return []
+        bounds = f"{scale.get('min', 1)}..{scale.get('max')} (autoscale)"
+        return [(FieldDiff("spec.replicas", found.rollout.replicas, bounds), "the autoscaler (spec.autoscale)")]
 
     def status(self, facts: TargetFacts | None, deployment: str) -> DeploymentStatus:
         return facts.status(deployment) if isinstance(facts, KubernetesFacts) else DeploymentStatus("missing")
