@@ -172,7 +172,7 @@ def apply_crds(api: Any, folder: Path) -> None:
     def established() -> bool:
         for name in names:
             crd = ok(call(api, "GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"))
-            conds = {c["type"]: c["status"] for c in crd.get("status", {}).get("conditions", [])}
+            conds = {c["type"]: c["status"] for c in (crd.get("status") or {}).get("conditions") or []}  # null at first
             if conds.get("Established") != "True":
                 return False
         return True
