@@ -178,13 +178,13 @@ def test_a_rollout_never_ready_times_out_and_rolls_back(repo, kube_api, kubelet,
         lambda pod: any(e.get("name") == "NEVER_READY" for e in pod["spec"]["containers"][0].get("env") or []),
         mode="never-ready",
     )
-    monkeypatch.setenv("MODELCTL_KUBERNETES_ROLLOUT_TIMEOUT", "4")
+    monkeypatch.setenv("MODELCTL_KUBERNETES_ROLLOUT_TIMEOUT", "10")  # the new pod exists well before
     try:
         _, outcome = repo.apply()
     finally:
         kubelet.heal()
     [failed] = [r for r in outcome.results if r.resource == "Deployment/blue"]
-    assert failed.result == "failed" and "not available after 4 s" in failed.message, failed.message
+    assert failed.result == "failed" and "not available after 10 s" in failed.message, failed.message
     assert "condition Ready=False (ContainersNotReady" in failed.message and "ready=False" in failed.message
     assert "rolled back to the previous template" in failed.message
 
