@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Local services for modelctl's tests: Docker engine, OCI registry, PostgreSQL 15, base image.
+# Local services for modelctl's tests: Docker engine, OCI registry, PostgreSQL 15, base image, and
+# etcd (installed only: tests/kubernetes starts its own control plane with ../shared/k8s/cluster.sh).
 #
 #   bash scripts/services.sh up      install (apt) + start everything, build the base image once,
 #                                    write /var/lib/modelctl-ci/services.env; fast when all runs
@@ -14,7 +15,7 @@ ENV_FILE=$STATE_DIR/services.env
 STARTED_DIR=$STATE_DIR/started            # one marker file per service `up` started
 LOCK_FILE=$STATE_DIR/up.lock         # held on fd 9 while up/down run
 
-PACKAGES=(docker.io docker-registry postgresql debootstrap curl)
+PACKAGES=(docker.io docker-registry postgresql debootstrap curl etcd-server)  # etcd: the kubernetes tests start their own control plane
 
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_PIDFILE=/var/run/docker.pid

@@ -219,8 +219,12 @@ def status(
 
     with user_errors():
         row = _one(directory, name)
+    from ..targets import TARGET_TYPES
+
     ready = "-"
-    if row.url and row.url.startswith(("http://", "https://")):  # a published location is no service
+    known = TARGET_TYPES.get(row.target_type)
+    answers = known is None or known.serves_http  # a kubernetes Service URL answers inside its cluster only
+    if answers and row.url and row.url.startswith(("http://", "https://")):  # a published location is no service
         try:
             resp = httpx.get(row.url + "/v2/health/ready", timeout=3)
             ready = f"HTTP {resp.status_code}"

@@ -166,6 +166,11 @@ def apply_command(
         "--allow-dirty",
         help="Apply even with uncommitted changes under the repo folder (recorded as dirty in the history).",
     ),
+    force_conflicts: bool = typer.Option(
+        False,
+        "--force-conflicts",
+        help="Kubernetes: take over fields another field manager owns (server-side apply force).",
+    ),
 ) -> None:
     """Make live state match the repo: register models, build and push images, deploy (blue/green).
 
@@ -196,7 +201,15 @@ def apply_command(
                 raise typer.BadParameter(
                     "--target/--targets/--no-prune/--stage come from the saved plan; make a new plan to change them"
                 )
-            run = apply_saved(source, reporter=reporter, confirm=confirm, allow_dirty=allow_dirty, show=show, note=note)
+            run = apply_saved(
+                source,
+                reporter=reporter,
+                confirm=confirm,
+                allow_dirty=allow_dirty,
+                show=show,
+                note=note,
+                force_conflicts=force_conflicts,
+            )
         else:
             run = apply_repo(
                 source,
@@ -206,6 +219,7 @@ def apply_command(
                 allow_dirty=allow_dirty,
                 show=show,
                 note=note,
+                force_conflicts=force_conflicts,
             )
     outcome, plan = run.outcome, run.plan
     if outcome is None:

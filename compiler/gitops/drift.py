@@ -6,7 +6,7 @@ Every change a plan shows is drift of one of three kinds:
 - "pending": git changed since the last apply (or it was never applied) — apply has not run yet;
 - "expected": only fields owned by the target or a controller differ (e.g. replicas under an
   autoscaler); reported, never counted as drift.
-Targets whose type apply does not manage (kubernetes in this version) are "not checked".
+Targets whose type apply does not manage (a render-only type) are "not checked".
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def find_drift(
     """plan: git against live; specs: desired deployment specs (JSON) by resource; targets: name → type in scope."""
     items = tuple(
         _item(a, live, specs.get(a.resource, {}), targets.get(a.target or "", "")) for a in plan.actions if a.is_change
-    )
+    ) + _expected(plan, live, specs, targets, types)
     render_only: dict[str, list[str]] = {}
     for n in plan.not_applied:
         if n.resource.startswith("Deployment/"):
@@ -127,6 +127,34 @@ def find_drift(
     return DriftReport(
         plan.workspace, items, tuple(sorted(t for t, k in targets.items() if types[k].applies)), not_checked, git
     )
+
+
+def _expected(
+    plan: Plan,
+    live: LiveState,
+    specs: Mapping[str, Mapping[str, Any]],
+    targets: Mapping[str, str],
+    types: TargetTypes,
+) -> tuple[DriftItem, ...]:
+    """Differences a target type reports as owned by someone else on purpose, for deployments in sync."""
+    out = []
+    for a in plan.actions:
+        target = a.target or ""
+        if a.kind != "Deployment" or a.is_change or target not in targets or targets[target] not in types:
+            continue
+        found = types[targets[target]].expected_differences(live.targets.get(target), a.name, specs.get(a.resource, {}))
+        for diff, owner in found:
+            out.append(
+                DriftItem(
+                    a.resource,
+                    "keep",
+                    "expected",
+                    (f"{diff.path} is set by {owner}",),
+                    (FieldDrift(diff.path, diff.before, diff.after, owner),),
+                    target,
+                )
+            )
+    return tuple(out)
 
 
 def _item(action: Action, live: LiveState, spec: Mapping[str, Any], target_type: str) -> DriftItem:

@@ -129,6 +129,8 @@ class ConnectOptions:
     workspace: str
     root: Path
     base_images: Mapping[str, str] = field(default_factory=dict)
+    force_conflicts: bool = False  # apply --force-conflicts: take over fields other managers own (kubernetes)
+    graph: Graph | None = None  # the compiled repo (kubernetes builds the objects it applies from it)
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,13 @@ class TargetType:
     def endpoint_status(self, facts: TargetFacts | None, endpoint: str) -> EndpointStatus:
         """The endpoint's URL, live split and health (types that route endpoints override it)."""
         return EndpointStatus("not applied (render only)" if not self.routes_endpoints else "-")
+
+    def expected_differences(
+        self, facts: TargetFacts | None, deployment: str, spec: Mapping[str, Any]
+    ) -> list[tuple[FieldDiff, str]]:
+        """Live fields that differ from git on purpose, each with its owner (an autoscaler's replica
+        count): never planned, reported by drift as expected. spec: the desired spec as JSON."""
+        return []
 
     def connect(self, options: ConnectOptions) -> Connection:
         raise ApplyError(f"{self.name} targets are not applied by this version")

@@ -6,7 +6,10 @@ kubernetes/<target>/endpoints/<name>.yaml: a Gateway API HTTPRoute (weighted bac
 
 Label values may not hold '/' nor exceed 63 characters, so the resource id and the 64-hex
 fingerprint are annotations (modelctl.io/resource, modelctl.io/fingerprint); the labels
-modelctl.io/kind and modelctl.io/name make the same id selectable.
+modelctl.io/kind and modelctl.io/name make the same id selectable. Every object carries
+app.kubernetes.io/managed-by=modelctl and modelctl.io/workspace=<workspace>: apply lists live
+objects by exactly that selector (and never touches an object without it), and
+modelctl.io/target=<target> keeps two targets sharing one namespace apart.
 """
 
 from __future__ import annotations
@@ -46,12 +49,10 @@ def render_endpoint(graph: Graph, ep: EndpointNode, tree: OutputTree) -> int:
 
 
 def _meta(name: str, namespace: str, labels: dict, node) -> dict:
-    return {
-        "name": name,
-        "namespace": namespace,
-        "labels": labels,
-        "annotations": {"modelctl.io/resource": node.id, "modelctl.io/fingerprint": node.fingerprint},
-    }
+    annotations = {"modelctl.io/resource": node.id, "modelctl.io/fingerprint": node.fingerprint}
+    if getattr(node.spec, "lifecycle", None) is not None and node.spec.lifecycle.prevent_destroy:
+        annotations["modelctl.io/prevent-destroy"] = "true"
+    return {"name": name, "namespace": namespace, "labels": labels, "annotations": annotations}
 
 
 def _labels(graph: Graph, node, *, app: str, component: str, version: str | None) -> dict[str, str]:
@@ -63,6 +64,8 @@ def _labels(graph: Graph, node, *, app: str, component: str, version: str | None
             "app.kubernetes.io/component": component,
             "app.kubernetes.io/part-of": graph.workspace.name,
             "app.kubernetes.io/managed-by": MANAGED_BY,
+            "modelctl.io/workspace": graph.workspace.name,
+            "modelctl.io/target": node.target_name,
             "modelctl.io/kind": node.kind,
             "modelctl.io/name": node.name,
         }

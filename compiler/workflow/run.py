@@ -93,9 +93,12 @@ def apply_repo(
     show: Show = lambda _plan: None,
     note: Note = lambda _text: None,
     types: TargetTypes = TARGET_TYPES,
+    force_conflicts: bool = False,
 ) -> ApplyRun:
-    """Plan the repo against live state and apply it. confirm=None approves; show gets the plan to apply."""
+    """Plan the repo against live state and apply it. confirm=None approves; show gets the plan to apply.
+    force_conflicts: take over fields another field manager owns (kubernetes server-side apply)."""
     with Session.open(Path(root), scope, types=types) as session:
+        session.force_conflicts = force_conflicts
         refuse_dirty(session.git, session.root, allow_dirty=allow_dirty, note=note)
         return apply_planned(session, session.plan(), reporter=reporter, confirm=confirm, show=show, note=note)
 
@@ -127,10 +130,12 @@ def apply_saved(
     show: Show = lambda _plan: None,
     note: Note = lambda _text: None,
     types: TargetTypes = TARGET_TYPES,
+    force_conflicts: bool = False,
 ) -> ApplyRun:
     """Apply exactly a plan saved by `plan --out`; refuse it when the repo or live state moved since."""
     saved = read_plan(path)
     with Session.open(Path(saved.root), saved.scope, types=types, writable=True, ignore=(Path(path),)) as session:
+        session.force_conflicts = force_conflicts
         refuse_dirty(session.git, session.root, allow_dirty=allow_dirty, note=note)
         check_repo(saved, session.graph)
         return _locked(session, (path, saved), None, reporter, confirm, show, note)

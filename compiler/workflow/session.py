@@ -39,6 +39,7 @@ class Session:
     git: GitInfo
     warnings: tuple[str, ...] = ()
     registry: Registry | None = None
+    force_conflicts: bool = False  # apply --force-conflicts, handed to every connection
     _connections: dict[str, Connection] = field(default_factory=dict, repr=False)
     _oci: Any = field(default=None, repr=False)
 
@@ -94,7 +95,13 @@ class Session:
         """The target type's backends, opened on first use and shared by reading and apply."""
         if type_name not in self._connections:
             self._connections[type_name] = self.types[type_name].connect(
-                ConnectOptions(self.graph.workspace.name, self.root, dict(self.graph.workspace.spec.base_images))
+                ConnectOptions(
+                    self.graph.workspace.name,
+                    self.root,
+                    dict(self.graph.workspace.spec.base_images),
+                    force_conflicts=self.force_conflicts,
+                    graph=self.graph,
+                )
             )
         return self._connections[type_name]
 

@@ -163,12 +163,19 @@ def test_an_owned_field_beside_a_real_change_is_still_drift():
 
 
 def test_in_sync_and_render_only_targets():
+    from compiler.plan.target import TargetType
+    from compiler.targets import TARGET_TYPES
+
+    class RenderOnly(TargetType):  # every built-in type applies now; a type that only renders is not checked
+        name = "kubernetes"
+
     noop = Action("Deployment/blue", "no-op", target="local", fingerprint=FP_GIT)
     report = find_drift(
         plan(noop, not_applied=[NotApplied("Deployment/blue-prod", "prod", "render only")]),
         live(FP_GIT),
         specs={},
         targets=TARGETS,
+        types={**TARGET_TYPES, "kubernetes": RenderOnly()},
     )
     assert report.items == () and report.exit_code == 0 and report.checked == ("local",)
     [nc] = report.not_checked
@@ -193,3 +200,27 @@ def test_outputs_name_each_resource_and_field():
     assert "spec.resources.memory: live 1Gi → git 512Mi" in text and "Drift: 1 changed by hand" in text
     md = RENDERERS["markdown"](report)
     assert "| `Deployment/blue` | local | by-hand | update |" in md and "`spec.resources.memory`" in md
+
+
+def test_differences_a_target_type_owns_on_purpose_are_expected_not_drift():
+    from compiler.plan.model import FieldDiff
+    from compiler.plan.target import TargetType
+    from compiler.targets import TARGET_TYPES
+
+    class Autoscaled(TargetType):  # as kubernetes reports an HPA's replica count
+        name = "kubernetes"
+        applies = True
+
+        def expected_differences(self, facts, deployment, spec):  # noqa: ANN001, ANN201
+            return [(FieldDiff("spec.replicas", 5, "2..6 (autoscale)"), "the autoscaler (spec.autoscale)")]
+
+    noop = Action("Deployment/blue-prod", "no-op", target="prod", fingerprint=FP_GIT)
+    report = find_drift(
+        plan(noop), live(FP_GIT), specs={}, targets=TARGETS, types={**TARGET_TYPES, "kubernetes": Autoscaled()}
+    )
+    assert report.exit_code == 0 and report.count("expected") == 1
+    [item] = report.items
+    assert (item.resource, item.kind, item.action) == ("Deployment/blue-prod", "expected", "keep")
+    text = RENDERERS["text"](report)
+    assert "spec.replicas: live 5 → git 2..6 (autoscale)  [owned by the autoscaler (spec.autoscale)]" in text
+    assert "No drift" in text

@@ -13,6 +13,8 @@ from compiler.plan.deployments import deployment_spec_json
 from compiler.plan.refs import image_inputs, image_reference, registry_digest
 from compiler.plan.state import ImageFact, ModelFact, RecordFact
 from compiler.targets.docker.facts import ContainerFact, RouteFact, RouterFact
+from compiler.targets.kubernetes.facts import KubernetesFacts, ObjectFact, Rollout
+from compiler.targets.kubernetes.planning import desired_objects
 
 WORKSPACE = """\
 apiVersion: modelctl.io/v1
@@ -103,7 +105,8 @@ def converged(
     image_versions: dict[str, int] | None = None,
     router_running: bool = True,
 ) -> LiveFacts:
-    """The live state a successful apply of `graph` leaves behind (docker target 'local')."""
+    """The live state a successful apply of `graph` leaves behind (docker target 'local', kubernetes
+    target 'prod': modelctl owns exactly the fields it applied, every rollout complete)."""
     versions = versions or {}
     image_versions = image_versions or {}
     models, images, manifests, records, containers, routes = {}, {}, {}, [], [], []
@@ -164,8 +167,40 @@ def converged(
             RecordFact(node.name, node.target_name, image.name, 1, f"http://127.0.0.1:{port}", node.fingerprint)
         )
         port += 1
+    kube: dict[str, list[ObjectFact]] = {}
+    for node in graph.of_kind("Deployment"):
+        if node.target.type != "kubernetes":
+            continue
+        image = graph.get(node.image_id)
+        for obj in desired_objects(graph, node, image_reference(graph, image)):
+            n = node.spec.replicas
+            rollout = Rollout(1, 1, n, n, n, n, n) if obj["kind"] == "Deployment" else None
+            kube.setdefault(node.target_name, []).append(
+                ObjectFact(
+                    obj["kind"],
+                    obj["metadata"]["name"],
+                    node.id,
+                    node.target_name,
+                    obj,
+                    prevent_destroy=node.spec.lifecycle.prevent_destroy,
+                    rollout=rollout,
+                )
+            )
+        records.append(
+            RecordFact(
+                node.name,
+                node.target_name,
+                image.name,
+                1,
+                f"http://{node.name}.{node.target.namespace}.svc.cluster.local",
+                node.fingerprint,
+            )
+        )
+    kubernetes = {
+        name: KubernetesFacts(graph.workspace.spec.targets[name].namespace, tuple(objs)) for name, objs in kube.items()
+    }
     routers = {"local": RouterFact("local", "modelctl-team-local-router", router_running, "127.0.0.1", tuple(routes))}
-    return LiveFacts(models, images, manifests, tuple(records), tuple(containers), routers)
+    return LiveFacts(models, images, manifests, tuple(records), tuple(containers), routers, kubernetes=kubernetes)
 
 
 @pytest.fixture

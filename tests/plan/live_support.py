@@ -13,6 +13,7 @@ from compiler.plan.model import Plan
 from compiler.plan.state import ImageFact, LiveState, ModelFact, RecordFact
 from compiler.targets import TARGET_TYPES
 from compiler.targets.docker.facts import ContainerFact, DockerFacts, RouterFact
+from compiler.targets.kubernetes.facts import KubernetesFacts
 from compiler.targets.publish.facts import PublishedFact, PublishedFacts
 
 
@@ -26,6 +27,7 @@ class LiveFacts:
     routers: Mapping[str, RouterFact] = field(default_factory=dict)  # docker target → its router
     secrets: Mapping[str, str | None] = field(default_factory=dict)  # secret id → digest now (every docker target)
     published: tuple[PublishedFact, ...] = ()
+    kubernetes: Mapping[str, KubernetesFacts] = field(default_factory=dict)  # kubernetes target → its facts
 
     def containers_of(self, target: str, deployment: str) -> list[ContainerFact]:
         return [c for c in self.containers if c.target == target and c.deployment == deployment]
@@ -39,6 +41,7 @@ class LiveFacts:
             )
         for name in sorted({p.target for p in self.published}):
             targets[name] = PublishedFacts(tuple(p for p in self.published if p.target == name))
+        targets.update(self.kubernetes)
         return LiveState(self.models, self.images, self.manifests, self.records, targets)
 
     def fingerprint(self) -> str:

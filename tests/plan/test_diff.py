@@ -26,22 +26,24 @@ def test_empty_live_state_creates_everything_in_dependency_order(repo, converge)
         "Image/other-scorer": "create",
         "Deployment/iris-local": "create",
         "Deployment/other-local": "create",
+        "Deployment/iris-prod": "create",
     }
     assert tuple(s.resources for s in plan.stages) == (
         ("Model/iris", "Model/other"),
         ("Image/iris-scorer", "Image/other-scorer"),
-        ("Deployment/iris-local", "Deployment/other-local"),
+        ("Deployment/iris-local", "Deployment/iris-prod", "Deployment/other-local"),
     )
     assert plan.action("Deployment/iris-local").depends_on == ("Image/iris-scorer", "Model/iris")
     assert plan.action("Model/iris").reasons == ("register: model iris version 1",)
-    assert plan.counts() == {"add": 6, "change": 0, "destroy": 0}
+    assert plan.counts() == {"add": 7, "change": 0, "destroy": 0}
 
 
-def test_other_targets_are_reported_not_silently_skipped(repo, converge):
+def test_kubernetes_deployments_are_planned_not_render_only(repo, converge):
     plan = make_plan(repo.graph(), LiveFacts())
-    [prod] = plan.not_applied
-    assert prod.resource == "Deployment/iris-prod" and prod.target == "prod"
-    assert "not applied by this version" in prod.reason and "render only" in prod.reason
+    assert plan.not_applied == ()
+    prod = plan.action("Deployment/iris-prod")
+    assert prod.action == "create" and prod.target == "prod"
+    assert prod.reasons[0].startswith("deploy: iris-prod on target prod")
 
 
 def test_converged_state_plans_no_changes(repo, converge):
@@ -55,9 +57,15 @@ CASES = {
     # name: (edit the repo, expected changes, expected reason fragments per resource)
     "model file changed": (
         lambda r: r.write("artifacts/iris.bin", "iris v2"),
-        {"Model/iris": "update", "Image/iris-scorer": "update", "Deployment/iris-local": "update"},
+        {
+            "Model/iris": "update",
+            "Image/iris-scorer": "update",
+            "Deployment/iris-local": "update",
+            "Deployment/iris-prod": "update",
+        },
         {
             "Model/iris": "register: model iris 1 → 2",
+            "Deployment/iris-prod": "roll out: image iris-scorer changed (model iris 1 → 2)",
             "Image/iris-scorer": "rebuild: model iris 1 → 2",
             "Deployment/iris-local": "roll out: image iris-scorer changed (model iris 1 → 2)",
         },
@@ -79,6 +87,7 @@ CASES = {
             "Image/other-scorer": "update",
             "Deployment/iris-local": "update",
             "Deployment/other-local": "update",
+            "Deployment/iris-prod": "update",
         },
         {"Image/iris-scorer": "rebuild: scoring script score/score.py "},
     ),
@@ -149,7 +158,7 @@ def test_model_change_stages_follow_dependencies(repo, converge):
     assert tuple(s.resources for s in plan.stages) == (
         ("Model/iris",),
         ("Image/iris-scorer",),
-        ("Deployment/iris-local",),
+        ("Deployment/iris-local", "Deployment/iris-prod"),
     )
 
 

@@ -94,12 +94,59 @@ def test_a_new_deployment_in_the_split_is_deployed_before_the_endpoint_routes_to
     assert plan.action("Deployment/other-local").action == "update"
 
 
-def test_endpoints_on_kubernetes_stay_render_only(repo, converge):
+def _k8s_endpoint(repo, traffic: str = "iris-prod: 100"):  # noqa: ANN001, ANN202
     repo.write(
         "endpoints/web.yaml",
-        ENDPOINT.replace("target: local", "target: prod").replace("iris-local: 90, other-local: 10", "iris-prod: 100"),
+        ENDPOINT.replace("target: local", "target: prod").replace("iris-local: 90, other-local: 10", traffic),
     )
-    graph = repo.graph()
-    plan = make_plan(graph, converge(graph))
-    assert "Endpoint/web" not in {a.resource for a in plan.actions}
-    assert [n.resource for n in plan.not_applied if n.resource.startswith("Endpoint/")] == ["Endpoint/web"]
+    return repo.graph()
+
+
+def _with_route(graph, live):  # noqa: ANN001, ANN202
+    """`live` plus the endpoint's HTTPRoute as modelctl applied it (it owns every field it set)."""
+    from compiler.render.kubernetes import http_route
+    from compiler.targets.kubernetes.facts import KubernetesFacts, ObjectFact
+
+    node = graph.get("Endpoint/web")
+    route = ObjectFact("HTTPRoute", "web", node.id, "prod", http_route(graph, node))
+    facts = live.kubernetes["prod"]
+    return live.replace(kubernetes={"prod": KubernetesFacts(facts.namespace, facts.objects + (route,))})
+
+
+def test_an_endpoint_on_kubernetes_is_an_httproute_applied_after_its_deployments(repo, converge):
+    graph = _k8s_endpoint(repo)
+    live = converge(graph)
+    plan = make_plan(graph, live)
+    action = plan.action("Endpoint/web")
+    assert action.action == "create" and action.reasons == ("route: endpoint web on target prod (iris-prod 100%)",)
+    assert not plan.not_applied
+    assert not make_plan(graph, _with_route(graph, live)).has_changes
+    # a new deployment joins the split: it is rolled out first, the weights shift in a later stage
+    old = _with_route(graph, live)
+    repo.write(
+        "deployments/more.yaml",
+        "apiVersion: modelctl.io/v1\nkind: Deployment\nmetadata: {name: iris-prod2}\n"
+        "spec: {image: iris-scorer, target: prod}\n",
+    )
+    graph = _k8s_endpoint(repo, "iris-prod: 50, iris-prod2: 50")
+    plan = make_plan(graph, old)
+    assert changes(plan) == {"Deployment/iris-prod2": "create", "Endpoint/web": "update"}
+    assert plan.action("Endpoint/web").reasons == ("route: traffic iris-prod 100% → iris-prod 50%, iris-prod2 50%",)
+    stages = [s.resources for s in plan.stages]
+    assert stages.index(("Deployment/iris-prod2",)) < stages.index(("Endpoint/web",))
+
+
+def test_a_cluster_without_the_gateway_api_is_said_plainly(repo, converge):
+    import pytest
+
+    from compiler.errors import PlanError
+    from compiler.targets.kubernetes.facts import KubernetesFacts
+
+    graph = _k8s_endpoint(repo)
+    live = converge(graph)
+    facts = live.kubernetes["prod"]
+    live = live.replace(kubernetes={"prod": KubernetesFacts(facts.namespace, facts.objects, ("HTTPRoute",))})
+    with pytest.raises(
+        PlanError, match=r"does not serve HTTPRoute \(gateway.networking.k8s.io/v1\): install the Gateway API"
+    ):
+        make_plan(graph, live)

@@ -40,7 +40,7 @@ def test_document_validates_against_its_schema(changed_plan):
     jsonschema.Draft202012Validator(json_schema()).validate(doc)
     assert doc["schemaVersion"] == 1 and doc["kind"] == "modelctl-plan"
     assert doc["liveStateFingerprint"] == changed_plan.live_fingerprint
-    assert doc["summary"] == {"add": 0, "change": 3, "destroy": 0}
+    assert doc["summary"] == {"add": 0, "change": 4, "destroy": 0}
     assert doc["gitCommit"] == "abc123"
 
 
@@ -91,8 +91,8 @@ def test_text_output_looks_like_terraform(changed_plan, repo, converge):
     text = plain(render_text(changed_plan))
     assert "~ Model/iris" in text and "~ Image/iris-scorer" in text
     assert "rebuild: model iris 1 → 2" in text
-    assert text.strip().endswith("Plan: 0 to add, 3 to change, 0 to destroy.")
-    assert "Not applied by this version (render only)" in text
+    assert text.strip().endswith("Plan: 0 to add, 4 to change, 0 to destroy.")
+    assert "~ Deployment/iris-prod" in text  # kubernetes deployments are planned (no "render only" section)
     same = make_plan(repo.graph(), converge(repo.graph()))
     assert "No changes." in plain(render_text(same))
 
@@ -109,4 +109,4 @@ def test_replace_is_not_an_action_kind(changed_plan):
 def test_markdown_for_pull_requests(changed_plan):
     md = render_markdown(changed_plan)
     assert "| `~` update | `Model/iris` |" in md
-    assert "**Plan: 0 to add, 3 to change, 0 to destroy.**" in md
+    assert "**Plan: 0 to add, 4 to change, 0 to destroy.**" in md

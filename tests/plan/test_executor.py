@@ -59,18 +59,21 @@ def test_stages_run_in_order_and_everything_is_recorded(repo, registry):
     graph = repo.graph()
     plan = make_plan(graph, LiveFacts())
     builder, target = Builder(), Target()
-    outcome = execute(
-        plan, graph, Services(registry, builder, {"docker": target}), TARGET_TYPES, git_commit="abc", user="ci"
-    )
+    connections = {"docker": target, "kubernetes": target}
+    outcome = execute(plan, graph, Services(registry, builder, connections), TARGET_TYPES, git_commit="abc", user="ci")
     assert outcome.ok
     assert sorted(builder.calls) == ["build Image/iris-scorer", "build Image/other-scorer"]
-    assert sorted(c.split()[1] for c in target.calls) == ["Deployment/iris-local", "Deployment/other-local"]
+    assert sorted(c.split()[1] for c in target.calls) == [
+        "Deployment/iris-local",
+        "Deployment/iris-prod",
+        "Deployment/other-local",
+    ]
     assert registry.get_model("iris").version == 1
     assert registry.get_image("iris-scorer").image_ref.endswith("@sha256:" + "b" * 64)
     records = {d.name: d for d in registry.list_deployments()}
-    assert set(records) == {"iris-local", "other-local"} and records["iris-local"].image_version == 1
+    assert set(records) == {"iris-local", "iris-prod", "other-local"} and records["iris-local"].image_version == 1
     history = registry.history(run_id=outcome.run_id)
-    assert len(history) == 6 and {h.result for h in history} == {"ok"}
+    assert len(history) == 7 and {h.result for h in history} == {"ok"}
     assert {h.user for h in history} == {"ci"} and {h.git_commit for h in history} == {"abc"}
     order = [h.resource for h in reversed(history)]
     assert order.index("Model/iris") < order.index("Image/iris-scorer") < order.index("Deployment/iris-local")

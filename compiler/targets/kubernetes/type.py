@@ -1,19 +1,58 @@
-"""The kubernetes target type: rendered manifests (Deployment, Service, HPA, PDB, NetworkPolicy,
-Gateway API HTTPRoute). Render only in this version: plan lists its deployments as not applied."""
+"""The kubernetes target type: rendered manifests (ServiceAccount, Deployment, Service, HPA, PDB,
+NetworkPolicy; Gateway API HTTPRoute per Endpoint), and deployments applied with server-side apply.
+Endpoints are HTTPRoutes, applied after the deployments they route to are rolled out."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from ...graph import DeploymentNode, EndpointNode, Graph
-from ...plan.target import TargetType
+from ...plan.model import Action, FieldDiff
+from ...plan.target import Connection, ConnectOptions, DeploymentStatus, PlanContext, Running, TargetFacts, TargetType
 from ...render import kubernetes
 from ...render.tree import OutputTree
+from . import planning
+from .facts import KubernetesFacts
 
 
 class KubernetesType(TargetType):
     name = "kubernetes"
+    applies = True
+    routes_endpoints = True
     has_autoscaler = True
+
+    def connect(self, options: ConnectOptions) -> Connection:
+        from .adapter import KubernetesDeployments
+
+        return KubernetesDeployments(
+            options.workspace, options.root, force_conflicts=options.force_conflicts, graph=options.graph
+        )
+
+    def plan_deployment(self, ctx: PlanContext, node: DeploymentNode) -> Action:
+        return planning.plan_deployment(ctx, node)
+
+    def plan_endpoint(self, ctx: PlanContext, node: EndpointNode) -> Action:
+        return planning.plan_endpoint(ctx, node)
+
+    def running(self, ctx: PlanContext, target_name: str) -> list[Running]:
+        return planning.running(ctx, target_name)
+
+    def expected_differences(
+        self, facts: TargetFacts | None, deployment: str, spec: Mapping[str, Any]
+    ) -> list[tuple[FieldDiff, str]]:
+        """With autoscale, the HPA sets spec.replicas (modelctl does not apply it): expected, not drift."""
+        scale = spec.get("autoscale")
+        if not isinstance(facts, KubernetesFacts) or not scale:
+            return []
+        found = facts.find("Deployment", deployment)
+        if found is None or found.rollout is None:
+            return []
+        bounds = f"{scale.get('min', 1)}..{scale.get('max')} (autoscale)"
+        return [(FieldDiff("spec.replicas", found.rollout.replicas, bounds), "the autoscaler (spec.autoscale)")]
+
+    def status(self, facts: TargetFacts | None, deployment: str) -> DeploymentStatus:
+        return facts.status(deployment) if isinstance(facts, KubernetesFacts) else DeploymentStatus("missing")
 
     def render_deployment(
         self, graph: Graph, node: DeploymentNode, tree: OutputTree, model_versions: Mapping[str, str]
