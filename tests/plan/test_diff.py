@@ -98,7 +98,12 @@ CASES = {
             .read_text()
             .replace("{framework: custom, path: artifacts/iris.bin}", "{framework: sklearn, path: artifacts/iris.bin}"),
         ),
-        {"Model/iris": "update", "Image/iris-scorer": "update", "Deployment/iris-local": "update"},
+        {
+            "Model/iris": "update",
+            "Image/iris-scorer": "update",
+            "Deployment/iris-local": "update",
+            "Deployment/iris-prod": "update",
+        },
         {
             "Model/iris": "register: model iris 1 → 2 (framework custom → sklearn)",
             "Image/iris-scorer": "rebuild: model iris framework custom → sklearn",
@@ -111,7 +116,7 @@ CASES = {
             .read_text()
             .replace("scoring: {script: score/score.py}}", "scoring: {script: score/score.py}, port: 9090}", 1),
         ),
-        {"Image/iris-scorer": "update", "Deployment/iris-local": "update"},
+        {"Image/iris-scorer": "update", "Deployment/iris-local": "update", "Deployment/iris-prod": "update"},
         {"Image/iris-scorer": "rebuild: port 8080 → 9090"},
     ),
     "deployment removed from git": (

@@ -119,7 +119,10 @@ def test_apply_records_the_image_inputs_a_later_plan_names(repo, registry):
 
     graph = repo.graph()
     assert execute(
-        make_plan(graph, LiveFacts()), graph, Services(registry, Builder(), {"docker": Target()}), TARGET_TYPES
+        make_plan(graph, LiveFacts()),
+        graph,
+        Services(registry, Builder(), {"docker": Target(), "kubernetes": Target()}),
+        TARGET_TYPES,
     ).ok
     inputs = registry.get_image("iris-scorer").properties["inputs"]
     assert inputs["model iris framework"] == "custom" and inputs["scoring script"].startswith("score/score.py ")
@@ -134,5 +137,7 @@ def test_apply_records_the_image_inputs_a_later_plan_names(repo, registry):
         "rebuild: model iris 1 → 2",
         "rebuild: model iris framework custom → sklearn",
     )
-    assert execute(plan, graph, Services(registry, Builder(), {"docker": Target()}), TARGET_TYPES).ok
+    assert execute(
+        plan, graph, Services(registry, Builder(), {"docker": Target(), "kubernetes": Target()}), TARGET_TYPES
+    ).ok
     assert (registry.get_model("iris").version, registry.get_model("iris").framework) == (2, "sklearn")

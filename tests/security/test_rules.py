@@ -364,7 +364,9 @@ def test_a_target_missing_from_a_broken_workspace_is_still_unknown(tmp_path):
 @pytest.mark.parametrize("example", ["iris", "edge-vision"])
 def test_examples_ignore_their_secrets(tmp_path, example):
     repo = tmp_path / example
-    shutil.copytree(PROJECT / "examples" / example, repo)
+    shutil.copytree(
+        PROJECT / "examples" / example, repo, ignore=shutil.ignore_patterns(".modelctl", "out")
+    )  # as in git
     (repo / ".modelctl" / "secrets").mkdir(parents=True)
     (repo / ".modelctl" / "secrets" / "iris-keys").write_text("k\n")
     git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]

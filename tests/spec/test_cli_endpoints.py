@@ -93,10 +93,10 @@ def test_a_live_split_other_than_gits_is_shown(make_repo, engine):
     assert "routed now: blue 100%, green 0%" in " ".join(out.split())
 
 
-def test_render_only_targets_and_unknown_names(make_repo):
-    root = make_repo()  # the endpoint is on a kubernetes target: rendered, not applied
+def test_unreachable_targets_and_unknown_names(make_repo):
+    root = make_repo()  # the endpoint is on a kubernetes target this machine has no kubeconfig for
     out = runner.invoke(app, ["endpoints", "list", str(root)]).output
-    assert "web" in out and "not applied (render only)" in out
+    assert "web" in out and "unknown (" in out and "no kubeconfig" in out
     result = runner.invoke(app, ["endpoints", "status", "wbe", "--repo", str(root)])
     assert result.exit_code == 1 and "did you mean 'web'?" in result.output
     result = runner.invoke(app, ["endpoints", "list", str(root), "--target", "prd"])
