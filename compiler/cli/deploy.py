@@ -36,6 +36,7 @@ class Row:
     fingerprint: str | None = None
     containers: list[str] = field(default_factory=list)  # every replica behind the router, in order
     extra: dict = field(default_factory=dict)
+    conditions: list[str] = field(default_factory=list)  # the target's own, e.g. a Deployment's Available
 
     def to_json(self) -> dict:
         return {
@@ -47,6 +48,7 @@ class Row:
             "models": self.models,
             "url": self.url,
             "health": self.health,
+            "conditions": self.conditions,
             "container": self.container,
             "containers": self.containers,
             "fingerprint": self.fingerprint,
@@ -123,6 +125,7 @@ def _health(rows: list[Row], ws: Any, root: Path) -> None:
         for r in mine:
             status = target_type.status(facts.get(r.target), r.name)
             r.health = status.health
+            r.conditions = list(status.conditions)
             if status.containers:
                 r.container, r.containers = status.containers[0], list(status.containers)
 
@@ -238,6 +241,7 @@ def status(
         ("models", ", ".join(row.models) or "-"),
         ("url", row.url or "-"),
         ("health", row.health),
+        *([("conditions", ", ".join(row.conditions))] if row.conditions else []),
         ("ready", ready),
         ("containers" if len(row.containers) > 1 else "container", ", ".join(row.containers) or row.container or "-"),
         ("fingerprint", row.fingerprint or "-"),

@@ -139,6 +139,7 @@ class DeploymentStatus:
 
     health: str  # healthy | starting | 2/3 running | missing | published | changed by hand | …
     containers: tuple[str, ...] = ()  # every replica serving it, in order (targets that run containers)
+    conditions: tuple[str, ...] = ()  # the target's own conditions, e.g. "Available=True (MinimumReplicasAvailable)"
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,7 @@ def test_deployments_list_shows_ready_and_desired_replicas(repo):
     assert done.returncode == 0, done.stderr
     [row] = json.loads(done.stdout)
     assert row["name"] == "blue" and row["health"] == "2/2 ready", row
+    assert "Available=True (MinimumReplicasAvailable)" in row["conditions"], row  # the controller's own
     shown = subprocess.run(
         [sys.executable, "-m", "compiler.cli.main", "deployments", "status", "blue", "--repo", str(repo.root)],
         capture_output=True,
@@ -121,6 +122,7 @@ def test_deployments_list_shows_ready_and_desired_replicas(repo):
     )
     assert shown.returncode == 0, shown.stderr
     assert "2/2 ready" in shown.stdout and f"blue.{repo.namespace}.svc.cluster.local" in shown.stdout, shown.stdout
+    assert "Available=True" in shown.stdout, shown.stdout
 
 
 def test_a_missing_secret_ref_is_a_plan_error_naming_it(repo, kube_api):

@@ -137,6 +137,7 @@ class Rollout:
     available: int
     total: int  # status.replicas: old and new pods
     failed: str | None = None  # "ProgressDeadlineExceeded: …" when the controller gave up
+    conditions: tuple[str, ...] = ()  # "Available=True (MinimumReplicasAvailable)", as the controller set them
 
     @property
     def complete(self) -> bool:
@@ -163,6 +164,10 @@ class Rollout:
             int(status.get("availableReplicas") or 0),
             int(status.get("replicas") or 0),
             failed,
+            tuple(
+                f"{c.get('type')}={c.get('status')}" + (f" ({c['reason']})" if c.get("reason") else "")
+                for c in status.get("conditions") or []
+            ),
         )
 
 
@@ -229,7 +234,7 @@ class KubernetesFacts:
             text += f", rollout failed ({r.failed.split(':', 1)[0]})"
         elif not r.complete:
             text += ", rolling out"
-        return DeploymentStatus(text)
+        return DeploymentStatus(text, conditions=r.conditions)
 
     def fingerprint(self) -> Any:
         return {
