@@ -362,6 +362,34 @@ class KubeletStandIn(threading.Thread):
             "containerStatuses": statuses,
         }
 
+    def _event(self, api: Any, pod: dict[str, Any], reason: str, message: str) -> None:
+        """A Warning event about the pod, as the kubelet records one (what `kubectl describe` shows)."""
+        meta, now = pod["metadata"], _now()
+        call(
+            api,
+            "POST",
+            f"/api/v1/namespaces/{meta['namespace']}/events",
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": f"{meta['name']}.{time.monotonic_ns()}", "namespace": meta["namespace"]},
+                "involvedObject": {
+                    "kind": "Pod",
+                    "name": meta["name"],
+                    "namespace": meta["namespace"],
+                    "uid": meta["uid"],
+                    "apiVersion": "v1",
+                },
+                "reason": reason,
+                "message": message,
+                "type": "Warning",
+                "source": {"component": "kubelet", "host": self.node},
+                "firstTimestamp": now,
+                "lastTimestamp": now,
+                "count": 1,
+            },
+        )
+
     def run(self) -> None:
         api = self.cluster.api(f"{TEST_AGENT}/kubelet")
         last_beat = 0.0
@@ -390,6 +418,8 @@ class KubeletStandIn(threading.Thread):
                         )
                         if 200 <= status < 300:
                             self._seen[meta["uid"]] = mode
+                            if mode == "crash":
+                                self._event(api, pod, "BackOff", "Back-off restarting failed container")
                 except Exception as exc:  # noqa: BLE001 - keep playing the kubelet; tests see the errors
                     self.errors.append(f"{type(exc).__name__}: {exc}")
                 self._halt.wait(self.interval)

@@ -149,6 +149,7 @@ def test_a_failing_rollout_rolls_back_and_names_the_pod_condition(repo, kube_api
     [failed] = [r for r in outcome.results if r.resource == "Deployment/blue"]
     assert "the rollout failed" in failed.message and "CrashLoopBackOff" in failed.message, failed.message
     assert "condition Ready=False" in failed.message and "rolled back" in failed.message
+    assert "event Warning BackOff: Back-off restarting failed container" in failed.message, failed.message
 
     def rolled_back():  # noqa: ANN202
         dep = ok(call(kube_api, "GET", f"/apis/apps/v1/namespaces/{ns}/deployments/blue"))
