@@ -302,7 +302,10 @@ class _Runner:
         if image.id in self.done:
             built = self.done[image.id]
             return image, int(built["version"]), list(built.get("models") or [])
-        planned = self.plan.action(image.id).change if image.id in {a.resource for a in self.plan.actions} else None
+        try:
+            planned = self.plan.action(image.id).change
+        except KeyError:  # the image is not in the plan's scope
+            planned = None
         if not isinstance(planned, ImageChange) or not planned.version:
             raise ApplyError(
                 f"Image/{image.name} is not registered yet; apply it first (modelctl apply --target Image/{image.name})"

@@ -136,7 +136,9 @@ class Session:
         from ..targets.docker.build import EngineBuilder
 
         assert self.registry is not None, "apply opens the registry writable first"
-        connections = {name: self.connection(name) for name, t in self.types.items() if t.applies}
+        # the types this workspace's targets use (docker always: its engine builds the images)
+        used = {t.type for t in self.graph.workspace.spec.targets.values()} | {"docker"}
+        connections = {name: self.connection(name) for name in sorted(used) if self.types[name].applies}
         builder: ImageBuilder = EngineBuilder.for_workspace(connections["docker"], self.graph.workspace.spec)
         return Services(registry=self.registry, builder=builder, connections=connections)
 
