@@ -221,7 +221,7 @@ def _scorer_module(dep: DeploymentNode, image: ImageNode, image_ref: str) -> dic
         "Labels": {
             "app.kubernetes.io/managed-by": MANAGED_BY,
             "modelctl.io/resource": dep.id,
-            "modelctl.io/fingerprint": dep.fingerprint,
+            # no fingerprint here: the content (and so the deployment id) changes only with what the device runs
         },
         "HostConfig": host_config,
     }

@@ -61,6 +61,11 @@ class EdgeType(PublishType):
     name = "edge"
     what = "edge bundle"
 
+    def plan_deployment(self, ctx: PlanContext, node: DeploymentNode) -> Action:
+        from .edge_planning import plan_edge
+
+        return plan_edge(ctx, node)
+
     def check(
         self,
         nodes: Mapping[str, Node],
