@@ -37,7 +37,8 @@ def _tokens(text: str) -> list[_Tok]:
             break
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise ConditionError(f"unexpected {text[pos:].strip()[:10]!r} at character {pos + 1} of {text!r}")
+            at = len(text) - len(text[pos:].lstrip())
+            raise ConditionError(f"unexpected {text[at:].strip()[:10]!r} at character {at + 1} of {text!r}")
         kind = m.lastgroup or ""
         out.append(_Tok(kind, m.group(kind), m.start(kind)))
         pos = m.end()
