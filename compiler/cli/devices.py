@@ -109,7 +109,8 @@ def _targeting(found: list, deployment: str, tags: dict[str, Any] | None) -> boo
             soft_wrap=True,
         )
     best = winner(found)
-    layers = [c for c in found if c.layered and c.matches and (best is None or c.priority > best.priority)]
+    # layers apply on top of the base a device got, when they outrank it; without a base, nothing runs
+    layers = [c for c in found if best and c.layered and c.matches and c.priority > best.priority]
     if best is None:
         console.print("no base deployment targets this device")
     else:
@@ -117,15 +118,15 @@ def _targeting(found: list, deployment: str, tags: dict[str, Any] | None) -> boo
     if layers:
         console.print("layered on top: " + ", ".join(f"{c.name} (priority {c.priority})" for c in layers))
     me = next((c for c in found if c.name == deployment), None)
-    gets = me is not None and bool(me.matches) and (me.layered and me in layers or me == best)
-    if gets:
+    if me is not None and (me == best or me in layers):
         console.print(f"this device gets {deployment}")
         return True
-    why = (
-        "its target condition does not match"
-        if me is None or not me.matches
-        else "a deployment with a higher priority wins"
-    )
+    if me is None or not me.matches:
+        why = "its target condition does not match"
+    elif me.layered and best is None:
+        why = "a layered deployment applies only over a base deployment that targets the device"
+    else:
+        why = "a deployment with a higher priority wins"
     err_console.print(f"[red]error:[/red] this device would not get {deployment}: {why}")
     return False
 

@@ -53,6 +53,13 @@ def test_simulate_answers_a_real_request_and_refuses_a_changed_byte(tmp_path, do
         assert set(_leftovers(docker_client)) == before  # containers and network removed
         assert not any((root / ".modelctl/run").glob("modelctl-sim-*"))  # the secret copy too
 
+        # The scorer refuses the request: exit 1, and still nothing is left behind.
+        (root / "bad.json").write_text('{"data": "not rows"}')
+        bad = _cli(root, "devices", "simulate", "digits-edge", ".", *TAGS, "--input", "bad.json", timeout=300)
+        assert bad.returncode == 1 and "the scorer answered HTTP 4" in bad.stderr, bad.stdout + bad.stderr
+        assert "stopped and removed everything" in bad.stdout
+        assert set(_leftovers(docker_client)) == before
+
         # A device without the camera tag does not get it: nothing is started.
         other = _cli(root, "devices", "simulate", "digits-edge", ".", "--device-tags", "site=factory-2")
         assert other.returncode == 1 and "would not get digits-edge" in other.stderr

@@ -251,6 +251,12 @@ class Simulation:
     def cleanup(self) -> list[str]:
         """Remove everything this run started; returns what could not be removed (said, never raised)."""
         left: list[str] = []
+        try:  # also one created just before an interrupt, before it was recorded
+            labelled = self.client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={self.started.run}"})
+        except Exception:  # noqa: BLE001 - the engine went away: remove what is recorded
+            labelled = []
+        known = {c.id for c in self.started.containers}
+        self.started.containers += [c for c in labelled if c.id not in known]
         for container in reversed(self.started.containers):
             try:
                 container.remove(force=True, v=True)
