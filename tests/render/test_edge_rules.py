@@ -70,7 +70,8 @@ def test_create_options_are_chunked_at_512_and_the_8_chunk_limit_is_enforced(cop
     note = "n" * (512 * 7 + 100)  # with the JSON around it: 8 chunks, the limit
     _add_module(
         repo,
-        f"      camera:\n        image: 127.0.0.1:5000/vision/camera:1\n        createOptions: {{Labels: {{note: '{note}'}}}}\n",
+        f"      camera:\n        image: 127.0.0.1:5000/vision/camera:1\n        createOptions: {{Labels: {{note: '{note}'}}}}\n"
+        "        desiredProperties: {fps: 5}\n",
     )
     assert _errors(repo, "edge-create-options") == []
     render_graph(compile_repo(repo).require(), tmp_path / "out", types=TARGET_TYPES)
@@ -83,6 +84,7 @@ def test_create_options_are_chunked_at_512_and_the_8_chunk_limit_is_enforced(cop
     assert keys == ["createOptions"] + [f"createOptions{i:02d}" for i in range(1, 8)]
     assert all(len(settings[k]) == 512 for k in keys[:-1]) and 0 < len(settings[keys[-1]]) <= 512
     assert json.loads(reassemble(settings))["Labels"]["note"] == note
+    assert manifest["content"]["modulesContent"]["camera"] == {"properties.desired": {"fps": 5}}  # its twin
 
     base.write_text(original)
     long = "n" * 4700
