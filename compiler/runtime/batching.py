@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sys
 from collections import deque
 from concurrent.futures import Future
 from time import perf_counter
+
+import orjson
 
 from .collector import ScoringContext, current
 from .errors import HTTPError, guard
@@ -74,6 +77,7 @@ class Batcher:
         self._pending_rows = 0
         self._timer = None
         self._running: _Batch | None = None
+        self._warned = False
         name = model.cfg.name
         self._rows = metrics.batch_rows.labels(name)
         self._requests = metrics.batch_requests.labels(name)
@@ -128,9 +132,19 @@ class Batcher:
             group = [items[i] for i in indexes]
             self._rows.observe(sum(item.rows for item in group))
             self._requests.observe(len(group))
-            for i, result in zip(indexes, run_group(self.model, kind, group), strict=True):
+            for i, result in zip(indexes, run_group(self.model, kind, group, self._unsplittable), strict=True):
                 results[i] = result
         return results
+
+    def _unsplittable(self, exc: Exception) -> None:
+        """Once per model: its batches are run request by request (correct, but no faster)."""
+        if self._warned:
+            return
+        self._warned = True
+        entry = {"level": "warning", "msg": "batch result not split by rows", "model": self.model.cfg.name}
+        sys.stderr.write(
+            orjson.dumps({**entry, "error": str(exc), "effect": "each request runs alone"}).decode() + "\n"
+        )
 
     def _done(self, batch: _Batch) -> None:
         if batch.timer is not None:
@@ -167,12 +181,16 @@ class Batcher:
             self._flush()
 
 
-def run_group(model, kind: str, group: list[Item]) -> list[tuple[bool, object]]:
-    """(ok, result or exception) per request: one call for the group, else one call per request."""
+def run_group(model, kind: str, group: list[Item], on_unsplittable=None) -> list[tuple[bool, object]]:
+    """(ok, result or exception) per request: one call for the group, else one call per request.
+    on_unsplittable(error): told when the call worked but its result had no entry per row."""
     if len(group) > 1:
         try:
             joined = _join(kind, [item.payload for item in group])
             return [(True, part) for part in _split(kind, _call(model, kind, joined), [i.rows for i in group])]
+        except Unsplittable as exc:
+            if on_unsplittable is not None:
+                on_unsplittable(exc)
         except Exception:  # noqa: BLE001 - whatever it was, each request's own call tells whose it is
             pass
     out: list[tuple[bool, object]] = []

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import shutil
 import struct
+import subprocess
 
 import httpx
 import numpy as np
@@ -198,6 +200,10 @@ def test_sklearn_score_and_infer_requests_each_get_their_own_rows(start_server, 
     assert row_batches == batches and rows_sum == sum(len(rows) for _, rows in sent.values()) + 2
     wait_sum, waits = _histogram(metrics, "modelctl_batch_queue_wait_seconds", "linreg")
     assert waits == CONCURRENCY + 2 and wait_sum > 0
+    promtool = shutil.which("promtool")  # Prometheus' own linter, where installed
+    if promtool:
+        check = subprocess.run([promtool, "check", "metrics"], input=metrics, text=True, capture_output=True)
+        assert check.returncode == 0, check.stdout + check.stderr
 
     assert server.stop() in (0, -15)
     records = _records(sink)

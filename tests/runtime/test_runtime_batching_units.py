@@ -68,7 +68,9 @@ def test_one_call_for_the_group_split_back_by_rows():
 def test_a_failing_batch_is_retried_per_request_and_only_the_bad_one_fails():
     model = Doubler()
     group = [_item(_inputs(1)), _item(_inputs(-1)), _item(_inputs(3, 4))]
-    results = run_group(model, ARRAYS, group)
+    told = []
+    results = run_group(model, ARRAYS, group, told.append)
+    assert told == []  # a failing call is no unsplittable result
     assert model.calls == [4, 1, 1, 2]  # the batch, then each request alone
     assert results[0][0] and list(results[0][1]["y"]) == [2]
     assert not results[1][0] and isinstance(results[1][1], HTTPError) and results[1][1].status == 422
@@ -77,8 +79,10 @@ def test_a_failing_batch_is_retried_per_request_and_only_the_bad_one_fails():
 
 def test_a_result_without_one_entry_per_row_is_not_split_but_run_per_request():
     model = Doubler(shape_bug=True)
-    results = run_group(model, ARRAYS, [_item(_inputs(1, 2)), _item(_inputs(3))])
+    told = []
+    results = run_group(model, ARRAYS, [_item(_inputs(1, 2)), _item(_inputs(3))], told.append)
     assert model.calls == [3, 2, 1]
+    assert [str(e) for e in told] == ["an output without one entry per row"]
     assert [list(r["y"]) for _, r in results] == [[2], [6]]  # each request's own (odd) result, unmixed
 
 
