@@ -117,7 +117,13 @@ class Batcher:
         if self.queue is not None:  # a script's Collector records carry the batch's first request id
             cfg = self.model.cfg
             ctx.run(current.set, ScoringContext(self.queue, cfg.name, cfg.version, items[0].rid))
-        job = self.executor.submit(ctx.run, self._run, items)
+        try:
+            job = self.executor.submit(ctx.run, self._run, items)
+        except RuntimeError as exc:  # the pool is shut down (the worker is stopping): no request hangs
+            for item in items:
+                if not item.future.done():
+                    item.future.set_exception(HTTPError(503, f"the server is shutting down ({exc})"))
+            return
         batch = self._running = _Batch(items, job)
         batch.timer = self.loop.call_later(self.timeout, self._expire, batch)
         job.add_done_callback(lambda _job: _call_soon(self.loop, self._done, batch))

@@ -194,3 +194,15 @@ def test_a_batch_past_the_timeout_answers_504_and_the_next_batch_runs(executor):
 
     (result,) = asyncio.run(main())
     assert list(result["y"]) == [6]
+
+
+def test_a_stopped_pool_answers_503_instead_of_hanging():
+    pool = ThreadPoolExecutor(1)
+    pool.shutdown()
+
+    async def main():
+        batcher = _batcher(Doubler(), asyncio.get_running_loop(), pool, Metrics(), max_latency=0.0)
+        return await asyncio.wait_for(_submit_all(batcher, [_inputs(1), _inputs(2)]), 5)
+
+    results = asyncio.run(main())
+    assert [(type(r), r.status) for r in results] == [(HTTPError, 503)] * 2
