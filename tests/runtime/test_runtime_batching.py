@@ -173,6 +173,8 @@ def test_sklearn_score_and_infer_requests_each_get_their_own_rows(start_server, 
         body, headers = _binary_infer(bad_rows)
         requests.insert(10 + 20 * k, (f"bad-nan-{k}", "/v2/models/linreg/infer", body, headers))
     requests.insert(5, ("bad-shape", "/score?model=linreg", json.dumps({"data": [[1.0, 2.0]]}).encode(), {}))
+    big = _rows(1000, 40)  # more rows than maxBatchSize: predicted alone, outside the batcher
+    requests.insert(30, ("big", "/score?model=linreg", json.dumps({"data": big}).encode(), {}))
 
     responses = dict(zip((r[0] for r in requests), asyncio.run(_send_all(server.url, requests)), strict=True))
 
@@ -198,6 +200,7 @@ def test_sklearn_score_and_infer_requests_each_get_their_own_rows(start_server, 
     assert requests_sum / batches > 1, "several requests shared a predict call"
     rows_sum, row_batches = _histogram(metrics, "modelctl_batch_rows", "linreg")
     assert row_batches == batches and rows_sum == sum(len(rows) for _, rows in sent.values()) + 2
+    assert np.allclose(responses["big"].json()["predictions"], est.predict(np.asarray(big)))
     wait_sum, waits = _histogram(metrics, "modelctl_batch_queue_wait_seconds", "linreg")
     assert waits == CONCURRENCY + 2 and wait_sum > 0
     promtool = shutil.which("promtool")  # Prometheus' own linter, where installed
@@ -207,7 +210,8 @@ def test_sklearn_score_and_infer_requests_each_get_their_own_rows(start_server, 
 
     assert server.stop() in (0, -15)
     records = _records(sink)
-    assert set(records) == set(sent), "one scoring record per answered request, none for the failed ones"
+    assert set(records) == set(sent) | {"big"}, "one scoring record per answered request, none for the failed ones"
+    assert records["big"]["inputs"] == {"data": big}
     for rid, (endpoint, rows) in sent.items():
         record = records[rid]
         if endpoint == "score":
