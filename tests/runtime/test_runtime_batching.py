@@ -286,3 +286,29 @@ def test_without_batching_nothing_is_batched(start_server, tmp_path, batch_confi
     assert all(r.status_code == 200 for r in responses)
     metrics = httpx.get(server.url + "/metrics", headers=H).text
     assert _histogram(metrics, "modelctl_batch_requests", "linreg") == (0.0, 0.0)
+
+
+def test_onnx_outputs_split_back_per_request(start_server, image_dir):
+    import onnxruntime as ort
+
+    server = start_server("onnx.json", MODELCTL_BATCH_MAX_SIZE=64, MODELCTL_BATCH_MAX_LATENCY_MS=20)
+    session = ort.InferenceSession(str(image_dir / "models/iris-onnx/1/iris.onnx"), providers=["CPUExecutionProvider"])
+    sent, requests = {}, []
+    for i in range(32):
+        rows = [
+            [round(random.uniform(4, 8), 2), round(random.uniform(2, 4), 2), i / 8, j / 4] for j in range(1 + i % 4)
+        ]
+        doc = {"inputs": [{"name": "features", "datatype": "FP32", "shape": [len(rows), 4], "data": rows}]}
+        requests.append((f"o-{i}", "/v2/models/iris-onnx/infer", json.dumps(doc).encode(), {}))
+        sent[f"o-{i}"] = rows
+    responses = asyncio.run(_send_all(server.url, requests))
+    for (rid, *_), resp in zip(requests, responses, strict=True):
+        assert resp.status_code == 200, resp.text
+        label, proba = session.run(None, {"features": np.asarray(sent[rid], dtype=np.float32)})
+        outputs = {o["name"]: o for o in resp.json()["outputs"]}
+        assert outputs["label"]["data"] == label.tolist()
+        assert outputs["probabilities"]["shape"] == list(proba.shape)
+        assert np.allclose(outputs["probabilities"]["data"], proba.reshape(-1), atol=1e-6)
+    metrics = httpx.get(server.url + "/metrics", headers=H).text
+    requests_sum, batches = _histogram(metrics, "modelctl_batch_requests", "iris-onnx")
+    assert requests_sum == 32 and requests_sum / batches > 1
