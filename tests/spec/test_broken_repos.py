@@ -352,6 +352,20 @@ CASES = [
         None,
     ),
     (
+        "relative-file-sink",
+        edit(
+            "deployments/d.yaml",
+            "  replicas: 2",
+            "  replicas: 2\n  dataCollection: {enabled: true, sink: file://collected/}",
+        ),
+        "deployments/d.yaml",
+        9,
+        41,
+        "invalid value string 'file://collected/' for 'sink'",
+        "a file sink is a folder inside the container: write its absolute path, "
+        "e.g. file:///var/lib/modelctl/collected/",
+    ),
+    (
         "layered-without-base",
         {"modelctl.yaml": EDGE_WS, **add("deployments/cam.yaml", LAYERED)},
         "deployments/cam.yaml",
