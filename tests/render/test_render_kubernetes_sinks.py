@@ -1,5 +1,6 @@
 """A `file://` data-collection sink on Kubernetes: an emptyDir at the sink's own absolute folder (a relative
-`file://dir` is refused by the spec, tests/spec/test_broken_repos.py), and the Pod stays valid."""
+`file://dir`, `/tmp` itself and the auth folder are refused by validate, tests/spec/test_broken_repos.py),
+and the Pod stays valid."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def _pod_of(out, name: str) -> tuple[dict, dict]:
     raise AssertionError(f"no Deployment {name}")
 
 
-@pytest.mark.parametrize("sink", ["file:///data/collected/", "file:///var/lib/modelctl/collected"])
+@pytest.mark.parametrize("sink", ["file:///data/collected/", "file:///var/lib/modelctl/collected", "file:///tmp/c"])
 def test_a_file_sink_mounts_its_folder_and_the_pod_is_valid(copy_example, tmp_path, sink):
     repo = copy_example("iris")
     path = repo / "deployments" / "iris-prod.yaml"

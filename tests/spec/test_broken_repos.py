@@ -366,6 +366,33 @@ CASES = [
         "e.g. file:///var/lib/modelctl/collected/",
     ),
     (
+        "sink-on-tmp",
+        edit(
+            "deployments/d.yaml",
+            "  replicas: 2",
+            "  replicas: 2\n  dataCollection: {enabled: true, sink: file:///tmp/}",
+        ),
+        "deployments/d.yaml",
+        9,
+        41,
+        "data-collection sink 'file:///tmp/' is /tmp, where the container already has other storage mounted",
+        "use the default, file:///var/lib/modelctl/collected",
+    ),
+    (
+        "sink-in-the-auth-folder",
+        edit(
+            "deployments/d.yaml",
+            "  replicas: 2",
+            "  replicas: 2\n  dataCollection: {enabled: true, sink: file:///var/run/secrets/modelctl/auth/c}",
+        ),
+        "deployments/d.yaml",
+        9,
+        41,
+        "data-collection sink 'file:///var/run/secrets/modelctl/auth/c' is inside /var/run/secrets/modelctl/auth, "
+        "where the container already has other storage mounted",
+        None,
+    ),
+    (
         "layered-without-base",
         {"modelctl.yaml": EDGE_WS, **add("deployments/cam.yaml", LAYERED)},
         "deployments/cam.yaml",
