@@ -144,7 +144,8 @@ def monitor(
         if collected:
             records = read_records(collected, window, model)
             current = columns(feature_rows(records))
-            base, warnings = None, []
+            base: dict[str, list[float]] | None = None
+            warnings: list[str] = []
             if baseline:
                 base, warnings = match_baseline(current, aliases(records), load_baseline(baseline, model))
             stats = feature_stats(current, base)
