@@ -1,0 +1,56 @@
+"""make_destroy_plan: every deployment and endpoint the targets in scope run is deleted, whatever git
+says; preventDestroy refuses naming every protected one; the scope's targets bound it. Pure: fake facts."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import converged
+
+from compiler.errors import PlanError
+from compiler.plan import Scope, make_destroy_plan
+from compiler.plan.scope import select
+from compiler.targets import TARGET_TYPES
+
+
+def _destroy(graph, live, targets=()):  # noqa: ANN001, ANN202
+    scope = Scope(targets=tuple(targets))
+    selection = select(graph, scope, TARGET_TYPES)
+    return make_destroy_plan(graph, live.to_live(), types=TARGET_TYPES, selection=selection, scope=scope)
+
+
+def test_everything_on_the_targets_is_deleted_even_what_git_still_wants(repo):
+    graph = repo.graph()
+    plan = _destroy(graph, converged(graph))
+    assert {a.resource: a.action for a in plan.actions} == {
+        "Deployment/iris-local": "delete",
+        "Deployment/other-local": "delete",
+        "Deployment/iris-prod": "delete",
+    }
+    assert all(a.reasons[0].startswith("destroy: target ") for a in plan.actions)
+    assert [s.deletes for s in plan.stages] == [True]
+
+
+def test_targets_bound_the_destroy(repo):
+    graph = repo.graph()
+    plan = _destroy(graph, converged(graph), targets=("local",))
+    assert sorted(a.resource for a in plan.actions) == ["Deployment/iris-local", "Deployment/other-local"]
+    assert {a.target for a in plan.actions} == {"local"}
+
+
+def test_prevent_destroy_refuses_naming_every_protected_resource(repo):
+    text = (repo.root / "deployments/deployments.yaml").read_text()
+    repo.write(
+        "deployments/deployments.yaml",
+        text.replace("target: local, auth", "target: local, lifecycle: {preventDestroy: true}, auth").replace(
+            "target: prod}", "target: prod, lifecycle: {preventDestroy: true}}"
+        ),
+    )
+    graph = repo.graph()
+    with pytest.raises(PlanError) as err:
+        _destroy(graph, converged(graph))
+    said = str(err.value)
+    assert "Deployment/iris-local on target local; Deployment/iris-prod on target prod were deployed" in said
+    assert "other-local" not in said
+    with pytest.raises(PlanError) as err:  # one target: only its protected deployments are named
+        _destroy(graph, converged(graph), targets=("prod",))
+    assert "Deployment/iris-prod on target prod was deployed" in str(err.value) and "iris-local" not in str(err.value)
