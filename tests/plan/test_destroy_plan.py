@@ -4,7 +4,6 @@ says; preventDestroy refuses naming every protected one; the scope's targets bou
 from __future__ import annotations
 
 import pytest
-from conftest import converged
 
 from compiler.errors import PlanError
 from compiler.plan import Scope, make_destroy_plan
@@ -18,9 +17,9 @@ def _destroy(graph, live, targets=()):  # noqa: ANN001, ANN202
     return make_destroy_plan(graph, live.to_live(), types=TARGET_TYPES, selection=selection, scope=scope)
 
 
-def test_everything_on_the_targets_is_deleted_even_what_git_still_wants(repo):
+def test_everything_on_the_targets_is_deleted_even_what_git_still_wants(repo, converge):
     graph = repo.graph()
-    plan = _destroy(graph, converged(graph))
+    plan = _destroy(graph, converge(graph))
     assert {a.resource: a.action for a in plan.actions} == {
         "Deployment/iris-local": "delete",
         "Deployment/other-local": "delete",
@@ -30,14 +29,14 @@ def test_everything_on_the_targets_is_deleted_even_what_git_still_wants(repo):
     assert [s.deletes for s in plan.stages] == [True]
 
 
-def test_targets_bound_the_destroy(repo):
+def test_targets_bound_the_destroy(repo, converge):
     graph = repo.graph()
-    plan = _destroy(graph, converged(graph), targets=("local",))
+    plan = _destroy(graph, converge(graph), targets=("local",))
     assert sorted(a.resource for a in plan.actions) == ["Deployment/iris-local", "Deployment/other-local"]
     assert {a.target for a in plan.actions} == {"local"}
 
 
-def test_prevent_destroy_refuses_naming_every_protected_resource(repo):
+def test_prevent_destroy_refuses_naming_every_protected_resource(repo, converge):
     text = (repo.root / "deployments/deployments.yaml").read_text()
     repo.write(
         "deployments/deployments.yaml",
@@ -47,10 +46,10 @@ def test_prevent_destroy_refuses_naming_every_protected_resource(repo):
     )
     graph = repo.graph()
     with pytest.raises(PlanError) as err:
-        _destroy(graph, converged(graph))
+        _destroy(graph, converge(graph))
     said = str(err.value)
     assert "Deployment/iris-local on target local; Deployment/iris-prod on target prod were deployed" in said
     assert "other-local" not in said
     with pytest.raises(PlanError) as err:  # one target: only its protected deployments are named
-        _destroy(graph, converged(graph), targets=("prod",))
+        _destroy(graph, converge(graph), targets=("prod",))
     assert "Deployment/iris-prod on target prod was deployed" in str(err.value) and "iris-local" not in str(err.value)
