@@ -83,16 +83,23 @@ def destroy_command(
     def note(text: str) -> None:
         console.print(f"[yellow]note:[/yellow] {escape(text)}", soft_wrap=True)
 
+    from ..errors import ApplyError, PlanError
+
     with user_errors():
-        run = destroy_repo(
-            directory,
-            names,
-            reporter=RichReporter(console),
-            confirm=confirm,
-            show=show_destroy,
-            note=note,
-            dry_run=dry_run,
-        )
+        try:
+            run = destroy_repo(
+                directory,
+                names,
+                reporter=RichReporter(console),
+                confirm=confirm,
+                show=show_destroy,
+                note=note,
+                dry_run=dry_run,
+            )
+        except (PlanError, ApplyError) as err:
+            if names or "preventDestroy" in str(err):
+                raise
+            raise PlanError(f"{err}; to destroy the other targets, name them with --target NAME") from None
     if run.destroy.empty:
         return
     if run.outcome is None:  # a dry run

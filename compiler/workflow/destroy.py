@@ -151,10 +151,11 @@ def workspace_kept(session: Session) -> tuple[str, ...]:
     """What destroy never removes from the workspace itself, and how to remove each."""
     ws = session.graph.workspace.spec
     root = session.root
+    artifacts = root / ws.artifacts[len("file://") :] if ws.artifacts.startswith("file://") else ws.artifacts
     if ws.registry.startswith("sqlite:///"):
-        whole = f"delete {root / ws.registry[len('sqlite:///') :]} and {ws.artifacts}"
+        whole = f"delete {root / ws.registry[len('sqlite:///') :]} and {artifacts}"
     else:
-        whole = f"drop its database and empty {ws.artifacts}"
+        whole = f"drop its database and empty {artifacts}"
     images = ws.image_registry or "the Workspace's imageRegistry"
     return (
         f"the model and image registry ({ws.registry}) with every version and the history: remove a model "

@@ -60,7 +60,7 @@ class DockerType(TargetType):
 
         return (
             f"router container {router.container}",
-            f"volume {routes_volume(workspace, target_name)} (the router's route files)",
+            f"route files volume {routes_volume(workspace, target_name)}",
         )
 
     def kept_by_destroy(self, workspace: str, target_name: str, target: Target) -> tuple[str, ...]:
