@@ -19,16 +19,15 @@ def _error(docs: dict[str, LoadedDocument], node: Node, path: tuple, message: st
 
 
 def _edge_layering(deployments: list[DeploymentNode], docs, diags: list[Diagnostic]) -> None:
+    """A layered deployment applies on top of the base a device got: it must outrank every base
+    deployment of its target (IoT Edge: a layer with a lower priority than the base is overridden)."""
     edge = [(d, d.spec.edge) for d in deployments if d.spec.edge is not None]
     for dep, settings in edge:
         if not settings.layered:
             continue
-        bases = [
-            b
-            for b, b_settings in edge
-            if not b_settings.layered and b.target_name == dep.target_name and b_settings.priority < settings.priority
-        ]
-        if not bases:
+        bases = [(b, s.priority) for b, s in edge if not s.layered and b.target_name == dep.target_name]
+        outranking = sorted((p, b.name) for b, p in bases if p >= settings.priority)
+        if not bases or len(outranking) == len(bases):
             diags.append(
                 _error(
                     docs,
@@ -38,6 +37,20 @@ def _edge_layering(deployments: list[DeploymentNode], docs, diags: list[Diagnost
                     f"with a priority lower than {settings.priority}",
                     code="edge-layering",
                     suggestion="add a base edge deployment with a lower priority, or set 'layered: false'",
+                )
+            )
+        elif outranking:
+            priority, base = outranking[-1]
+            diags.append(
+                _error(
+                    docs,
+                    dep,
+                    ("spec", "edge", "priority"),
+                    f"layered deployment has priority {settings.priority}, not above base deployment '{base}' "
+                    f"(priority {priority}) on target '{dep.target_name}': the base would override the layer",
+                    code="edge-layering",
+                    expected=f"a priority above {priority}",
+                    suggestion=f"set spec.edge.priority to {priority + 1} or more",
                 )
             )
 

@@ -86,6 +86,10 @@ class EdgeModule(StrictModel):
     create_options: dict = Field(default_factory=dict)
     env: dict[RuntimeEnvName, EnvValue] = Field(default_factory=dict, description="MODELCTL_* names are reserved.")
     restart_policy: Literal["always", "on-failure", "on-unhealthy", "never"] = "always"
+    desired_properties: dict = Field(
+        default_factory=dict,
+        description="The module twin's desired properties (IoT Hub: at most 32 KB, 4 KB per value).",
+    )
 
 
 class EdgeSettings(StrictModel):
