@@ -53,3 +53,47 @@ def test_prevent_destroy_refuses_naming_every_protected_resource(repo, converge)
     with pytest.raises(PlanError) as err:  # one target: only its protected deployments are named
         _destroy(graph, converge(graph), targets=("prod",))
     assert "Deployment/iris-prod on target prod was deployed" in str(err.value) and "iris-local" not in str(err.value)
+
+
+EDGE_TARGET = "    factory: {type: edge, publish: file://published/edge}\n"
+CAM = """\
+apiVersion: modelctl.io/v1
+kind: Deployment
+metadata: {name: cam}
+spec:
+  image: iris-scorer
+  target: factory
+  edge: {targetCondition: "tags.site='a'", priority: 1}
+"""
+
+
+def test_an_edge_target_is_destroyed_by_unpublishing_its_bundles(repo, converge):
+    import dataclasses
+    import json
+
+    from compiler.plan.deployments import deployment_spec_json
+    from compiler.plan.refs import image_reference
+    from compiler.targets.publish.facts import PublishedFact
+
+    repo.write("modelctl.yaml", (repo.root / "modelctl.yaml").read_text() + EDGE_TARGET)
+    repo.write("deployments/cam.yaml", CAM)
+    graph = repo.graph()
+    node = graph.get("Deployment/cam")
+    where = "/repo/published/edge/cam"
+    fact = PublishedFact(
+        "factory",
+        "cam",
+        node.fingerprint,
+        image_reference(graph, graph.get(node.image_id)),
+        json.dumps(deployment_spec_json(node)),
+        where,
+    )
+    live = dataclasses.replace(converge(graph), published=(fact,))
+    [action] = _destroy(graph, live, targets=("edge",)).actions
+    assert (action.resource, action.action, action.target) == ("Deployment/cam", "delete", "factory")
+    assert action.change.published == where  # the executor removes that bundle
+    assert TARGET_TYPES["edge"].infrastructure("team", "factory", live.to_live().targets.get("factory")) == ()
+    assert (
+        "unpublishes the bundles"
+        in TARGET_TYPES["edge"].kept_by_destroy("team", "factory", graph.workspace.spec.targets["factory"])[0]
+    )
