@@ -6,8 +6,11 @@ shows the endpoints routing to each deployment."""
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
 
-from docker_helpers import DEPLOYMENT
+from docker_helpers import DEPLOYMENT, MODELCTL
 
 ENDPOINT = """\
 apiVersion: modelctl.io/v1
@@ -26,6 +29,19 @@ def _labelled(ws) -> dict[str, list[str]]:  # noqa: ANN001
         ),
         "networks": sorted(n.name for n in ws.docker.networks.list(filters=label)),
     }
+
+
+def _on_a_terminal(ws, answer: str, *args: str) -> subprocess.CompletedProcess:  # noqa: ANN001
+    """The CLI with a pseudo-terminal as stdin, `answer` typed into it."""
+    controller, terminal = pty.openpty()
+    try:
+        os.write(controller, answer.encode() + b"\n")
+        return subprocess.run(
+            [*MODELCTL, *args], cwd=ws.root, stdin=terminal, capture_output=True, text=True, timeout=300
+        )
+    finally:
+        os.close(controller)
+        os.close(terminal)
 
 
 def test_destroy_removes_what_the_workspace_runs_and_keeps_its_data(workspace):
@@ -70,6 +86,13 @@ def test_destroy_removes_what_the_workspace_runs_and_keeps_its_data(workspace):
     shown = " ".join(dry.stdout.split())
     for text in ("- Endpoint/web", "- Deployment/blue", "- Deployment/green", f"router container {router}", "Kept"):
         assert text in shown, shown
+    previewed = ws.cli("plan", ".", "--destroy", "--targets", "local")  # the same preview, Terraform's way
+    assert previewed.returncode == 0 and f"router container {router}" in previewed.stdout, previewed.stderr
+    assert _labelled(ws) == before
+    for answer in ("no", "y"):  # on a terminal only a typed 'yes' destroys
+        said = _on_a_terminal(ws, answer, "destroy", ".")
+        assert said.returncode == 1 and "Destroy cancelled." in said.stderr, said.stdout + said.stderr
+        assert "Only 'yes' is accepted" in said.stdout
     assert _labelled(ws) == before
 
     done = ws.cli("destroy", ".", "--target", "local", "--auto-approve")
