@@ -140,6 +140,7 @@ def _register_groups() -> None:
         "plan",
         "deploy",
         "endpoints",
+        "destroy",
         "monitor",
         "history",
         "locks",

@@ -38,6 +38,9 @@ class PublishedDeployments:
     def delete_endpoint(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None:
         raise ApplyError(f"Endpoint/{name}: publishing targets do not route endpoints")
 
+    def teardown(self, target_name: str, target: Target, *, progress: Progress) -> None:
+        pass  # a publishing target runs nothing of its own: its bundles are its deployments
+
     def close(self) -> None:
         pass
 

@@ -47,6 +47,12 @@ class PublishType(TargetType):
         found = facts.of(deployment) if isinstance(facts, PublishedFacts) else None
         return DeploymentStatus("missing" if found is None else "published" if found.intact else "changed by hand")
 
+    def kept_by_destroy(self, workspace: str, target_name: str, target: Target) -> tuple[str, ...]:
+        return (
+            f"devices of target {target_name}: destroy unpublishes the bundles (their folder or OCI tag); "
+            "a device keeps running what it last pulled until its own deployment service removes it",
+        )
+
     def owned_paths(self, root: Path, target_name: str, target: Target) -> tuple[Path, ...]:
         from .location import FileLocation, parse_location, publish_setting
 
