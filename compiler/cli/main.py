@@ -142,6 +142,7 @@ def _register_groups() -> None:
         "endpoints",
         "monitor",
         "history",
+        "rollback",
         "locks",
         "gitops",
     ):

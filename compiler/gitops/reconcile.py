@@ -132,6 +132,17 @@ def _cycle(
     log(event)
     if report.real:
         _notify(notify, event, log)
+    if settings.self_heal:
+        for item in report.rolled_back:  # expected drift: logged, never undone
+            log(
+                {
+                    "event": "skip",
+                    "cycle": cycle,
+                    "resource": item.resource,
+                    "target": item.target,
+                    "reason": "held by a rollback, self-heal leaves it: " + (item.reasons[0] if item.reasons else ""),
+                }
+            )
     if not report.real:
         return 0
     if not settings.self_heal or stop.is_set():

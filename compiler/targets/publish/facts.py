@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import PlanError
-from ...plan.target import FactsRequest
+from ...plan.target import FactsRequest, RollbackMark
 from ...registry.errors import RegistryError
 from .bundles import open_bundles
 from .location import parse_location, publish_setting
@@ -26,6 +26,7 @@ class PublishedFact:
     where: str  # folder or OCI reference
     intact: bool = True  # its files still match the checksums written at publish
     prevent_destroy: bool = False
+    rollback: RollbackMark | None = None  # `modelctl rollback` put this revision back
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,16 @@ def read_published(request: FactsRequest) -> dict[str, PublishedFacts]:
                         b.where,
                         b.intact,
                         bool(m.get("preventDestroy", False)),
+                        _mark(b.rollback, str(m.get("fingerprint", ""))),
                     )
                 )
         finally:
             bundles.close()
         out[name] = PublishedFacts(tuple(sorted(published, key=lambda p: p.deployment)))
     return out
+
+
+def _mark(raw: object, fingerprint: str) -> RollbackMark | None:
+    """The rollback mark beside the current pointer, when it is about the revision served now."""
+    mark = RollbackMark.from_json(raw)
+    return mark if mark is not None and mark.to_fingerprint == fingerprint else None
