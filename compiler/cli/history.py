@@ -177,7 +177,7 @@ def _revisions(directory: Path, resource: str, fmt: ListFormat, *, only: bool) -
     from ..diagnostics import DiagnosticError
     from ..errors import ApplyError, PlanError
     from ..registry import RegistryError
-    from ..workflow.rollback import list_revisions
+    from ..workflow.rollback import list_revisions, shown_time
 
     name = resource.split("/", 1)[1].split("@", 1)[0]
     if only:
@@ -222,7 +222,7 @@ def _revisions(directory: Path, resource: str, fmt: ListFormat, *, only: bool) -
             r.id,
             "current" if r.current else "",
             escape(image),
-            (r.at or "-").replace("T", " "),
+            shown_time(r.at) if r.at else "-",
             escape(r.by or "-"),
             (r.commit or "-")[:12],
             escape(r.where or "-"),

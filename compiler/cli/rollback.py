@@ -13,8 +13,10 @@ from .consoles import console, err_console
 
 
 def _line(label: str, rev) -> str:  # noqa: ANN001
+    from ..workflow.rollback import shown_time
+
     image = f"{rev.image}:{rev.image_version}" if rev.image_version is not None else rev.image_ref
-    when = f"  since {rev.at.replace('T', ' ')}" if rev.at else ""
+    when = f"  since {shown_time(rev.at)}" if rev.at else ""
     who = f" by {rev.by}" if rev.by else ""
     commit = f"  commit {rev.commit[:12]}" if rev.commit else ""
     return f"  {label} {rev.id}  image {image}{when}{who}{commit}"

@@ -2,9 +2,10 @@
 
 The loop is plain logic over injected steps, a wait function and a stop event, so it is tested
 with fakes; `RepoSteps` are the real steps (git pull --ff-only, a drift check, the shared apply).
-Every event is one JSON object handed to `log` (cycle, pull, drift, apply, error, stop); drift
+Every event is one JSON object handed to `log` (cycle, pull, drift, skip, apply, error, stop); drift
 and every apply are also sent to `notify` (the webhook). Errors back off exponentially (capped);
-`stop` (set by SIGTERM) ends the loop after the current step.
+`stop` (set by SIGTERM) ends the loop after the current step. With self-heal, a deployment held by
+a rollback (drift kind "rolled-back") is logged as `skip` and never healed.
 """
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ def recorded_revisions(registry: Registry | None, node: DeploymentNode) -> tuple
                 d.get("spec") or {},
                 image_version=d.get("imageVersion"),
                 image_port=d.get("imagePort"),
-                at=when.isoformat(timespec="seconds") if when else None,
+                at=when.isoformat() if when else None,
                 by=a.user,
                 commit=a.git_commit,
             )
@@ -148,9 +148,14 @@ def list_revisions(root: Path, deployment: str, stage: str | None = None) -> lis
         return revisions_of(session, node)
 
 
+def shown_time(at: str) -> str:
+    """An ISO 8601 time as the CLI shows it: to the second, UTC said once."""
+    return at[:19].replace("T", " ") + (" UTC" if at.endswith("+00:00") else "")
+
+
 def describe(rev: Revision) -> str:
     image = f"{rev.image}:{rev.image_version}" if rev.image_version is not None else rev.image or rev.image_ref
-    when = f", {rev.at.replace('T', ' ')}" if rev.at else ""
+    when = f", {shown_time(rev.at)}" if rev.at else ""
     return f"{rev.id} (image {image}{when}{', current' if rev.current else ''})"
 
 

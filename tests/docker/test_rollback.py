@@ -56,6 +56,7 @@ def test_rollback_of_a_docker_and_an_edge_deployment(workspace):
         (ws.root / "modelctl.yaml").read_text() + "    factory: {type: edge, publish: file://published/edge}\n",
     )
     ws.write("deployments/cam.yaml", EDGE)
+    ws.write(".gitignore", ".modelctl/\npublished/\n")  # what apply writes is not the repo's content
     repo = git.Repo.init(ws.root, initial_branch="main")
     with repo.config_writer() as config:
         config.set_value("user", "name", "ci").set_value("user", "email", "ci@example.com")

@@ -64,7 +64,7 @@ class PublishedDeployments:
             "imageRef": req.image_ref,
             "spec": req.spec_json,
             "preventDestroy": req.spec.lifecycle.prevent_destroy,
-            "publishedAt": datetime.now(UTC).isoformat(timespec="seconds"),
+            "publishedAt": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "publishedBy": getpass.getuser(),
         }
         bundles = open_bundles(location, self.workspace)
