@@ -64,15 +64,6 @@ class RollbackDone:
     current: Revision | None = None
 
 
-def _node(session: Session, deployment: str) -> DeploymentNode:
-    name = deployment.removeprefix("Deployment/")
-    names = [n.name for n in session.graph.of_kind("Deployment")]
-    if name not in names:
-        hint = did_you_mean(name, names) or (f"deployments: {', '.join(sorted(names))}" if names else "it has none")
-        raise PlanError(f"unknown deployment {name!r}: not in the repo; {hint}")
-    return session.graph.get_as(f"Deployment/{name}", DeploymentNode)
-
-
 def open_session(root: Path, deployment: str, stage: str | None = None) -> tuple[Session, DeploymentNode]:
     """A session scoped to the deployment (the name checked against the repo first)."""
     from ..pipeline import load_workspace_and_names
@@ -84,11 +75,7 @@ def open_session(root: Path, deployment: str, stage: str | None = None) -> tuple
         hint = did_you_mean(name, names) or (f"deployments: {', '.join(names)}" if names else "it has none")
         raise PlanError(f"unknown deployment {name!r}: not in the repo; {hint}")
     session = Session.open(Path(root), Scope(resources=(f"Deployment/{name}",), prune=False, stage=stage))
-    try:
-        return session, _node(session, name)
-    except BaseException:
-        session.close()
-        raise
+    return session, session.graph.get_as(f"Deployment/{name}", DeploymentNode)
 
 
 def recorded_revisions(registry: Registry | None, node: DeploymentNode) -> tuple[Revision, ...]:

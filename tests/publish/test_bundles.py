@@ -160,3 +160,12 @@ def test_a_bundle_published_by_an_earlier_version_becomes_a_revision(tmp_path, s
     store.put("cam", source, marker("bbbb2222"))
     assert sorted(b.marker["fingerprint"] for b in store.revisions("cam")) == ["aaaa1111", "bbbb2222"]
     assert os.readlink(pub / "cam") == ".revisions/cam/bbbb2222"
+
+
+def test_a_pointer_leading_out_of_the_folder_is_never_read_through(tmp_path, source):
+    outside = tmp_path / "outside"
+    FileBundles(FileLocation(outside), "team").put("cam", source, marker("aaaa1111"))
+    pub = tmp_path / "pub"
+    pub.mkdir()
+    os.symlink(outside / "cam", pub / "cam")
+    assert FileBundles(FileLocation(pub), "team").list() == []

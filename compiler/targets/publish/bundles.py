@@ -96,7 +96,10 @@ class FileBundles:
         out: list[Bundle] = []
         if not self.folder.is_dir():
             return out
+        inside = self.folder.resolve()
         for sub in sorted(p for p in self.folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if sub.is_symlink() and not sub.resolve().is_relative_to(inside):
+                continue  # a pointer leading out of the folder is none of ours: never read through it
             bundle = self._read(sub, sub.name)
             if bundle is not None:
                 note = self._json(self._history(sub.name) / ROLLBACK_NOTE)
