@@ -1,5 +1,6 @@
 """`modelctl rollback` on the real engine: a docker deployment goes back to the image version it ran
-before, an edge deployment's published pointer to its previous revision; `history` records it and
+before, an edge deployment's published pointer (a folder) and an fpga deployment's moving tag (the
+OCI registry) to their previous revisions; `history` records it and
 lists the revisions; `drift` reports it as expected (exit 3); `reconcile --self-heal` leaves it; an
 explicit apply rolls forward; a `git revert` makes git match and clears the expected drift."""
 
@@ -9,8 +10,25 @@ import json
 import os
 
 import git
+import httpx
 
 from docker_helpers import IMAGE
+from docker_helpers import MODEL as PLAIN_MODEL
+
+MODEL = PLAIN_MODEL.replace(  # with a compiled form for the FPGA's architecture
+    "  signature:", "  accelerator: {architecture: int8-dpu, path: artifacts/model.int8.bin}\n  signature:"
+)
+FPGA = """\
+apiVersion: modelctl.io/v1
+kind: Deployment
+metadata: {name: rack}
+spec:
+  image: scorer
+  target: rack-7
+  fpga:
+    device: {family: alveo, part: u250}
+    bitstream: {uri: "https://example.com/dpu.xclbin", sha256: "%s", architecture: int8-dpu}
+""" % ("ab" * 32)
 
 EDGE = """\
 apiVersion: modelctl.io/v1
@@ -49,20 +67,30 @@ def published_image(ws) -> str:  # noqa: ANN001
     return doc["content"]["modulesContent"]["$edgeAgent"]["properties.desired"]["modules"]["cam"]["settings"]["image"]
 
 
-def test_rollback_of_a_docker_and_an_edge_deployment(workspace):
+def test_rollback_of_docker_edge_and_fpga_deployments(workspace, oci_registry):
     ws = workspace
     ws.write(
         "modelctl.yaml",
-        (ws.root / "modelctl.yaml").read_text() + "    factory: {type: edge, publish: file://published/edge}\n",
+        (ws.root / "modelctl.yaml").read_text()
+        + "    factory: {type: edge, publish: file://published/edge}\n"
+        + f"    rack-7: {{type: fpga, publish: oci://{oci_registry}/{ws.name}-fpga}}\n",
     )
+    ws.write("models/iris.yaml", MODEL)
+    ws.write("artifacts/model.int8.bin", b"compiled for the dpu")
     ws.write("deployments/cam.yaml", EDGE)
+    ws.write("deployments/rack.yaml", FPGA)
+
+    def rack() -> dict:  # the manifest a host pulling the deployment's tag gets
+        url = f"http://{oci_registry}/v2/{ws.name}-fpga/manifests/rack"
+        return httpx.get(url, headers={"Accept": "application/vnd.oci.image.manifest.v1+json"}).json()
+
     ws.write(".gitignore", ".modelctl/\npublished/\n")  # what apply writes is not the repo's content
     repo = git.Repo.init(ws.root, initial_branch="main")
     with repo.config_writer() as config:
         config.set_value("user", "name", "ci").set_value("user", "email", "ci@example.com")
     commit_all(repo, "v1")
     ok(ws.cli("apply", ".", "--auto-approve"))
-    v1 = {"blue": serving(ws), "cam": published_image(ws)}
+    v1 = {"blue": serving(ws), "cam": published_image(ws), "rack": rack()}
 
     # v2: the image changes (rebuilt), so blue rolls out and cam is republished
     ws.write(
@@ -70,7 +98,7 @@ def test_rollback_of_a_docker_and_an_edge_deployment(workspace):
     )
     commit_all(repo, "v2")
     ok(ws.cli("apply", ".", "--auto-approve"))
-    v2 = {"blue": serving(ws), "cam": published_image(ws)}
+    v2 = {"blue": serving(ws), "cam": published_image(ws), "rack": rack()}
     assert v2["blue"]["modelctl.io/image-ref"] != v1["blue"]["modelctl.io/image-ref"]
     assert v2["cam"] != v1["cam"]
     fp1, fp2 = v1["blue"]["modelctl.io/fingerprint"], v2["blue"]["modelctl.io/fingerprint"]
@@ -101,6 +129,13 @@ def test_rollback_of_a_docker_and_an_edge_deployment(workspace):
     assert ws.score("blue", [[5.1, 3.5, 1.4, 0.2]]).status_code == 200
     ok(ws.cli("rollback", "cam", "--to", edge_revisions[1]["revision"], "--auto-approve"))
     assert published_image(ws) == v1["cam"]
+    ok(ws.cli("rollback", "rack", "--auto-approve"))
+    now = rack()
+    assert now["layers"] == v1["rack"]["layers"] and now["config"] == v1["rack"]["config"]
+    assert (
+        json.loads(now["annotations"]["io.modelctl.rollback"])["to"]
+        == v1["rack"]["annotations"]["io.modelctl.fingerprint"]
+    )
 
     # history records both as `rollback`, from → to
     rows = json.loads(ok(ws.cli("history", "Deployment/blue", "--format", "json")))
@@ -120,13 +155,18 @@ def test_rollback_of_a_docker_and_an_edge_deployment(workspace):
     assert {i["resource"]: i["kind"] for i in doc["items"]} == {
         "Deployment/blue": "rolled-back",
         "Deployment/cam": "rolled-back",
+        "Deployment/rack": "rolled-back",
     }
 
     # reconcile --self-heal leaves both alone and logs that it did
     healed = ws.cli("reconcile", ".", "--self-heal")
     assert healed.returncode == 0, healed.stdout + healed.stderr
     log = events(healed.stdout)
-    assert {e["resource"] for e in log if e["event"] == "skip"} == {"Deployment/blue", "Deployment/cam"}
+    assert {e["resource"] for e in log if e["event"] == "skip"} == {
+        "Deployment/blue",
+        "Deployment/cam",
+        "Deployment/rack",
+    }
     assert not [e for e in log if e["event"] == "apply"]
     assert serving(ws)["modelctl.io/fingerprint"] == fp1 and published_image(ws) == v1["cam"]
 
