@@ -50,7 +50,7 @@ def rollback_command(
     git is reverted too, plan and drift show the deployment as rolled back (drift exits 3 when that is
     all), `reconcile --self-heal` leaves it, and `apply` rolls forward.
 
-    Example: modelctl rollback cam examples/edge-vision --to 1a2b3c4d
+    Example: modelctl rollback digits-edge examples/edge-vision --to 1a2b3c4d
     """
     from ..workflow.rollback import rollback
     from .plan import user_errors

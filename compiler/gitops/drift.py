@@ -242,7 +242,10 @@ def _summary(report: DriftReport) -> str:
         where = ", ".join(report.checked) or "none"
         extra = f" ({report.count('expected')} expected difference(s))" if report.count("expected") else ""
         if report.rolled_back:
-            extra += f"; {len(report.rolled_back)} deployment(s) rolled back, held apart from git"
+            return (
+                f"No drift to heal: {len(report.rolled_back)} deployment(s) rolled back on purpose, held apart "
+                f"from git (expected); the rest matches git on the checked targets ({where}){extra}."
+            )
         return f"No drift: live state matches git on the checked targets ({where}){extra}."
     return (
         f"Drift: {report.count('by-hand')} changed by hand, {report.count('pending')} pending, "
