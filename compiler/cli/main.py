@@ -145,6 +145,7 @@ def _register_groups() -> None:
         "rollback",
         "locks",
         "gitops",
+        "devices",
     ):
         try:
             module = importlib.import_module(f"{__package__}.{module_name}")

@@ -139,6 +139,11 @@ class FileBundles:
     def _marker(cls, folder: Path) -> dict | None:
         return cls._json(folder / MARKER)
 
+    def read(self, bundle: Bundle, rel: str) -> bytes | None:
+        """One published file of a bundle as listed (None: not there)."""
+        path = Path(bundle.where) / rel
+        return path.read_bytes() if path.is_file() else None
+
     def put(self, name: str, source: Path, marker: dict) -> str:
         dest = self.folder / name
         if dest.exists() and not _ours(self._marker(dest) or {}, self.workspace):
@@ -279,6 +284,11 @@ class OciBundles:
         except ValueError:
             note = None
         return Bundle(name, marker, layers == marker.get("files"), f"{self.url}:{tag}", note)
+
+    def read(self, bundle: Bundle, rel: str) -> bytes | None:
+        """One published file of a bundle as listed (None: not there)."""
+        digest = (bundle.marker.get("files") or {}).get(rel)
+        return self.store.read_bytes(digest) if digest else None
 
     def put(self, name: str, source: Path, marker: dict) -> str:
         found = self.store.get_manifest(name)
