@@ -68,7 +68,7 @@ def test_leftovers_of_an_interrupted_swap_are_invisible_and_swept(tmp_path, sour
     (tmp_path / "pub/.cam.new-dead").mkdir(parents=True)
     (tmp_path / "pub/.cam.old-dead").mkdir()
     assert store.list() == []
-    (tmp_path / "pub/.revisions/cam/.f1.new-dead").mkdir(parents=True)
+    (tmp_path / "pub/.revisions/cam/.new-dead").mkdir(parents=True)
     store.put("cam", source, marker())
     assert sorted(p.name for p in (tmp_path / "pub").iterdir()) == [".revisions", "cam"]
     assert [p.name for p in (tmp_path / "pub/.revisions/cam").iterdir()] == ["f1"]

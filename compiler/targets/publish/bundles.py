@@ -78,6 +78,14 @@ def revision_key(fingerprint: str) -> str:
     return key
 
 
+def _key(marker: dict, files: dict[str, bytes]) -> str:
+    """The revision a bundle is kept as: its fingerprint's, else (a marker without one) its content's."""
+    if marker.get("fingerprint"):
+        return revision_key(marker["fingerprint"])
+    content = json.dumps({rel: _sha256(data) for rel, data in files.items() if rel != MARKER}, sort_keys=True)
+    return hashlib.sha256(content.encode()).hexdigest()[:12]
+
+
 def _published_at(bundle: Bundle) -> str:
     return str(bundle.marker.get("publishedAt") or "")
 
@@ -155,11 +163,11 @@ class FileBundles:
         history = self._history(name)
         history.mkdir(parents=True, exist_ok=True)
         if dest.is_dir() and not dest.is_symlink():  # published by an earlier version: kept as a revision
-            self._replace(history, revision_key(self._marker(dest)["fingerprint"]), dest)  # type: ignore[index]
-        key = revision_key(marker["fingerprint"])
-        new = history / f".{key}.new-{secrets.token_hex(4)}"
+            self._replace(history, _key(self._marker(dest) or {}, _files(dest)), dest)
+        new = history / f".new-{secrets.token_hex(4)}"
         shutil.copytree(source, new)
         files = _files(new)
+        key = _key(marker, files)
         marker = {**marker, "files": {rel: _sha256(data) for rel, data in files.items()}}
         atomic_write_bytes(new / MARKER, json.dumps(marker, sort_keys=True, indent=2).encode() + b"\n")
         _fsync_tree(new)
@@ -231,7 +239,7 @@ class FileBundles:
                     leftover.unlink()
                 shutil.rmtree(leftover, ignore_errors=True)
             history = self._history(name)
-            for leftover in history.glob(".*.*-*") if history.is_dir() else ():
+            for leftover in history.glob(".*-*") if history.is_dir() else ():
                 shutil.rmtree(leftover, ignore_errors=True)
         self.folder.mkdir(parents=True, exist_ok=True)
 
