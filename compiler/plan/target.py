@@ -54,6 +54,7 @@ class FactsRequest:
     root: Path
     targets: tuple[tuple[str, Target], ...]  # (target name, the Workspace's settings for it)
     deployments: tuple[DeploymentNode, ...] = ()  # in scope, on these targets
+    endpoints: tuple[EndpointNode, ...] = ()  # in scope, on these targets
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,13 @@ class TargetType:
         """The target's own rules over its deployments and endpoints (file:line:col diagnostics made
         with `diagnose(node, field path, message, code=…, expected=…, suggestion=…)`)."""
         return []
+
+    # TLS: where a `tls.secretRef` secret lives, and the names its certificate must cover
+    tls_secret_local: bool = False  # read from `.modelctl/secrets/<name>/` by apply (else: in the cluster/device)
+
+    def tls_hostnames(self, node: DeploymentNode | EndpointNode) -> tuple[str, ...]:
+        """The names clients reach the deployment or endpoint by, which its certificate must cover."""
+        return tuple(node.spec.hostnames) if isinstance(node, EndpointNode) else ()
 
 
 @dataclass(frozen=True)
