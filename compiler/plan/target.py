@@ -227,7 +227,7 @@ class TargetType:
 
     def tls_hostnames(self, node: DeploymentNode | EndpointNode) -> tuple[str, ...]:
         """The names clients reach the deployment or endpoint by, which its certificate must cover."""
-        return tuple(node.spec.hostnames) if isinstance(node, EndpointNode) else ()
+        return tuple(getattr(node.spec, "hostnames", ()))  # an Endpoint's; a Deployment has none
 
 
 @dataclass(frozen=True)
