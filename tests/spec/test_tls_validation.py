@@ -149,4 +149,6 @@ def test_kubernetes_secrets_live_in_the_cluster(make_repo):
     root = make_repo({"deployments/dev.yaml": DEP.replace("AUTH", "key").replace("target: local", "target: prod")})
     assert _tls(compile_repo(root).diagnostics) == []
     write_secret(root, "dev-tls", b"not a certificate", b"nor a key")
-    assert [m for *_, m in _tls(compile_repo(root).diagnostics)] == ["tls secret 'dev-tls': tls.crt is not a PEM certificate"]
+    assert [m for *_, m in _tls(compile_repo(root).diagnostics)] == [
+        "tls secret 'dev-tls': tls.crt is not a PEM certificate"
+    ]

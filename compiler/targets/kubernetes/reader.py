@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from ...errors import PlanError
 from ...plan.target import FactsRequest
-from .connection import DEPLOYMENT_KINDS, HTTP_ROUTE, Cluster, KubeError
+from .connection import DEPLOYMENT_KINDS, ENDPOINT_KINDS, Cluster, KubeError
 from .facts import KubernetesFacts, ObjectFact, selector
 from .planning import secret_names
 
@@ -23,7 +23,7 @@ def read_kubernetes_facts(cluster_of: Callable[[str], Cluster], request: FactsRe
             objects: list[ObjectFact] = []
             unserved: list[str] = []
             try:
-                for kind in (*DEPLOYMENT_KINDS, HTTP_ROUTE):
+                for kind in (*DEPLOYMENT_KINDS, *ENDPOINT_KINDS):
                     items = cluster.list(kind, selector(request.workspace))
                     if items is None:
                         unserved.append(kind.kind)

@@ -7,12 +7,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...graph import DeploymentNode, EndpointNode, Graph
+from ...diagnostics import Diagnostic
+from ...graph import DeploymentNode, EndpointNode, Graph, Node
 from ...plan.model import Action, FieldDiff
-from ...plan.target import Connection, ConnectOptions, DeploymentStatus, PlanContext, Running, TargetFacts, TargetType
+from ...plan.target import (
+    Connection,
+    ConnectOptions,
+    DeploymentStatus,
+    Diagnose,
+    PlanContext,
+    Running,
+    TargetFacts,
+    TargetType,
+)
 from ...render import kubernetes
 from ...render.tree import OutputTree
-from . import planning
+from . import checks, planning
 from .facts import KubernetesFacts
 
 
@@ -61,3 +71,12 @@ class KubernetesType(TargetType):
 
     def render_endpoint(self, graph: Graph, node: EndpointNode, tree: OutputTree) -> int:
         return kubernetes.render_endpoint(graph, node, tree)
+
+    def check(
+        self,
+        nodes: Mapping[str, Node],
+        deployments: list[DeploymentNode],
+        endpoints: list[EndpointNode],
+        diagnose: Diagnose,
+    ) -> list[Diagnostic]:
+        return checks.check(endpoints, nodes, diagnose)
