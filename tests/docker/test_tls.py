@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import tritonclient.http as triton
 from testkit import changes
-from tlskit import run_docs_ca, served_certificate
+from tlskit import Pki, run_docs_ca, served_certificate
 
 MTLS_DEPLOYMENT = """\
 apiVersion: modelctl.io/v1
@@ -68,6 +68,12 @@ def test_https_mtls_and_rotation_without_restart(workspace, tmp_path):
     with_cert = ssl.create_default_context(cadata=ca.decode())
     with_cert.load_cert_chain(pki / "client.crt", pki / "client.key")
     without_cert = ssl.create_default_context(cadata=ca.decode())
+    other = Pki.create("another CA")
+    cert, key = other.issue("stranger")
+    (tmp_path / "stranger.crt").write_bytes(cert)
+    (tmp_path / "stranger.key").write_bytes(key)
+    stranger = ssl.create_default_context(cadata=ca.decode())
+    stranger.load_cert_chain(tmp_path / "stranger.crt", tmp_path / "stranger.key")
 
     for url in (dep_url, ep_url):
         assert httpx.post(url + "/score", json=ROWS, verify=with_cert).status_code == 200
@@ -79,6 +85,8 @@ def test_https_mtls_and_rotation_without_restart(workspace, tmp_path):
             tls12.maximum_version = ssl.TLSVersion.TLSv1_2
             httpx.get(url + "/v2/health/ready", verify=tls12)
         assert _leaf(served_certificate(*_host_port(url))) == _leaf((pki / "tls.crt").read_bytes())
+        # a certificate from another CA: nginx answers 400 without reaching the model
+        assert httpx.post(url + "/score", json=ROWS, verify=stranger).status_code == 400
     cli = ws.cli("deployments", "list", ".")
     assert dep_url in cli.stdout, cli.stdout + cli.stderr
     assert not ws.plan().has_changes
