@@ -69,7 +69,9 @@ class TlsReport:
         return None if self.not_after is None else (self.not_after - now).total_seconds() / 86400
 
 
-def inspect(files: TlsFiles, hostnames: tuple[str, ...], *, need_ca: bool, now: datetime | None = None) -> TlsReport:
+def inspect_secret(
+    files: TlsFiles, hostnames: tuple[str, ...], *, need_ca: bool, now: datetime | None = None
+) -> TlsReport:
     """Check one TLS secret: the certificate parses, the key matches it, it is not expired, its SANs
     cover every name in `hostnames`, and (need_ca) a CA to verify client certificates is there."""
     now = now or datetime.now(timezone.utc)

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..diagnostics import Diagnostic
 from ..graph import DeploymentNode, EndpointNode, Node
 from ..plan.target import Diagnose, TargetType
-from ..tls import EXPIRY_WARNING_DAYS, inspect, read_tls_secret, secret_folder
+from ..tls import EXPIRY_WARNING_DAYS, inspect_secret, read_tls_secret, secret_folder
 
 
 def needs_client_ca(node: DeploymentNode | EndpointNode, nodes: Mapping[str, Node]) -> bool:
@@ -54,7 +54,7 @@ def check(
                     )
                 )
             continue  # on a cluster or a device the secret lives there; a local copy is checked when present
-        report = inspect(files, target_type.tls_hostnames(node), need_ca=needs_client_ca(node, nodes), now=now)
+        report = inspect_secret(files, target_type.tls_hostnames(node), need_ca=needs_client_ca(node, nodes), now=now)
         for problem in report.problems:
             diags.append(
                 diagnose(
@@ -69,11 +69,12 @@ def check(
         days = report.expires_in_days(now)
         if not report.problems and days is not None and days < EXPIRY_WARNING_DAYS:
             assert report.not_after is not None
+            left = round(days)
             diags.append(
                 diagnose(
                     node,
                     ("spec", "tls"),
-                    f"the certificate of tls secret '{name}' expires in {int(days)} day{'s' * (int(days) != 1)} "
+                    f"the certificate of tls secret '{name}' expires in {left} day{'s' * (left != 1)} "
                     f"({report.not_after:%Y-%m-%d} UTC)",
                     code="tls-expiry",
                     severity="warning",

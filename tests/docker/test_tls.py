@@ -124,9 +124,9 @@ def test_https_mtls_and_rotation_without_restart(workspace, tmp_path):
         assert plan.action(resource).reasons == (
             "router: certificate of tls secret 'iris-tls' changed: graceful reload, no container replaced",
         )
-    assert any("tls secret 'iris-tls' expires in 9 days" in w for w in plan.warnings), plan.warnings
+    assert any("tls secret 'iris-tls' expires in 10 days" in w for w in plan.warnings), plan.warnings
     shown = ws.cli("plan", ".")
-    assert "graceful reload, no container replaced" in shown.stdout and "expires in 9 days" in shown.stdout
+    assert "graceful reload, no container replaced" in shown.stdout and "expires in 10 days" in shown.stdout
     new_key = (pki / "new.key").read_text()
     assert new_key not in shown.stdout + shown.stderr
 

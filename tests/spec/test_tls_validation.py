@@ -128,7 +128,7 @@ def test_expiry_within_30_days_is_a_warning(make_repo, pki):
     assert result.ok
     [(file, line, col, message)] = _tls(result.diagnostics, "warning")
     assert (file, line, col) == ("deployments/dev.yaml", 9, 3)
-    assert message.startswith("the certificate of tls secret 'dev-tls' expires in 9 days (")
+    assert message.startswith("the certificate of tls secret 'dev-tls' expires in 10 days (")
     write_secret(root, "dev-tls", *pki.issue("dev", days=45))
     assert _tls(compile_repo(root).diagnostics, "warning") == []
 

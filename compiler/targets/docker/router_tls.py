@@ -11,6 +11,7 @@ A rotated certificate is a new folder + a graceful reload; folders no route name
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import socket
@@ -207,8 +208,6 @@ def check_served(
 
 
 def _probe(host: str, port: int, ctx: ssl.SSLContext, want: str, verify_client: bool, path: str | None) -> str:
-    import hashlib
-
     try:
         with socket.create_connection((host, port), timeout=2) as raw, ctx.wrap_socket(raw) as tls:
             served = tls.getpeercert(binary_form=True) or b""
