@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import ssl
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -146,6 +147,13 @@ def covers(cert: x509.Certificate, hostname: str) -> bool:
         if name.startswith("*.") and "." in host and host.split(".", 1)[1] == name[2:]:
             return True
     return False
+
+
+def trust_context(files: TlsFiles) -> ssl.SSLContext:
+    """A client context trusting the secret's CA (or, without one, its own certificate chain)."""
+    ctx = ssl.create_default_context(cadata=(files.ca or files.cert).decode())
+    ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    return ctx
 
 
 def leaf_sha256(pem: bytes) -> str:

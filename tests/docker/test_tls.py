@@ -89,6 +89,10 @@ def test_https_mtls_and_rotation_without_restart(workspace, tmp_path):
         assert httpx.post(url + "/score", json=ROWS, verify=stranger).status_code == 400
     cli = ws.cli("deployments", "list", ".")
     assert dep_url in cli.stdout, cli.stdout + cli.stderr
+    status = ws.cli("deployments", "status", "blue", "--repo", ".")
+    assert "TLS ok, client certificate required (mtls)" in status.stdout, status.stdout + status.stderr
+    endpoints = ws.cli("endpoints", "list", ".")
+    assert ep_url in endpoints.stdout, endpoints.stdout + endpoints.stderr
     assert not ws.plan().has_changes
 
     # tritonclient over HTTPS (client certificate): the calls of the HTTP conformance test
@@ -167,3 +171,5 @@ def test_plain_https_deployment_with_key_auth(workspace, tmp_path):
     with pytest.raises(httpx.ConnectError):  # a client that does not trust the CA
         httpx.get(url + "/v2/health/ready")
     assert httpx.get(url.replace("https://", "http://") + "/v2/health/ready", timeout=2).status_code == 400
+    status = ws.cli("deployments", "status", "blue", "--repo", ".")
+    assert "HTTP 200" in status.stdout, status.stdout + status.stderr  # verified with the secret's CA

@@ -25,7 +25,7 @@ from typing import Any
 from docker.types import Mount
 
 from ...errors import ApplyError
-from ...tls import CA, CERT, KEY, TlsFiles, leaf_sha256, read_tls_secret
+from ...tls import CA, CERT, KEY, TlsFiles, leaf_sha256, read_tls_secret, trust_context
 
 TLS_DIR = "/etc/modelctl-router/tls"
 CERTS_DIR = f"{TLS_DIR}/certs"  # created by the first upload, owned by the router's user, mode 0700
@@ -174,9 +174,8 @@ def prune(container: Any, keep: set[str]) -> None:
 
 
 def client_context(files: TlsFiles) -> ssl.SSLContext:
-    """A client context trusting the secret's CA (or, without one, its own certificate chain)."""
-    ctx = ssl.create_default_context(cadata=(files.ca or files.cert).decode())
-    ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    """A client context trusting the secret's CA, TLS 1.3 only."""
+    ctx = trust_context(files)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3  # the server's certificate request comes after our Finished
     return ctx
 
