@@ -140,10 +140,12 @@ def _register_groups() -> None:
         "plan",
         "deploy",
         "endpoints",
+        "destroy",
         "monitor",
         "history",
         "locks",
         "gitops",
+        "devices",
     ):
         try:
             module = importlib.import_module(f"{__package__}.{module_name}")
