@@ -12,7 +12,7 @@ from .graph.resolve import TargetChecks
 from .load import load_repo
 from .plan.target import TargetTypes
 from .spec import Workspace
-from .targets import TARGET_TYPES
+from .targets import TARGET_TYPES, tls_checks
 
 
 @dataclass
@@ -35,13 +35,14 @@ class Compiled:
 def compile_repo(root: Path, *, stage: str | None = None, types: TargetTypes | None = None) -> Compiled:
     """types: the target types whose own rules are checked (default: every registered type)."""
     loaded = load_repo(Path(root), stage=stage)
-    graph, problems = build_graph(loaded, target_checks(TARGET_TYPES if types is None else types))
+    graph, problems = build_graph(loaded, target_checks(TARGET_TYPES if types is None else types, loaded.root))
     diagnostics = sorted(loaded.diagnostics + problems, key=Diagnostic.sort_key)
     return Compiled(loaded.root, graph, diagnostics)
 
 
-def target_checks(types: TargetTypes) -> TargetChecks:
-    """Each target type's rules over the deployments and endpoints on its targets."""
+def target_checks(types: TargetTypes, root: Path | None = None) -> TargetChecks:
+    """Each target type's rules over the deployments and endpoints on its targets; with the repo's
+    root, also the TLS secrets they name (`compiler/targets/tls_checks.py`)."""
 
     def check(nodes: Mapping[str, Node], diagnose: Callable[..., Diagnostic]) -> list[Diagnostic]:
         found: list[Diagnostic] = []
@@ -50,6 +51,8 @@ def target_checks(types: TargetTypes) -> TargetChecks:
             endpoints = [n for n in nodes.values() if isinstance(n, EndpointNode) and n.target.type == name]
             if deployments or endpoints:
                 found += target_type.check(nodes, deployments, endpoints, diagnose)
+                if root is not None:
+                    found += tls_checks.check(root, target_type, nodes, [*deployments, *endpoints], diagnose)
         return found
 
     return check

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.markup import escape
@@ -254,6 +254,19 @@ def _one(directory: Path, name: str) -> Row:
     return rows[0]
 
 
+def _trust(directory: Path, name: str) -> Any:
+    """What the readiness check verifies HTTPS against: the CA of the deployment's tls secret when
+    its files are here (docs/tls.md), else the system's trust store."""
+    from ..pipeline import compile_repo
+    from ..tls import read_tls_secret, trust_context
+
+    compiled = compile_repo(directory)
+    node = compiled.graph.nodes.get(f"Deployment/{name}") if compiled.graph else None
+    tls = getattr(getattr(node, "spec", None), "tls", None)
+    files = read_tls_secret(compiled.root, tls.secret_ref) if tls else None
+    return trust_context(files) if files else True
+
+
 @app.command()
 def status(
     name: str = typer.Argument(..., help="Deployment name."),
@@ -274,10 +287,13 @@ def status(
     answers = known is None or known.serves_http  # a kubernetes Service URL answers inside its cluster only
     if answers and row.url and row.url.startswith(("http://", "https://")):  # a published location is no service
         try:
-            resp = httpx.get(row.url + "/v2/health/ready", timeout=3)
+            resp = httpx.get(row.url + "/v2/health/ready", timeout=3, verify=_trust(directory, name))
             ready = f"HTTP {resp.status_code}"
         except httpx.HTTPError as exc:
-            ready = f"no answer ({type(exc).__name__})"
+            if "CERTIFICATE_REQUIRED" in str(exc).upper():  # mtls: a trusted server that asks for a certificate
+                ready = "TLS ok, client certificate required (mtls)"
+            else:
+                ready = f"no answer ({type(exc).__name__})"
     table = Table(show_header=False, box=None)
     for key, value in [
         ("name", row.name),

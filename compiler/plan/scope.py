@@ -171,10 +171,15 @@ def facts_requests(graph: Graph, selection: Selection, types: TargetTypes) -> di
         return {}
     out: dict[str, FactsRequest] = {}
     deployments = [n for n in selection.nodes if isinstance(n, DeploymentNode)]
+    endpoints = [n for n in selection.nodes if isinstance(n, EndpointNode)]
     for type_name in sorted({t.type for _, t in selection.managed_targets}):
         targets = tuple((name, t) for name, t in selection.managed_targets if t.type == type_name)
         names = {name for name, _ in targets}
         out[type_name] = FactsRequest(
-            graph.workspace.name, Path(graph.root), targets, tuple(d for d in deployments if d.target_name in names)
+            graph.workspace.name,
+            Path(graph.root),
+            targets,
+            tuple(d for d in deployments if d.target_name in names),
+            tuple(e for e in endpoints if e.target_name in names),
         )
     return out

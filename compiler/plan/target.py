@@ -10,17 +10,12 @@ as pyinfra does with facts and operations:
   `running` for prune);
 - **render**: `render_deployment` / `render_endpoint` write the target's artifacts into a tree;
 - **checks**: `check(...)` adds the target's own validation rules;
-<<<<<<< HEAD
 - **execution**: `Connection.deploy / delete / route_endpoint / delete_endpoint`, and `teardown`
   (`modelctl destroy`: what `infrastructure` lists), with the capabilities declared (`applies`,
-  `routes_endpoints`, `publishes`), never probed.
-=======
-- **execution**: `Connection.deploy / delete / route_endpoint / delete_endpoint`, with the
-  capabilities declared (`applies`, `routes_endpoints`, `publishes`, `rolls_back`), never probed;
+  `routes_endpoints`, `publishes`, `rolls_back`), never probed;
 - **rollback** (`rolls_back`): `revisions` lists what a deployment ran or published before,
   `rollback` puts one of them back, marked with a `RollbackMark` that `rollback_mark` reads back
   from the facts (see docs/rollback.md).
->>>>>>> h-rollback
 
 The planner (`plan/`) depends on this module only; it never imports a concrete target.
 """
@@ -63,6 +58,7 @@ class FactsRequest:
     root: Path
     targets: tuple[tuple[str, Target], ...]  # (target name, the Workspace's settings for it)
     deployments: tuple[DeploymentNode, ...] = ()  # in scope, on these targets
+    endpoints: tuple[EndpointNode, ...] = ()  # in scope, on these targets
 
 
 @dataclass(frozen=True)
@@ -335,6 +331,13 @@ class TargetType:
         """The target's own rules over its deployments and endpoints (file:line:col diagnostics made
         with `diagnose(node, field path, message, code=…, expected=…, suggestion=…)`)."""
         return []
+
+    # TLS: where a `tls.secretRef` secret lives, and the names its certificate must cover
+    tls_secret_local: bool = False  # read from `.modelctl/secrets/<name>/` by apply (else: in the cluster/device)
+
+    def tls_hostnames(self, node: DeploymentNode | EndpointNode) -> tuple[str, ...]:
+        """The names clients reach the deployment or endpoint by, which its certificate must cover."""
+        return tuple(getattr(node.spec, "hostnames", ()))  # an Endpoint's; a Deployment has none
 
 
 @dataclass(frozen=True)

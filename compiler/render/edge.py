@@ -18,7 +18,7 @@ from ..spec.workspace import EdgeTarget
 from . import edge_limits
 from .naming import MANAGED_BY, image_reference, image_tag
 from .quantities import memory_bytes, nano_cpus
-from .runtime_settings import AUTH_DIR, auth_files_in, auth_secret, file_sink_dir, runtime_settings
+from .runtime_settings import AUTH_DIR, TLS_DIR, auth_files_in, auth_secret, file_sink_dir, runtime_settings, tls_mounts
 from .serialize import compact_json, json_text, sha256sums, tar_gz
 from .tree import OutputTree
 
@@ -197,13 +197,21 @@ def _scorer_module(dep: DeploymentNode, image: ImageNode, image_ref: str) -> dic
             ]
         )
     binds = []
+    auth_files, tls_files, _ = tls_mounts(spec)
+    if spec.tls is not None:  # the device provides the certificate files; the bundle names their folder
+        binds.append(f"{HOST_SECRETS_DIR}/{spec.tls.secret_ref}:{TLS_DIR}:ro")
     secret = auth_secret(dep.name, spec.auth)
-    if secret is not None:
+    if secret is not None and not auth_files:
         binds.append(f"{HOST_SECRETS_DIR}/{secret}:{AUTH_DIR}:ro")
     collected = file_sink_dir(spec.data_collection)
     if collected is not None:
         binds.append(f"modelctl-collected-{dep.name}:{collected}")
-    env = runtime_settings(spec, port=image.spec.port, auth_files=auth_files_in(AUTH_DIR, spec.auth.mode))
+    env = runtime_settings(
+        spec,
+        port=image.spec.port,
+        auth_files=auth_files or auth_files_in(AUTH_DIR, spec.auth.mode),
+        tls_files=tls_files,
+    )
     host_config: dict = {
         "ReadonlyRootfs": True,
         "CapDrop": ["ALL"],

@@ -24,16 +24,19 @@ from .runtime_settings import (
     AUTH_DIR,
     AUTH_SECRET_KEYS,
     RUNTIME_OWNED,
+    TLS_DIR,
     auth_files_in,
     auth_secret,
     file_sink_dir,
     runtime_settings,
+    tls_mounts,
 )
 from .serialize import yaml_documents
 from .tree import OutputTree
 
 USER_ID = 10001
 SERVICE_PORT = 80
+HTTPS_PORT = 443  # the Service port of a deployment with tls (the pod serves HTTPS), and the Gateway listener's
 
 
 def render_deployment(graph: Graph, dep: DeploymentNode, tree: OutputTree) -> int:
@@ -43,7 +46,7 @@ def render_deployment(graph: Graph, dep: DeploymentNode, tree: OutputTree) -> in
 
 
 def render_endpoint(graph: Graph, ep: EndpointNode, tree: OutputTree) -> int:
-    objects = [http_route(graph, ep)]
+    objects = endpoint_objects(graph, ep)
     tree.add(f"kubernetes/{ep.target_name}/endpoints/{ep.name}.yaml", ep.id, yaml_documents(objects))
     return len(objects)
 
@@ -100,7 +103,7 @@ def deployment_objects(graph: Graph, dep: DeploymentNode) -> list[dict]:
             "spec": {
                 "type": "ClusterIP",
                 "selector": selector(dep),
-                "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+                "ports": [_service_port(dep)],
             },
         },
     ]
@@ -165,8 +168,8 @@ def _deployment(graph: Graph, dep: DeploymentNode, image: ImageNode, labels: dic
             "requests": {"cpu": spec.resources.cpu, "memory": spec.resources.memory},
             "limits": {"memory": spec.resources.memory},
         },
-        "readinessProbe": _probe(spec.probes.readiness, "/v2/health/ready", spec.auth.mode),
-        "livenessProbe": _probe(spec.probes.liveness, "/v2/health/live", spec.auth.mode),
+        "readinessProbe": _probe(spec.probes.readiness, "/v2/health/ready", spec.auth.mode, https=spec.tls is not None),
+        "livenessProbe": _probe(spec.probes.liveness, "/v2/health/live", spec.auth.mode, https=spec.tls is not None),
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
@@ -222,8 +225,21 @@ def _settings(dep: DeploymentNode, image: ImageNode) -> tuple[list, list, list]:
     if collected is not None:
         volumes.append({"name": "collected", "emptyDir": {}})
         mounts.append({"name": "collected", "mountPath": collected})
+    auth_files, tls_files, tls_keys = tls_mounts(spec)
+    if spec.tls is not None:  # the pod serves HTTPS with the Secret's certificate (by name, never its value)
+        volumes.append(
+            {
+                "name": "tls",
+                "secret": {
+                    "secretName": spec.tls.secret_ref,
+                    "defaultMode": 0o440,
+                    "items": [{"key": k, "path": k} for k in tls_keys],
+                },
+            }
+        )
+        mounts.append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
     secret = auth_secret(dep.name, spec.auth)
-    if secret is not None:
+    if secret is not None and not auth_files:
         keys = AUTH_SECRET_KEYS[spec.auth.mode]
         volumes.append(
             {
@@ -232,7 +248,12 @@ def _settings(dep: DeploymentNode, image: ImageNode) -> tuple[list, list, list]:
             }
         )
         mounts.append({"name": "auth", "mountPath": AUTH_DIR, "readOnly": True})
-    values = runtime_settings(spec, port=image.spec.port, auth_files=auth_files_in(AUTH_DIR, spec.auth.mode))
+    values = runtime_settings(
+        spec,
+        port=image.spec.port,
+        auth_files=auth_files or auth_files_in(AUTH_DIR, spec.auth.mode),
+        tls_files=tls_files,
+    )
     env: dict[str, dict] = {name: {"value": value} for name, value in values.items()}
     for name, ref in spec.secret_env.items():
         if name not in RUNTIME_OWNED:
@@ -240,12 +261,12 @@ def _settings(dep: DeploymentNode, image: ImageNode) -> tuple[list, list, list]:
     return [{"name": k, **v} for k, v in sorted(env.items())], volumes, mounts
 
 
-def _probe(probe: Probe, path: str, auth_mode: str) -> dict:
+def _probe(probe: Probe, path: str, auth_mode: str, *, https: bool = False) -> dict:
     action: dict[str, Any]
     if auth_mode == "mtls":  # the kubelet has no client certificate: probe from inside
         action = {"exec": {"command": ["/opt/venv/bin/python", "-m", "modelctl_runtime.healthcheck"]}}
-    else:
-        action = {"httpGet": {"path": path, "port": "http", "scheme": "HTTP"}}
+    else:  # over HTTPS the kubelet does not verify the certificate
+        action = {"httpGet": {"path": path, "port": "http", "scheme": "HTTPS" if https else "HTTP"}}
     return {
         **action,
         "initialDelaySeconds": probe.initial_delay_seconds,
@@ -255,12 +276,64 @@ def _probe(probe: Probe, path: str, auth_mode: str) -> dict:
     }
 
 
+def _service_port(dep: DeploymentNode) -> dict:
+    if dep.spec.tls is not None:
+        return {"name": "https", "port": HTTPS_PORT, "targetPort": "http", "protocol": "TCP", "appProtocol": "https"}
+    return {"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}
+
+
+def _backend_port(graph: Graph, ep: EndpointNode, deployment: str) -> int:
+    dep = graph.nodes.get(f"Deployment/{deployment}")
+    return HTTPS_PORT if isinstance(dep, DeploymentNode) and dep.spec.tls is not None else SERVICE_PORT
+
+
+def endpoint_objects(graph: Graph, ep: EndpointNode) -> list[dict]:
+    """The endpoint's HTTPRoute, after its own Gateway when it has tls (an HTTPRoute cannot hold a
+    certificate: the Gateway API puts it on a listener, `certificateRefs`)."""
+    gateway = endpoint_gateway(graph, ep)
+    return [gateway, http_route(graph, ep)] if gateway is not None else [http_route(graph, ep)]
+
+
+def endpoint_gateway(graph: Graph, ep: EndpointNode) -> dict | None:
+    """An endpoint with tls: a Gateway with one HTTPS listener terminating TLS with the Secret named by
+    `tls.secretRef`; when its deployments use mtls, client certificates are validated against the CA
+    in the ConfigMap of the same name (`frontendValidation`, Gateway API experimental channel)."""
+    if ep.spec.tls is None:
+        return None
+    target = target_as(ep, KubernetesTarget)
+    ref = ep.spec.tls.secret_ref
+    tls: dict[str, Any] = {"mode": "Terminate", "certificateRefs": [{"group": "", "kind": "Secret", "name": ref}]}
+    if _mtls_behind(graph, ep):
+        tls["frontendValidation"] = {"caCertificateRefs": [{"group": "", "kind": "ConfigMap", "name": ref}]}
+    listener: dict[str, Any] = {
+        "name": "https",
+        "protocol": "HTTPS",
+        "port": HTTPS_PORT,
+        "tls": tls,
+        "allowedRoutes": {"namespaces": {"from": "Same"}},
+    }
+    labels = _labels(graph, ep, app=ep.name, component="endpoint", version=None)
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": _meta(ep.name, target.namespace, labels, ep),
+        "spec": {"gatewayClassName": target.gateway_class or "", "listeners": [listener]},
+    }
+
+
+def _mtls_behind(graph: Graph, ep: EndpointNode) -> bool:
+    return any(
+        isinstance(dep, DeploymentNode) and dep.spec.auth.mode == "mtls" and ep.spec.traffic.get(dep.name, 0) > 0
+        for dep in (graph.nodes.get(i) for i in ep.deployment_ids)
+    )
+
+
 def http_route(graph: Graph, ep: EndpointNode) -> dict:
     spec = ep.spec
     rule: dict = {
         "matches": [{"path": {"type": "PathPrefix", "value": spec.path}}],
         "backendRefs": [
-            {"group": "", "kind": "Service", "name": name, "port": SERVICE_PORT, "weight": weight}
+            {"group": "", "kind": "Service", "name": name, "port": _backend_port(graph, ep, name), "weight": weight}
             for name, weight in sorted(spec.traffic.items())
         ],
     }
@@ -273,7 +346,7 @@ def http_route(graph: Graph, ep: EndpointNode) -> dict:
                         "group": "",
                         "kind": "Service",
                         "name": spec.mirror.deployment,
-                        "port": SERVICE_PORT,
+                        "port": _backend_port(graph, ep, spec.mirror.deployment),
                     },
                     "percent": spec.mirror.percent,
                 },
@@ -281,7 +354,11 @@ def http_route(graph: Graph, ep: EndpointNode) -> dict:
         ]
     route_spec: dict = {"rules": [rule]}
     target = target_as(ep, KubernetesTarget)
-    if target.gateway:
+    if spec.tls is not None:  # its own Gateway (endpoint_gateway), listener "https"
+        route_spec["parentRefs"] = [
+            {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": ep.name, "sectionName": "https"}
+        ]
+    elif target.gateway:
         namespace, _, name = target.gateway.rpartition("/")
         parent = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": name}
         if namespace:

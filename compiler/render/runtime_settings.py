@@ -21,6 +21,9 @@ from ..names import DEFAULT_COLLECTED_DIR, default_keys_secret
 from ..spec.deployment import Auth, DataCollection, DeploymentSpec
 from .serialize import compact_json
 
+# Where kubernetes and edge mount the tls secret (the auth secret: compiler.names.AUTH_DIR).
+TLS_DIR = "/var/run/secrets/modelctl/tls"
+
 PORT = "MODELCTL_PORT"
 AUTH_MODE = "MODELCTL_AUTH_MODE"
 AUTH_KEYS = "MODELCTL_AUTH_KEYS"
@@ -74,6 +77,18 @@ def auth_files_in(directory: str, mode: str) -> dict[str, str]:
     return {key: f"{directory}/{key}" for key in AUTH_SECRET_KEYS[mode]}
 
 
+def tls_mounts(spec: DeploymentSpec) -> tuple[dict[str, str], dict[str, str], tuple[str, ...]]:
+    """With `spec.tls` on a target where the scorer serves TLS itself (kubernetes, edge): the auth files
+    and TLS files for `runtime_settings`, and the keys of the tls secret to mount at TLS_DIR. Under
+    mtls the tls secret holds all three files (the auth secret is then not mounted)."""
+    if spec.tls is None:
+        return {}, {}, ()
+    if spec.auth.mode == "mtls":
+        return auth_files_in(TLS_DIR, "mtls"), {}, tuple(AUTH_SECRET_KEYS["mtls"])
+    files = {key: f"{TLS_DIR}/{key}" for key in ("tls.crt", "tls.key")}
+    return {}, files, ("tls.crt", "tls.key")
+
+
 def file_sink_dir(collection: DataCollection) -> str | None:
     """The folder a `file://` sink writes to (a bare `file://` means the default folder); None when
     collection is off or the sink is http(s). Targets that mount storage at the sink's path use this."""
@@ -89,6 +104,7 @@ def runtime_settings(
     auth_files: Mapping[str, str] | None = None,
     sink_dir: str | None = None,
     user_env: Mapping[str, str] | None = None,
+    tls_files: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The container environment of a deployment's scorer, sorted by name: `user_env` (default
     `spec.env`) without `MODELCTL_*` names, then the runtime's settings.
@@ -98,6 +114,7 @@ def runtime_settings(
         inside the container; every key `AUTH_SECRET_KEYS[spec.auth.mode]` names must be there.
     sink_dir: where the target mounts storage for a `file://` sink, when that is a fixed folder (the
         sink is then written there); None: at `file_sink_dir(...)`, the sink's own path.
+    tls_files: `tls.crt` / `tls.key` → their paths, for a scorer that serves HTTPS itself (not mtls).
     """
     files = auth_files or {}
     env = {PORT: str(port), AUTH_MODE: spec.auth.mode}
@@ -106,6 +123,8 @@ def runtime_settings(
     if missing:
         raise ValueError(f"auth mode {spec.auth.mode!r} needs the secret's {', '.join(missing)} mounted")
     env.update({var: files[key] for key, var in needed.items()})
+    if tls_files and spec.auth.mode != "mtls":
+        env.update({TLS_CERT_FILE: tls_files["tls.crt"], TLS_KEY_FILE: tls_files["tls.key"]})
     env[TIMEOUT_SECONDS] = str(spec.request_timeout_seconds)
     dc = spec.data_collection
     if dc.enabled:

@@ -43,6 +43,13 @@ class Metadata(StrictModel):
     description: str | None = None
 
 
+class Tls(StrictModel):
+    """HTTPS with the user's certificate, by reference: a secret holding tls.crt, tls.key and, for auth
+    mode mtls, ca.crt (the CA client certificates must chain to)."""
+
+    secret_ref: Name = Field(description="Name of the secret holding tls.crt, tls.key and optionally ca.crt.")
+
+
 # "name", "name@3", "name@latest", "name@tag:stable"
 MODEL_REF_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(@(latest|[1-9][0-9]*|tag:[A-Za-z0-9._-]+))?$"
 _MODEL_REF = re.compile(MODEL_REF_PATTERN)

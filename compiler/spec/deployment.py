@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..names import default_collection_sink
-from .common import Name, StrictModel
+from .common import Name, StrictModel, Tls
 from .grammar import (
     MAX_REPLICAS,
     CpuQuantity,
@@ -166,6 +166,7 @@ class DeploymentSpec(StrictModel):
     resources: Resources = Field(default_factory=Resources)
     autoscale: Autoscale | None = None
     auth: Auth = Field(default_factory=Auth)
+    tls: Tls | None = Field(None, description="Serve HTTPS with the certificate of this secret (by reference).")
     data_collection: DataCollection = Field(default_factory=DataCollection)
     probes: Probes = Field(default_factory=Probes)
     request_timeout_seconds: int = Field(30, ge=1, le=3600)

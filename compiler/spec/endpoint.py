@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from .common import Name, StrictModel
+from .common import Name, StrictModel, Tls
 from .grammar import Hostname
 
 # the target types an endpoint can route on (a router listener on docker, an HTTPRoute on kubernetes)
@@ -26,3 +26,4 @@ class EndpointSpec(StrictModel):
     mirror: Mirror | None = None
     path: str = Field("/", pattern=r"^/[A-Za-z0-9/_.-]*$", description="URL path prefix routed to this endpoint.")
     hostnames: list[Hostname] = Field(default_factory=list, description="DNS host names (Gateway API HTTPRoute).")
+    tls: Tls | None = Field(None, description="Serve HTTPS with the certificate of this secret (by reference).")

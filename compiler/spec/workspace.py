@@ -50,6 +50,11 @@ class KubernetesTarget(StrictModel):
         "default", description="Namespace of every rendered object (DNS-1123 label)."
     )
     gateway: GatewayRef | None = Field(None, description="Gateway (namespace/name) that HTTPRoutes attach to.")
+    gateway_class: Name | None = Field(
+        None,
+        description="GatewayClass of the Gateway modelctl renders for an Endpoint with tls (an HTTPS listener).",
+        exclude_if=lambda v: v is None,  # unset: not in fingerprints, so adding the field rolls nothing
+    )
 
 
 class EdgeTarget(StrictModel):

@@ -23,6 +23,7 @@ CASES = {  # golden folder -> (example repo, stage)
     "iris": ("examples/iris", None),
     "iris-prod": ("examples/iris", "prod"),
     "edge-vision": ("examples/edge-vision", None),
+    "tls": ("tests/render/repos/tls", None),  # tls.secretRef on kubernetes (Service, Gateway) and edge
 }
 PINNED_TOOLCHAIN = "0" * 64
 REGEN_COMMAND = "make golden   (or: .venv/bin/python tests/render/regen_golden.py)"

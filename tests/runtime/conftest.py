@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -262,6 +263,20 @@ def shared_server(image_dir, tmp_path_factory):
     server = Server(image_dir, "config.json", {"MODELCTL_WORKERS": "2"}, tmp_path_factory.mktemp("srv"))
     server.wait_ready()
     yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_tls_server(image_dir, tmp_path_factory):
+    """shared_server's configuration serving HTTPS with a test CA's certificate: (server, CA file)."""
+    from tlskit import Pki, write_secret
+
+    pki = Pki.create()
+    folder = write_secret(tmp_path_factory.mktemp("tls"), "runtime-tls", *pki.issue("runtime"), pki.ca_pem)
+    env = {"MODELCTL_TLS_CERT_FILE": str(folder / "tls.crt"), "MODELCTL_TLS_KEY_FILE": str(folder / "tls.key")}
+    server = Server(image_dir, "config.json", env, tmp_path_factory.mktemp("srv-tls"), scheme="https")
+    server.wait_ready(verify=ssl.create_default_context(cafile=str(folder / "ca.crt")))
+    yield server, folder / "ca.crt"
     server.stop()
 
 

@@ -1,4 +1,7 @@
-"""Open Inference Protocol conformance: the standard tritonclient.http client works unchanged."""
+"""Open Inference Protocol conformance: the standard tritonclient.http client works unchanged, over
+HTTP and over HTTPS (the runtime serving a test CA's certificate; the client with ssl options)."""
+
+import ssl
 
 import numpy as np
 import pytest
@@ -7,9 +10,25 @@ import tritonclient.http as triton
 from runtime_support import KEY
 
 
-@pytest.fixture(scope="module")
-def client(shared_server):
-    return triton.InferenceServerClient(shared_server.url.removeprefix("http://"))
+@pytest.fixture(scope="module", params=["http", "https"])
+def client(request, shared_server):
+    if request.param == "http":
+        return triton.InferenceServerClient(shared_server.url.removeprefix("http://"))
+    server, ca = request.getfixturevalue("shared_tls_server")
+    assert server.url.startswith("https://")
+    return triton.InferenceServerClient(
+        server.url.removeprefix("https://"),
+        ssl=True,
+        ssl_context_factory=lambda: ssl.create_default_context(cafile=str(ca)),
+    )
+
+
+def test_https_client_refuses_an_untrusted_server(shared_tls_server):
+    """The HTTPS calls above verify the server: a client without the CA does not connect."""
+    server, _ = shared_tls_server
+    untrusted = triton.InferenceServerClient(server.url.removeprefix("https://"), ssl=True)
+    with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        untrusted.is_server_live()
 
 
 def auth():

@@ -54,6 +54,7 @@ DOCUMENTS: dict[str, dict] = {
                     "kubeconfig": "kube/config",
                     "namespace": "models",
                     "gateway": "gateways/public",
+                    "gatewayClass": "public",
                 },
                 "factory": {
                     "type": "edge",
@@ -134,6 +135,7 @@ DOCUMENTS: dict[str, dict] = {
             "replicas": 2,
             "autoscale": {"min": 2, "max": 5},
             "auth": {"mode": "key", "secretRef": "keys"},
+            "tls": {"secretRef": "kube-tls"},
             "dataCollection": {"enabled": True, "sink": "https://collector.example.com/ingest", "redact": ["ssn"]},
             "env": {"LOG_LEVEL": "info"},
             "secretEnv": {"DB_PASSWORD": {"secretRef": "db", "key": "password"}},
@@ -188,6 +190,7 @@ DOCUMENTS: dict[str, dict] = {
             "mirror": {"deployment": "canary", "percent": 5},
             "path": "/probe",
             "hostnames": ["probe.example.com"],
+            "tls": {"secretRef": "web-tls"},
         },
     ),
 }

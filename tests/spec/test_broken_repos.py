@@ -434,8 +434,9 @@ CASES = [
         "deployments/dev.yaml",
         8,
         16,
-        "docker target 'local' cannot serve mtls: its router speaks plain HTTP to the backend",
-        "use auth mode key or token, or a kubernetes target",
+        "auth mode mtls on docker target 'local' needs 'tls': the router checks client certificates "
+        "against the ca.crt of the tls secret",
+        "add 'tls: {secretRef: NAME}' (docs/tls.md), or use auth mode key or token",
     ),
 ]
 

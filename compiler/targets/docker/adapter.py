@@ -17,14 +17,17 @@ from typing import Any
 import httpx
 
 from ...errors import ApplyError
+from ...graph import EndpointNode, Graph
 from ...plan.target import DeployRequest, DeployResult, FactsRequest, Progress, TargetFacts
 from ...spec.workspace import DockerTarget, Target
+from ..tls_checks import needs_client_ca
 from . import names as N
+from . import router_tls
 from .containers import backends, gate_seconds, last_logs, remove, run_backend, wait_ready
 from .engine import Engines, docker_settings
 from .facts import EndpointRouteFact, RouteFact
 from .reader import read_docker_facts
-from .router import Router, router_base
+from .router import ROUTER_UID, Router, read_route_files, router_base
 from .secret_refs import secrets_revision
 from .secrets import DeploymentSecrets, remove_copies, resolve_all
 
@@ -34,8 +37,11 @@ DRAIN_SECONDS = 1.0
 class DockerDeployments:
     """The docker target type's connection: its engines, read for facts and driven by apply."""
 
-    def __init__(self, engines: Engines, workspace: str, base_images: dict[str, str], root: Path) -> None:
+    def __init__(
+        self, engines: Engines, workspace: str, base_images: dict[str, str], root: Path, graph: Graph | None = None
+    ) -> None:
         self.engines = engines
+        self.graph = graph  # the compiled repo: an endpoint's tls settings
         self.root = Path(root)
         self.workspace = workspace
         self.base_images = base_images
@@ -96,10 +102,18 @@ class DockerDeployments:
                 remove(container, stop_timeout=2)
                 remove_copies(req.root, container.name)
             raise
+        cert = (
+            router_tls.resolve(
+                req.root, req.spec.tls.secret_ref, verify_client=req.spec.auth.mode == "mtls", resource=req.resource
+            )
+            if req.spec.tls
+            else None
+        )
         with self._lock(req.target_name):
             progress("switching traffic")
             stable = router.allocate_port(req.name, target.port_range)
             replicas = tuple((c.name, port) for c, port in servers)
+            self._install(router, cert)
             router.set_route(
                 RouteFact(
                     req.name,
@@ -109,10 +123,12 @@ class DockerDeployments:
                     req.fingerprint,
                     req.spec.lifecycle.prevent_destroy,
                     replicas if len(replicas) > 1 else (),
+                    cert.route if cert else None,
                 )
             )
-        url = f"http://{target.bind_address}:{stable}"
-        self._check_stable(url, req.resource)
+            self._prune(router)
+        url = f"{'https' if cert else 'http'}://{target.bind_address}:{stable}"
+        self._check_stable(url, req.resource, cert)
         old = [c for c in current if c.name not in names]
         if old:
             progress("draining old container" + "s" * (len(old) > 1))
@@ -172,7 +188,42 @@ class DockerDeployments:
             except DockerException as exc:
                 raise ApplyError(f"cannot pull {ref}: {exc}") from None
 
-    def _check_stable(self, url: str, resource: str) -> None:
+    def _install(self, router: Router, cert: router_tls.Certificate | None) -> None:
+        """Upload a route's certificate into the router before its route file names it."""
+        if cert is not None:
+            router_tls.upload(router.container(), ROUTER_UID, cert)
+
+    def _prune(self, router: Router) -> None:
+        """Drop certificate folders that no route file names any more."""
+        c = router.container()
+        if c is None:
+            return
+        routes, endpoints = read_route_files(router.client, c.id)
+        keep = {r.tls.folder for r in routes if r.tls} | {e.tls.folder for e in endpoints if e.tls}
+        router_tls.prune(c, keep)
+
+    def _check_stable(
+        self, url: str, resource: str, cert: router_tls.Certificate | None = None, *, answers: bool = True
+    ) -> None:
+        if cert is not None:
+            host_port, _, prefix = url.split("://", 1)[1].partition("/")
+            host, _, port = host_port.rpartition(":")
+            host = "127.0.0.1" if host in ("0.0.0.0", "::", "[::]") else host
+            problem = router_tls.check_served(
+                host,
+                int(port),
+                cert.files,
+                verify_client=cert.route.verify_client,
+                path=f"/{prefix}/v2/health/ready" if prefix else "/v2/health/ready",
+                answers=answers,
+            )
+            if problem is not None:
+                raise ApplyError(
+                    f"{resource}: the stable URL {url} does not serve the certificate of tls secret "
+                    f"'{cert.route.secret}' as expected ({problem})",
+                    resource=resource,
+                )
+            return
         deadline = time.monotonic() + 10
         last = ""
         with httpx.Client(timeout=2.0) as http:
@@ -196,6 +247,7 @@ class DockerDeployments:
         with self._lock(target_name):
             progress("removing route")
             router.remove_route(name)
+            self._prune(router)
         for c in backends(client, self.workspace, target_name, name):
             progress(f"stopping {c.name}")
             remove(c)
@@ -240,19 +292,40 @@ class DockerDeployments:
         """Give the endpoint its stable port on the router and split it across its deployments."""
         settings = docker_settings(target)
         router = self.router(target_name, settings)
+        cert = self._endpoint_certificate(name)
         with self._lock(target_name):
             progress("router")
             router.ensure()
             port = router.allocate_port(name, settings.port_range, endpoint=True)
             progress("routing")
-            router.set_endpoint(EndpointRouteFact(name, port, fingerprint, tuple(sorted(traffic.items())), path))
-        url = f"http://{settings.bind_address}:{port}" + (path.rstrip("/") if path != "/" else "")
-        if any(traffic.values()):
-            self._check_stable(url, f"Endpoint/{name}")
+            self._install(router, cert)
+            router.set_endpoint(
+                EndpointRouteFact(
+                    name, port, fingerprint, tuple(sorted(traffic.items())), path, cert.route if cert else None
+                )
+            )
+            self._prune(router)
+        url = f"{'https' if cert else 'http'}://{settings.bind_address}:{port}" + (
+            path.rstrip("/") if path != "/" else ""
+        )
+        if any(traffic.values()) or cert is not None:
+            self._check_stable(url, f"Endpoint/{name}", cert, answers=any(traffic.values()))
         return url
+
+    def _endpoint_certificate(self, name: str) -> router_tls.Certificate | None:
+        node = self.graph.nodes.get(f"Endpoint/{name}") if self.graph is not None else None
+        if not isinstance(node, EndpointNode) or node.spec.tls is None:
+            return None
+        return router_tls.resolve(
+            self.root,
+            node.spec.tls.secret_ref,
+            verify_client=needs_client_ca(node, self.graph.nodes if self.graph else {}),
+            resource=node.id,
+        )
 
     def delete_endpoint(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None:
         router = self.router(target_name, docker_settings(target))
         with self._lock(target_name):
             progress("removing endpoint")
             router.remove_endpoint(name)
+            self._prune(router)

@@ -1,6 +1,6 @@
 """What a docker target can run, checked at validate time: no scale-to-zero, no autoscaler (a
-warning), no mTLS on the plain-HTTP router; endpoints without mirror or hostnames, over deployments
-that accept the same credentials."""
+warning), mTLS only with a tls secret (the router checks client certificates); endpoints without
+mirror or hostnames, over deployments that accept the same credentials (mtls ones: with tls)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ...diagnostics import Diagnostic
 from ...graph import DeploymentNode, EndpointNode, Node
 from ...names import default_keys_secret
 from ...plan.target import Diagnose
+from ..tls_checks import needs_client_ca
 
 
 def check(
@@ -47,15 +48,16 @@ def _limits(deployments: list[DeploymentNode], diagnose: Diagnose, diags: list[D
                     suggestion="set spec.replicas to the count you want, or deploy to a kubernetes target",
                 )
             )
-        if spec.auth.mode == "mtls":
+        if spec.auth.mode == "mtls" and spec.tls is None:
             diags.append(
                 diagnose(
                     dep,
                     ("spec", "auth", "mode"),
-                    f"docker target '{dep.target_name}' cannot serve mtls: its router speaks plain HTTP to the backend",
+                    f"auth mode mtls on docker target '{dep.target_name}' needs 'tls': the router checks client "
+                    "certificates against the ca.crt of the tls secret",
                     code="docker-mtls",
-                    expected="key, token or none",
-                    suggestion="use auth mode key or token, or a kubernetes target",
+                    expected="spec.tls.secretRef naming a secret with tls.crt, tls.key and ca.crt",
+                    suggestion="add 'tls: {secretRef: NAME}' (docs/tls.md), or use auth mode key or token",
                 )
             )
 
@@ -83,6 +85,18 @@ def _endpoints(
                     code="docker-hostnames",
                     severity="warning",
                     suggestion="remove 'hostnames' (they apply on kubernetes targets)",
+                )
+            )
+        if ep.spec.tls is None and needs_client_ca(ep, nodes):
+            diags.append(
+                diagnose(
+                    ep,
+                    ("spec", "traffic"),
+                    f"endpoint '{ep.name}' sends traffic to mtls deployments but has no 'tls': its listener "
+                    "would take requests without a client certificate",
+                    code="docker-mtls",
+                    expected="spec.tls.secretRef naming a secret with tls.crt, tls.key and ca.crt",
+                    suggestion="add 'tls: {secretRef: NAME}' to the endpoint (the deployments' secret will do)",
                 )
             )
         auth = {}

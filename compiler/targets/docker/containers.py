@@ -17,6 +17,7 @@ from ...names import default_keys_secret
 from ...plan.target import DeployRequest, Progress
 from ...render.quantities import memory_bytes, nano_cpus
 from ...render.runtime_settings import runtime_settings
+from ...spec.deployment import Auth
 from . import labels as L
 from . import names
 from .engine import RESTART_UNLESS_STOPPED
@@ -48,9 +49,13 @@ def backend_named(client: docker.DockerClient, workspace: str, target: str, depl
 
 
 def environment(req: DeployRequest, mounted: ContainerSecrets, resolved: DeploymentSecrets) -> dict[str, str]:
-    """The runtime's settings (render.runtime_settings); secrets as paths of mounted files (validation
-    keeps mtls off docker); a file sink writes into the collected-data volume at COLLECT_DIR."""
+    """The runtime's settings (render.runtime_settings); secrets as paths of mounted files; a file sink
+    writes into the collected-data volume at COLLECT_DIR. Under auth mode mtls the router checks the
+    client certificates in the TLS handshake (router_tls.py) and the scorer, on its loopback-only port,
+    runs without authentication of its own (docs/tls.md says why)."""
     spec = req.spec
+    if spec.auth.mode == "mtls":
+        spec = spec.model_copy(update={"auth": Auth(mode="none")})
     auth_ref = spec.auth.secret_ref or default_keys_secret(req.name)
     auth_files = {}
     if spec.auth.mode == "key":

@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...plan.target import DeploymentStatus, EndpointStatus, RollbackMark
+from .router_tls import TlsRoute
+
+
+def scheme(tls: TlsRoute | None) -> str:
+    return "https" if tls is not None else "http"
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class RouteFact:
     fingerprint: str
     prevent_destroy: bool = False
     replicas: tuple[tuple[str, int], ...] = ()  # every (container, backend port); empty: just the first
+    tls: TlsRoute | None = None  # HTTPS: the certificate's secret and fingerprint (None: plain HTTP)
 
     @property
     def servers(self) -> tuple[tuple[str, int], ...]:
@@ -57,6 +63,7 @@ class EndpointRouteFact:
     fingerprint: str
     traffic: tuple[tuple[str, int], ...]  # (deployment, percent), sorted
     path: str = "/"
+    tls: TlsRoute | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,7 @@ class DockerFacts:
     containers: tuple[ContainerFact, ...] = ()
     router: RouterFact | None = None
     secrets: Mapping[str, str | None] = field(default_factory=dict)  # secret id → digest now (None: not found)
+    tls: Mapping[str, str | None] = field(default_factory=dict)  # tls secret → certificate fingerprint now
 
     def of(self, deployment: str) -> list[ContainerFact]:
         return [c for c in self.containers if c.deployment == deployment]
@@ -115,7 +123,7 @@ class DockerFacts:
         listener = self.router.endpoint(endpoint) if self.router else None
         if self.router is None or listener is None:
             return EndpointStatus("missing")
-        url = f"http://{self.router.bind_address}:{listener.port}" + (
+        url = f"{scheme(listener.tls)}://{self.router.bind_address}:{listener.port}" + (
             listener.path.rstrip("/") if listener.path != "/" else ""
         )
         if not self.router.running:
@@ -133,11 +141,14 @@ class DockerFacts:
         return {
             "containers": sorted([c.deployment, c.name, c.fingerprint, c.running] for c in self.containers),
             "secrets": dict(sorted(self.secrets.items())),
+            "tls": dict(sorted(self.tls.items())),
             "router": None
             if r is None
             else [
                 r.running,
                 sorted([x.deployment, [list(b) for b in x.servers], x.port, x.fingerprint] for x in r.routes),
                 sorted([e.endpoint, e.port, e.fingerprint] for e in r.endpoints),
+                sorted([x.deployment, x.tls.fingerprint] for x in r.routes if x.tls),
+                sorted([e.endpoint, e.tls.fingerprint] for e in r.endpoints if e.tls),
             ],
         }

@@ -19,7 +19,10 @@ from ...plan.deployments import (
 )
 from ...plan.model import Action, DeploymentChange, EndpointChange, FieldDiff, Removal
 from ...plan.target import PlanContext, Running
+from ...spec.common import Tls
+from ..tls_checks import needs_client_ca
 from .facts import ContainerFact, DockerFacts
+from .router_tls import TlsRoute
 from .secret_refs import secret_refs
 
 
@@ -46,6 +49,25 @@ def rotated_secrets(container: ContainerFact, facts: DockerFacts, refs: tuple[st
     return out
 
 
+def tls_change(current: TlsRoute | None, tls: Tls | None, verify_client: bool, facts: DockerFacts) -> str | None:
+    """Why the router's TLS for a route must change (None: it serves what git wants). A rotated
+    certificate (same secret, new files) is a graceful reload of the router: no container is replaced."""
+    if tls is None:
+        return "router: serve plain HTTP (tls removed)" if current is not None else None
+    if tls.secret_ref not in facts.tls:
+        return None  # not read (out of scope)
+    now = facts.tls[tls.secret_ref]
+    if now is None:
+        return f"router: tls secret '{tls.secret_ref}' not found"
+    if current == TlsRoute(tls.secret_ref, now, verify_client):
+        return None
+    if current is None:
+        return f"router: serve HTTPS with the certificate of tls secret '{tls.secret_ref}'"
+    if (current.secret, current.verify_client) == (tls.secret_ref, verify_client):
+        return f"router: certificate of tls secret '{tls.secret_ref}' changed: graceful reload, no container replaced"
+    return f"router: TLS settings changed (tls secret '{tls.secret_ref}'): graceful reload"
+
+
 def plan_deployment(ctx: PlanContext, node: DeploymentNode) -> Action:
     facts = _facts(ctx, node.target_name)
     image_node, image_action, ref = desired_image(ctx, node)
@@ -55,7 +77,8 @@ def plan_deployment(ctx: PlanContext, node: DeploymentNode) -> Action:
     serving = {name for name, _ in route.servers} if route else set()
     replicas = [c for c in containers if c.name in serving]
     active = replicas[0] if replicas else None
-    url = f"http://{router.bind_address}:{route.port}" if route and router else None
+    scheme = "https" if node.spec.tls else "http"
+    url = f"{scheme}://{router.bind_address}:{route.port}" if route and router else None
     change = DeploymentChange(image_node.name, ref, url, route.port if route else None)
     if not containers and route is None:
         return deployment_action(
@@ -96,6 +119,9 @@ def plan_deployment(ctx: PlanContext, node: DeploymentNode) -> Action:
             )
         if router is not None and router.renamed:
             reasons.append(f"router: {router.container} takes this version's name")
+        tls = tls_change(route.tls if route else None, node.spec.tls, node.spec.auth.mode == "mtls", facts)
+        if tls:
+            reasons.append(tls)
     stale = [c for c in containers if c.name not in serving] if active is not None else []
     if active is not None and stale:
         reasons.append(f"clean up: {len(stale)} old container{'s' * (len(stale) != 1)}")
@@ -110,10 +136,12 @@ def _split(traffic: dict[str, int]) -> str:
 
 def plan_endpoint(ctx: PlanContext, node: EndpointNode) -> Action:
     """An endpoint on a docker target: a listener of the router split across its deployments."""
-    router = _facts(ctx, node.target_name).router
+    facts = _facts(ctx, node.target_name)
+    router = facts.router
     fact = router.endpoint(node.name) if router else None
     traffic = dict(sorted(node.spec.traffic.items()))
-    url = f"http://{router.bind_address}:{fact.port}" if fact and router else None
+    scheme = "https" if node.spec.tls else "http"
+    url = f"{scheme}://{router.bind_address}:{fact.port}" if fact and router else None
     change = EndpointChange(tuple(traffic.items()), node.spec.path, url)
     if fact is None:
         return Action(
@@ -166,6 +194,9 @@ def plan_endpoint(ctx: PlanContext, node: EndpointNode) -> Action:
             fingerprint=node.fingerprint,
             change=change,
         )
+    tls = tls_change(fact.tls, node.spec.tls, needs_client_ca(node, ctx.graph.nodes), facts)
+    if tls:
+        return Action(node.id, "update", (tls,), target=node.target_name, fingerprint=node.fingerprint, change=change)
     return Action(node.id, "no-op", target=node.target_name, fingerprint=node.fingerprint, change=change)
 
 

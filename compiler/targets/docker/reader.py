@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 
+from ...graph import DeploymentNode, EndpointNode
 from ...plan.target import FactsRequest, RollbackMark
 from ...spec.workspace import DockerTarget
+from ...tls import read_tls_secret
 from . import labels as L
 from . import names
 from .engine import Engines, docker_settings
@@ -37,12 +39,21 @@ def read_docker_facts(engines: Engines, request: FactsRequest) -> dict[str, Dock
         for name, target in targets:
             router = read_router(client, request.workspace, name, target.bind_address)
             refs = [ref for d in request.deployments if d.target_name == name for ref in secret_refs(d.name, d.spec)]
+            served: list[DeploymentNode | EndpointNode] = [d for d in request.deployments if d.target_name == name]
+            served += [e for e in request.endpoints if e.target_name == name]
             out[name] = DockerFacts(
                 tuple(sorted(containers[name], key=lambda c: (c.deployment, c.name))),
                 router,
                 current_digests(request.root, request.workspace, refs),
+                tls_fingerprints(request.root, {n.spec.tls.secret_ref for n in served if n.spec.tls}),
             )
     return out
+
+
+def tls_fingerprints(root, secrets: set[str]) -> dict[str, str | None]:  # noqa: ANN001
+    """The current fingerprint of each tls secret (None: not found): a rotation shows in the plan."""
+    found = {name: read_tls_secret(root, name) for name in sorted(secrets)}
+    return {name: files.fingerprint if files else None for name, files in found.items()}
 
 
 def _container(row: dict, workspace: str) -> ContainerFact | None:

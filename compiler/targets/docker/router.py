@@ -26,7 +26,7 @@ from docker.types import Mount
 from ...digest import canonical_sha256
 from ...errors import ApplyError
 from . import labels as L
-from . import names
+from . import names, router_tls
 from .engine import RESTART_UNLESS_STOPPED
 from .facts import EndpointRouteFact, RouteFact, RouterFact
 from .volumes import ensure_volume
@@ -164,7 +164,7 @@ def router_name(workspace: str, target: str) -> str:
 
 def router_fingerprint(tag: str) -> str:
     """The router's image and how it is run: a router with another one is replaced."""
-    return tag + "+" + canonical_sha256(["read-only", ROUTER_TMPFS, ROUTES_DIR])[:8]
+    return tag + "+" + canonical_sha256(["read-only", ROUTER_TMPFS, ROUTES_DIR, router_tls.TLS_DIR])[:8]
 
 
 @dataclass
@@ -256,7 +256,7 @@ class Router:
             security_opt=["no-new-privileges"],
             read_only=True,
             tmpfs=ROUTER_TMPFS,
-            mounts=[Mount(target=ROUTES_DIR, source=volume, type="volume")],
+            mounts=[Mount(target=ROUTES_DIR, source=volume, type="volume"), self._tls_mount(volume)],
             labels={**self._labels(), L.FINGERPRINT: fingerprint},
             mem_limit="128m",
         )
@@ -275,6 +275,11 @@ class Router:
         name = names.routes_volume(self.workspace, self.target_name)
         ensure_volume(self.client, name, self._labels("routes"))
         return name
+
+    def _tls_mount(self, routes_volume: str) -> Mount:
+        """The certificates' volume (router_tls.py), with the routes volume's labels."""
+        ensure_volume(self.client, router_tls.volume_name(routes_volume), self._labels("tls"))
+        return router_tls.mount(routes_volume)
 
     def _wait_running(self, c) -> None:  # noqa: ANN001
         deadline = time.monotonic() + 15
@@ -355,17 +360,19 @@ class Router:
                 "replicas": [list(s) for s in route.servers],
                 "fingerprint": route.fingerprint,
                 "preventDestroy": route.prevent_destroy,
+                **({"tls": route.tls.header()} if route.tls else {}),
             },
             sort_keys=True,
         )
         servers = "\n".join(f"    server 127.0.0.1:{port};" for _, port in route.servers)
-        return ROUTE.format(
+        text = ROUTE.format(
             header=header,
             upstream=upstream_name(route.deployment),
             servers=servers,
             bind=self.bind_address,
             port=route.port,
         )
+        return router_tls.with_tls(text, route.tls)
 
     def endpoint_text(self, ep: EndpointRouteFact) -> str:
         header = ENDPOINT_HEADER + json.dumps(
@@ -375,6 +382,7 @@ class Router:
                 "fingerprint": ep.fingerprint,
                 "traffic": [list(t) for t in ep.traffic],
                 "path": ep.path,
+                **({"tls": ep.tls.header()} if ep.tls else {}),
             },
             sort_keys=True,
         )
@@ -390,7 +398,7 @@ class Router:
         prefix = ep.path.rstrip("/")
         location = f"{prefix}/" if prefix else "/"
         rewrite = f"        rewrite ^{prefix}/(.*)$ /$1 break;\n" if prefix and weighted else ""
-        return ENDPOINT.format(
+        text = ENDPOINT.format(
             header=header,
             variable=variable,
             split="\n".join(lines),
@@ -400,6 +408,7 @@ class Router:
             rewrite=rewrite,
             body=body,
         )
+        return router_tls.with_tls(text, ep.tls)
 
     def set_endpoint(self, ep: EndpointRouteFact) -> None:
         c = self._require()
@@ -504,6 +513,7 @@ def parse_route_header(first_line: str) -> RouteFact | None:
             h["fingerprint"],
             bool(h.get("preventDestroy", False)),
             replicas,
+            router_tls.TlsRoute.from_header(h.get("tls")),
         )
     except (ValueError, KeyError, TypeError):
         return None
@@ -520,6 +530,7 @@ def parse_endpoint_header(first_line: str) -> EndpointRouteFact | None:
             h["fingerprint"],
             tuple((str(d), int(w)) for d, w in h["traffic"]),
             str(h.get("path", "/")),
+            router_tls.TlsRoute.from_header(h.get("tls")),
         )
     except (ValueError, KeyError, TypeError):
         return None

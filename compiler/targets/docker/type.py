@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from ipaddress import ip_address
 from pathlib import Path
 
 from ...diagnostics import Diagnostic
 from ...errors import ApplyError
-from ...graph import DeploymentNode, EndpointNode, Node
+from ...graph import DeploymentNode, EndpointNode, Node, target_as
 from ...plan.model import Action
 from ...plan.target import (
     Connection,
@@ -28,7 +29,7 @@ from ...plan.target import (
     TargetFacts,
     TargetType,
 )
-from ...spec.workspace import Target
+from ...spec.workspace import DockerTarget, Target
 from . import checks, planning
 from .facts import DockerFacts
 
@@ -39,12 +40,19 @@ class DockerType(TargetType):
     routes_endpoints = True
     serves_http = True
     rolls_back = True
+    tls_secret_local = True  # the router's certificates come from .modelctl/secrets/<name>/
+
+    def tls_hostnames(self, node: DeploymentNode | EndpointNode) -> tuple[str, ...]:
+        """The bind address clients connect to (unless it is a wildcard), and an endpoint's hostnames."""
+        bind = target_as(node, DockerTarget).bind_address
+        names = () if ip_address(bind).is_unspecified else (bind,)
+        return names + (tuple(node.spec.hostnames) if isinstance(node, EndpointNode) else ())
 
     def connect(self, options: ConnectOptions) -> Connection:
         from .adapter import DockerDeployments
         from .engine import Engines
 
-        return DockerDeployments(Engines(), options.workspace, dict(options.base_images), options.root)
+        return DockerDeployments(Engines(), options.workspace, dict(options.base_images), options.root, options.graph)
 
     def plan_deployment(self, ctx: PlanContext, node: DeploymentNode) -> Action:
         return planning.plan_deployment(ctx, node)

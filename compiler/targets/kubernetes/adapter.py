@@ -22,9 +22,9 @@ from typing import Any
 from ...errors import ApplyError
 from ...graph import DeploymentNode, EndpointNode, Graph
 from ...plan.target import DeployRequest, DeployResult, FactsRequest, Progress, TargetFacts
-from ...render.kubernetes import http_route
+from ...render.kubernetes import endpoint_gateway, http_route
 from ...spec.workspace import Target
-from .connection import BY_KIND, DEPLOYMENT, DEPLOYMENT_KINDS, EVENT, HTTP_ROUTE, POD, Cluster, KubeError, conflicts
+from .connection import BY_KIND, DEPLOYMENT, DEPLOYMENT_KINDS, ENDPOINT_KINDS, EVENT, POD, Cluster, KubeError, conflicts
 from .facts import FINGERPRINT, RESOURCE, TARGET, Rollout, _mine, selector
 from .planning import desired_objects, service_url
 from .reader import read_kubernetes_facts
@@ -147,7 +147,7 @@ class KubernetesDeployments:
         """(kind, name) of every live object of the deployment (or endpoint) that carries this workspace's labels."""
         out = []
         labels = {"modelctl.io/kind": of, "modelctl.io/name": name}
-        for kind in DEPLOYMENT_KINDS if of == "Deployment" else (HTTP_ROUTE,):
+        for kind in DEPLOYMENT_KINDS if of == "Deployment" else ENDPOINT_KINDS:
             for item in cluster.list(kind, selector(self.workspace, **labels)) or []:
                 meta = item.get("metadata") or {}
                 if (meta.get("annotations") or {}).get(RESOURCE) == f"{of}/{name}" and (meta.get("labels") or {}).get(
@@ -273,12 +273,17 @@ class KubernetesDeployments:
         cluster = self.cluster(target_name, target)
         notes: list[str] = []
         try:
+            gateway = endpoint_gateway(self.graph, node)
+            if gateway is not None:  # tls: the endpoint's own Gateway with an HTTPS listener
+                progress("applying Gateway")
+                self._apply(cluster, resource, fingerprint, gateway, None, notes)
             progress("applying HTTPRoute")
             self._apply(cluster, resource, fingerprint, http_route(self.graph, node), None, notes)
         except KubeError as exc:
             raise ApplyError(f"{resource}: {exc}", resource=resource) from None
         host = sorted(node.spec.hostnames)[0] if node.spec.hostnames else None
-        return f"http://{host}{path}" if host else f"httproute/{cluster.namespace}/{name}"
+        scheme = "https" if node.spec.tls else "http"
+        return f"{scheme}://{host}{path}" if host else f"httproute/{cluster.namespace}/{name}"
 
     def teardown(self, target_name: str, target: Target, *, progress: Progress) -> None:
         pass  # every object modelctl applies belongs to a deployment or an endpoint (deleted with it)

@@ -61,12 +61,15 @@ HPA = Kind("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscaler
 PDB = Kind("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets")
 NETWORK_POLICY = Kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies")
 HTTP_ROUTE = Kind("gateway.networking.k8s.io/v1", "HTTPRoute", "httproutes")
+GATEWAY = Kind("gateway.networking.k8s.io/v1", "Gateway", "gateways")  # an endpoint's own, with tls
 POD = Kind("v1", "Pod", "pods")
 EVENT = Kind("v1", "Event", "events")
 
 # The kinds a deployment is made of, in apply order (a delete goes the other way round).
 DEPLOYMENT_KINDS: tuple[Kind, ...] = (SERVICE_ACCOUNT, DEPLOYMENT, SERVICE, PDB, HPA, NETWORK_POLICY)
-BY_KIND = {k.kind: k for k in (*DEPLOYMENT_KINDS, HTTP_ROUTE)}
+# The kinds an endpoint is made of, in apply order.
+ENDPOINT_KINDS: tuple[Kind, ...] = (GATEWAY, HTTP_ROUTE)
+BY_KIND = {k.kind: k for k in (*DEPLOYMENT_KINDS, *ENDPOINT_KINDS)}
 
 
 def kubernetes_settings(target: Target) -> KubernetesTarget:

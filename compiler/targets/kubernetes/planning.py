@@ -22,7 +22,7 @@ from ...graph import DeploymentNode, EndpointNode, Graph, target_as
 from ...plan.deployments import creation_diffs, deployment_action, desired_image, record_outdated
 from ...plan.model import Action, DeploymentChange, EndpointChange, FieldDiff, Removal
 from ...plan.target import PlanContext, Running
-from ...render.kubernetes import deployment_objects, http_route
+from ...render.kubernetes import deployment_objects, endpoint_gateway, http_route
 from ...render.runtime_settings import auth_secret
 from ...spec.workspace import KubernetesTarget
 from .facts import KubernetesFacts, ObjectFact, flatten
@@ -39,13 +39,16 @@ def desired_objects(graph: Graph, node: DeploymentNode, image_ref: str) -> list[
 
 
 def secret_names(node: DeploymentNode) -> list[str]:
-    """The Secrets a deployment's pods mount or read (names only): its auth secret and `secretEnv` refs."""
-    auth = auth_secret(node.name, node.spec.auth)
-    return sorted({*([auth] if auth else []), *(ref.secret_ref for ref in node.spec.secret_env.values())})
+    """The Secrets a deployment's pods mount or read (names only): its auth secret (the tls secret holds
+    the mtls files when `tls` is set), its tls secret and `secretEnv` refs."""
+    tls = node.spec.tls.secret_ref if node.spec.tls else None
+    auth = None if tls and node.spec.auth.mode == "mtls" else auth_secret(node.name, node.spec.auth)
+    names = [n for n in (auth, tls) if n]
+    return sorted({*names, *(ref.secret_ref for ref in node.spec.secret_env.values())})
 
 
 def service_url(node: DeploymentNode) -> str:
-    return f"http://{node.name}.{target_as(node, KubernetesTarget).namespace}.svc.cluster.local"
+    return f"{'https' if node.spec.tls else 'http'}://{node.name}.{target_as(node, KubernetesTarget).namespace}.svc.cluster.local"
 
 
 def _facts(ctx: PlanContext, target_name: str) -> KubernetesFacts:
@@ -192,6 +195,12 @@ def plan_endpoint(ctx: PlanContext, node: EndpointNode) -> Action:
     desired = http_route(ctx.graph, node)
     fact = facts.find("HTTPRoute", node.name)
     common = {"target": node.target_name, "fingerprint": node.fingerprint, "change": change}
+    gateway = endpoint_gateway(ctx.graph, node)
+    if gateway is not None and "Gateway" in facts.unserved:
+        raise PlanError(
+            f"{node.id}: the cluster of target {node.target_name} does not serve Gateway "
+            "(gateway.networking.k8s.io/v1), which an endpoint with tls needs: install the Gateway API CRDs there"
+        )
     if fact is None or fact.resource != node.id:
         return Action(
             node.id,
@@ -201,6 +210,13 @@ def plan_endpoint(ctx: PlanContext, node: EndpointNode) -> Action:
             **common,  # type: ignore[arg-type]
         )
     diffs, managers = compare(desired, fact)
+    live_gateway = facts.find("Gateway", node.name)
+    if gateway is not None and live_gateway is None:
+        diffs.append(FieldDiff("Gateway", None, node.name))
+    elif gateway is not None and live_gateway is not None:
+        more, by_hand = compare(gateway, live_gateway)
+        diffs += more
+        managers += [m for m in by_hand if m not in managers]
     if not diffs:
         return Action(node.id, "no-op", **common)  # type: ignore[arg-type]
     before = _weights(fact.owned)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from ...errors import PlanError
 from ...plan.target import FactsRequest
-from .connection import DEPLOYMENT_KINDS, HTTP_ROUTE, Cluster, KubeError
+from .connection import DEPLOYMENT_KINDS, ENDPOINT_KINDS, HTTP_ROUTE, Cluster, KubeError
 from .facts import KubernetesFacts, ObjectFact, selector
 from .planning import secret_names
 
@@ -17,13 +17,15 @@ from .planning import secret_names
 def read_kubernetes_facts(cluster_of: Callable[[str], Cluster], request: FactsRequest) -> dict[str, KubernetesFacts]:
     listed: dict[tuple[str, str, str], tuple[list[ObjectFact], list[str]]] = {}
     out: dict[str, KubernetesFacts] = {}
+    # Gateways are an endpoint's only with tls: listed only when one in scope has it
+    kinds = (*DEPLOYMENT_KINDS, *(ENDPOINT_KINDS if any(e.spec.tls for e in request.endpoints) else (HTTP_ROUTE,)))
     for name, _ in request.targets:
         cluster = cluster_of(name)
         if cluster.key not in listed:
             objects: list[ObjectFact] = []
             unserved: list[str] = []
             try:
-                for kind in (*DEPLOYMENT_KINDS, HTTP_ROUTE):
+                for kind in kinds:
                     items = cluster.list(kind, selector(request.workspace))
                     if items is None:
                         unserved.append(kind.kind)

@@ -7,13 +7,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...graph import DeploymentNode, EndpointNode, Graph
+from ...diagnostics import Diagnostic
+from ...graph import DeploymentNode, EndpointNode, Graph, Node
 from ...plan.model import Action, FieldDiff
-from ...plan.target import Connection, ConnectOptions, DeploymentStatus, PlanContext, Running, TargetFacts, TargetType
+from ...plan.target import (
+    Connection,
+    ConnectOptions,
+    DeploymentStatus,
+    Diagnose,
+    PlanContext,
+    Running,
+    TargetFacts,
+    TargetType,
+)
 from ...render import kubernetes
 from ...render.tree import OutputTree
 from ...spec.workspace import Target
-from . import planning
+from . import checks, planning
 from .facts import KubernetesFacts
 
 
@@ -69,3 +79,12 @@ class KubernetesType(TargetType):
 
     def render_endpoint(self, graph: Graph, node: EndpointNode, tree: OutputTree) -> int:
         return kubernetes.render_endpoint(graph, node, tree)
+
+    def check(
+        self,
+        nodes: Mapping[str, Node],
+        deployments: list[DeploymentNode],
+        endpoints: list[EndpointNode],
+        diagnose: Diagnose,
+    ) -> list[Diagnostic]:
+        return checks.check(endpoints, nodes, diagnose)
