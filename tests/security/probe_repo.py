@@ -76,8 +76,8 @@ DOCUMENTS: dict[str, dict] = {
             "framework": "custom",
             "path": "artifacts/m.json",
             "signature": {
-                "inputs": [{"name": "x", "dtype": "float32", "shape": [-1, 2]}],
-                "outputs": [{"name": "y", "dtype": "float32", "shape": [-1]}],
+                "inputs": [{"name": "x", "dtype": "float32", "shape": [-1, 2], "features": ["a", "b"]}],
+                "outputs": [{"name": "y", "dtype": "float32", "shape": [-1, 1], "features": ["score"]}],
             },
             "accelerator": {"architecture": "int8-dpu", "path": "artifacts/m.int8"},
         },
