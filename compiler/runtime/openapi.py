@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from . import __version__
 from .settings import TensorSpec
 from .tensors import v2_datatype
 
 _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
-_TENSOR = {
+_TENSOR: dict[str, Any] = {
     "type": "object",
     "required": ["name", "shape", "datatype"],
     "properties": {
@@ -121,7 +122,7 @@ def _rows(spec) -> dict:  # noqa: ANN001
     return {"type": "array", "minItems": 1, "items": item}
 
 
-def _single_input(models) -> object | None:  # noqa: ANN001
+def _single_input(models: list[ModelDoc]) -> tuple[TensorSpec, ...] | None:
     """The one input spec every model shares (what /score and infer bodies can be checked against)."""
     specs = {tuple(m.inputs) if m.inputs and not m.scripted else None for m in models}
     if len(specs) != 1:
@@ -169,7 +170,7 @@ def build(image: str, models: list[ModelDoc], auth: bool, token: bool = False) -
     def op(summary: str, ok: dict, codes: tuple[str, ...] = (), *, guarded: bool = True, **extra) -> dict:
         return {"summary": summary, **extra, "responses": _responses(ok, codes, auth and guarded, token and guarded)}
 
-    infer = {
+    infer: dict[str, Any] = {
         "requestBody": {"required": True, "content": {"application/json": {"schema": _infer_request(spec)}}},
     }
     score_body = {
