@@ -102,6 +102,11 @@ def test_metrics_are_scraped_from_the_deployments_not_through_the_endpoint(edge)
     for path in ("/metrics", "/metrics/"):
         message = _json_error(httpx.get(ws.endpoint_url + path, headers=_auth(ws)), 404)
         assert "scrape each deployment" in message and "blue" in message and "green" in message
+        # Without valid credentials the answer is the deployments' 401, as on a deployment's /metrics.
+        for headers in ({}, {"Authorization": "Bearer wrong"}):
+            denied = httpx.get(ws.endpoint_url + path, headers=headers)
+            _json_error(denied, 401)
+            assert denied.headers["www-authenticate"].startswith("Bearer")
     direct = httpx.get(ws.url("blue") + "/metrics", headers=_auth(ws))
     assert direct.status_code == 200 and "modelctl_requests_total" in direct.text
 

@@ -68,6 +68,8 @@ ALLOW = "GET, HEAD, POST"
 # The errors nginx itself can answer, each as {"error": ...}; the messages hold no `'` or `"`.
 ROUTER_ERRORS = (
     (400, "bad request: the router could not parse it"),
+    (401, "not authenticated: send Authorization: Bearer <key or token>"),
+    (403, "the credentials do not grant this"),
     (404, "no such path on this listener"),
     (405, "method not allowed"),
     (408, "the request was not received in time"),
@@ -176,11 +178,41 @@ NO_TRAFFIC = """\
         return 503 '{{"error": "endpoint {name} routes no traffic (every weight is 0)"}}';"""
 
 # /metrics counts one deployment's requests: through a split it would be a random deployment's.
+METRICS_404 = (
+    "/metrics is per deployment: an endpoint does not serve it; scrape each deployment at its own URL "
+    "(modelctl deployments list): {deployments}"
+)
+# The 404 is answered to whoever the deployments would let read /metrics: the access phase asks the
+# split's deployment (GET /v2, which needs the same credentials) through auth_request, so a request
+# without valid credentials gets the runtime's 401 as on a deployment; `try_files` then yields the 404.
 ENDPOINT_METRICS = """\
+    location @modelctl_metrics {{
+        default_type application/json;
+        return 404 '{{"error": "{message}"}}';
+    }}
+    location = /_modelctl/credentials {{
+        internal;
+        proxy_pass http://${variable}/v2;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+{next_upstream}
+{proxy_headers}
+    }}
+{locations}"""
+METRICS_LOCATION = """\
+    location = {path} {{
+        auth_request /_modelctl/credentials;
+        error_page 401 @modelctl_401;
+        error_page 403 @modelctl_403;
+        error_page 500 @modelctl_500;
+        error_page 404 @modelctl_metrics;
+        try_files /modelctl-no-such-file =404;
+    }}
+"""
+NO_TRAFFIC_METRICS = """\
     location = {path} {{
         default_type application/json;
-        return 404 '{{"error": "/metrics is per deployment: an endpoint does not serve it; scrape each \
-deployment at its own URL (modelctl deployments list): {deployments}"}}';
+        return 404 '{{"error": "{message}"}}';
     }}
 """
 
@@ -478,9 +510,18 @@ class Router:
         location = f"{prefix}/" if prefix else "/"
         rewrite = f"        rewrite ^{prefix}/(.*)$ /$1 break;\n" if prefix and weighted else ""
         deployments = ", ".join(d for d, _ in ep.traffic) or "none"
-        metrics = "".join(
-            ENDPOINT_METRICS.format(path=f"{prefix}{m}", deployments=deployments) for m in ("/metrics", "/metrics/")
-        )
+        message = METRICS_404.format(deployments=deployments)
+        paths = (f"{prefix}/metrics", f"{prefix}/metrics/")
+        if weighted:
+            metrics = ENDPOINT_METRICS.format(
+                message=message,
+                variable=variable,
+                next_upstream=NEXT_UPSTREAM,
+                proxy_headers=PROXY_HEADERS,
+                locations="".join(METRICS_LOCATION.format(path=path) for path in paths),
+            )
+        else:
+            metrics = "".join(NO_TRAFFIC_METRICS.format(path=path, message=message) for path in paths)
         outside = OUTSIDE_PREFIX.format(name=ep.endpoint, prefix=prefix) if prefix else ""
         return ENDPOINT.format(
             header=header,
