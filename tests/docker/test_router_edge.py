@@ -46,8 +46,14 @@ def edge(tmp_path_factory, docker_client, oci_registry, base_image):
         ws.write(f"deployments/{name}.yaml", DEPLOYMENT.format(name=name))
     ws.write("endpoints/web.yaml", ENDPOINT)
     try:
-        _plan, outcome = ws.apply()
-        assert outcome.ok, [r.message for r in outcome.results]
+        # Three deployments start at once; on a loaded machine a health gate can miss its deadline.
+        # apply is idempotent, so a second one starts just what failed (this module tests the router).
+        for _ in range(2):
+            _plan, outcome = ws.apply()
+            if outcome.ok:
+                break
+        if not outcome.ok:
+            pytest.fail("apply failed:\n" + "\n".join(r.message for r in outcome.results), pytrace=False)
         ws.endpoint_url = ws.plan().action("Endpoint/web").change.url + "/iris"
         yield ws
     finally:

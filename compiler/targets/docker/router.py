@@ -190,6 +190,11 @@ ENDPOINT_METRICS = """\
         default_type application/json;
         return 404 '{{"error": "{message}"}}';
     }}
+    location @modelctl_metrics_405 {{
+        default_type application/json;
+        add_header Allow "GET" always;
+        return 405 '{{"error": "method $request_method not allowed"}}';
+    }}
     location = /_modelctl/credentials {{
         internal;
         proxy_pass http://${variable}/v2;
@@ -201,7 +206,11 @@ ENDPOINT_METRICS = """\
 {locations}"""
 METRICS_LOCATION = """\
     location = {path} {{
+        if ($request_method !~ ^(GET|HEAD)$) {{
+            return 405;
+        }}
         auth_request /_modelctl/credentials;
+        error_page 405 @modelctl_metrics_405;
         error_page 401 @modelctl_401;
         error_page 403 @modelctl_403;
         error_page 500 @modelctl_500;
