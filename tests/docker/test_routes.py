@@ -93,7 +93,8 @@ def test_every_server_answers_its_own_errors_as_json_and_metrics_stay_off_the_sp
     ep = EndpointRouteFact("web", 18005, "f" * 64, (("blue", 100),), "/iris")
     text = router().endpoint_text(ep)
     assert include in text and include in router().route_text(RouteFact("b", "c", 1, 2, "f", False))
-    metrics = text.split("location = /iris/metrics {")[1].split("}")[0]
+    metrics = text.split("location = /iris/metrics {")[1].split("\n    }")[0]
+    assert "return 405;" in metrics and "error_page 405 @modelctl_metrics_405;" in metrics
     assert "auth_request /_modelctl/credentials;" in metrics and "error_page 404 @modelctl_metrics;" in metrics
     assert "proxy_pass http://$modelctl_ep_web/v2;" in text  # the credentials are the deployments' to check
     errors = image_files()["json-errors.conf"]
