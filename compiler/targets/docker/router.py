@@ -28,7 +28,9 @@ because the live one failed. When every deployment fails, the client gets the la
 
 Every error the router answers itself (502, 504, 404, 405 with `Allow`, 413, ...) is JSON in the
 runtime's shape, from json-errors.conf, included in every server block. `/metrics` is not split
-through an endpoint: it answers a JSON 404 pointing at the deployments, the scrape targets.
+through an endpoint: it answers a JSON 404 pointing at the deployments, the scrape targets — after
+an auth_request to the split's deployment, so that without credentials it is their 401 (and 405 for
+other methods than GET/HEAD), as the runtime's OpenAPI document says.
 """
 
 from __future__ import annotations
