@@ -67,6 +67,20 @@ class Model:
     def predict(self, inputs: dict) -> dict:  # name -> ndarray in, name -> ndarray out
         raise NotImplementedError
 
+    def column_names(self) -> dict[str, tuple[str, ...]]:
+        """Names of each input's columns, for collected records: the signature's `features`, else those
+        the model file carries (a scikit-learn estimator fitted on a data frame, an MLflow signature).
+        /score's rows (`data`) are the only input's rows, so they take its names too."""
+        inputs = self.inputs or ()
+        names = {s.name: s.features for s in inputs if s.features}
+        if len(inputs) == 1:
+            only = inputs[0].name
+            if only not in names and self.feature_names:
+                names[only] = tuple(self.feature_names)
+            if only in names:
+                names.setdefault("data", names[only])
+        return names
+
     def score(self, body: bytes, doc) -> object:
         """POST /score: {"data": rows} -> {"predictions": [...]} (first output)."""
         return self.score_result(self.predict(self.score_inputs(doc)))

@@ -19,6 +19,7 @@ class TensorSpec:
     name: str
     dtype: str  # numpy name, e.g. "float32"
     shape: tuple[int, ...]  # -1 = any size
+    features: tuple[str, ...] | None = None  # names of the columns (last dimension), from the signature
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,16 @@ def _spec_list(raw, where: str) -> tuple[TensorSpec, ...]:
     specs = []
     for i, item in enumerate(raw):
         try:
-            specs.append(TensorSpec(str(item["name"]), str(item["dtype"]), tuple(int(d) for d in item["shape"])))
-        except (KeyError, TypeError, ValueError) as exc:
+            features = item.get("features")
+            specs.append(
+                TensorSpec(
+                    str(item["name"]),
+                    str(item["dtype"]),
+                    tuple(int(d) for d in item["shape"]),
+                    tuple(str(f) for f in features) if features else None,
+                )
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigError(f"{where}[{i}]: needs name, dtype and an integer shape ({exc})") from None
     return tuple(specs)
 
