@@ -111,9 +111,7 @@ class App:
         self.timeout = settings.timeout_seconds
         self.inline_rows = settings.inline_max_rows
         self.batchers: dict[str, Batcher] = {}  # model name → its batcher (batching on, model batchable)
-        self._openapi = _dump(
-            openapi.build(settings.image, list(self.models.slots), settings.auth_mode in ("key", "token"))
-        )
+        self._openapi: bytes | None = None  # built once the models are loaded (their inputs known)
         self._handlers = {
             "live": self.live,
             "ready": self.ready,
@@ -523,7 +521,22 @@ class App:
         return 200, self.metrics.render(), METRICS_CONTENT_TYPE.encode(), ()
 
     async def openapi_doc(self, r, body, bin_hdr, rid, scope):
+        if self._openapi is None:
+            self._openapi = _dump(self._openapi_document())
         return 200, self._openapi, JSON, ()
+
+    def _openapi_document(self) -> dict:
+        models = [
+            openapi.ModelDoc(
+                name,
+                slot.cfg.version,
+                (slot.model.inputs if slot.model is not None else None) or slot.cfg.inputs,
+                scripted=slot.cfg.framework == "custom" or slot.cfg.script_wins,
+            )
+            for name, slot in self.models.slots.items()
+        ]
+        mode = self.settings.auth_mode
+        return openapi.build(self.settings.image, models, mode in ("key", "token"), token=mode == "token")
 
 
 def _call_soon(loop, fn, *args) -> None:

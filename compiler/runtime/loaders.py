@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .errors import ConfigError, HTTPError
 from .settings import ModelConfig, TensorSpec
+from .tensors import check_numbers
 
 PROBA_NAMES = ("probabilities", "probability", "predict_proba", "output_probability")
 MLFLOW_TYPES = {
@@ -119,6 +120,8 @@ def rows_to_array(rows: list, spec: TensorSpec, feature_names):
         except TypeError:
             raise HTTPError(422, "all rows must be objects", input="data") from None
     try:
+        if spec.dtype != "object" and not spec.dtype.startswith(("<U", "|S", "U", "S", "str")):
+            check_numbers(rows, spec.dtype)
         arr = np.asarray(rows, dtype=spec.dtype)
     except (ValueError, TypeError, OverflowError) as exc:
         raise HTTPError(422, f"input 'data': rows do not fit {spec.dtype} ({exc})", input="data") from None

@@ -80,7 +80,7 @@ def decode_input(item, spec: TensorSpec | None, blob: bytes | None):
         raise HTTPError(422, "each input needs a 'name'")
     name = item["name"]
     datatype = item.get("datatype")
-    if datatype not in V2_TO_NUMPY:
+    if not isinstance(datatype, str) or datatype not in V2_TO_NUMPY:
         raise HTTPError(422, f"input '{name}': unknown datatype {datatype!r}", input=name)
     if spec is not None and v2_datatype(spec.dtype) != datatype:
         raise HTTPError(422, f"input '{name}': expected datatype {v2_datatype(spec.dtype)}, got {datatype}", input=name)
@@ -108,6 +108,8 @@ def decode_input(item, spec: TensorSpec | None, blob: bytes | None):
             arr = np.asarray(data, dtype=np_dtype)
             if datatype == "BOOL" and not _all_bools(data):
                 raise ValueError("BOOL data must be true/false")
+            if datatype != "BYTES":
+                check_numbers(data, np_dtype)
     except HTTPError:
         raise
     except (ValueError, TypeError, OverflowError) as exc:
@@ -115,6 +117,22 @@ def decode_input(item, spec: TensorSpec | None, blob: bytes | None):
     if arr.size != size:
         raise HTTPError(422, f"input '{name}': {arr.size} values do not fill shape {list(shape)}", input=name)
     return name, arr.reshape(shape)
+
+
+def check_numbers(values, dtype: str) -> None:
+    """JSON values for a numeric dtype are numbers (integers for an integer dtype), never strings or
+    booleans, which numpy would convert; nested lists are walked. Raises ValueError otherwise."""
+    want_int = dtype.startswith(("int", "uint"))
+    stack = [values]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list):
+            stack.extend(v)
+        elif dtype == "bool":
+            if not isinstance(v, bool):
+                raise ValueError(f"{v!r} is not true/false")
+        elif isinstance(v, bool) or not isinstance(v, int | float) or (want_int and not float(v).is_integer()):
+            raise ValueError(f"{v!r} is not {'an integer' if want_int else 'a number'}")
 
 
 def _all_bools(data) -> bool:

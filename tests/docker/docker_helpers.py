@@ -167,22 +167,34 @@ def _env() -> dict:
     return env
 
 
-@pytest.fixture
-def workspace(tmp_path, docker_client, oci_registry, base_image):
+def new_workspace(root: Path, docker_client, oci_registry: str, base_image: str) -> Workspace:  # noqa: ANN001
+    """A workspace of its own name and port range under `root`: the iris model, image `scorer`, `blue`."""
     name = "t" + uuid.uuid4().hex[:8]
     lo = random.randrange(20000, 29000, 20)
-    ws = Workspace(tmp_path / "repo", name, docker_client)
+    ws = Workspace(root, name, docker_client)
     ws.write("modelctl.yaml", WORKSPACE.format(name=name, registry=oci_registry, base=base_image, lo=lo, hi=lo + 19))
     ws.write("models/iris.yaml", MODEL)
     ws.write("artifacts/model.joblib", (EXAMPLE / "artifacts/iris.joblib").read_bytes())
     ws.write("images/scorer.yaml", IMAGE)
     ws.write("deployments/blue.yaml", DEPLOYMENT.format(name="blue"))
-    yield ws
-    for c in docker_client.containers.list(all=True, filters={"label": [f"modelctl.io/workspace={name}"]}):
+    return ws
+
+
+def remove_workspace(ws: Workspace) -> None:
+    """Every container and volume the workspace left on the engine, and its folder."""
+    labels = {"label": [f"modelctl.io/workspace={ws.name}"]}
+    for c in ws.docker.containers.list(all=True, filters=labels):
         c.remove(force=True, v=True)
-    for v in docker_client.volumes.list(filters={"label": f"modelctl.io/workspace={name}"}):
+    for v in ws.docker.volumes.list(filters={"label": f"modelctl.io/workspace={ws.name}"}):
         v.remove(force=True)
-    shutil.rmtree(tmp_path / "repo", ignore_errors=True)
+    shutil.rmtree(ws.root, ignore_errors=True)
+
+
+@pytest.fixture
+def workspace(tmp_path, docker_client, oci_registry, base_image):
+    ws = new_workspace(tmp_path / "repo", docker_client, oci_registry, base_image)
+    yield ws
+    remove_workspace(ws)
 
 
 # --- what apply sends out ------------------------------------------------------------------------

@@ -35,6 +35,30 @@ def test_hadolint_reports_no_errors_or_warnings(rendered):
         assert not findings, f"{path}: {findings}"
 
 
+def test_router_dockerfile_is_a_template_and_hadolint_clean(tmp_path):
+    from compiler.targets.docker.router import dockerfile, image_files
+
+    path = tmp_path / "Dockerfile"
+    path.write_text(dockerfile("debian:bookworm-slim"))
+    findings = [f for f in _hadolint(path) if f["level"] in ("error", "warning", "info")]
+    assert not findings, f"{path}: {findings}"
+    templates = Path(__file__).parents[2] / "templates" / "docker" / "router"
+    assert sorted(image_files()) == sorted(p.name.removesuffix(".j2") for p in templates.glob("*.j2"))
+    assert "FROM debian:bookworm-slim" in path.read_text() and "\nUSER 10002:10002\n" in path.read_text()
+
+
+def test_router_image_tag_follows_every_file_of_its_context(monkeypatch):
+    from compiler.targets.docker import router
+
+    before = router.router_image_tag("debian:bookworm-slim")
+    for name in router.image_files():
+        files = {**router.image_files(), name: router.image_files()[name] + "# changed\n"}
+        monkeypatch.setattr(router, "image_files", lambda files=files: files)
+        assert router.router_image_tag("debian:bookworm-slim") != before, name
+        monkeypatch.undo()
+    assert router.router_image_tag("debian:trixie-slim") != before
+
+
 def test_hadolint_is_really_checking(tmp_path):
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM debian\nRUN apt-get install curl\nCOPY . /\n")

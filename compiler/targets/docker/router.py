@@ -6,7 +6,31 @@ a blue/green switch is a new upstream file + `nginx -s reload` — graceful: in-
 finish on the old workers, new ones go to the new backend. No request is dropped.
 
 Each route is one file `routes/<deployment>.conf` whose first line is a JSON header; reading the
-folder back (`read_routes`) is how the plan learns what serves which port.
+folder back (`read_routes`) is how the plan learns what serves which port. The image (Dockerfile,
+nginx.conf, json-errors.conf) is rendered from templates/docker/router/.
+
+Failover, in two tiers, both nginx's own `proxy_next_upstream` (no error interception):
+- a deployment's listener balances over its replicas; a request that fails on one (connection
+  refused/reset, connect timeout, or a 502/503 — the runtime's 503 means "not ready" or "busy, the
+  body was not read", so nothing ran) is sent to the next replica, POSTs included (scoring is a
+  pure function of the request). A 504 is not retried: the backend ran out of time scoring, and a
+  retry would double the wait and the load. Every deployment listener also listens on a unix socket
+  `/tmp/nginx/deployment.<name>.sock` that only the router itself can reach.
+- an endpoint has, per deployment with a weight above 0, an upstream whose primary server is that
+  deployment's unix socket and whose `backup` servers are the sockets of the endpoint's other
+  weighted deployments. The split picks the upstream; when the chosen deployment cannot answer
+  (its listener's own 502 once every replica failed, or a backend's 503), the request goes to the
+  other deployments. The sockets are named by deployment, so a blue/green switch of a deployment
+  (new backend ports) never touches an endpoint file.
+A deployment with weight 0 gets no traffic, not even as a last resort: weight 0 is how a new
+version is staged before the switch, and an untested version must not take production traffic
+because the live one failed. When every deployment fails, the client gets the last answer, as JSON.
+
+Every error the router answers itself (502, 504, 404, 405 with `Allow`, 413, ...) is JSON in the
+runtime's shape, from json-errors.conf, included in every server block. `/metrics` is not split
+through an endpoint: it answers a JSON 404 pointing at the deployments, the scrape targets — after
+an auth_request to the split's deployment, so that without credentials it is their 401 (and 405 for
+other methods than GET/HEAD), as the runtime's OpenAPI document says.
 """
 
 from __future__ import annotations
@@ -17,6 +41,7 @@ import socket
 import tarfile
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import docker
@@ -25,6 +50,7 @@ from docker.types import Mount
 
 from ...digest import canonical_sha256
 from ...errors import ApplyError
+from ...render.templating import Templates
 from . import labels as L
 from . import names, router_tls
 from .engine import RESTART_UNLESS_STOPPED
@@ -34,46 +60,72 @@ from .volumes import ensure_volume
 ROUTER_UID = 10002
 CONF_DIR = "/etc/modelctl-router"
 ROUTES_DIR = f"{CONF_DIR}/routes"
+SOCKETS_DIR = "/tmp/nginx"
 HEADER = "# modelctl-route "
+TEMPLATES = "docker/router"
+MAX_BODY = "256m"
+CONNECT_TIMEOUT = "5s"  # a backend that does not accept within this fails over (replicas are local)
+# Methods some route of the runtime takes: the `Allow` of the router's own 405 (nginx answers TRACE so).
+ALLOW = "GET, HEAD, POST"
+# The errors nginx itself can answer, each as {"error": ...}; the messages hold no `'` or `"`.
+ROUTER_ERRORS = (
+    (400, "bad request: the router could not parse it"),
+    (401, "not authenticated: send Authorization: Bearer <key or token>"),
+    (403, "the credentials do not grant this"),
+    (404, "no such path on this listener"),
+    (405, "method not allowed"),
+    (408, "the request was not received in time"),
+    (413, f"the request body is larger than the router accepts ({MAX_BODY})"),
+    (414, "the request URI is too long"),
+    (431, "the request headers are too large"),
+    (500, "the router failed to handle the request"),
+    (
+        502,
+        "no backend could answer: every replica (and every deployment the endpoint may fail over to) "
+        "refused, reset or failed the connection",
+    ),
+    (503, "service unavailable"),
+    (504, "the backend did not answer in time"),
+)
 
-DOCKERFILE = f"""\
-FROM {{base}}
-RUN apt-get update \\
-    && apt-get install -y --no-install-recommends nginx-light \\
-    && rm -rf /var/lib/apt/lists/* \\
-    && mkdir -p {ROUTES_DIR} /tmp/nginx \\
-    && chown -R {ROUTER_UID}:{ROUTER_UID} {CONF_DIR} /tmp/nginx
-COPY nginx.conf {CONF_DIR}/nginx.conf
-USER {ROUTER_UID}:{ROUTER_UID}
-CMD ["nginx", "-c", "{CONF_DIR}/nginx.conf", "-g", "daemon off;"]
-"""
 
-NGINX_CONF = f"""\
-worker_processes 1;
-pid /tmp/nginx/nginx.pid;
-error_log stderr warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path /tmp/nginx/body;
-    proxy_temp_path /tmp/nginx/proxy;
-    fastcgi_temp_path /tmp/nginx/fastcgi;
-    uwsgi_temp_path /tmp/nginx/uwsgi;
-    scgi_temp_path /tmp/nginx/scgi;
-    client_max_body_size 256m;
-    proxy_read_timeout 3600s;
-    server_tokens off;
-    # No client keep-alive: on a reload nginx closes idle kept-alive connections, and a client
-    # reusing one at that instant sees a reset. One connection per request makes a switch lossless.
-    keepalive_timeout 0;
-    include {ROUTES_DIR}/*.conf;
-}}
-"""
+@cache
+def image_files() -> dict[str, str]:
+    """The router image's build context (base left as `{base}`): Dockerfile, nginx.conf, json-errors.conf."""
+    t = Templates()
+    context = {
+        "base": "{base}",
+        "uid": ROUTER_UID,
+        "conf_dir": CONF_DIR,
+        "routes_dir": ROUTES_DIR,
+        "max_body": MAX_BODY,
+        "connect_timeout": CONNECT_TIMEOUT,
+        "errors": ROUTER_ERRORS,
+        "allow": ALLOW,
+    }
+    return {
+        name: t.render(f"{TEMPLATES}/{name}.j2", context, resource="Router")
+        for name in ("Dockerfile", "nginx.conf", "json-errors.conf")
+    }
+
+
+def dockerfile(base: str) -> str:
+    return image_files()["Dockerfile"].replace("{base}", base)
+
+
+# Every server block of the router: JSON errors, and what a proxied request carries. A request that
+# reached a deployment's listener through an endpoint keeps the endpoint's client address and id.
+SERVER_ERRORS = f"    include {CONF_DIR}/json-errors.conf;"
+PROXY_HEADERS = """        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-For $modelctl_client;
+        proxy_set_header X-Request-ID $modelctl_request_id;"""
+# Retry on the next server what never ran: no connection, a connect timeout, a 502/503 (see above).
+NEXT_UPSTREAM = "        proxy_next_upstream error timeout http_502 http_503 non_idempotent;"
 
 # least_conn: scoring latency varies per request, so the replica with fewest requests in flight
-# takes the next one. A replica that fails (refused or reset connection, e.g. stopped by hand) is
-# skipped for fail_timeout and the request goes to the next one — POSTs included
-# (non_idempotent): scoring is a pure function of the request.
+# takes the next one. A replica that fails is skipped for fail_timeout (nginx's default 10 s).
 ROUTE = """\
 {header}
 upstream {upstream} {{
@@ -83,14 +135,12 @@ upstream {upstream} {{
 }}
 server {{
     listen {bind}:{port};
+    listen unix:{socket};
+{errors}
     location / {{
         proxy_pass http://{upstream};
-        proxy_next_upstream error timeout non_idempotent;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_set_header Host $http_host;
-        proxy_set_header X-Forwarded-For $remote_addr;
-        proxy_set_header X-Request-ID $request_id;
+{next_upstream}
+{proxy_headers}
     }}
 }}
 """
@@ -98,33 +148,100 @@ server {{
 
 ENDPOINT_HEADER = "# modelctl-endpoint "
 
-# An endpoint: its own stable port; each request goes to one deployment's upstream, chosen by
-# hashing its (random) request id into the traffic split. The path prefix is stripped.
+# An endpoint: its own stable port; each request goes to one failover upstream, chosen by hashing
+# its (random) request id into the traffic split. The path prefix is stripped.
 ENDPOINT = """\
 {header}
-split_clients "${{request_id}}" ${variable} {{
+{upstreams}split_clients "${{request_id}}" ${variable} {{
 {split}
 }}
 server {{
     listen {bind}:{port};
-    location {location} {{
+{errors}
+{metrics}    location {location} {{
 {rewrite}{body}
     }}
+{outside}}}
+"""
+
+ENDPOINT_UPSTREAM = """\
+upstream {name} {{
+{servers}
 }}
 """
 
 ENDPOINT_PROXY = """\
         proxy_pass http://${variable};
-        proxy_next_upstream error timeout non_idempotent;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_set_header Host $http_host;
-        proxy_set_header X-Forwarded-For $remote_addr;
-        proxy_set_header X-Request-ID $request_id;"""
+{next_upstream}
+{proxy_headers}"""
 
 NO_TRAFFIC = """\
         default_type application/json;
         return 503 '{{"error": "endpoint {name} routes no traffic (every weight is 0)"}}';"""
+
+# /metrics counts one deployment's requests: through a split it would be a random deployment's.
+METRICS_404 = (
+    "/metrics is per deployment: an endpoint does not serve it; scrape each deployment at its own URL "
+    "(modelctl deployments list): {deployments}"
+)
+# The 404 is answered to whoever the deployments would let read /metrics: the access phase asks the
+# split's deployment (GET /v2, which needs the same credentials) through auth_request, so a request
+# without valid credentials gets the runtime's 401 as on a deployment; `try_files` then yields the 404.
+ENDPOINT_METRICS = """\
+    location @modelctl_metrics {{
+        default_type application/json;
+        return 404 '{{"error": "{message}"}}';
+    }}
+    location @modelctl_metrics_405 {{
+        default_type application/json;
+        add_header Allow "GET" always;
+        return 405 '{{"error": "method $request_method not allowed"}}';
+    }}
+    location = /_modelctl/credentials {{
+        internal;
+        proxy_pass http://${variable}/v2;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+{next_upstream}
+{proxy_headers}
+    }}
+{locations}"""
+METRICS_LOCATION = """\
+    location = {path} {{
+        if ($request_method !~ ^(GET|HEAD)$) {{
+            return 405;
+        }}
+        auth_request /_modelctl/credentials;
+        error_page 405 @modelctl_metrics_405;
+        error_page 401 @modelctl_401;
+        error_page 403 @modelctl_403;
+        error_page 500 @modelctl_500;
+        error_page 404 @modelctl_metrics;
+        try_files /modelctl-no-such-file =404;
+    }}
+"""
+NO_TRAFFIC_METRICS = """\
+    location = {path} {{
+        default_type application/json;
+        return 404 '{{"error": "{message}"}}';
+    }}
+"""
+
+OUTSIDE_PREFIX = """\
+    location / {{
+        default_type application/json;
+        return 404 '{{"error": "endpoint {name} serves only under {prefix}/"}}';
+    }}
+"""
+
+
+def socket_path(deployment: str) -> str:
+    """The unix socket a deployment's listener also listens on (only the router reaches it)."""
+    return f"{SOCKETS_DIR}/deployment.{deployment}.sock"
+
+
+def endpoint_upstream(endpoint: str, deployment: str) -> str:
+    return f"modelctl_ep.{endpoint}.{deployment}"  # dots: never a deployment's upstream name
 
 
 def upstream_name(deployment: str) -> str:
@@ -144,7 +261,8 @@ def router_base(base_images: dict[str, str]) -> str:
 
 
 def router_image_tag(base: str) -> str:
-    return "modelctl/router:" + canonical_sha256([DOCKERFILE, NGINX_CONF, base])[:16]
+    """Changes with the image's base and every file of its build context."""
+    return "modelctl/router:" + canonical_sha256([image_files(), base])[:16]
 
 
 # nginx writes only here (pid, temp files; the Debian package's own folders for good measure): the
@@ -261,7 +379,7 @@ class Router:
             mem_limit="128m",
         )
         if files:
-            _put_files(new, ROUTES_DIR, files)
+            _put_files(new, ROUTES_DIR, self.rendered_again(files))
         for c in found:
             if c.name != self.name:
                 c.remove(force=True)  # an earlier version's name: its routes are in the new one
@@ -306,7 +424,7 @@ class Router:
             pass
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
-            for name, text in (("Dockerfile", DOCKERFILE.replace("{base}", self.base)), ("nginx.conf", NGINX_CONF)):
+            for name, text in {**image_files(), "Dockerfile": dockerfile(self.base)}.items():
                 data = text.encode()
                 info = tarfile.TarInfo(name)
                 info.size = len(data)
@@ -371,6 +489,10 @@ class Router:
             servers=servers,
             bind=self.bind_address,
             port=route.port,
+            socket=socket_path(route.deployment),
+            errors=SERVER_ERRORS,
+            next_upstream=NEXT_UPSTREAM,
+            proxy_headers=PROXY_HEADERS,
         )
         return router_tls.with_tls(text, route.tls)
 
@@ -388,27 +510,67 @@ class Router:
         )
         variable = "modelctl_ep_" + ep.endpoint.replace("-", "_")
         weighted = [(d, w) for d, w in ep.traffic if w > 0]
+        upstreams = ""
         if weighted:
-            lines = [f"    {w}% {upstream_name(d)};" for d, w in weighted[:-1]]
-            lines.append(f"    * {upstream_name(weighted[-1][0])};")
-            body = ENDPOINT_PROXY.replace("{variable}", variable)
+            # Per weighted deployment: itself first, the other weighted deployments as backups.
+            for d, _ in weighted:
+                servers = [f"    server unix:{socket_path(d)};"]
+                servers += [f"    server unix:{socket_path(o)} backup;" for o, _ in weighted if o != d]
+                upstreams += ENDPOINT_UPSTREAM.format(
+                    name=endpoint_upstream(ep.endpoint, d), servers="\n".join(servers)
+                )
+            lines = [f"    {w}% {endpoint_upstream(ep.endpoint, d)};" for d, w in weighted[:-1]]
+            lines.append(f"    * {endpoint_upstream(ep.endpoint, weighted[-1][0])};")
+            body = ENDPOINT_PROXY.format(variable=variable, next_upstream=NEXT_UPSTREAM, proxy_headers=PROXY_HEADERS)
         else:
             lines = ['    * "";']
             body = NO_TRAFFIC.format(name=ep.endpoint)
         prefix = ep.path.rstrip("/")
         location = f"{prefix}/" if prefix else "/"
         rewrite = f"        rewrite ^{prefix}/(.*)$ /$1 break;\n" if prefix and weighted else ""
+        deployments = ", ".join(d for d, _ in ep.traffic) or "none"
+        message = METRICS_404.format(deployments=deployments)
+        paths = (f"{prefix}/metrics", f"{prefix}/metrics/")
+        if weighted:
+            metrics = ENDPOINT_METRICS.format(
+                message=message,
+                variable=variable,
+                next_upstream=NEXT_UPSTREAM,
+                proxy_headers=PROXY_HEADERS,
+                locations="".join(METRICS_LOCATION.format(path=path) for path in paths),
+            )
+        else:
+            metrics = "".join(NO_TRAFFIC_METRICS.format(path=path, message=message) for path in paths)
+        outside = OUTSIDE_PREFIX.format(name=ep.endpoint, prefix=prefix) if prefix else ""
         text = ENDPOINT.format(
             header=header,
+            upstreams=upstreams,
             variable=variable,
             split="\n".join(lines),
             bind=self.bind_address,
             port=ep.port,
+            errors=SERVER_ERRORS,
+            metrics=metrics,
             location=location,
             rewrite=rewrite,
             body=body,
+            outside=outside,
         )
         return router_tls.with_tls(text, ep.tls)
+
+    def rendered_again(self, files: dict[str, bytes]) -> dict[str, bytes]:
+        """Route files as this version writes them, from their headers (a replaced router's routes
+        take this version's form); a file that is not ours is kept as it is."""
+        out = {}
+        for name, data in files.items():
+            first = data.split(b"\n", 1)[0].decode(errors="replace")
+            route, endpoint = parse_route_header(first), parse_endpoint_header(first)
+            if route is not None:
+                data = self.route_text(route).encode()
+            elif endpoint is not None:
+                data = self.endpoint_text(endpoint).encode()
+            out[name] = data
+        return out
 
     def set_endpoint(self, ep: EndpointRouteFact) -> None:
         c = self._require()

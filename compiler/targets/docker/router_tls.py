@@ -44,7 +44,7 @@ CIPHERS = ":".join(
     ]
 )
 
-LISTEN = re.compile(r"^(?P<indent>[ \t]*)listen (?P<address>[^;\s]+);$", re.MULTILINE)
+LISTEN = re.compile(r"^(?P<indent>[ \t]*)listen (?P<address>(?!unix:)[^;\s]+);$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
