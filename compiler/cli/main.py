@@ -144,6 +144,7 @@ def _register_groups() -> None:
         "history",
         "locks",
         "gitops",
+        "ui",
     ):
         try:
             module = importlib.import_module(f"{__package__}.{module_name}")

@@ -1,0 +1,378 @@
+// modelctl ui: a static front end over the read-only JSON API (/api/v1). Every value from the API is put
+// into the page as text (textContent, cytoscape labels, chart labels): nothing is parsed as HTML.
+"use strict";
+
+const API = "/api/v1";
+const REFRESH_MS = 5000;
+const state = { view: null, timer: null, cy: null, charts: {}, lastRender: null };
+window.modelctlUI = state; // for the browser tests and the curious: the graph and the charts
+
+// --- DOM helpers ----------------------------------------------------------------------------------
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "text") el.textContent = String(v);
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined) continue;
+    el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const dash = (v) => (v === null || v === undefined || v === "" ? "-" : String(v));
+const slug = (v) => String(v).replace(/[^a-z0-9]+/gi, "-").toLowerCase();
+const badge = (text, cls) => h("span", { class: "badge " + slug(cls || text), text: dash(text) });
+const link = (href, text) => h("a", { href, text });
+
+function table(headers, rows, rowClass) {
+  return h(
+    "table",
+    {},
+    h("thead", {}, h("tr", {}, headers.map((x) => h("th", { text: x })))),
+    h("tbody", {}, rows.map((r, i) => h("tr", { class: rowClass ? rowClass(i) : null }, r.map((c) => h("td", {}, c))))),
+  );
+}
+
+async function api(path) {
+  const resp = await fetch(API + path, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  const body = await resp.json().catch(() => ({ error: "not JSON (HTTP " + resp.status + ")" }));
+  if (!resp.ok) throw new Error(body.error || "HTTP " + resp.status);
+  return body;
+}
+
+function banners(snap) {
+  const box = document.getElementById("banners");
+  box.replaceChildren();
+  for (const p of snap.problems || []) {
+    box.appendChild(h("div", { class: "banner bad" }, (p.location ? p.location + ": " : "") + p.message));
+  }
+  for (const t of snap.targets || []) {
+    if (!t.reachable) {
+      box.appendChild(h("div", { class: "banner bad", "data-target": t.name }, `target ${t.name} (${t.type}) unreachable: ${t.error}`));
+    }
+  }
+  if (snap.workspace && snap.registry === false) {
+    box.appendChild(h("div", { class: "banner" }, "No registry yet: nothing was applied. ", h("code", { class: "cmd", text: `modelctl apply ${snap.root}` })));
+  }
+  document.getElementById("workspace-name").textContent = snap.workspace || "";
+}
+
+// --- views ----------------------------------------------------------------------------------------
+
+const KIND_COLUMN = { Model: 0, Image: 1, Deployment: 2, Endpoint: 3 };
+const DRIFT_COLOUR = { "by-hand": "#c62828", pending: "#ef6c00", expected: "#6b7280", "in sync": "#2e7d32" };
+
+function nodeLabel(n) {
+  const lines = [`${n.kind} ${n.name}`];
+  if (n.kind === "Model") lines.push(`v${dash(n.version)}`);
+  if (n.kind === "Image") lines.push(`v${dash(n.version)}`);
+  if (n.kind === "Deployment") {
+    lines.push(`${n.image}:${dash(n.imageVersion)} on ${n.target}`);
+    lines.push(`${dash(n.ready)}/${dash(n.desired)} ready · ${n.health}`.slice(0, 60));
+  }
+  if (n.kind === "Endpoint") lines.push(`${n.target} · ${Object.entries(n.traffic || {}).map(([d, p]) => d + " " + p + "%").join(", ")}`);
+  lines.push(`${n.drift === "by-hand" ? "DRIFTED (by hand)" : n.drift} · ${n.fingerprint}`);
+  return lines.join("\n");
+}
+
+function detailHref(n) {
+  if (n.kind === "Deployment") return "#/deployment/" + encodeURIComponent(n.name);
+  if (n.kind === "Endpoint") return "#/endpoints";
+  return "#/registry";
+}
+
+function graphElements(data) {
+  const rows = {};
+  const els = [];
+  for (const n of data.nodes) {
+    const col = KIND_COLUMN[n.kind];
+    rows[col] = (rows[col] || 0) + 1;
+    els.push({
+      group: "nodes",
+      data: { id: n.id, label: nodeLabel(n), drift: n.drift, kind: n.kind, href: detailHref(n), colour: DRIFT_COLOUR[n.drift] || "#9ca3af" },
+      position: { x: 120 + col * 330, y: rows[col] * 120 },
+      classes: slug(n.drift) + " " + n.kind.toLowerCase(),
+    });
+  }
+  for (const e of data.edges) els.push({ group: "edges", data: { id: e.source + "->" + e.target, source: e.source, target: e.target } });
+  return els;
+}
+
+async function viewGraph(main) {
+  const data = await api("/graph");
+  banners(data);
+  const container = h("div", { id: "graph" });
+  const listing = table(
+    ["node", "version", "target", "health", "drift", "fingerprint"],
+    data.nodes.map((n) => [
+      link(detailHref(n), n.id),
+      dash(n.kind === "Deployment" ? `${n.image}:${dash(n.imageVersion)}` : n.version),
+      dash(n.target),
+      n.kind === "Deployment" ? `${dash(n.ready)}/${dash(n.desired)} ${n.health}` : dash(n.health),
+      badge(n.drift === "by-hand" ? "drifted (by hand)" : n.drift, n.drift),
+      h("code", { text: dash(n.fingerprint) }),
+    ]),
+    (i) => (data.nodes[i].drift === "by-hand" ? "stands-out drifted" : null),
+  );
+  listing.id = "graph-nodes";
+  main.replaceChildren(h("h2", { text: "Workspace graph" }), h("p", { class: "muted", text: "Model → Image → Deployment → Endpoint. Click a node for its details. Red: drifted by hand; orange: pending (git changed)." }), container, listing);
+  if (!window.cytoscape) return;
+  const cy = window.cytoscape({
+    container,
+    elements: graphElements(data),
+    layout: { name: "preset" },
+    wheelSensitivity: 0.3,
+    style: [
+      {
+        selector: "node",
+        style: {
+          shape: "round-rectangle", width: 280, height: 90, label: "data(label)", "text-wrap": "wrap", "text-max-width": 270,
+          "text-valign": "center", "font-size": 11, "background-color": "#fff", "border-width": 2, "border-color": "data(colour)",
+        },
+      },
+      { selector: "node.by-hand", style: { "border-width": 5, "background-color": "#fef2f2" } },
+      { selector: "node.unknown", style: { "border-style": "dashed" } },
+      { selector: "edge", style: { width: 1.5, "curve-style": "bezier", "target-arrow-shape": "triangle", "line-color": "#9ca3af", "target-arrow-color": "#9ca3af" } },
+    ],
+  });
+  cy.on("tap", "node", (evt) => { location.hash = evt.target.data("href"); });
+  cy.fit(undefined, 20);
+  state.cy = cy;
+}
+
+async function viewRegistry(main) {
+  const r = await api("/registry");
+  if (!r.present) {
+    main.replaceChildren(h("h2", { text: "Registry" }), h("p", { class: "banner", "data-state": "no-registry" }, "No registry yet. ", h("code", { class: "cmd", text: r.hint })));
+    return;
+  }
+  const aliasRows = [];
+  for (const [model, aliases] of Object.entries(r.aliases || {})) {
+    for (const [alias, events] of Object.entries(aliases)) {
+      aliasRows.push([model, alias, events.map((e) => `${e.version === null ? "(removed)" : "v" + e.version} at ${e.at}`).join(" → ") || "-"]);
+    }
+  }
+  main.replaceChildren(
+    h("h2", { text: "Models" }),
+    table(
+      ["model", "version", "framework", "tags", "aliases", "archived", "used by images", "deployed by", "protection"],
+      r.models.map((m) => [
+        m.name, String(m.version), m.framework,
+        Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(", ") || "-",
+        m.aliases.join(", ") || "-",
+        m.archived ? badge("archived", "pending") : "no",
+        m.images.join(", ") || "-",
+        m.deployments.join(", ") || "-",
+        m.deleteProtected ? badge("delete protected (in use)", "pending") : "-",
+      ]),
+    ),
+    h("h3", { text: "Aliases and their history" }),
+    table(["model", "alias", "history"], aliasRows),
+    h("h2", { text: "Images" }),
+    table(
+      ["image", "version", "models", "environment", "reference", "fingerprint", "tags", "deployed by"],
+      r.images.map((i) => [
+        i.name, String(i.version), i.models.join(", "), i.environment, h("code", { text: dash(i.imageRef) }), h("code", { text: i.fingerprint }),
+        Object.entries(i.tags).map(([k, v]) => `${k}=${v}`).join(", ") || "-", i.deployments.join(", ") || "-",
+      ]),
+    ),
+  );
+}
+
+async function viewDeployments(main) {
+  const d = await api("/deployments");
+  banners(d);
+  main.replaceChildren(
+    h("h2", { text: "Deployments" }),
+    table(
+      ["name", "target", "image", "URL", "replicas", "health", "drift", "auth", "fingerprint"],
+      d.items.map((n) => [
+        link("#/deployment/" + encodeURIComponent(n.name), n.name), `${n.target} (${n.targetType})`, `${n.image}:${dash(n.imageVersion)}`,
+        dash(n.url), `${dash(n.ready)}/${dash(n.desired)}${n.autoscale ? " (autoscaled)" : ""}`, badge(n.health, n.health),
+        badge(n.drift, n.drift), n.auth ? n.auth.mode : "-", h("code", { text: dash(n.fingerprint) }),
+      ]),
+      (i) => (d.items[i].drift === "by-hand" ? "stands-out" : null),
+    ),
+  );
+}
+
+async function viewDeployment(main, name) {
+  const d = await api("/deployments/" + encodeURIComponent(name));
+  const n = d.deployment;
+  const fields = [
+    ["target", `${n.target} (${n.targetType})`], ["image", `${n.image}:${dash(n.imageVersion)}`], ["URL", dash(n.url)],
+    ["replicas", `${dash(n.ready)} ready of ${dash(n.desired)}${n.autoscale ? " (autoscaled)" : ""}`], ["health", n.health],
+    ["conditions", n.conditions.join(", ") || "-"], ["containers", n.containers.join(", ") || "-"],
+    ["auth", n.auth ? `${n.auth.mode}${n.auth.secretRef ? " (secret " + n.auth.secretRef + ")" : ""}` : "-"],
+    ["drift", n.drift], ["plan", n.action ? `${n.action}: ${n.reasons.join("; ")}` : "-"],
+    ["fingerprint", `${n.fingerprint} (live ${dash(n.liveFingerprint)})`], ["source", n.source],
+  ];
+  const logs = d.logs.containers.map((c) => h("div", {}, h("h4", { text: c.name + (c.gone ? " (gone)" : "") }), h("pre", { class: "logs", text: c.lines.join("\n") || "(no lines)" })));
+  main.replaceChildren(
+    h("h2", { text: "Deployment " + n.name }),
+    table(["field", "value"], fields.map(([k, v]) => [k, v])),
+    n.action && n.action !== "no-op" ? h("p", {}, "To make it match git: ", h("code", { class: "cmd", text: n.command })) : null,
+    h("p", {}, link("#/monitoring/" + encodeURIComponent(n.name), "Monitoring →")),
+    h("h3", { text: "Recent logs" }), d.logs.note ? h("p", { class: "muted", text: d.logs.note }) : null, ...logs,
+    h("h3", { text: "Applies" }), historyTable(d.history),
+  );
+}
+
+async function viewEndpoints(main) {
+  const d = await api("/endpoints");
+  banners(d);
+  const split = (t) => (t ? Object.entries(t).map(([k, v]) => `${k} ${v}%`).join(", ") : "-");
+  main.replaceChildren(
+    h("h2", { text: "Endpoints" }),
+    table(
+      ["name", "target", "URL", "split (git)", "routed now", "health", "drift"],
+      d.items.map((n) => [n.name, `${n.target} (${n.targetType})`, dash(n.url), split(n.traffic), split(n.liveTraffic), badge(n.health, n.health), badge(n.drift, n.drift)]),
+    ),
+  );
+}
+
+function historyTable(actions) {
+  return table(
+    ["when", "run", "resource", "action", "result", "versions", "target", "who", "commit", "why"],
+    actions.map((a) => [
+      dash(a.finishedAt || a.startedAt), a.run, a.resource, a.action, badge(a.result, a.standsOut ? "bad" : a.result),
+      [a.image, (a.models || []).join(", ")].filter(Boolean).join(" ") || "-", dash(a.target), dash(a.user),
+      dash(a.commit) + (a.dirty ? "*" : ""), a.error ? a.error.slice(0, 300) : a.reasons.join("; "),
+    ]),
+    (i) => (actions[i].standsOut ? "stands-out" : null),
+  );
+}
+
+async function viewHistory(main) {
+  const r = await api("/history");
+  main.replaceChildren(
+    h("h2", { text: "Apply history" }),
+    r.present ? historyTable(r.actions) : h("p", { class: "banner", "data-state": "no-registry", text: "No history yet: nothing was applied." }),
+  );
+}
+
+function lineChart(id, title, labels, datasets) {
+  const canvas = h("canvas", { id });
+  const box = h("div", { class: "chart" }, canvas);
+  const chart = new window.Chart(canvas, {
+    type: "line",
+    data: { labels, datasets },
+    options: { animation: false, maintainAspectRatio: false, plugins: { title: { display: true, text: title } }, scales: { y: { beginAtZero: true } } },
+  });
+  state.charts[id] = chart;
+  return box;
+}
+
+async function viewMonitoring(main, name) {
+  const deps = await api("/deployments");
+  const picker = h("p", {}, "Deployment: ", ...deps.items.map((n) => [link("#/monitoring/" + encodeURIComponent(n.name), n.name), " "]));
+  if (!name) {
+    main.replaceChildren(h("h2", { text: "Monitoring" }), picker);
+    return;
+  }
+  const m = await api("/monitoring/" + encodeURIComponent(name));
+  Object.values(state.charts).forEach((c) => c.destroy());
+  state.charts = {};
+  const children = [h("h2", { text: "Monitoring " + name }), picker];
+  if (m.error) children.push(h("p", { class: "banner", text: m.error }));
+  const charts = h("div", { class: "charts" });
+  for (const [model, points] of Object.entries(m.points || {})) {
+    const labels = points.map((p) => new Date(p.t).toLocaleTimeString());
+    charts.append(
+      lineChart("rate-" + slug(model), `${model}: requests/s`, labels, [{ label: "req/s", data: points.map((p) => p.rate) }]),
+      lineChart("errors-" + slug(model), `${model}: error rate`, labels, [{ label: "errors (4xx+5xx)", data: points.map((p) => p.errorRate) }]),
+      lineChart("latency-" + slug(model), `${model}: latency (ms)`, labels, [
+        { label: "p50", data: points.map((p) => p.p50) }, { label: "p99", data: points.map((p) => p.p99) },
+      ]),
+    );
+  }
+  if (!Object.keys(m.points || {}).length) children.push(h("p", { class: "muted", text: `Sampling every ${m.interval || 5} s (${m.scrapes || 0} scrapes so far): points appear from the second scrape on.` }));
+  children.push(charts);
+  const drift = m.drift;
+  if (drift) {
+    children.push(h("h3", { text: `Feature drift (PSI) over the last ${dash(drift.since)}: ${drift.records} records, baseline ${dash(drift.baseline)}` }));
+    if (drift.error) children.push(h("p", { class: "muted", text: drift.error }));
+    if (drift.features.length) {
+      const canvas = h("canvas", { id: "psi" });
+      children.push(h("div", { class: "chart" }, canvas));
+      children.push(table(["feature", "count", "mean", "PSI", "drift"], drift.features.map((f) => [f.feature, String(f.count), f.mean.toFixed(3), f.psi === null ? "-" : f.psi.toFixed(3), badge(f.drift, f.drift === "significant" ? "bad" : f.drift)])));
+      main.replaceChildren(...children);
+      state.charts.psi = new window.Chart(canvas, {
+        type: "bar",
+        data: { labels: drift.features.map((f) => f.feature), datasets: [{ label: "PSI vs baseline (0.1 moderate, 0.25 significant)", data: drift.features.map((f) => f.psi) }] },
+        options: { animation: false, maintainAspectRatio: false, scales: { y: { beginAtZero: true } } },
+      });
+      return;
+    }
+  }
+  main.replaceChildren(...children);
+}
+
+async function viewPlans(main, params) {
+  const p = await api("/plan");
+  banners(p);
+  const base = h("input", { name: "base", placeholder: "base (e.g. origin/main)", value: params.get("base") || "" });
+  const head = h("input", { name: "head", placeholder: "head (HEAD)", value: params.get("head") || "" });
+  const form = h("form", { class: "inline", onsubmit: (e) => { e.preventDefault(); location.hash = "#/plans?" + new URLSearchParams({ base: base.value, head: head.value || "HEAD" }); } }, base, head, h("button", { type: "submit", text: "Compare" }));
+  const children = [
+    h("h2", { text: "Plan: git against live state" }),
+    p.plan ? h("pre", { id: "plan-markdown", text: p.plan.markdown }) : h("p", { class: "banner", text: "No plan: live state could not be read (see above)." }),
+    p.plan && p.plan.command ? h("p", {}, "Apply it with: ", h("code", { class: "cmd", text: p.plan.command })) : null,
+    h("h2", { text: "Pull-request plan between two revisions" }), form,
+  ];
+  if (params.get("base")) {
+    try {
+      const pr = await api("/plan/pr?" + new URLSearchParams({ base: params.get("base"), head: params.get("head") || "HEAD" }));
+      children.push(h("pre", { id: "pr-markdown", text: pr.markdown }));
+    } catch (err) {
+      children.push(h("p", { class: "banner bad", text: String(err.message) }));
+    }
+  }
+  main.replaceChildren(...children);
+}
+
+// --- routing and refresh --------------------------------------------------------------------------
+
+const VIEWS = { graph: viewGraph, registry: viewRegistry, deployments: viewDeployments, deployment: viewDeployment, endpoints: viewEndpoints, history: viewHistory, monitoring: viewMonitoring, plans: viewPlans };
+
+function route() {
+  const [path, query] = (location.hash.slice(2) || "graph").split("?");
+  const [view, arg] = path.split("/");
+  return { view: VIEWS[view] ? view : "graph", arg: arg ? decodeURIComponent(arg) : null, params: new URLSearchParams(query || "") };
+}
+
+async function render() {
+  const r = route();
+  const main = document.getElementById("view");
+  for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.view === r.view || (r.view === "deployment" && a.dataset.view === "deployments"));
+  const keep = state.view === r.view && r.view === "graph" && state.cy; // a refreshed graph keeps its zoom
+  const zoom = keep ? { zoom: state.cy.zoom(), pan: state.cy.pan() } : null;
+  try {
+    if (state.cy && !keep) { state.cy.destroy(); state.cy = null; }
+    if (keep) { state.cy.destroy(); state.cy = null; }
+    await VIEWS[r.view](main, r.view === "plans" ? r.params : r.arg);
+    if (zoom && state.cy) { state.cy.zoom(zoom.zoom); state.cy.pan(zoom.pan); }
+    main.dataset.state = "ready";
+  } catch (err) {
+    main.replaceChildren(h("p", { class: "banner bad", text: "Cannot load this view: " + err.message }));
+    main.dataset.state = "error";
+  }
+  main.dataset.view = r.view;
+  state.view = r.view;
+  state.lastRender = Date.now();
+  document.getElementById("refreshed").textContent = "updated " + new Date().toLocaleTimeString();
+}
+
+function schedule() {
+  clearInterval(state.timer);
+  state.timer = setInterval(() => { if (!document.hidden) render(); }, REFRESH_MS);
+}
+
+window.addEventListener("hashchange", () => { render(); schedule(); });
+window.addEventListener("DOMContentLoaded", () => { render(); schedule(); });
