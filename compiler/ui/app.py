@@ -45,20 +45,42 @@ class ApiError(Exception):
 
 
 class SnapshotCache:
-    """One workspace read shared by every request within `ttl` seconds (a page's requests, a refresh)."""
+    """One workspace read shared by every request (a page's requests, the periodic refresh).
+
+    Older than `ttl` seconds, the snapshot is still served while one background thread reads a new one
+    (stale-while-revalidate): a page never waits for a compile except the very first.
+    """
 
     def __init__(self, root: Path, ttl: float = 3.0, read: Callable[[Path], dict] = read_snapshot) -> None:
         self.root, self.ttl, self._read = root, ttl, read
         self._lock = threading.Lock()
         self._value: dict | None = None
         self._at = 0.0
+        self._refreshing = False
 
     def get(self) -> dict:
         with self._lock:
-            if self._value is None or time.monotonic() - self._at > self.ttl:
-                self._value = self._read(self.root)
-                self._at = time.monotonic()
+            if self._value is None:
+                self._store(self._read(self.root))
+                assert self._value is not None
+                return self._value
+            if time.monotonic() - self._at > self.ttl and not self._refreshing:
+                self._refreshing = True
+                threading.Thread(target=self._refresh, name="modelctl-ui-refresh", daemon=True).start()
             return self._value
+
+    def _refresh(self) -> None:
+        try:
+            value = self._read(self.root)
+        except Exception as exc:  # noqa: BLE001 - keep serving the last good read, and say why
+            value = {**(self._value or {}), "problems": [{"location": None, "message": f"refresh failed: {exc}"}]}
+        with self._lock:
+            self._store(value)
+            self._refreshing = False
+
+    def _store(self, value: dict) -> None:
+        self._value, self._at = value, time.monotonic()
+        value["readAt"] = time.time()
 
 
 def _json(data: Any, status: int = 200) -> JSONResponse:
@@ -87,7 +109,11 @@ class Guard(BaseHTTPMiddleware):
 
     def _authorized(self, request: Request, from_query: str | None) -> bool:
         header = request.headers.get("authorization", "")
-        offered = [from_query, request.cookies.get(COOKIE), header[7:] if header.lower().startswith("bearer ") else None]
+        offered = [
+            from_query,
+            request.cookies.get(COOKIE),
+            header[7:] if header.lower().startswith("bearer ") else None,
+        ]
         assert self.token is not None
         return any(o is not None and hmac.compare_digest(o.encode(), self.token.encode()) for o in offered)
 
@@ -122,7 +148,9 @@ def create_app(
             if n["name"] == name:
                 return n
         hint = did_you_mean(name, [n["name"] for n in found]) or ""
-        raise ApiError(404, f"no deployment named {name!r} in the repo {hint}".rstrip(), known=[n["name"] for n in found])
+        raise ApiError(
+            404, f"no deployment named {name!r} in the repo {hint}".rstrip(), known=[n["name"] for n in found]
+        )
 
     def workspace(_: Request) -> JSONResponse:
         return _json(snapshot())
@@ -131,17 +159,17 @@ def create_app(
         snap = snapshot()
         nodes = snap.get("nodes", [])
         ids = {n["id"] for n in nodes}
-        edges = [
-            {"source": p, "target": n["id"]} for n in nodes for p in n.get("parents", []) if p in ids
-        ]
-        keys = ("workspace", "targets", "problems", "registry", "git")
+        edges = [{"source": p, "target": n["id"]} for n in nodes for p in n.get("parents", []) if p in ids]
+        keys = ("workspace", "root", "targets", "problems", "registry", "git")
         return _json({**{k: snap.get(k) for k in keys}, "nodes": nodes, "edges": edges})
 
     def of_kind(kind: str) -> Callable[[Request], JSONResponse]:
         def handler(_: Request) -> JSONResponse:
             snap = snapshot()
-            keys = ("workspace", "targets", "problems")
-            return _json({**{k: snap.get(k) for k in keys}, "items": [n for n in snap.get("nodes", []) if n["kind"] == kind]})
+            keys = ("workspace", "root", "targets", "problems", "registry")
+            return _json(
+                {**{k: snap.get(k) for k in keys}, "items": [n for n in snap.get("nodes", []) if n["kind"] == kind]}
+            )
 
         return handler
 
@@ -180,7 +208,7 @@ def create_app(
 
     def plan(_: Request) -> JSONResponse:
         snap = snapshot()
-        keys = ("workspace", "targets", "problems", "git")
+        keys = ("workspace", "root", "targets", "problems", "registry", "git")
         return _json({**{k: snap.get(k) for k in keys}, "plan": snap.get("plan"), "drift": snap.get("drift")})
 
     def pr_plan(request: Request) -> JSONResponse:
@@ -240,15 +268,16 @@ def create_app(
         routes=routes,
         middleware=[Middleware(Guard, token=token)],
         exception_handlers={ApiError: api_error, HTTPException: http_error, Exception: internal_error},
-        lifespan=_lifespan(sampler),
+        lifespan=_lifespan(sampler, cache),
     )
     app.state.cache = cache
     return app
 
 
-def _lifespan(sampler: Sampler) -> Callable[[Starlette], Any]:
+def _lifespan(sampler: Sampler, cache: SnapshotCache) -> Callable[[Starlette], Any]:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        threading.Thread(target=cache.get, name="modelctl-ui-warm", daemon=True).start()  # the first read
         sampler.start()
         try:
             yield

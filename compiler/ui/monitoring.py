@@ -147,4 +147,3 @@ class Sampler:
 
 def _sum(a: float | None, b: float | None) -> float | None:
     return None if a is None and b is None else (a or 0.0) + (b or 0.0)
-

@@ -88,7 +88,10 @@ def _param(name: str, where: str = "query", description: str = "") -> dict[str, 
 
 
 def document() -> dict[str, Any]:
-    listing = {"type": "object", "properties": {"targets": {"type": "array"}, "items": {"type": "array", "items": NODE}}}
+    listing = {
+        "type": "object",
+        "properties": {"targets": {"type": "array"}, "items": {"type": "array", "items": NODE}},
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "modelctl ui", "version": __version__, "description": "Read-only: every route is GET."},
@@ -98,7 +101,10 @@ def document() -> dict[str, Any]:
             "/workspace": _get("Everything: targets, nodes with live state, drift, plan", WORKSPACE),
             "/graph": _get(
                 "Model → Image → Deployment → Endpoint nodes and edges",
-                {"type": "object", "properties": {"nodes": {"type": "array", "items": NODE}, "edges": {"type": "array"}}},
+                {
+                    "type": "object",
+                    "properties": {"nodes": {"type": "array", "items": NODE}, "edges": {"type": "array"}},
+                },
             ),
             "/deployments": _get("Every deployment of the repo with health and drift", listing),
             "/deployments/{name}": _get(
@@ -134,7 +140,10 @@ def document() -> dict[str, Any]:
             ),
             "/plan": _get(
                 "The current plan against live state (as `plan --format markdown`) and drift",
-                {"type": "object", "properties": {"plan": {"type": ["object", "null"]}, "drift": {"type": ["object", "null"]}}},
+                {
+                    "type": "object",
+                    "properties": {"plan": {"type": ["object", "null"]}, "drift": {"type": ["object", "null"]}},
+                },
             ),
             "/plan/pr": _get(
                 "A pull request's plan between two git revisions (as `plan --base --format markdown`)",

@@ -57,9 +57,7 @@ def registry_view(root: Path) -> dict[str, Any]:
                     "createdAt": m.created_at.isoformat(),
                     "description": m.description,
                     "images": images_using,
-                    "deployments": sorted(
-                        {d for ref in images_using for d in deployed.get(_image_key(ref), [])}
-                    ),
+                    "deployments": sorted({d for ref in images_using for d in deployed.get(_image_key(ref), [])}),
                     # a version an image uses cannot be deleted (the registry refuses: InUse)
                     "deleteProtected": bool(images_using),
                     "command": f"modelctl models archive {m.name} {m.version} --repo {root}",

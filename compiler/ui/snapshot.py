@@ -22,7 +22,7 @@ from ..plan.explain import render_markdown, summary_line
 from ..plan.model import Plan, Scope
 from ..plan.scope import facts_requests, select, wanted
 from ..plan.state import LiveState, RegistryReader, StateReader, Wanted, read_live_state
-from ..plan.target import TargetFacts, TargetTypes
+from ..plan.target import DeploymentStatus, TargetFacts, TargetTypes
 from ..targets import TARGET_TYPES
 from ..workflow import Session
 
@@ -91,9 +91,7 @@ def _drift(session: Session, plan: Plan, live: LiveState) -> DriftReport:
     graph, scope = session.graph, session.scope
     specs = {n.id: deployment_spec_json(n) for n in graph.of_kind("Deployment")}
     targets = {
-        name: t.type
-        for name, t in graph.workspace.spec.targets.items()
-        if not scope.targets or name in scope.targets
+        name: t.type for name, t in graph.workspace.spec.targets.items() if not scope.targets or name in scope.targets
     }
     return find_drift(plan, live, specs=specs, targets=targets, types=session.types)
 
@@ -229,10 +227,10 @@ def _deployment(
     record = records.get((node.target_name, node.name))
     desired = int(getattr(spec, "replicas", 1) or 1)
     if node.target_name in unreachable:
-        health, containers, conditions = f"unknown (target unreachable: {unreachable[node.target_name]})", (), ()
+        status = DeploymentStatus(f"unknown (target unreachable: {unreachable[node.target_name]})")
     else:
         status = target_type.status(facts.get(node.target_name), node.name)
-        health, containers, conditions = status.health, status.containers, status.conditions
+    health, containers, conditions = status.health, status.containers, status.conditions
     auth = getattr(spec, "auth", None)
     return {
         "target": node.target_name,

@@ -70,8 +70,7 @@ const DRIFT_COLOUR = { "by-hand": "#c62828", pending: "#ef6c00", expected: "#6b7
 
 function nodeLabel(n) {
   const lines = [`${n.kind} ${n.name}`];
-  if (n.kind === "Model") lines.push(`v${dash(n.version)}`);
-  if (n.kind === "Image") lines.push(`v${dash(n.version)}`);
+  if (n.kind === "Model" || n.kind === "Image") lines.push(n.version === null ? "not registered yet" : `version ${n.version}`);
   if (n.kind === "Deployment") {
     lines.push(`${n.image}:${dash(n.imageVersion)} on ${n.target}`);
     lines.push(`${dash(n.ready)}/${dash(n.desired)} ready · ${n.health}`.slice(0, 60));
@@ -109,7 +108,7 @@ async function viewGraph(main) {
   banners(data);
   const container = h("div", { id: "graph" });
   const listing = table(
-    ["node", "version", "target", "health", "drift", "fingerprint"],
+    ["node", "version", "target", "health", "drift", "fingerprint", "tags"],
     data.nodes.map((n) => [
       link(detailHref(n), n.id),
       dash(n.kind === "Deployment" ? `${n.image}:${dash(n.imageVersion)}` : n.version),
@@ -117,6 +116,7 @@ async function viewGraph(main) {
       n.kind === "Deployment" ? `${dash(n.ready)}/${dash(n.desired)} ${n.health}` : dash(n.health),
       badge(n.drift === "by-hand" ? "drifted (by hand)" : n.drift, n.drift),
       h("code", { text: dash(n.fingerprint) }),
+      Object.entries(n.tags || {}).map(([k, v]) => `${k}=${v}`).join(", ") || "-",
     ]),
     (i) => (data.nodes[i].drift === "by-hand" ? "stands-out drifted" : null),
   );

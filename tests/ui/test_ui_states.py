@@ -1,0 +1,109 @@
+"""`modelctl ui` on the iris example before anything was applied: bad states are shown, not crashed on
+(no registry yet, the kubernetes target with no API server, a repo that does not compile), every view
+renders in real Chromium, markup in a model tag stays text, and the API is read-only JSON."""
+
+from __future__ import annotations
+
+import httpx
+from selenium.webdriver.common.by import By
+from testkit import wait_until
+from ui_support import SCRIPT_TAG, chromium, open_view, screenshot, severe_console_errors, ui_server
+
+VIEWS = ("graph", "registry", "deployments", "endpoints", "history", "monitoring", "plans")
+
+
+def test_api_shows_bad_states_as_data(iris_copy):
+    with ui_server(iris_copy) as ui:
+        graph = ui.get("/api/v1/graph")
+        assert graph.status_code == 200, graph.text
+        body = graph.json()
+        assert body["registry"] is False  # nothing applied yet
+        prod = next(t for t in body["targets"] if t["name"] == "prod")
+        assert prod["reachable"] is False and "kubeconfig" in prod["error"]  # no API server for it
+        blue = next(n for n in body["nodes"] if n["id"] == "Deployment/iris-blue")
+        assert blue["drift"] == "unknown" and blue["health"].startswith("unknown (target unreachable")
+        local = next(n for n in body["nodes"] if n["id"] == "Deployment/iris-local")
+        assert local["target"] == "local" and local["drift"] in ("pending", "by-hand") and local["action"]
+        assert {(e["source"], e["target"]) for e in body["edges"]} >= {
+            ("Model/iris-classifier", "Image/iris-scorer"),
+            ("Image/iris-scorer", "Deployment/iris-local"),
+            ("Deployment/iris-blue", "Endpoint/iris"),
+        }
+        assert ui.get("/api/v1/registry").json()["present"] is False
+        assert ui.get("/api/v1/history").json() == {"present": False, "actions": []}
+        plan = ui.get("/api/v1/plan").json()["plan"]
+        assert plan["hasChanges"] and "Deployment/iris-local" in plan["markdown"] and plan["scope"] == ["local"]
+        monitoring = ui.get("/api/v1/monitoring/iris-local").json()
+        assert "not deployed" in monitoring["error"]
+
+        missing = ui.get("/api/v1/deployments/iris-lcal")
+        assert missing.status_code == 404 and "did you mean 'iris-local'" in missing.json()["error"]
+        assert ui.get("/api/v1/nothing-here").status_code == 404
+        assert ui.get("/api/v1/nothing-here").headers["content-type"] == "application/json"
+        bad = ui.get("/api/v1/history", params={"limit": "lots"})
+        assert bad.status_code == 400 and "limit" in bad.json()["error"]
+        no_git = ui.get("/api/v1/plan/pr", params={"base": "HEAD~1"})
+        assert no_git.status_code == 422 and "not inside a git repository" in " ".join(no_git.json()["problems"])
+
+        spec = ui.get("/api/v1/openapi.json").json()
+        assert spec["openapi"].startswith("3.1") and "/graph" in spec["paths"] and "/plan/pr" in spec["paths"]
+        assert all(set(ops) == {"get"} for ops in spec["paths"].values())
+
+
+def test_read_only_every_other_method_is_json_405(iris_copy):
+    with ui_server(iris_copy) as ui:
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            for path in ("/", "/api/v1/graph", "/api/v1/deployments/iris-local", "/static/app.js"):
+                resp = httpx.request(method, ui.base + path, timeout=30)
+                assert resp.status_code == 405, (method, path, resp.status_code)
+                assert resp.json()["error"].startswith(f"method {method} not allowed")
+                assert resp.headers["allow"] == "GET, HEAD"
+
+
+def test_security_headers_on_pages_and_api(iris_copy):
+    with ui_server(iris_copy) as ui:
+        for path in ("/", "/api/v1/graph", "/static/app.js", "/api/v1/nope"):
+            headers = ui.get(path).headers
+            csp = headers["content-security-policy"]
+            assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+            assert "frame-ancestors 'none'" in csp
+            assert headers["x-content-type-options"] == "nosniff"
+        page = ui.get("/").text
+        assert "<script>" not in page and "onclick" not in page  # no inline script at all: src= only
+
+
+def test_broken_repo_is_shown_not_crashed(iris_copy):
+    (iris_copy / "deployments/iris-local.yaml").write_text(
+        (iris_copy / "deployments/iris-local.yaml").read_text().replace("target: local", "target: lcal")
+    )
+    with ui_server(iris_copy) as ui:
+        body = ui.get("/api/v1/graph").json()
+        assert body["nodes"] == [] and body["workspace"] is None
+        [problem] = body["problems"]
+        assert (
+            problem["location"].startswith("deployments/iris-local.yaml:")
+            and "unknown target 'lcal'" in problem["message"]
+        )
+
+
+def test_every_view_renders_in_chromium_and_markup_stays_text(iris_copy):
+    with ui_server(iris_copy) as ui, chromium() as driver:
+        for view in VIEWS:
+            open_view(driver, ui.url, view)
+            screenshot(driver, f"before-apply-{view}")
+        open_view(driver, ui.url, "graph")
+        nodes = driver.execute_script("return window.modelctlUI.cy.nodes().map(n => n.id())")
+        assert {"Model/iris-classifier", "Image/iris-scorer", "Deployment/iris-local", "Endpoint/iris"} <= set(nodes)
+        banners = driver.find_element(By.ID, "banners").text
+        assert "target prod (kubernetes) unreachable" in banners and "No registry yet" in banners
+        # the tag's markup is shown as text and never ran; the page has only its own three scripts
+        assert SCRIPT_TAG in driver.find_element(By.ID, "graph-nodes").text
+        assert driver.execute_script("return window.__pwned") is None
+        assert len(driver.find_elements(By.TAG_NAME, "script")) == 3
+        open_view(driver, ui.url, "deployment", "iris-blue")
+        assert "target unreachable" in driver.find_element(By.ID, "view").text
+        assert severe_console_errors(driver) == []  # no script error, no CSP violation
+        driver.get(ui.url.split("#")[0] + "#/deployment/no-such")
+        main = driver.find_element(By.ID, "view")
+        wait_until(lambda: main.get_attribute("data-state") == "error", timeout=30, message="the error was shown")
+        assert "no deployment named 'no-such'" in main.text
