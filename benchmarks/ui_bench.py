@@ -50,7 +50,7 @@ def write_repo(root: Path, n: int) -> None:
     )
     docs = [
         f"apiVersion: modelctl.io/v1\nkind: Deployment\nmetadata: {{name: d{i:04d}}}\n"
-        f"spec: {{image: scorer, target: local, resources: {{cpu: 100m, memory: 256Mi}}}}\n"
+        f"spec: {{image: scorer, target: local, resources: {{cpu: 100m, memory: 256Mi}}, auth: {{mode: key, secretRef: bench-keys}}}}\n"
         for i in range(n)
     ]
     docs += [
@@ -80,6 +80,8 @@ def main() -> int:
         write_repo(root, args.n)
         with ui_server(root) as ui:
             first = ui.get("/api/v1/workspace").json()
+            if not first.get("nodes"):
+                raise SystemExit(f"the benchmark repo does not compile: {first.get('problems', [])[:3]}")
             print(
                 f"{args.n} deployments: first workspace read {first['readSeconds']:.2f} s ({len(first['nodes'])} nodes)"
             )
