@@ -14,6 +14,7 @@ Target: every page under 1 s.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -99,6 +100,8 @@ def main() -> int:
                         print(f"  view {view:<23} {seconds * 1000:7.1f} ms (navigation to rendered, median)")
             else:
                 print("  (no Chromium: views not timed)")
+    load = os.getloadavg()[0]
+    print(f"(load average {load:.1f} on {os.cpu_count()} cores while measuring)")
     verdict = "OK" if worst < 1.0 else "SLOW"
     print(f"slowest page {worst * 1000:.0f} ms: {verdict} (target < 1000 ms)")
     return 0 if worst < 1.0 else 1

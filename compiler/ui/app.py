@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from ..diagnostics import did_you_mean
 from . import openapi
 from .monitoring import Sampler, source_of
-from .registry_view import history_view, registry_view
+from .registry_view import RegistrySource, history_view, registry_view
 from .snapshot import read_snapshot
 
 STATIC = Path(__file__).parent / "static"
@@ -137,6 +137,7 @@ def create_app(
     root = Path(root).resolve()
     cache = SnapshotCache(root, ttl)
     sampler = Sampler(sample_interval, baseline)
+    registry_source = RegistrySource(root)
 
     def snapshot() -> dict:
         return cache.get()
@@ -182,28 +183,29 @@ def create_app(
             {
                 "deployment": node,
                 "logs": recent_logs(root, snap["workspace"], node),
-                "history": history_view(root, limit=20, resource=node["id"])["actions"],
+                "history": history_view(registry_source, limit=20, resource=node["id"])["actions"],
             }
         )
 
     def registry(_: Request) -> JSONResponse:
-        return _json(registry_view(root))
+        return _json(registry_view(registry_source))
 
     def history(request: Request) -> JSONResponse:
         limit = _int(request, "limit", 200, 1, 1000)
-        return _json(history_view(root, limit=limit, resource=request.query_params.get("resource")))
+        return _json(history_view(registry_source, limit=limit, resource=request.query_params.get("resource")))
 
     def monitoring(request: Request) -> JSONResponse:
         from ..graph import DeploymentNode
         from ..pipeline import compile_repo
 
         node = deployment(request.path_params["name"])
-        graph_node = compile_repo(root).require().nodes[node["id"]]
-        assert isinstance(graph_node, DeploymentNode)
-        source = source_of(root, graph_node, node.get("url"), snapshot()["workspace"])
-        if isinstance(source, str):
-            return _json({"deployment": node["name"], "points": {}, "error": source, "drift": None})
-        sampler.watch(node["name"], source)
+        if not sampler.watching(node["name"], node.get("url")):  # the first look: where its data is
+            graph_node = compile_repo(root).require().nodes[node["id"]]
+            assert isinstance(graph_node, DeploymentNode)
+            source = source_of(root, graph_node, node.get("url"), snapshot()["workspace"])
+            if isinstance(source, str):
+                return _json({"deployment": node["name"], "points": {}, "error": source, "drift": None})
+            sampler.watch(node["name"], source)
         return _json(sampler.report(node["name"], request.query_params.get("since", "1h")))
 
     def plan(_: Request) -> JSONResponse:

@@ -73,6 +73,10 @@ class Sampler:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def watching(self, name: str, url: str | None) -> bool:
+        known = self._series.get(name)
+        return known is not None and url is not None and known.source.url == url
+
     def watch(self, name: str, source: Source) -> None:
         """Sample this deployment from now on (a first scrape right away)."""
         with self._lock:

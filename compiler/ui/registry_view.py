@@ -12,13 +12,25 @@ from ..registry import Registry, open_registry_if_present
 LIMIT = 500  # versions listed per kind
 
 
-def open_read_only(root: Path) -> Registry | None:
-    ws = load_workspace(root)
-    return open_registry_if_present(ws.spec.registry, ws.spec.artifacts, Path(root).resolve())
+class RegistrySource:
+    """Where the workspace's registry is: read from modelctl.yaml again only when that file changed."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self._settings: tuple[float, str, str] | None = None
+
+    def open(self) -> Registry | None:
+        """The registry, read-only use; None before the first apply (never creates it)."""
+        mtime = (self.root / "modelctl.yaml").stat().st_mtime
+        if self._settings is None or self._settings[0] != mtime:
+            ws = load_workspace(self.root)
+            self._settings = (mtime, ws.spec.registry, ws.spec.artifacts)
+        return open_registry_if_present(self._settings[1], self._settings[2], self.root)
 
 
-def registry_view(root: Path) -> dict[str, Any]:
-    registry = open_read_only(root)
+def registry_view(source: RegistrySource) -> dict[str, Any]:
+    root = source.root
+    registry = source.open()
     if registry is None:
         return {"present": False, "models": [], "images": [], "hint": f"nothing applied yet: modelctl apply {root}"}
     with registry:
@@ -105,8 +117,8 @@ def _versions(detail: dict[str, Any], resource: str) -> dict[str, Any]:
 STANDS_OUT = ("failed", "rolled-back", "rolled back")
 
 
-def history_view(root: Path, limit: int = 200, resource: str | None = None) -> dict[str, Any]:
-    registry = open_read_only(root)
+def history_view(source: RegistrySource, limit: int = 200, resource: str | None = None) -> dict[str, Any]:
+    registry = source.open()
     if registry is None:
         return {"present": False, "actions": []}
     with registry:

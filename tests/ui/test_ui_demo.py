@@ -192,19 +192,23 @@ def test_dashboard_over_the_applied_demo(demo, tmp_path):
         assert any(v is not None and v > 0 for v in psi), psi
         screenshot(driver, "demo-monitoring")
 
-        # drift made for real: the container is stopped by hand; the graph marks it
+        # drift made for real: the container is stopped by hand; the open graph marks it at its next
+        # refresh, without a reload of the page (the marker set on the window survives)
+        open_view(driver, ui.url, "graph")
+        driver.execute_script("window.__sameDocument = true")
         [container] = docker_client.containers.list(
             filters={"label": [f"modelctl.io/workspace={name}", "modelctl.io/resource=Deployment/iris-local"]}
         )
         container.stop(timeout=2)
 
         def drifted() -> bool:
-            open_view(driver, ui.url, "graph")
             return driver.execute_script(
-                "const n = window.modelctlUI.cy.$id('Deployment/iris-local'); return n.data('drift') === 'by-hand' && n.hasClass('by-hand')"
+                "const n = window.modelctlUI.cy && window.modelctlUI.cy.$id('Deployment/iris-local');"
+                "return !!n && n.data('drift') === 'by-hand' && n.hasClass('by-hand')"
             )
 
         wait_until(drifted, timeout=60, interval=1, message="the graph marks iris-local drifted")
+        assert driver.execute_script("return window.__sameDocument") is True
         assert "DRIFTED" in driver.execute_script(
             "return window.modelctlUI.cy.$id('Deployment/iris-local').data('label')"
         )

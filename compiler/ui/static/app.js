@@ -30,13 +30,32 @@ const slug = (v) => String(v).replace(/[^a-z0-9]+/gi, "-").toLowerCase();
 const badge = (text, cls) => h("span", { class: "badge " + slug(cls || text), text: dash(text) });
 const link = (href, text) => h("a", { href, text });
 
+const PAGE = 200; // rows of a long table drawn at first; "show more" adds the next ones
+
 function table(headers, rows, rowClass) {
+  if (rows.length > PAGE) return pagedTable(headers, rows, rowClass);
   return h(
     "table",
-    {},
+    { class: rows.length > 200 ? "big" : null }, // a fixed layout: a 1,000-row table lays out in one pass
     h("thead", {}, h("tr", {}, headers.map((x) => h("th", { text: x })))),
     h("tbody", {}, rows.map((r, i) => h("tr", { class: rowClass ? rowClass(i) : null }, r.map((c) => h("td", {}, c))))),
   );
+}
+
+function pagedTable(headers, rows, rowClass) {
+  const body = h("tbody", {});
+  const more = h("button", { type: "button" });
+  let shown = 0;
+  const next = () => {
+    const end = Math.min(rows.length, shown + PAGE);
+    for (let i = shown; i < end; i++) body.appendChild(h("tr", { class: rowClass ? rowClass(i) : null }, rows[i].map((c) => h("td", {}, c))));
+    shown = end;
+    more.textContent = `show ${Math.min(PAGE, rows.length - shown)} more (${shown} of ${rows.length})`;
+    more.hidden = shown >= rows.length;
+  };
+  more.addEventListener("click", next);
+  next();
+  return h("div", {}, h("table", { class: "big" }, h("thead", {}, h("tr", {}, headers.map((x) => h("th", { text: x })))), body), more);
 }
 
 async function api(path) {
@@ -69,6 +88,10 @@ const KIND_COLUMN = { Model: 0, Image: 1, Deployment: 2, Endpoint: 3 };
 const DRIFT_COLOUR = { "by-hand": "#c62828", pending: "#ef6c00", expected: "#6b7280", "in sync": "#2e7d32" };
 
 function nodeLabel(n) {
+  if (n.group) {
+    const what = n.kind === "Deployment" ? `of ${n.image} on ${n.target}` : `on ${n.target}`;
+    return `${n.members} ${n.kind}s ${what}\n${n.drift}`;
+  }
   const lines = [`${n.kind} ${n.name}`];
   if (n.kind === "Model" || n.kind === "Image") lines.push(n.version === null ? "not registered yet" : `version ${n.version}`);
   if (n.kind === "Deployment") {
@@ -81,21 +104,69 @@ function nodeLabel(n) {
 }
 
 function detailHref(n) {
+  if (n.group) return n.kind === "Deployment" ? "#/deployments" : "#/endpoints";
   if (n.kind === "Deployment") return "#/deployment/" + encodeURIComponent(n.name);
   if (n.kind === "Endpoint") return "#/endpoints";
   return "#/registry";
 }
 
+const INDIVIDUAL = 60; // in a big graph, nodes drawn one by one (drifted first); the rest are grouped
+
+function groupKey(n) {
+  if (n.kind === "Deployment") return `Deployment|${n.image}|${n.target}|${n.drift}`;
+  if (n.kind === "Endpoint") return `Endpoint|${n.target}|${n.drift}`;
+  return null;
+}
+
+function groupedGraph(data) {
+  // Above BIG_GRAPH nodes, deployments and endpoints of one image, target and drift state become one
+  // node with a count; drifted ones (then pending, unknown) stay single nodes, up to INDIVIDUAL.
+  if (data.nodes.length <= BIG_GRAPH) return data;
+  const rank = { "by-hand": 0, pending: 1, unknown: 2 };
+  const single = new Set(
+    data.nodes.filter((n) => groupKey(n) && n.drift in rank).sort((a, b) => rank[a.drift] - rank[b.drift]).slice(0, INDIVIDUAL).map((n) => n.id),
+  );
+  const groups = {};
+  const repr = {};
+  const nodes = [];
+  for (const n of data.nodes) {
+    const key = groupKey(n);
+    if (!key || single.has(n.id)) { nodes.push(n); repr[n.id] = n.id; continue; }
+    const id = "group:" + key;
+    repr[n.id] = id;
+    if (!groups[id]) {
+      groups[id] = { ...n, id, name: `${n.kind.toLowerCase()}s`, members: 0, group: true };
+      nodes.push(groups[id]);
+    }
+    groups[id].members += 1;
+  }
+  const seen = new Set();
+  const edges = [];
+  for (const e of data.edges) {
+    const source = repr[e.source], target = repr[e.target];
+    const id = source + "->" + target;
+    if (source && target && !seen.has(id)) { seen.add(id); edges.push({ source, target }); }
+  }
+  return { ...data, nodes, edges };
+}
+
 function graphElements(data) {
-  const rows = {};
+  const counts = {};
+  for (const n of data.nodes) counts[n.kind] = (counts[n.kind] || 0) + 1;
+  const perColumn = Math.max(8, Math.ceil(Math.sqrt(data.nodes.length) * 1.5)); // a big kind wraps into sub-columns
+  const subColumns = (kind) => Math.ceil((counts[kind] || 0) / perColumn);
+  const start = {};
+  let x = 0;
+  for (const kind of Object.keys(KIND_COLUMN)) { start[kind] = x; x += Math.max(1, subColumns(kind)); }
+  const seen = {};
   const els = [];
   for (const n of data.nodes) {
-    const col = KIND_COLUMN[n.kind];
-    rows[col] = (rows[col] || 0) + 1;
+    const i = (seen[n.kind] = (seen[n.kind] || 0) + 1) - 1;
+    const col = start[n.kind] + Math.floor(i / perColumn);
     els.push({
       group: "nodes",
       data: { id: n.id, label: nodeLabel(n), drift: n.drift, kind: n.kind, href: detailHref(n), colour: DRIFT_COLOUR[n.drift] || "#9ca3af" },
-      position: { x: 120 + col * 330, y: rows[col] * 120 },
+      position: { x: 160 + col * 330, y: 60 + (i % perColumn) * 120 },
       classes: slug(n.drift) + " " + n.kind.toLowerCase(),
     });
   }
@@ -103,13 +174,14 @@ function graphElements(data) {
   return els;
 }
 
-async function viewGraph(main) {
-  const data = await api("/graph");
-  banners(data);
-  const container = h("div", { id: "graph" });
+const BIG_GRAPH = 300; // nodes: above it the table lists only the nodes that need a look
+
+function graphTable(data) {
+  const big = data.nodes.length > BIG_GRAPH;
+  const nodes = big ? data.nodes.filter((n) => n.drift !== "in sync") : data.nodes;
   const listing = table(
     ["node", "version", "target", "health", "drift", "fingerprint", "tags"],
-    data.nodes.map((n) => [
+    nodes.map((n) => [
       link(detailHref(n), n.id),
       dash(n.kind === "Deployment" ? `${n.image}:${dash(n.imageVersion)}` : n.version),
       dash(n.target),
@@ -118,27 +190,57 @@ async function viewGraph(main) {
       h("code", { text: dash(n.fingerprint) }),
       Object.entries(n.tags || {}).map(([k, v]) => `${k}=${v}`).join(", ") || "-",
     ]),
-    (i) => (data.nodes[i].drift === "by-hand" ? "stands-out drifted" : null),
+    (i) => (nodes[i].drift === "by-hand" ? "stands-out drifted" : null),
   );
-  listing.id = "graph-nodes";
-  main.replaceChildren(h("h2", { text: "Workspace graph" }), h("p", { class: "muted", text: "Model → Image → Deployment → Endpoint. Click a node for its details. Red: drifted by hand; orange: pending (git changed)." }), container, listing);
+  if (!big) { listing.id = "graph-nodes"; return listing; }
+  const note = h("p", { class: "muted", text: `${data.nodes.length} nodes: the table lists the ${nodes.length} not in sync.` });
+  return h("div", { id: "graph-nodes" }, note, listing);
+}
+
+function sameNodes(cy, data) {
+  const nodes = groupedGraph(data).nodes;
+  return cy.nodes().length === nodes.length && nodes.every((n) => cy.$id(n.id).nonempty());
+}
+
+async function viewGraph(main, _arg, refresh) {
+  const data = await api("/graph");
+  banners(data);
+  if (refresh && state.cy && document.getElementById("graph-nodes") && sameNodes(state.cy, data)) {
+    // a refresh of the same graph: new data and classes on the nodes, zoom and pan kept
+    state.cy.batch(() => {
+      for (const el of graphElements(groupedGraph(data))) {
+        if (el.group !== "nodes") continue;
+        const node = state.cy.$id(el.data.id);
+        node.data(el.data);
+        node.classes(el.classes);
+      }
+    });
+    document.getElementById("graph-nodes").replaceWith(graphTable(data));
+    return;
+  }
+  if (state.cy) { state.cy.destroy(); state.cy = null; }
+  const container = h("div", { id: "graph" });
+  main.replaceChildren(h("h2", { text: "Workspace graph" }), h("p", { class: "muted", text: "Model → Image → Deployment → Endpoint. Click a node for its details. Red: drifted by hand; orange: pending (git changed)." }), container, graphTable(data));
   if (!window.cytoscape) return;
   const cy = window.cytoscape({
     container,
-    elements: graphElements(data),
+    elements: graphElements(groupedGraph(data)),
     layout: { name: "preset" },
     wheelSensitivity: 0.3,
+    pixelRatio: 1,
+    textureOnViewport: true,
+    hideEdgesOnViewport: data.nodes.length > 300,
     style: [
       {
         selector: "node",
         style: {
           shape: "round-rectangle", width: 280, height: 90, label: "data(label)", "text-wrap": "wrap", "text-max-width": 270,
-          "text-valign": "center", "font-size": 11, "background-color": "#fff", "border-width": 2, "border-color": "data(colour)",
+          "text-valign": "center", "font-size": 11, "min-zoomed-font-size": 6, "background-color": "#fff", "border-width": 2, "border-color": "data(colour)",
         },
       },
       { selector: "node.by-hand", style: { "border-width": 5, "background-color": "#fef2f2" } },
       { selector: "node.unknown", style: { "border-style": "dashed" } },
-      { selector: "edge", style: { width: 1.5, "curve-style": "bezier", "target-arrow-shape": "triangle", "line-color": "#9ca3af", "target-arrow-color": "#9ca3af" } },
+      { selector: "edge", style: { width: 1.5, "curve-style": data.edges.length > 300 ? "haystack" : "bezier", "target-arrow-shape": "triangle", "line-color": "#9ca3af", "target-arrow-color": "#9ca3af" } },
     ],
   });
   cy.on("tap", "node", (evt) => { location.hash = evt.target.data("href"); });
@@ -351,20 +453,19 @@ async function render() {
   const r = route();
   const main = document.getElementById("view");
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.view === r.view || (r.view === "deployment" && a.dataset.view === "deployments"));
-  const keep = state.view === r.view && r.view === "graph" && state.cy; // a refreshed graph keeps its zoom
-  const zoom = keep ? { zoom: state.cy.zoom(), pan: state.cy.pan() } : null;
+  const refresh = state.view === r.view && state.arg === (r.arg || r.params.toString());
   try {
-    if (state.cy && !keep) { state.cy.destroy(); state.cy = null; }
-    if (keep) { state.cy.destroy(); state.cy = null; }
-    await VIEWS[r.view](main, r.view === "plans" ? r.params : r.arg);
-    if (zoom && state.cy) { state.cy.zoom(zoom.zoom); state.cy.pan(zoom.pan); }
+    if (state.cy && r.view !== "graph") { state.cy.destroy(); state.cy = null; }
+    await VIEWS[r.view](main, r.view === "plans" ? r.params : r.arg, refresh);
     main.dataset.state = "ready";
   } catch (err) {
+    if (state.cy) { state.cy.destroy(); state.cy = null; }
     main.replaceChildren(h("p", { class: "banner bad", text: "Cannot load this view: " + err.message }));
     main.dataset.state = "error";
   }
   main.dataset.view = r.view;
   state.view = r.view;
+  state.arg = r.arg || r.params.toString();
   state.lastRender = Date.now();
   document.getElementById("refreshed").textContent = "updated " + new Date().toLocaleTimeString();
 }
