@@ -26,7 +26,7 @@ def ui_command(
     Example: modelctl ui examples/iris --port 8765
     """
     from ..pipeline import load_workspace
-    from ..ui.server import ServeOptions, serve
+    from ..ui.server import CannotListen, ServeOptions, serve
 
     if not (directory / "modelctl.yaml").is_file():
         err_console.print(f"[red]error:[/red] {escape(str(directory))} has no modelctl.yaml: not a modelctl repo")
@@ -40,7 +40,11 @@ def ui_command(
         console.print(f"modelctl ui: serving {escape(str(directory))} read-only at {url}", soft_wrap=True)
         console.print("(Ctrl-C to stop)")
 
-    serve(ServeOptions(directory.resolve(), host, port, baseline.resolve() if baseline else None), announce)
+    try:
+        serve(ServeOptions(directory.resolve(), host, port, baseline.resolve() if baseline else None), announce)
+    except CannotListen as err:
+        err_console.print(f"[red]error:[/red] {escape(str(err))}")
+        raise typer.Exit(1) from None
 
 
 def register(app: typer.Typer) -> None:

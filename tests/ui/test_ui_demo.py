@@ -12,7 +12,16 @@ import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from testkit import wait_until
-from ui_support import SCRIPT_TAG, chromium, copy_example, open_view, screenshot, severe_console_errors, ui_server
+from ui_support import (
+    SCREENSHOTS,
+    SCRIPT_TAG,
+    chromium,
+    copy_example,
+    open_view,
+    screenshot,
+    severe_console_errors,
+    ui_server,
+)
 
 from compiler.plan import Scope
 from compiler.workflow import apply_repo
@@ -214,6 +223,7 @@ def test_dashboard_over_the_applied_demo(demo, tmp_path):
         )
         assert driver.find_elements(By.CSS_SELECTOR, "#graph-nodes tr.drifted")
         screenshot(driver, "demo-graph-drifted")
+        driver.find_element(By.ID, "graph").screenshot(str(SCREENSHOTS / "demo-graph-element.png"))  # docs/img/
 
         # the plans: git against live (the stopped container), and the PR plan between two commits
         open_view(driver, ui.url, "plans")

@@ -107,3 +107,26 @@ def test_every_view_renders_in_chromium_and_markup_stays_text(iris_copy):
         main = driver.find_element(By.ID, "view")
         wait_until(lambda: main.get_attribute("data-state") == "error", timeout=30, message="the error was shown")
         assert "no deployment named 'no-such'" in main.text
+
+
+def test_cli_errors_are_messages(iris_copy, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    def ui(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "compiler.cli.main", "ui", *args], capture_output=True, text=True, timeout=60
+        )
+
+    not_a_repo = ui(str(tmp_path))
+    assert not_a_repo.returncode == 1 and "no modelctl.yaml: not a modelctl repo" in not_a_repo.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        busy = ui(str(iris_copy), "--port", str(port))
+    assert busy.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in busy.stderr, busy.stderr
+    assert "http://" not in busy.stdout and "Traceback" not in busy.stderr
+    missing = ui(str(iris_copy), "--baseline", str(tmp_path / "nope.csv"))
+    assert missing.returncode == 1 and "baseline not found" in missing.stderr
