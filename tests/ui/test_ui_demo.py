@@ -243,5 +243,6 @@ def test_dashboard_over_the_applied_demo(demo, tmp_path):
         for view in ("graph", "registry", "deployments", "endpoints", "history", "plans"):
             open_view(driver, ui.url, view)
             assert key not in driver.page_source, view
+            assert driver.execute_script("return window.__pwned") is None, view  # the <script> tag stayed text
         open_view(driver, ui.url, "deployment", "iris-local")
         assert key not in driver.page_source

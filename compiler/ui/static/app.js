@@ -95,8 +95,9 @@ function nodeLabel(n) {
   const lines = [`${n.kind} ${n.name}`];
   if (n.kind === "Model" || n.kind === "Image") lines.push(n.version === null ? "not registered yet" : `version ${n.version}`);
   if (n.kind === "Deployment") {
-    lines.push(`${n.image}:${dash(n.imageVersion)} on ${n.target}`);
-    lines.push(`${dash(n.ready)}/${dash(n.desired)} ready · ${n.health}`.slice(0, 60));
+    lines.push(`${n.image}${n.imageVersion === null ? " (not deployed)" : ":" + n.imageVersion} on ${n.target}`);
+    const health = n.health.startsWith("unknown (target unreachable") ? "target unreachable" : n.health;
+    lines.push(`${dash(n.ready)}/${dash(n.desired)} ready · ${health}`.slice(0, 60));
   }
   if (n.kind === "Endpoint") lines.push(`${n.target} · ${Object.entries(n.traffic || {}).map(([d, p]) => d + " " + p + "%").join(", ")}`);
   lines.push(`${n.drift === "by-hand" ? "DRIFTED (by hand)" : n.drift} · ${n.fingerprint}`);
