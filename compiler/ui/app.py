@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -102,7 +102,11 @@ class Guard(BaseHTTPMiddleware):
         from_query = request.query_params.get("token")
         if self.token and not self._authorized(request, from_query):
             return _secure(_json({"error": "unauthorized: open the URL with ?token=… that modelctl ui printed"}, 401))
-        response = await call_next(request)
+        if self.token and from_query and request.url.path == "/":
+            # the page itself: set the cookie and drop the token from the address bar (and the history)
+            response = RedirectResponse("/", status_code=303)
+        else:
+            response = await call_next(request)
         if self.token and from_query:
             response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
         return _secure(response)

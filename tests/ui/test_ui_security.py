@@ -49,7 +49,9 @@ def test_an_explicit_host_requires_the_printed_token(iris_copy):
             assert ui.get(path, headers={"Authorization": f"Bearer {token}"}).status_code == 200, path
         with httpx.Client(base_url=ui.base, timeout=60) as client:  # ?token= sets a cookie; the cookie suffices
             first = client.get("/", params={"token": token})
-            assert first.status_code == 200 and "httponly" in first.headers["set-cookie"].lower()
+            assert first.status_code == 303 and first.headers["location"] == "/"  # the token leaves the address bar
+            assert "httponly" in first.headers["set-cookie"].lower()
+            assert client.get("/").status_code == 200
             assert client.get("/api/v1/graph").status_code == 200
         # the body of a 401 never echoes the token
         assert token not in ui.get("/api/v1/graph", params={"token": "nope"}).text
@@ -59,6 +61,7 @@ def test_the_printed_url_opens_the_dashboard_in_chromium(iris_copy):
     with ui_server(iris_copy, "--host", "127.0.0.1") as ui, chromium() as driver:
         assert "token=" in ui.url
         open_view(driver, ui.url, "graph")  # the page's own API calls carry the cookie ?token= set
+        assert "token" not in driver.current_url and driver.current_url.endswith("/#/graph")
         assert "Deployment/iris-local" in driver.find_element(By.ID, "graph-nodes").text
         driver.delete_all_cookies()
         driver.get(ui.base + "/api/v1/graph")

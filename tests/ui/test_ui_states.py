@@ -4,6 +4,8 @@ renders in real Chromium, markup in a model tag stays text, and the API is read-
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from selenium.webdriver.common.by import By
 from testkit import wait_until
@@ -130,3 +132,16 @@ def test_cli_errors_are_messages(iris_copy, tmp_path):
     assert "http://" not in busy.stdout and "Traceback" not in busy.stderr
     missing = ui(str(iris_copy), "--baseline", str(tmp_path / "nope.csv"))
     assert missing.returncode == 1 and "baseline not found" in missing.stderr
+
+
+def test_every_api_route_is_in_the_openapi_document_and_the_docs():
+    from starlette.routing import Route
+
+    from compiler.ui.app import API, create_app
+    from compiler.ui.openapi import document
+
+    app = create_app(Path(__file__).resolve().parents[2] / "examples/iris")
+    routes = {r.path.removeprefix(API) for r in app.routes if isinstance(r, Route) and r.path.startswith(API)}
+    assert routes == set(document()["paths"]), routes ^ set(document()["paths"])
+    docs = (Path(__file__).resolve().parents[2] / "docs/ui.md").read_text()
+    assert all(f"`GET /api/v1{path}" in docs for path in routes), [p for p in routes if f"`GET /api/v1{p}" not in docs]
