@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..pipeline import load_workspace
-from ..registry import Registry, open_registry_if_present
+from ..registry import Registry, RegistryError, open_registry_if_present
 
 LIMIT = 500  # versions listed per kind
 
@@ -20,7 +20,9 @@ class RegistrySource:
         self._settings: tuple[float, str, str] | None = None
 
     def open(self) -> Registry | None:
-        """The registry, read-only use; None before the first apply (never creates it)."""
+        """The registry, read-only use; None before the first apply (never creates it).
+
+        Raises RegistryError when its database does not answer (the views turn that into `error`)."""
         mtime = (self.root / "modelctl.yaml").stat().st_mtime
         if self._settings is None or self._settings[0] != mtime:
             ws = load_workspace(self.root)
@@ -30,7 +32,10 @@ class RegistrySource:
 
 def registry_view(source: RegistrySource) -> dict[str, Any]:
     root = source.root
-    registry = source.open()
+    try:
+        registry = source.open()
+    except RegistryError as err:
+        return {"present": False, "models": [], "images": [], "error": str(err)}
     if registry is None:
         return {"present": False, "models": [], "images": [], "hint": f"nothing applied yet: modelctl apply {root}"}
     with registry:
@@ -118,7 +123,10 @@ STANDS_OUT = ("failed", "rolled-back", "rolled back")
 
 
 def history_view(source: RegistrySource, limit: int = 200, resource: str | None = None) -> dict[str, Any]:
-    registry = source.open()
+    try:
+        registry = source.open()
+    except RegistryError as err:
+        return {"present": False, "actions": [], "error": str(err)}
     if registry is None:
         return {"present": False, "actions": []}
     with registry:

@@ -111,13 +111,12 @@ def read_snapshot(root: Path, *, types: TargetTypes = TARGET_TYPES) -> dict[str,
     try:
         session = Session.open(root, Scope(), types=types)
     except DiagnosticError as err:
-        return {
-            "workspace": None,
-            "root": str(root),
-            "problems": [
-                {"location": str(d.location) if d.location else None, "message": d.message} for d in err.diagnostics
-            ],
-        }
+        problems = [
+            {"location": str(d.location) if d.location else None, "message": d.message} for d in err.diagnostics
+        ]
+        return {"workspace": None, "root": str(root), "problems": problems}
+    except Exception as exc:  # noqa: BLE001 - e.g. the registry database does not answer: shown, not a 500
+        return {"workspace": None, "root": str(root), "problems": [{"location": None, "message": _reason(exc)}]}
     with session:
         facts, unreachable = _read_targets(session)
         problems: list[dict[str, Any]] = []

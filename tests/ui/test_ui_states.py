@@ -25,7 +25,7 @@ def test_api_shows_bad_states_as_data(iris_copy):
         blue = next(n for n in body["nodes"] if n["id"] == "Deployment/iris-blue")
         assert blue["drift"] == "unknown" and blue["health"].startswith("unknown (target unreachable")
         local = next(n for n in body["nodes"] if n["id"] == "Deployment/iris-local")
-        assert local["target"] == "local" and local["drift"] in ("pending", "by-hand") and local["action"]
+        assert local["target"] == "local" and local["drift"] == "pending" and local["action"] == "create"
         assert {(e["source"], e["target"]) for e in body["edges"]} >= {
             ("Model/iris-classifier", "Image/iris-scorer"),
             ("Image/iris-scorer", "Deployment/iris-local"),
@@ -145,3 +145,20 @@ def test_every_api_route_is_in_the_openapi_document_and_the_docs():
     assert routes == set(document()["paths"]), routes ^ set(document()["paths"])
     docs = (Path(__file__).resolve().parents[2] / "docs/ui.md").read_text()
     assert all(f"`GET /api/v1{path}" in docs for path in routes), [p for p in routes if f"`GET /api/v1{p}" not in docs]
+
+
+def test_a_registry_that_does_not_answer_is_shown(iris_copy):
+    workspace = iris_copy / "modelctl.yaml"
+    workspace.write_text(
+        workspace.read_text().replace(
+            "registry: sqlite:///.modelctl/registry.db", "registry: postgresql+psycopg://nobody@127.0.0.1:9/none"
+        )
+    )
+    with ui_server(iris_copy) as ui:
+        body = ui.get("/api/v1/graph").json()
+        [problem] = body["problems"]
+        assert "cannot open the registry database" in problem["message"] and "nobody" in problem["message"]
+        for path in ("/api/v1/registry", "/api/v1/history"):
+            answer = ui.get(path)
+            assert answer.status_code == 200 and answer.json()["present"] is False, path
+            assert "cannot open the registry database" in answer.json()["error"], path

@@ -251,6 +251,10 @@ async function viewGraph(main, _arg, refresh) {
 
 async function viewRegistry(main) {
   const r = await api("/registry");
+  if (r.error) {
+    main.replaceChildren(h("h2", { text: "Registry" }), h("p", { class: "banner bad", text: r.error }));
+    return;
+  }
   if (!r.present) {
     main.replaceChildren(h("h2", { text: "Registry" }), h("p", { class: "banner", "data-state": "no-registry" }, "No registry yet. ", h("code", { class: "cmd", text: r.hint })));
     return;
@@ -356,7 +360,8 @@ async function viewHistory(main) {
   const r = await api("/history");
   main.replaceChildren(
     h("h2", { text: "Apply history" }),
-    r.present ? historyTable(r.actions) : h("p", { class: "banner", "data-state": "no-registry", text: "No history yet: nothing was applied." }),
+    r.error ? h("p", { class: "banner bad", text: r.error })
+      : r.present ? historyTable(r.actions) : h("p", { class: "banner", "data-state": "no-registry", text: "No history yet: nothing was applied." }),
   );
 }
 
