@@ -111,10 +111,8 @@ def read_snapshot(root: Path, *, types: TargetTypes = TARGET_TYPES) -> dict[str,
     try:
         session = Session.open(root, Scope(), types=types)
     except DiagnosticError as err:
-        problems = [
-            {"location": str(d.location) if d.location else None, "message": d.message} for d in err.diagnostics
-        ]
-        return {"workspace": None, "root": str(root), "problems": problems}
+        found = [{"location": str(d.location) if d.location else None, "message": d.message} for d in err.diagnostics]
+        return {"workspace": None, "root": str(root), "problems": found}
     except Exception as exc:  # noqa: BLE001 - e.g. the registry database does not answer: shown, not a 500
         return {"workspace": None, "root": str(root), "problems": [{"location": None, "message": _reason(exc)}]}
     with session:
