@@ -179,14 +179,14 @@ def create_app(
         return handler
 
     def deployment_detail(request: Request) -> JSONResponse:
-        from .details import recent_logs
+        from .details import recent_activity
 
         node = deployment(request.path_params["name"])
         snap = snapshot()
         return _json(
             {
                 "deployment": node,
-                "logs": recent_logs(root, snap["workspace"], node),
+                "activity": recent_activity(root, snap["workspace"], node),
                 "history": history_view(registry_source, limit=20, resource=node["id"])["actions"],
             }
         )

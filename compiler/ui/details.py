@@ -1,37 +1,37 @@
-"""Per-deployment details the listing does not carry: recent container logs, the target's conditions."""
+"""Per-deployment details the listing does not carry: what its target says lately about each replica
+(container logs on docker; pod phase, conditions and events on kubernetes), through the target type."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from ..pipeline import load_workspace
+from ..plan.target import ConnectOptions, TargetTypes
+from ..targets import TARGET_TYPES
+
 TAIL = 50
 
 
-def recent_logs(root: Path, workspace: str, deployment: dict[str, Any], tail: int = TAIL) -> dict[str, Any]:
-    """The last lines of each container serving the deployment (targets that run containers), else why not.
-
-    Containers are found by their labels (never another workspace's by name), as `deployments logs` does.
-    """
-    names = deployment.get("containers") or []
-    if not names:
-        why = "no container serves it" if not deployment.get("conditions") else "see the conditions"
-        return {"containers": [], "note": why}
-    from ..pipeline import load_workspace
-    from ..targets.docker.containers import backend_named
-    from ..targets.docker.engine import Engines, docker_settings
-
-    engines = Engines()
-    out = []
+def recent_activity(
+    root: Path, workspace: str, deployment: dict[str, Any], tail: int = TAIL, *, types: TargetTypes = TARGET_TYPES
+) -> dict[str, Any]:
+    """{"replicas": [{"source", "lines"}], "note"}: read-only, one connection opened and closed here."""
+    target_type = types[deployment["targetType"]]
+    if not target_type.applies:
+        return {"replicas": [], "note": "render only: nothing runs on this target"}
     try:
-        target = docker_settings(load_workspace(root).spec.targets[deployment["target"]])
-        client = engines.get(target.host)
-        for name in names:
-            container = backend_named(client, workspace, deployment["target"], deployment["name"], name)
-            text = container.logs(tail=tail).decode(errors="replace") if container is not None else ""
-            out.append({"name": name, "lines": text.splitlines()[-tail:], "gone": container is None})
-    except Exception as exc:  # noqa: BLE001 - the engine went away meanwhile: say so
-        return {"containers": out, "note": f"cannot read logs: {type(exc).__name__}: {str(exc)[:200]}"}
-    finally:
-        engines.close()
-    return {"containers": out, "note": None}
+        ws = load_workspace(root)
+        target = ws.spec.targets[deployment["target"]]
+        connection = target_type.connect(ConnectOptions(workspace, Path(root), dict(ws.spec.base_images)))
+        try:
+            found = target_type.recent_activity(connection, deployment["target"], target, deployment["name"], tail)
+        finally:
+            connection.close()
+    except Exception as exc:  # noqa: BLE001 - the target went away, or never answered: say so
+        return {
+            "replicas": [],
+            "note": f"cannot read the target: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}",
+        }
+    replicas = [{"source": a.source, "lines": list(a.lines)} for a in found]
+    return {"replicas": replicas, "note": None if replicas else "nothing of it runs on the target"}

@@ -108,8 +108,8 @@ def document() -> dict[str, Any]:
             ),
             "/deployments": _get("Every deployment of the repo with health and drift", listing),
             "/deployments/{name}": _get(
-                "One deployment: its node, recent logs (containers) and its apply history",
-                {"type": "object", "properties": {"deployment": NODE, "logs": _OBJ, "history": {"type": "array"}}},
+                "One deployment: its node, each replica's recent activity (logs; pod conditions, events), its applies",
+                {"type": "object", "properties": {"deployment": NODE, "activity": _OBJ, "history": {"type": "array"}}},
                 [_param("name", "path")],
             ),
             "/endpoints": _get("Every endpoint: URL, git's and the live traffic split, health", listing),

@@ -10,6 +10,7 @@ from ...diagnostics import Diagnostic
 from ...graph import DeploymentNode, EndpointNode, Node
 from ...plan.model import Action
 from ...plan.target import (
+    Activity,
     Connection,
     ConnectOptions,
     DeploymentStatus,
@@ -20,6 +21,7 @@ from ...plan.target import (
     TargetFacts,
     TargetType,
 )
+from ...spec.workspace import Target
 from . import checks, planning
 from .facts import DockerFacts
 
@@ -50,6 +52,24 @@ class DockerType(TargetType):
 
     def endpoint_status(self, facts: TargetFacts | None, endpoint: str) -> EndpointStatus:
         return facts.endpoint_status(endpoint) if isinstance(facts, DockerFacts) else EndpointStatus("missing")
+
+    def recent_activity(
+        self, connection: Connection, target_name: str, target: Target, deployment: str, tail: int = 50
+    ) -> list[Activity]:
+        """The last log lines of each container serving the deployment (found by labels, never by name)."""
+        from .adapter import DockerDeployments
+        from .containers import backends
+        from .engine import docker_settings
+
+        assert isinstance(connection, DockerDeployments)
+        client = connection.engines.get(docker_settings(target).host)
+        return [
+            Activity(
+                f"container {c.name} ({c.status})",
+                tuple(c.logs(tail=tail).decode(errors="replace").splitlines()[-tail:]),
+            )
+            for c in backends(client, connection.workspace, target_name, deployment)
+        ]
 
     def collected_data(self, workspace: str, node: DeploymentNode) -> Path | None:
         """The deployment's collected-data volume, where it lives on this host (the engine must be local,

@@ -9,9 +9,19 @@ from typing import Any
 
 from ...graph import DeploymentNode, EndpointNode, Graph
 from ...plan.model import Action, FieldDiff
-from ...plan.target import Connection, ConnectOptions, DeploymentStatus, PlanContext, Running, TargetFacts, TargetType
+from ...plan.target import (
+    Activity,
+    Connection,
+    ConnectOptions,
+    DeploymentStatus,
+    PlanContext,
+    Running,
+    TargetFacts,
+    TargetType,
+)
 from ...render import kubernetes
 from ...render.tree import OutputTree
+from ...spec.workspace import Target
 from . import planning
 from .facts import KubernetesFacts
 
@@ -28,6 +38,15 @@ class KubernetesType(TargetType):
         return KubernetesDeployments(
             options.workspace, options.root, force_conflicts=options.force_conflicts, graph=options.graph
         )
+
+    def recent_activity(
+        self, connection: Connection, target_name: str, target: Target, deployment: str, tail: int = 50
+    ) -> list[Activity]:
+        """Each pod of the deployment: phase, conditions, container states and its last events."""
+        from .adapter import KubernetesDeployments
+
+        assert isinstance(connection, KubernetesDeployments)
+        return connection.activity(target_name, target, deployment, tail)
 
     def plan_deployment(self, ctx: PlanContext, node: DeploymentNode) -> Action:
         return planning.plan_deployment(ctx, node)

@@ -320,13 +320,14 @@ async function viewDeployment(main, name) {
     ["drift", n.drift], ["plan", n.action ? `${n.action}: ${n.reasons.join("; ")}` : "-"],
     ["fingerprint", `${n.fingerprint} (live ${dash(n.liveFingerprint)})`], ["source", n.source],
   ];
-  const logs = d.logs.containers.map((c) => h("div", {}, h("h4", { text: c.name + (c.gone ? " (gone)" : "") }), h("pre", { class: "logs", text: c.lines.join("\n") || "(no lines)" })));
+  const activity = d.activity.replicas.map((r) => h("div", {}, h("h4", { text: r.source }), h("pre", { class: "activity", text: r.lines.join("\n") || "(no lines)" })));
   main.replaceChildren(
     h("h2", { text: "Deployment " + n.name }),
     table(["field", "value"], fields.map(([k, v]) => [k, v])),
     n.action && n.action !== "no-op" ? h("p", {}, "To make it match git: ", h("code", { class: "cmd", text: n.command })) : null,
     h("p", {}, link("#/monitoring/" + encodeURIComponent(n.name), "Monitoring →")),
-    h("h3", { text: "Recent logs" }), d.logs.note ? h("p", { class: "muted", text: d.logs.note }) : null, ...logs,
+    h("h3", { text: "Recent activity (container logs; pod conditions and events)" }),
+    d.activity.note ? h("p", { class: "muted", text: d.activity.note }) : null, ...activity,
     h("h3", { text: "Applies" }), historyTable(d.history),
   );
 }
