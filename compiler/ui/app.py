@@ -31,6 +31,7 @@ from .snapshot import read_snapshot
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "modelctl_ui_token"
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 API = "/api/v1"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -99,6 +100,10 @@ class Guard(BaseHTTPMiddleware):
             response: Response = _json({"error": f"method {request.method} not allowed: the UI is read-only"}, 405)
             response.headers["Allow"] = "GET, HEAD"
             return _secure(response)
+        if self.token is None and request.url.hostname not in LOOPBACK_NAMES:
+            # bound to loopback without a token: a page of another site that made its name point here
+            # (DNS rebinding) sends its own Host; only the loopback names are answered
+            return _secure(_json({"error": f"host {request.url.hostname!r} refused: open http://127.0.0.1/"}, 403))
         from_query = request.query_params.get("token")
         if self.token and not self._authorized(request, from_query):
             return _secure(_json({"error": "unauthorized: open the URL with ?token=… that modelctl ui printed"}, 401))

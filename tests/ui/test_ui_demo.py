@@ -92,7 +92,8 @@ def demo(tmp_path, docker_client, oci_registry, base_image):
     repo = git.Repo.init(root, initial_branch="main")
     commit_all(repo, "the iris demo")
     try:
-        assert apply_local(root).ok
+        first = apply_local(root)
+        assert first.ok, [r.message for r in first.results if r.result != "ok"]
         good_image = (root / "images/iris-scorer.yaml").read_text()
         (root / "score").mkdir()
         (root / "score/broken.py").write_text(BROKEN_SCRIPT)

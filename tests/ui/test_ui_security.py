@@ -29,6 +29,9 @@ def test_bound_to_loopback_by_default_without_a_token(iris_copy):
     with ui_server(iris_copy) as ui:
         assert urlsplit(ui.url).hostname == "127.0.0.1" and "token" not in ui.url
         assert ui.get("/api/v1/graph").status_code == 200
+        assert ui.get("/api/v1/graph", headers={"Host": f"localhost:{ui.port}"}).status_code == 200
+        rebound = ui.get("/api/v1/graph", headers={"Host": f"evil.example:{ui.port}"})  # DNS rebinding
+        assert rebound.status_code == 403 and "refused" in rebound.json()["error"]
         other = _other_address()
         if other is None:
             pytest.skip("this machine has no non-loopback address to try")
