@@ -50,6 +50,7 @@ NODE = {
         "auth": {"type": ["object", "null"], "properties": {"mode": _STR, "secretRef": _NSTR}},
         "traffic": _OBJ,
         "liveTraffic": {"type": ["object", "null"]},
+        "lastRollout": {**_NSTR, "description": "when apply last rolled the deployment out (ISO 8601)"},
         "command": _STR,
     },
 }

@@ -147,6 +147,12 @@ def _assemble(
     actions = {a.resource: a for a in plan.actions} if plan else {}
     drift_of = {i.resource: i for i in drift.items} if drift else {}
     records = {(r.target, r.name): r for r in live.records}
+    # when each deployment last rolled out: its registry record's time (apply writes it on success)
+    rolled = (
+        {(d.target, d.name): d.updated_at.isoformat() for d in session.registry.list_deployments()}
+        if session.registry
+        else {}
+    )
 
     def state(resource: str, target: str | None = None) -> dict[str, Any]:
         if target in unreachable:
@@ -184,6 +190,7 @@ def _assemble(
             entry |= state(node.id)
         elif isinstance(node, DeploymentNode):
             entry |= _deployment(node, facts, records, unreachable, types) | state(node.id, node.target_name)
+            entry["lastRollout"] = rolled.get((node.target_name, node.name))
             entry["command"] = apply_command(Path(graph.root), node.id, node.target_name)
         elif isinstance(node, EndpointNode):
             entry |= _endpoint(node, facts, unreachable, types) | state(node.id, node.target_name)

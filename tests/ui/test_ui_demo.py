@@ -140,6 +140,9 @@ def test_dashboard_over_the_applied_demo(demo, tmp_path):
         assert (
             driver.execute_script("return window.modelctlUI.cy.$id('Deployment/iris-local').data('drift')") == "in sync"
         )
+        [local] = [n for n in ui.get("/api/v1/deployments").json()["items"] if n["name"] == "iris-local"]
+        assert local["lastRollout"] and local["imageVersion"] == 1
+        assert local["auth"] == {"mode": "key", "secretRef": "iris-keys"}
 
         # the registry: versions, lineage, protection, the tag's markup as text
         open_view(driver, ui.url, "registry")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from testkit import wait_until
 from ui_support import SCRIPT_TAG, chromium, open_view, screenshot, severe_console_errors, ui_server
@@ -102,6 +103,22 @@ def test_every_view_renders_in_chromium_and_markup_stays_text(iris_copy):
         assert SCRIPT_TAG in driver.find_element(By.ID, "graph-nodes").text
         assert driver.execute_script("return window.__pwned") is None
         assert len(driver.find_elements(By.TAG_NAME, "script")) == 3
+        # click through: a click on the node's box opens the deployment's details
+        graph = driver.find_element(By.ID, "graph")
+        x, y = driver.execute_script(
+            "const p = window.modelctlUI.cy.$id('Deployment/iris-local').renderedPosition(); return [p.x, p.y]"
+        )
+        size = graph.size
+        ActionChains(driver).move_to_element_with_offset(
+            graph, int(x - size["width"] / 2), int(y - size["height"] / 2)
+        ).click().perform()
+        wait_until(
+            lambda: driver.current_url.endswith("#/deployment/iris-local"), timeout=30, message="the click opened it"
+        )
+        main = driver.find_element(By.ID, "view")
+        wait_until(
+            lambda: main.get_attribute("data-state") == "ready" and "Deployment iris-local" in main.text, timeout=30
+        )
         open_view(driver, ui.url, "deployment", "iris-blue")
         assert "target unreachable" in driver.find_element(By.ID, "view").text
         assert severe_console_errors(driver) == []  # no script error, no CSP violation

@@ -298,11 +298,11 @@ async function viewDeployments(main) {
   main.replaceChildren(
     h("h2", { text: "Deployments" }),
     table(
-      ["name", "target", "image", "URL", "replicas", "health", "drift", "auth", "fingerprint"],
+      ["name", "target", "image", "URL", "replicas", "health", "drift", "last rollout", "auth", "fingerprint"],
       d.items.map((n) => [
         link("#/deployment/" + encodeURIComponent(n.name), n.name), `${n.target} (${n.targetType})`, `${n.image}:${dash(n.imageVersion)}`,
         dash(n.url), `${dash(n.ready)}/${dash(n.desired)}${n.autoscale ? " (autoscaled)" : ""}`, badge(n.health, n.health),
-        badge(n.drift, n.drift), n.auth ? n.auth.mode : "-", h("code", { text: dash(n.fingerprint) }),
+        badge(n.drift, n.drift), dash(n.lastRollout), n.auth ? n.auth.mode : "-", h("code", { text: dash(n.fingerprint) }),
       ]),
       (i) => (d.items[i].drift === "by-hand" ? "stands-out" : null),
     ),
@@ -317,7 +317,7 @@ async function viewDeployment(main, name) {
     ["replicas", `${dash(n.ready)} ready of ${dash(n.desired)}${n.autoscale ? " (autoscaled)" : ""}`], ["health", n.health],
     ["conditions", n.conditions.join(", ") || "-"], ["containers", n.containers.join(", ") || "-"],
     ["auth", n.auth ? `${n.auth.mode}${n.auth.secretRef ? " (secret " + n.auth.secretRef + ")" : ""}` : "-"],
-    ["drift", n.drift], ["plan", n.action ? `${n.action}: ${n.reasons.join("; ")}` : "-"],
+    ["drift", n.drift], ["last rollout", dash(n.lastRollout)], ["plan", n.action ? `${n.action}: ${n.reasons.join("; ")}` : "-"],
     ["fingerprint", `${n.fingerprint} (live ${dash(n.liveFingerprint)})`], ["source", n.source],
   ];
   const activity = d.activity.replicas.map((r) => h("div", {}, h("h4", { text: r.source }), h("pre", { class: "activity", text: r.lines.join("\n") || "(no lines)" })));
