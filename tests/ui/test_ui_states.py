@@ -179,3 +179,39 @@ def test_a_registry_that_does_not_answer_is_shown(iris_copy):
             answer = ui.get(path)
             assert answer.status_code == 200 and answer.json()["present"] is False, path
             assert "cannot open the registry database" in answer.json()["error"], path
+
+
+def test_a_big_workspace_is_drawn_grouped(tmp_path):
+    import shutil
+
+    from ui_support import EXAMPLE
+
+    root = tmp_path / "big"
+    (root / "artifacts").mkdir(parents=True)
+    shutil.copy(EXAMPLE / "artifacts/iris.joblib", root / "artifacts/model.joblib")
+    (root / "modelctl.yaml").write_text(
+        "apiVersion: modelctl.io/v1\nkind: Workspace\nmetadata: {name: uibig}\n"
+        "spec:\n  imageRegistry: 127.0.0.1:5000/uibig\n  targets:\n    local: {type: docker}\n"
+    )
+    docs = [
+        "apiVersion: modelctl.io/v1\nkind: Model\nmetadata: {name: iris}\n"
+        "spec: {framework: sklearn, path: artifacts/model.joblib}\n",
+        "apiVersion: modelctl.io/v1\nkind: Image\nmetadata: {name: scorer}\n"
+        "spec: {models: [iris], environment: curated/sklearn}\n",
+    ] + [
+        f"apiVersion: modelctl.io/v1\nkind: Deployment\nmetadata: {{name: d{i:03d}}}\n"
+        "spec: {image: scorer, target: local, resources: {cpu: 100m, memory: 256Mi}}\n"
+        for i in range(400)
+    ]
+    (root / "all.yaml").write_text("---\n".join(docs))
+    with ui_server(root) as ui, chromium() as driver:
+        assert len([n for n in ui.get("/api/v1/graph").json()["nodes"] if n["kind"] == "Deployment"]) == 400
+        open_view(driver, ui.url, "graph")
+        drawn = driver.execute_script("return window.modelctlUI.cy.nodes().map(n => [n.id(), n.data('label')])")
+        singles = [i for i, _ in drawn if i.startswith("Deployment/")]
+        groups = [label for i, label in drawn if i.startswith("group:")]
+        assert len(singles) == 60 and len(groups) == 1, (len(singles), groups)
+        assert groups[0].startswith("340 Deployments of scorer on local")
+        rows = driver.find_elements(By.CSS_SELECTOR, "#graph-nodes tbody tr")
+        assert len(rows) == 200  # a page of the 402 nodes not in sync; "show more" for the rest
+        screenshot(driver, "big-graph")
