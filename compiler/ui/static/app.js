@@ -436,12 +436,16 @@ async function viewPlans(main, params) {
     h("h2", { text: "Pull-request plan between two revisions" }), form,
   ];
   if (params.get("base")) {
-    try {
-      const pr = await api("/plan/pr?" + new URLSearchParams({ base: params.get("base"), head: params.get("head") || "HEAD" }));
-      children.push(h("pre", { id: "pr-markdown", text: pr.markdown }));
-    } catch (err) {
-      children.push(h("p", { class: "banner bad", text: String(err.message) }));
+    // two git revisions do not change while the page is open: compared once, not at every refresh
+    const query = new URLSearchParams({ base: params.get("base"), head: params.get("head") || "HEAD" }).toString();
+    if (!state.pr || state.pr.query !== query) {
+      try {
+        state.pr = { query, markdown: (await api("/plan/pr?" + query)).markdown };
+      } catch (err) {
+        state.pr = { query, error: String(err.message) };
+      }
     }
+    children.push(state.pr.error ? h("p", { class: "banner bad", text: state.pr.error }) : h("pre", { id: "pr-markdown", text: state.pr.markdown }));
   }
   main.replaceChildren(...children);
 }
