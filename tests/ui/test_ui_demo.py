@@ -89,6 +89,11 @@ def demo(tmp_path, docker_client, oci_registry, base_image):
         "    local:\n      type: docker\n", f"    local:\n      type: docker\n      portRange: [{lo}, {lo + 19}]\n"
     )
     (root / "modelctl.yaml").write_text(text)
+    # a patient readiness budget for the good image (a busy 2-core machine loads sklearn slowly); the
+    # broken one gets a short one, so its failed apply ends soon
+    local = root / "deployments/iris-local.yaml"
+    patient = local.read_text() + "  probes: {readiness: {periodSeconds: 2, failureThreshold: 60}}\n"
+    local.write_text(patient)
     repo = git.Repo.init(root, initial_branch="main")
     commit_all(repo, "the iris demo")
     try:
@@ -98,12 +103,16 @@ def demo(tmp_path, docker_client, oci_registry, base_image):
         (root / "score").mkdir()
         (root / "score/broken.py").write_text(BROKEN_SCRIPT)
         (root / "images/iris-scorer.yaml").write_text(BROKEN_IMAGE + "---\n" + good_image.split("---\n", 1)[1])
+        local.write_text(
+            patient.replace("periodSeconds: 2, failureThreshold: 60", "periodSeconds: 1, failureThreshold: 3")
+        )
         commit_all(repo, "a broken scoring script")
         failed = apply_local(root)
         assert not failed.ok and any(
             r.resource == "Deployment/iris-local" for r in failed.results if r.result == "failed"
         )
         (root / "images/iris-scorer.yaml").write_text(good_image)
+        local.write_text(patient)
         (root / "score/broken.py").unlink()
         commit_all(repo, "revert the broken scoring script")
         yield root, name, docker_client
