@@ -6,13 +6,17 @@ import json
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from .plan import console, err_console, user_errors
+from .target_facts import TargetFactsCache
+
+if TYPE_CHECKING:
+    from .endpoints import EndpointRow
 
 app = typer.Typer(help="Deployments: image, models, target, URL and health.", no_args_is_help=True)
 
@@ -20,6 +24,23 @@ app = typer.Typer(help="Deployments: image, models, target, URL and health.", no
 class ListFormat(str, Enum):
     table = "table"
     json = "json"
+
+
+@dataclass(frozen=True)
+class EndpointRef:
+    """An endpoint routing to a deployment: git's weight, and the one routed now (None: not routed)."""
+
+    name: str
+    weight: int
+    routed_weight: int | None
+    url: str | None
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "weight": self.weight, "routedWeight": self.routed_weight, "url": self.url}
+
+    def text(self) -> str:
+        now = f" (routed now {self.routed_weight}%)" if self.routed_weight not in (None, self.weight) else ""
+        return f"{self.name} {self.weight}%{now}"
 
 
 @dataclass
@@ -37,6 +58,7 @@ class Row:
     containers: list[str] = field(default_factory=list)  # every replica behind the router, in order
     extra: dict = field(default_factory=dict)
     conditions: list[str] = field(default_factory=list)  # the target's own, e.g. a Deployment's Available
+    endpoints: list[EndpointRef] = field(default_factory=list)  # the endpoints routing to it
 
     def to_json(self) -> dict:
         return {
@@ -52,6 +74,7 @@ class Row:
             "container": self.container,
             "containers": self.containers,
             "fingerprint": self.fingerprint,
+            "endpoints": [e.to_json() for e in self.endpoints],
         }
 
 
@@ -64,12 +87,13 @@ def _split(ref: str | None) -> tuple[str | None, int | None]:
     return name, int(version) if version else None
 
 
-def _rows(directory: Path) -> list[Row]:
+def _rows(directory: Path, facts: TargetFactsCache | None = None) -> list[Row]:
     from ..pipeline import load_workspace
     from ..registry import NotFound, open_registry_if_present
 
     ws = load_workspace(directory)
     root = Path(directory).resolve()
+    facts = facts or TargetFactsCache(ws, root)
     registry = open_registry_if_present(ws.spec.registry, ws.spec.artifacts, root)
     if registry is None:
         return []
@@ -95,13 +119,12 @@ def _rows(directory: Path) -> list[Row]:
                     fingerprint=d.fingerprint,
                 )
             )
-    _health(rows, ws, root)
+    _health(rows, facts)
     return rows
 
 
-def _health(rows: list[Row], ws: Any, root: Path) -> None:
+def _health(rows: list[Row], facts: TargetFactsCache) -> None:
     """Each row's health from its target's facts: one read per target type with deployments listed."""
-    from ..plan.target import ConnectOptions, FactsRequest
     from ..targets import TARGET_TYPES
     from ..targets.docker.engine import EngineUnreachable
 
@@ -109,25 +132,29 @@ def _health(rows: list[Row], ws: Any, root: Path) -> None:
         target_type = TARGET_TYPES[type_name]
         if not target_type.applies:
             continue
-        targets = tuple((n, t) for n, t in sorted(ws.spec.targets.items()) if t.type == type_name)
         mine = [r for r in rows if r.target_type == type_name]
-        try:
-            connection = target_type.connect(ConnectOptions(ws.metadata.name, root, dict(ws.spec.base_images)))
-            try:
-                facts = connection.read_facts(FactsRequest(ws.metadata.name, root, targets))
-            finally:
-                connection.close()
-        except Exception as exc:  # noqa: BLE001 - a listing shows what it can, never a traceback
-            why = "engine unreachable" if isinstance(exc, EngineUnreachable) else type(exc).__name__
+        read = facts.of_type(type_name)
+        if isinstance(read, Exception):
+            why = "engine unreachable" if isinstance(read, EngineUnreachable) else type(read).__name__
             for r in mine:
                 r.health = f"unknown ({why})"
             continue
         for r in mine:
-            status = target_type.status(facts.get(r.target), r.name)
+            status = target_type.status(read.get(r.target), r.name)
             r.health = status.health
             r.conditions = list(status.conditions)
             if status.containers:
                 r.container, r.containers = status.containers[0], list(status.containers)
+
+
+def _with_endpoints(rows: list[Row], endpoints: list[EndpointRow]) -> None:
+    """Each deployment's endpoints: those on its target whose split names it, with git's weight and
+    the weight the target routes now (None: the endpoint is not routed)."""
+    for r in rows:
+        for e in endpoints:
+            if e.target == r.target and r.name in e.traffic:
+                live = e.live_traffic.get(r.name, 0) if e.live_traffic is not None else None
+                r.endpoints.append(EndpointRef(e.name, e.traffic[r.name], live, e.url))
 
 
 def _filter(rows: list[Row], model: str | None, image: str | None, target: str | None) -> list[Row]:
@@ -168,22 +195,29 @@ def list_deployments(
     target: Optional[str] = typer.Option(None, "--target", help="Only this target (name or type)."),
     fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="table or json."),
 ) -> None:
-    """Each deployment's image, models, target, URL and health.
+    """Each deployment's image, models, target, URL, health and the endpoints routing to it (with their
+    weight); the endpoints' own table follows.
 
     Example: modelctl deployments list examples/iris --model iris-classifier@2
     """
+    from .endpoints import _rows as endpoint_rows
+    from .endpoints import endpoints_table
+
     with user_errors():
-        every = _rows(directory)
+        facts = _facts_cache(directory)  # one read per target type: health and endpoints
+        every = _rows(directory, facts)
         rows = _filter(every, model, image, target)
         if not rows and (model or image or target):
             _check_filters(directory, model, image, target, every)
+        endpoints = endpoint_rows(directory, facts) if rows else []
+        _with_endpoints(rows, endpoints)
     if fmt is ListFormat.json:
         console.print_json(json.dumps([r.to_json() for r in rows]))
         return
     if not rows:
         console.print("no deployments")
         return
-    table = Table("NAME", "TARGET", "IMAGE", "MODELS", "URL", "HEALTH", box=None)
+    table = Table("NAME", "TARGET", "IMAGE", "MODELS", "URL", "ENDPOINTS", "HEALTH", box=None)
     for r in rows:
         colour = "green" if r.health == "healthy" else "yellow" if r.health in ("starting", "running") else "red"
         table.add_row(
@@ -192,9 +226,20 @@ def list_deployments(
             escape(f"{r.image}:{r.image_version}"),
             escape(", ".join(r.models)),
             escape(r.url or "-"),
+            escape(", ".join(e.text() for e in r.endpoints) or "-"),
             f"[{colour}]{escape(r.health)}[/{colour}]",
         )
     console.print(table)
+    shown = {e.name for r in rows for e in r.endpoints}
+    if shown:
+        console.print()
+        console.print(endpoints_table([e for e in endpoints if e.name in shown], title="Endpoints"))
+
+
+def _facts_cache(directory: Path) -> TargetFactsCache:
+    from ..pipeline import load_workspace
+
+    return TargetFactsCache(load_workspace(directory), Path(directory).resolve())
 
 
 def _one(directory: Path, name: str) -> Row:

@@ -18,6 +18,7 @@ from rich.table import Table
 from .consoles import console
 from .deploy import ListFormat
 from .plan import user_errors
+from .target_facts import TargetFactsCache
 
 app = typer.Typer(help="Endpoints: target, URL, traffic split and health.", no_args_is_help=True)
 
@@ -48,7 +49,7 @@ def _split(traffic: dict[str, int]) -> str:
     return ", ".join(f"{d} {p}%" for d, p in sorted(traffic.items(), key=lambda kv: (-kv[1], kv[0]))) or "-"
 
 
-def _rows(directory: Path) -> list[EndpointRow]:
+def _rows(directory: Path, facts: TargetFactsCache | None = None) -> list[EndpointRow]:
     from ..load import load_repo
     from ..pipeline import load_workspace
     from ..spec.documents import Endpoint
@@ -62,13 +63,12 @@ def _rows(directory: Path) -> list[EndpointRow]:
             target = ws.spec.targets.get(spec.target)
             rows.append(EndpointRow(doc.name, spec.target, target.type if target else "?", dict(spec.traffic)))
     rows.sort(key=lambda r: r.name)
-    _live(rows, ws, loaded.root)
+    _live(rows, facts or TargetFactsCache(ws, loaded.root))
     return rows
 
 
-def _live(rows: list[EndpointRow], ws: Any, root: Path) -> None:
+def _live(rows: list[EndpointRow], facts: TargetFactsCache) -> None:
     """URL, live split and health of each row from its target's facts."""
-    from ..plan.target import ConnectOptions, FactsRequest
     from ..targets import TARGET_TYPES
 
     for type_name in sorted({r.target_type for r in rows if r.target_type in TARGET_TYPES}):
@@ -78,19 +78,13 @@ def _live(rows: list[EndpointRow], ws: Any, root: Path) -> None:
             for r in mine:
                 r.health = target_type.endpoint_status(None, r.name).health
             continue
-        targets = tuple((n, t) for n, t in sorted(ws.spec.targets.items()) if t.type == type_name)
-        try:
-            connection = target_type.connect(ConnectOptions(ws.metadata.name, root, dict(ws.spec.base_images)))
-            try:
-                facts = connection.read_facts(FactsRequest(ws.metadata.name, root, targets))
-            finally:
-                connection.close()
-        except Exception as exc:  # noqa: BLE001 - a listing shows what it can, never a traceback
+        read = facts.of_type(type_name)
+        if isinstance(read, Exception):
             for r in mine:
-                r.health = f"unknown ({type(exc).__name__}: {str(exc)[:80]})"
+                r.health = f"unknown ({type(read).__name__}: {str(read)[:80]})"
             continue
         for r in mine:
-            status = target_type.endpoint_status(facts.get(r.target), r.name)
+            status = target_type.endpoint_status(read.get(r.target), r.name)
             r.health, r.url = status.health, status.url
             r.live_traffic = dict(status.traffic) if status.url else None
 
@@ -123,7 +117,11 @@ def list_endpoints(
     if not rows:
         console.print("no endpoints")
         return
-    table = Table("NAME", "TARGET", "URL", "SPLIT", "HEALTH", box=None)
+    console.print(endpoints_table(rows))
+
+
+def endpoints_table(rows: list[EndpointRow], title: str | None = None) -> Table:
+    table = Table("NAME", "TARGET", "URL", "SPLIT", "HEALTH", box=None, title=title, title_justify="left")
     for r in rows:
         split = _split(r.traffic)
         if r.live_traffic is not None and r.live_traffic != r.traffic:
@@ -136,7 +134,7 @@ def list_endpoints(
             escape(split),
             f"[{colour}]{escape(r.health)}[/{colour}]",
         )
-    console.print(table)
+    return table
 
 
 @app.command()

@@ -140,10 +140,12 @@ def _register_groups() -> None:
         "plan",
         "deploy",
         "endpoints",
+        "destroy",
         "monitor",
         "history",
         "locks",
         "gitops",
+        "devices",
         "ui",
     ):
         try:

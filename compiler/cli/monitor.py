@@ -104,7 +104,15 @@ def monitor(
 
     modelctl monitor --url http://127.0.0.1:8080 --collected ./collected --baseline train.csv
     """
-    from ..monitor.collected import columns, feature_rows, load_baseline, parse_since, read_records
+    from ..monitor.collected import (
+        aliases,
+        columns,
+        feature_rows,
+        load_baseline,
+        match_baseline,
+        parse_since,
+        read_records,
+    )
     from ..monitor.drift import PSI_SIGNIFICANT, feature_stats
     from ..monitor.metrics import MonitorError, scrape, traffic
 
@@ -136,14 +144,20 @@ def monitor(
         if collected:
             records = read_records(collected, window, model)
             current = columns(feature_rows(records))
-            base = load_baseline(baseline, model) if baseline else None
+            base: dict[str, list[float]] | None = None
+            warnings: list[str] = []
+            if baseline:
+                base, warnings = match_baseline(current, aliases(records), load_baseline(baseline, model))
             stats = feature_stats(current, base)
             report["collected"] = {
                 "records": len(records),
                 "since": since,
                 "models": sorted({f"{r.get('model')}:{r.get('version')}" for r in records}),
                 "features": [dict(s.__dict__, drift=s.drift) for s in stats],
+                "baselineWarnings": warnings,
             }
+            for text in warnings:  # on stderr: --json output stays one document
+                err_console.print(f"[yellow]warning:[/yellow] {escape(text)}", soft_wrap=True)
     except (MonitorError, OSError) as exc:
         err_console.print(f"error: {escape(str(exc))}")
         raise typer.Exit(1) from None

@@ -65,11 +65,19 @@ def plan_command(
         "(from git objects only; no live state, no credentials).",
     ),
     head: str = typer.Option("HEAD", "--head", help="With --base: the revision to compare (default HEAD)."),
+    destroy: bool = typer.Option(
+        False, "--destroy", help="Show what 'modelctl destroy' would remove (with --targets)."
+    ),
 ) -> None:
     """Show what apply would change: the repo against live state (registry, Docker engine, image registry).
 
     Example: modelctl plan examples/iris --targets local --out plan.json
     """
+    if destroy:
+        from .destroy import destroy_command
+
+        destroy_command(directory, targets, auto_approve=False, dry_run=True)
+        return
     if base is not None:
         from .gitops import pull_request_plan
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -65,11 +66,14 @@ def read_records(
 
 
 def feature_rows(records: list[dict]):
-    """Yield {feature: number} per scored row. Tensors [n, k] give `name[i]`; object rows give their keys."""
+    """Yield {feature: number} per scored row. Object rows give their keys; tensors [n, k] give the
+    names of their columns when the record carries them (`featureNames`, from the model's signature),
+    else `name[i]`."""
     for r in records:
         inputs = r.get("inputs")
         if not isinstance(inputs, dict):
             continue
+        names = _feature_names(r)
         rows_by_input = {name: value for name, value in inputs.items() if isinstance(value, list)}
         n = max((len(v) for v in rows_by_input.values()), default=0)
         for i in range(n):
@@ -81,10 +85,30 @@ def feature_rows(records: list[dict]):
                 if isinstance(item, dict):
                     row.update({k: v for k, v in item.items() if _numeric(v)})
                 elif isinstance(item, list):
-                    row.update({f"{name}[{j}]": v for j, v in enumerate(item) if _numeric(v)})
+                    cols = names.get(name, ())
+                    row.update(
+                        {(cols[j] if j < len(cols) else f"{name}[{j}]"): v for j, v in enumerate(item) if _numeric(v)}
+                    )
                 elif _numeric(item):
                     row[name] = item
             yield row
+
+
+def _feature_names(record: dict) -> dict[str, list[str]]:
+    raw = record.get("featureNames")
+    if not isinstance(raw, dict):
+        return {}
+    return {k: v for k, v in raw.items() if isinstance(v, list) and all(isinstance(x, str) for x in v)}
+
+
+def aliases(records: list[dict]) -> dict[str, str]:
+    """`input[i]` → the feature name it was collected under, for every named column of the records."""
+    out: dict[str, str] = {}
+    for r in records:
+        for name, cols in _feature_names(r).items():
+            for j, col in enumerate(cols):
+                out.setdefault(f"{name}[{j}]", col)
+    return out
 
 
 def _numeric(v) -> bool:
@@ -99,12 +123,19 @@ def columns(rows) -> dict[str, list[float]]:
     return cols
 
 
-def load_baseline(path: Path, model: str | None = None) -> dict[str, list[float]]:
+@dataclass(frozen=True)
+class Baseline:
+    columns: dict[str, list[float]]  # as the file names them
+    aliases: dict[str, str] = field(default_factory=dict)  # `input[i]` → feature name (record baselines)
+
+
+def load_baseline(path: Path, model: str | None = None) -> Baseline:
     """A CSV with a header row, a JSON Lines file of collected records, or a collected-data folder."""
     if not path.exists():
         raise MonitorError(f"baseline not found: {path}")
     if path.is_dir():
-        return columns(feature_rows(read_records(path, model=model)))
+        records = read_records(path, model=model)
+        return Baseline(columns(feature_rows(records)), aliases(records))
     if path.suffix == ".csv":
         cols: dict[str, list[float]] = {}
         with path.open(newline="") as f:
@@ -114,9 +145,74 @@ def load_baseline(path: Path, model: str | None = None) -> dict[str, list[float]
                         cols.setdefault(k, []).append(float(v))
                     except (TypeError, ValueError):
                         pass
-        return cols
+        return Baseline(cols)
     try:
         records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     except json.JSONDecodeError as exc:
         raise MonitorError(f"{path}: not JSON Lines ({exc})") from None
-    return columns(feature_rows(records))
+    return Baseline(columns(feature_rows(records)), aliases(records))
+
+
+def match_baseline(
+    current: dict[str, list[float]], current_aliases: dict[str, str], baseline: Baseline
+) -> tuple[dict[str, list[float]], list[str]]:
+    """The baseline's columns keyed by the collected features they describe, and a warning for each
+    column that describes none. A column matches by feature name or by `input[i]`, either way round
+    (records collected before the model's signature named its features are `data[i]`)."""
+    named_as = {alias: name for alias, name in current_aliases.items() if name in current}
+    base_aliases: dict[str, list[str]] = {}
+    for alias, name in baseline.aliases.items():
+        base_aliases.setdefault(name, []).append(alias)
+    matched: dict[str, list[float]] = {}
+    source: dict[str, str] = {}
+    warnings: list[str] = []
+    unmatched: list[str] = []
+    for column, values in baseline.columns.items():
+        feature = _feature_of(column, current, named_as, base_aliases)
+        if feature is None:
+            unmatched.append(column)
+        elif feature in matched:
+            warnings.append(
+                f"baseline columns {source[feature]!r} and {column!r} both describe feature {feature!r}; "
+                f"using {source[feature]!r}"
+            )
+        else:
+            matched[feature], source[feature] = values, column
+    known = sorted(set(current) | set(named_as))
+    for column in unmatched:
+        warnings.append(f"baseline column {column!r} matches no collected feature; {_hint(column, known, current)}")
+    return matched, warnings
+
+
+def _feature_of(
+    column: str, current: dict[str, list[float]], named_as: dict[str, str], base_aliases: dict[str, list[str]]
+) -> str | None:
+    if column in current:
+        return column
+    if column in named_as:
+        return named_as[column]
+    for alias in base_aliases.get(column, ()):  # the baseline named it; the collected records did not
+        if alias in current:
+            return alias
+        if alias in named_as:
+            return named_as[alias]
+    return None
+
+
+def _hint(column: str, known: list[str], current: dict[str, list[float]]) -> str:
+    from ..diagnostics import did_you_mean
+
+    suggestion = did_you_mean(column, known)
+    if suggestion:
+        return suggestion
+    if not known:
+        return "no features were collected"
+    shown = ", ".join(sorted(current)[:8]) + (", …" if len(current) > 8 else "")
+    unnamed = all(re.fullmatch(r".+\[\d+\]", f) for f in current)
+    more = (
+        " (the model's signature names no columns: declare spec.signature.inputs[].features on the Model, "
+        "or name the baseline's columns like the collected ones)"
+        if unnamed
+        else ""
+    )
+    return f"the collected features are {shown}{more}"

@@ -7,7 +7,7 @@ See docs/plan-apply.md.
 """
 
 from ..errors import ApplyError, PlanError, StalePlan
-from .diff import make_plan
+from .diff import make_destroy_plan, make_plan
 from .model import Action, FieldDiff, NotApplied, Plan, Scope
 from .state import LiveState
 
@@ -21,5 +21,6 @@ __all__ = [
     "PlanError",
     "Scope",
     "StalePlan",
+    "make_destroy_plan",
     "make_plan",
 ]

@@ -190,7 +190,11 @@ class _Runner:
         if node.artifact is None:
             raise ApplyError(f"{node.id}: a remote artifact is not registered by apply")
         progress("registering")
-        sig = node.spec.signature.model_dump(mode="json", by_alias=True) if node.spec.signature else None
+        sig = (
+            node.spec.signature.model_dump(mode="json", by_alias=True, exclude_none=True)
+            if node.spec.signature
+            else None
+        )
         model, created = self.services.registry.register_model(
             node.name,
             self.root / node.artifact.path,

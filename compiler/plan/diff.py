@@ -276,12 +276,8 @@ def _prebuilt(node: ImageNode, ref: str, live: LiveState) -> Action:
 # --- prune ---------------------------------------------------------------------------------------
 
 
-def _prune(ctx: PlanContext, types: TargetTypes, selection: Selection, scope: Scope) -> list[Action]:
-    """Deletes of what managed targets run (or the registry recorded) and git no longer wants there."""
-    graph = ctx.graph
-    desired = {("Deployment", n.target_name, n.name) for n in graph.of_kind("Deployment")} | {
-        ("Endpoint", n.target_name, n.name) for n in graph.of_kind("Endpoint")
-    }
+def _found(ctx: PlanContext, types: TargetTypes, selection: Selection) -> dict[tuple[str, str, str], Running]:
+    """(kind, target, name) → what the managed targets in scope run (or the registry recorded there)."""
     found: dict[tuple[str, str, str], Running] = {}
     for target_name, target in selection.managed_targets:
         for item in types[target.type].running(ctx, target_name):
@@ -292,6 +288,16 @@ def _prune(ctx: PlanContext, types: TargetTypes, selection: Selection, scope: Sc
                 ("Deployment", r.target, r.name),
                 Running("Deployment", Removal(r.name), FieldDiff("containers", [], None)),
             )
+    return found
+
+
+def _prune(ctx: PlanContext, types: TargetTypes, selection: Selection, scope: Scope) -> list[Action]:
+    """Deletes of what managed targets run (or the registry recorded) and git no longer wants there."""
+    graph = ctx.graph
+    desired = {("Deployment", n.target_name, n.name) for n in graph.of_kind("Deployment")} | {
+        ("Endpoint", n.target_name, n.name) for n in graph.of_kind("Endpoint")
+    }
+    found = _found(ctx, types, selection)
     names_in_git = {n.name for n in graph.of_kind("Deployment")}
     deployments: list[Action] = []
     endpoints: list[Action] = []
@@ -313,6 +319,67 @@ def _prune(ctx: PlanContext, types: TargetTypes, selection: Selection, scope: Sc
             Action(rid, "delete", (reason,), (item.gone,), target=target_name, change=item.removal)
         )
     return endpoints + deployments
+
+
+# --- destroy -------------------------------------------------------------------------------------
+
+
+def make_destroy_plan(
+    graph: Graph,
+    live: LiveState,
+    *,
+    types: TargetTypes,
+    selection: Selection,
+    scope: Scope = Scope(),
+    git_commit: str | None = None,
+    git_branch: str | None = None,
+    git_dirty: bool | None = None,
+    created_at: str | None = None,
+) -> Plan:
+    """`modelctl destroy`: a delete of every deployment and endpoint the managed targets in scope run
+    for this workspace (or the registry recorded there), whatever git says. Refuses, naming every one,
+    when any was deployed with lifecycle.preventDestroy. Pure, like make_plan."""
+    ctx = PlanContext(graph, live, {}, selection.explicit)
+    found = _found(ctx, types, selection)
+    protected = sorted(
+        f"{kind}/{name} on target {target}" for (kind, target, name), item in found.items() if item.protected
+    )
+    if protected:
+        raise PlanError(
+            f"refusing to destroy: {'; '.join(protected)} "
+            f"{'was' if len(protected) == 1 else 'were'} deployed with lifecycle.preventDestroy: true. "
+            "Set preventDestroy: false and apply first, or leave those targets out (--target NAME)."
+        )
+    on_targets: dict[tuple[str, str], int] = {}
+    for kind, _target, name in found:
+        on_targets[(kind, name)] = on_targets.get((kind, name), 0) + 1
+    endpoints: list[Action] = []
+    deployments: list[Action] = []
+    for (kind, target_name, name), item in sorted(found.items()):
+        rid = f"{kind}/{name}@{target_name}" if on_targets[(kind, name)] > 1 else f"{kind}/{name}"
+        (endpoints if kind == "Endpoint" else deployments).append(
+            Action(
+                rid,
+                "delete",
+                (f"destroy: target {target_name}",),
+                (item.gone,),
+                target=target_name,
+                change=item.removal,
+            )
+        )
+    actions = endpoints + deployments  # endpoints first: nothing routes to a deployment as it goes
+    return Plan(
+        workspace=graph.workspace.name,
+        root=graph.root,
+        scope=replace(scope, prune=True),
+        actions=tuple(actions),
+        stages=tuple(Stage(tuple(a.resource for a in part), deletes=True) for part in (endpoints, deployments) if part),
+        live_fingerprint=live.fingerprint(),
+        git_commit=git_commit,
+        created_at=created_at or datetime.now(UTC).isoformat(timespec="seconds"),
+        git_branch=git_branch,
+        git_dirty=git_dirty,
+    )
 
 
 # --- order ---------------------------------------------------------------------------------------

@@ -57,6 +57,11 @@ def render_text(plan: Plan, *, show_no_op: bool = False) -> str:
     return "\n".join(lines)
 
 
+def action_lines(a: Action) -> list[str]:
+    """One action as Rich-markup lines: symbol, resource, target, reasons and field diffs."""
+    return _action_text(a)
+
+
 def _action_text(a: Action) -> list[str]:
     colour = COLOUR[a.action]
     where = f" [dim](target {escape(a.target)})[/dim]" if a.target else ""

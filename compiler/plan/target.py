@@ -10,8 +10,9 @@ as pyinfra does with facts and operations:
   `running` for prune);
 - **render**: `render_deployment` / `render_endpoint` write the target's artifacts into a tree;
 - **checks**: `check(...)` adds the target's own validation rules;
-- **execution**: `Connection.deploy / delete / route_endpoint / delete_endpoint`, with the
-  capabilities declared (`applies`, `routes_endpoints`, `publishes`), never probed.
+- **execution**: `Connection.deploy / delete / route_endpoint / delete_endpoint`, and `teardown`
+  (`modelctl destroy`: what `infrastructure` lists), with the capabilities declared (`applies`,
+  `routes_endpoints`, `publishes`), never probed.
 
 The planner (`plan/`) depends on this module only; it never imports a concrete target.
 """
@@ -119,6 +120,11 @@ class Connection(Protocol):
 
     def delete_endpoint(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None: ...
 
+    def teardown(self, target_name: str, target: Target, *, progress: Progress) -> None:
+        """Remove what the target runs for the workspace besides its deployments and endpoints (what
+        `TargetType.infrastructure` lists, e.g. docker's router): `modelctl destroy`, once they are gone."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -198,6 +204,16 @@ class TargetType:
         """Every deployment and endpoint the target runs for this workspace (the planner prunes those
         git no longer wants)."""
         return []
+
+    def infrastructure(self, workspace: str, target_name: str, facts: TargetFacts | None) -> tuple[str, ...]:
+        """What the target runs for this workspace besides its deployments and endpoints (a router, its
+        volume), one line each: `modelctl destroy` shows it and removes it with `Connection.teardown`."""
+        return ()
+
+    def kept_by_destroy(self, workspace: str, target_name: str, target: Target) -> tuple[str, ...]:
+        """What `modelctl destroy` leaves on the target on purpose (collected data…), each with how to
+        remove it too."""
+        return ()
 
     def collected_data(self, workspace: str, node: DeploymentNode) -> Path | None:
         """The folder on this host where the deployment's collected inputs/outputs land (None: not here)."""

@@ -157,7 +157,7 @@ def _model_entry(model: ModelNode, model_versions, image: ImageNode, override: t
         "framework": model.spec.framework,
         "path": f"models/{model.name}/{version}/{leaf}",
         "digest": override[1] if override else model_digest(model),
-        "signature": sig.model_dump(mode="json", by_alias=True) if sig else None,
+        "signature": sig.model_dump(mode="json", by_alias=True, exclude_none=True) if sig else None,
     }
 
 

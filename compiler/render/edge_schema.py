@@ -128,9 +128,8 @@ def generate() -> dict:
             }
         },
     }
-    agent_layered = {
+    agent_layered = {  # IoT Edge requires $edgeAgent in a layered deployment, even empty
         "type": "object",
-        "minProperties": 1,
         "propertyNames": {"pattern": r"^properties\.desired\.modules\.[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
         "additionalProperties": {"$ref": "#/$defs/module"},
     }
@@ -181,6 +180,14 @@ def generate() -> dict:
                             "$edgeAgent": {"oneOf": [agent_full, agent_layered]},
                             "$edgeHub": {"oneOf": [hub_full, hub_layered]},
                         },
+                        # the desired properties of the other module twins (full or layered form)
+                        "patternProperties": {
+                            _MODULE_NAME: {
+                                "type": "object",
+                                "propertyNames": {"pattern": r"^properties\.desired(\..+)?$"},
+                            }
+                        },
+                        "additionalProperties": False,
                     }
                 },
             },

@@ -64,6 +64,13 @@ class CollectionQueue:
         self.max_held_bytes = 1 << 62  # set from the worker's memory budget (memory.Admission)
         self._held_added = 0
         self._held_released = 0
+        self._columns: dict[str, dict[str, list[str]]] = {}  # model → input → the names of its columns
+
+    def name_columns(self, model: str, names: dict[str, tuple[str, ...]]) -> None:
+        """The names of a model's input columns (set once it loaded): its scored records carry them as
+        `featureNames`, so `modelctl monitor` names features `sepal_length`, not `data[0]`."""
+        if names:
+            self._columns[model] = {k: list(v) for k, v in names.items()}
 
     def start(self, started: float | None = None) -> None:
         """Start the writer; a sink with a sweep() (file) also removes what dead writers left behind,
@@ -160,6 +167,7 @@ class CollectionQueue:
     def _encode_and_write(self, batch: list[tuple]) -> None:
         """Build, redact and encode a batch, grouped by partition (model, version, UTC hour, collection)."""
         fields = self._redact
+        columns = self._columns
         groups: dict[tuple, list[bytes]] = {}
         prefixes: dict[int, str] = {}
         counts: dict[str, int] = {}
@@ -181,6 +189,9 @@ class CollectionQueue:
                 else:
                     record["inputs"] = redact(inputs, fields) if fields else inputs
                     record["outputs"] = outputs
+                    names = columns.get(model)
+                    if names is not None:
+                        record["featureNames"] = names
                 key = (model or "_", version or "_", whole // 3600, collection)
                 lines = groups.get(key)
                 if lines is None:

@@ -43,6 +43,8 @@ class ModelSet:
             try:
                 slot.model = load_model(cfg)
                 slot.state = "ready"
+                if self.queue is not None:
+                    self.queue.name_columns(cfg.name, slot.model.column_names())
             except Exception as exc:  # a failing init() must report, not crash-loop
                 slot.state = "failed"
                 slot.error = f"{type(exc).__name__}: {exc}"[:1000]

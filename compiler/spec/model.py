@@ -30,12 +30,36 @@ class TensorSpec(StrictModel):
     name: str = Field(min_length=1)
     dtype: DType
     shape: list[int] = Field(default_factory=lambda: [-1], description="-1 marks a variable dimension.")
+    features: list[str] | None = Field(
+        None,
+        description="Names of the columns along the last dimension (e.g. the training data's column names): "
+        "collected data and `modelctl monitor` name the features by them instead of `input[i]`.",
+    )
 
     @model_validator(mode="after")
     def _dims(self) -> "TensorSpec":
         if any(d < -1 or d == 0 for d in self.shape):
             raise ValueError("shape dimensions must be positive, or -1 for a variable dimension")
+        if self.features is not None:
+            self._check_features(self.features)
         return self
+
+    def _check_features(self, features: list[str]) -> None:
+        if len(self.shape) < 2:
+            raise ValueError(
+                f"features names the columns of a [rows, columns] input; shape {self.shape} has no columns "
+                "(use a shape such as [-1, " + str(len(features)) + "])"
+            )
+        if self.shape[-1] not in (-1, len(features)):
+            raise ValueError(
+                f"features has {len(features)} names but the last dimension of shape {self.shape} is "
+                f"{self.shape[-1]}: name every column once"
+            )
+        if any(not f for f in features):
+            raise ValueError("features: a feature name cannot be empty")
+        twice = sorted({f for f in features if features.count(f) > 1})
+        if twice:
+            raise ValueError(f"features: {', '.join(repr(f) for f in twice)} named twice; names must be unique")
 
 
 class Signature(StrictModel):

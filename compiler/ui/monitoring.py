@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from ..graph import DeploymentNode
-from ..monitor.collected import columns, feature_rows, load_baseline, parse_since, read_records
+from ..monitor.collected import (
+    aliases,
+    columns,
+    feature_rows,
+    load_baseline,
+    match_baseline,
+    parse_since,
+    read_records,
+)
 from ..monitor.drift import feature_stats
 from ..monitor.metrics import MonitorError, Snapshot, scrape, traffic
 from ..names import default_keys_secret
@@ -136,14 +144,19 @@ class Sampler:
             return {"features": [], "records": 0, "error": "data collection is off (or its volume is not here)"}
         try:
             records = read_records(source.collected, parse_since(since))
-            base = load_baseline(self.baseline) if self.baseline else None
+            current = columns(feature_rows(records))
+            base: dict[str, list[float]] | None = None
+            warnings: list[str] = []
+            if self.baseline:  # its columns matched to the collected features as `modelctl monitor` does
+                base, warnings = match_baseline(current, aliases(records), load_baseline(self.baseline))
         except (MonitorError, OSError) as exc:
             return {"features": [], "records": 0, "error": str(exc)}
-        stats = feature_stats(columns(feature_rows(records)), base)
+        stats = feature_stats(current, base)
         return {
             "records": len(records),
             "since": since,
             "baseline": str(self.baseline) if self.baseline else None,
+            "baselineWarnings": warnings,
             "features": [dict(s.__dict__, drift=s.drift) for s in stats],
             "error": None,
         }

@@ -62,9 +62,10 @@ def test_edge_and_fpga_bundles_are_published_and_reconciled(workspace, oci_regis
         "Deployment/cam": "create",
         "Deployment/rack": "create",
     }
-    assert plan.action("Deployment/cam").reasons == (
-        "publish: edge bundle of cam to target factory (file://published/edge)",
+    assert plan.action("Deployment/cam").reasons[0] == (
+        "publish: edge bundle of cam to target factory (file://published/edge)"
     )
+    assert plan.action("Deployment/cam").reasons[1].endswith(" at priority 1")  # deployment cam-<content hash>
     assert plan.not_applied == ()
     plan, outcome = ws.apply()
     assert outcome.ok, [r.message for r in outcome.results]
@@ -113,9 +114,31 @@ def test_edge_and_fpga_bundles_are_published_and_reconciled(workspace, oci_regis
     plan = ws.plan()
     assert changes(plan) == {"Deployment/cam": "update"}
     assert [(d.path, d.before, d.after) for d in plan.action("Deployment/cam").diffs] == [("spec.edge.priority", 1, 5)]
-    assert plan.action("Deployment/cam").reasons == ("republish: spec.edge.priority changed",)
+    first_id = json.loads((folder / "deployment.json").read_text())["id"]
+    assert plan.action("Deployment/cam").reasons == (
+        "republish: spec.edge.priority changed",
+        f"update deployment {first_id} in place: priority changed (content unchanged)",
+    )
     plan, outcome = ws.apply()
-    assert outcome.ok and json.loads((folder / "deployment.json").read_text())["priority"] == 5
+    published = json.loads((folder / "deployment.json").read_text())
+    assert outcome.ok and (published["id"], published["priority"]) == (first_id, 5)
+
+    # New content is a new deployment id, published above the one it replaces (the spec still says 5).
+    ws.write(
+        "deployments/cam.yaml", EDGE.replace("PRIORITY", "5").replace("  edge:", "  env: {LOG_LEVEL: debug}\n  edge:")
+    )
+    plan = ws.plan()
+    action = plan.action("Deployment/cam")
+    assert (
+        action.reasons[-1].startswith("new deployment cam-")
+        and f"priority 6 above {first_id} (5)" in action.reasons[-1]
+    )
+    plan, outcome = ws.apply()
+    published = json.loads((folder / "deployment.json").read_text())
+    marker = json.loads((folder / "modelctl.json").read_text())
+    assert outcome.ok and published["id"] != first_id and published["priority"] == 6
+    assert (marker["deploymentId"], marker["priority"], marker["replaces"]) == (published["id"], 6, first_id)
+    assert not ws.plan().has_changes  # the raised priority is what git asks for, not drift
     assert [p.name for p in (ws.root / "published/edge").iterdir()] == ["cam"]  # no leftovers of the swap
 
     # Removed from git → unpublished, from the folder and from the registry.

@@ -13,6 +13,7 @@ from compiler.plan import PlanError, Scope
 from compiler.plan.deployments import deployment_spec_json
 from compiler.plan.refs import image_reference
 from compiler.plan.state import RecordFact
+from compiler.render.edge import edge_manifest
 from compiler.targets.publish.facts import PublishedFact
 
 EDGE_TARGET = "    factory: {type: edge, publish: file://published/edge}\n"
@@ -61,9 +62,9 @@ def test_unpublished_is_created_and_published_is_a_no_op(edge_repo, converge):
     graph = edge_repo.graph()
     plan = make_plan(graph, live_with(graph, converge, None))
     assert changes(plan) == {"Deployment/cam": "create"}
-    assert plan.action("Deployment/cam").reasons == (
-        "publish: edge bundle of cam to target factory (file://published/edge)",
-    )
+    reasons = plan.action("Deployment/cam").reasons
+    assert reasons[0] == "publish: edge bundle of cam to target factory (file://published/edge)"
+    assert reasons[1:] == (f"deployment {edge_manifest(graph, graph.get('Deployment/cam'))['id']} at priority 1",)
     assert "Deployment/cam" not in {n.resource for n in plan.not_applied}
     assert changes(make_plan(graph, live_with(graph, converge, published(graph)))) == {}
 
@@ -72,8 +73,8 @@ def test_a_bundle_changed_by_hand_is_republished(edge_repo, converge):
     graph = edge_repo.graph()
     plan = make_plan(graph, live_with(graph, converge, published(graph, intact=False)))
     assert changes(plan) == {"Deployment/cam": "update"}
-    assert plan.action("Deployment/cam").reasons == (
-        "republish: the published files at /repo/published/edge/cam were changed by hand",
+    assert plan.action("Deployment/cam").reasons[0] == (
+        "republish: the published files at /repo/published/edge/cam were changed by hand"
     )
 
 
@@ -84,7 +85,7 @@ def test_a_spec_change_republishes_with_its_field_diff(edge_repo, converge):
     plan = make_plan(edge_repo.graph(), live_with(graph, converge, old))
     action = plan.action("Deployment/cam")
     assert changes(plan) == {"Deployment/cam": "update"}
-    assert action.reasons == ("republish: spec.edge.priority changed",)
+    assert action.reasons[0] == "republish: spec.edge.priority changed"
     assert [(d.path, d.before, d.after) for d in action.diffs] == [("spec.edge.priority", 1, 4)]
 
 

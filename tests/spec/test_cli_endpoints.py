@@ -101,3 +101,40 @@ def test_unreachable_targets_and_unknown_names(make_repo):
     assert result.exit_code == 1 and "did you mean 'web'?" in result.output
     result = runner.invoke(app, ["endpoints", "list", str(root), "--target", "prd"])
     assert result.exit_code == 1 and "did you mean 'prod'?" in result.output
+
+
+def _record_blue_green(root) -> None:  # noqa: ANN001
+    from compiler.registry import open_registry
+
+    with open_registry("sqlite:///.modelctl/registry.db", "file://.modelctl/artifacts", root) as reg:
+        reg.register_image("scorer", fingerprint="f" * 64, models=[], environment="curated/sklearn")
+        for name in ("blue", "green"):
+            reg.record_deployment(name, "local", "scorer", 1, f"http://127.0.0.1:1800{len(name)}", "fp")
+
+
+def test_deployments_list_shows_the_endpoints_routing_to_each(make_repo, engine):
+    root = make_repo(LOCAL)
+    _record_blue_green(root)
+    engine(_facts("healthy", live=(("blue", 100), ("green", 0))))
+    result = runner.invoke(app, ["deployments", "list", str(root), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.output)}
+    assert rows["blue"]["endpoints"] == [
+        {"name": "web", "weight": 90, "routedWeight": 100, "url": "http://127.0.0.1:18010"}
+    ]
+    assert rows["green"]["endpoints"] == [
+        {"name": "web", "weight": 10, "routedWeight": 0, "url": "http://127.0.0.1:18010"}
+    ]
+    assert rows["blue"]["health"] == "healthy" and "containers" in rows["blue"]  # the earlier fields stay
+    text = " ".join(runner.invoke(app, ["deployments", "list", str(root)], terminal_width=200).output.split())
+    assert "ENDPOINTS" in text and "web 90% (routed now 100%)" in text and "web 10% (routed now 0%)" in text
+    assert "Endpoints" in text and "http://127.0.0.1:18010" in text  # the endpoints' table beneath
+
+
+def test_deployments_list_without_endpoints_has_an_empty_list(make_repo, engine):
+    root = make_repo({**LOCAL, "endpoints/e.yaml": None})
+    _record_blue_green(root)
+    engine(_facts("healthy"))
+    rows = json.loads(runner.invoke(app, ["deployments", "list", str(root), "--format", "json"]).output)
+    assert [r["endpoints"] for r in rows] == [[], []]
+    assert "Endpoints" not in runner.invoke(app, ["deployments", "list", str(root)]).output

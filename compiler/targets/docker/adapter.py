@@ -201,6 +201,29 @@ class DockerDeployments:
             remove(c)
             remove_copies(self.root, c.name)
 
+    def teardown(self, target_name: str, target: Target, *, progress: Progress) -> None:
+        """Remove the target's router and its route files' volume (found by labels, checked before removal);
+        the router image stays (it is shared by content)."""
+        from docker.errors import NotFound
+
+        from . import labels as L
+        from .router import find_routers
+
+        settings = docker_settings(target)
+        client = self.engines.get(settings.host)
+        with self._lock(target_name):
+            for c in find_routers(client, self.workspace, target_name):
+                progress(f"removing the router {c.name}")
+                c.remove(force=True)
+            name = N.routes_volume(self.workspace, target_name)
+            try:
+                volume = client.volumes.get(name)
+            except NotFound:
+                return
+            if L.owned_by(volume.attrs.get("Labels"), self.workspace, **{L.TARGET: target_name, L.ROLE: "routes"}):
+                progress(f"removing the volume {name}")
+                volume.remove(force=True)
+
     # --- endpoints -------------------------------------------------------------------------------
 
     def route_endpoint(

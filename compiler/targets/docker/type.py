@@ -71,6 +71,26 @@ class DockerType(TargetType):
             for c in backends(client, connection.workspace, target_name, deployment)
         ]
 
+    def infrastructure(self, workspace: str, target_name: str, facts: TargetFacts | None) -> tuple[str, ...]:
+        router = facts.router if isinstance(facts, DockerFacts) else None
+        if router is None:
+            return ()
+        from .names import routes_volume
+
+        return (
+            f"router container {router.container}",
+            f"route files volume {routes_volume(workspace, target_name)}",
+        )
+
+    def kept_by_destroy(self, workspace: str, target_name: str, target: Target) -> tuple[str, ...]:
+        labels = f"--filter label=modelctl.io/workspace={workspace} --filter label=modelctl.io/target={target_name}"
+        return (
+            f"collected data: the volumes of target {target_name} labelled modelctl.io/role=collected-data; "
+            f"remove them with: docker volume rm $(docker volume ls -q {labels} "
+            "--filter label=modelctl.io/role=collected-data)",
+            "the router image modelctl/router:* and pulled deployment images on the engine: docker image rm IMAGE",
+        )
+
     def collected_data(self, workspace: str, node: DeploymentNode) -> Path | None:
         """The deployment's collected-data volume, where it lives on this host (the engine must be local,
         as for secret mounts)."""

@@ -260,6 +260,9 @@ class KubernetesDeployments:
         host = sorted(node.spec.hostnames)[0] if node.spec.hostnames else None
         return f"http://{host}{path}" if host else f"httproute/{cluster.namespace}/{name}"
 
+    def teardown(self, target_name: str, target: Target, *, progress: Progress) -> None:
+        pass  # every object modelctl applies belongs to a deployment or an endpoint (deleted with it)
+
     def delete_endpoint(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None:
         cluster = self.cluster(target_name, target)
         try:

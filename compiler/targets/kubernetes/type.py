@@ -57,6 +57,13 @@ class KubernetesType(TargetType):
     def running(self, ctx: PlanContext, target_name: str) -> list[Running]:
         return planning.running(ctx, target_name)
 
+    def kept_by_destroy(self, workspace: str, target_name: str, target: Target) -> tuple[str, ...]:
+        namespace = getattr(target, "namespace", "default")
+        return (
+            f"namespace {namespace} of target {target_name} and the secrets you created in it "
+            f"(kubectl delete secret NAME -n {namespace}); collected data lived in the pods (emptyDir) and is gone",
+        )
+
     def expected_differences(
         self, facts: TargetFacts | None, deployment: str, spec: Mapping[str, Any]
     ) -> list[tuple[FieldDiff, str]]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from ...errors import ApplyError
 from ...plan.target import DeployRequest, DeployResult, FactsRequest, Progress, TargetFacts
 from ...spec.workspace import Target
+from . import edge_publish
 from .bundles import open_bundles
 from .facts import read_published
 from .location import parse_location, publish_setting
@@ -37,6 +38,9 @@ class PublishedDeployments:
     def delete_endpoint(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None:
         raise ApplyError(f"Endpoint/{name}: publishing targets do not route endpoints")
 
+    def teardown(self, target_name: str, target: Target, *, progress: Progress) -> None:
+        pass  # a publishing target runs nothing of its own: its bundles are its deployments
+
     def close(self) -> None:
         pass
 
@@ -55,12 +59,17 @@ class PublishedDeployments:
             "preventDestroy": req.spec.lifecycle.prevent_destroy,
         }
         bundles = open_bundles(location, self.workspace)
+        notes: list[str] = []
         try:
+            if req.spec.edge is not None:  # IoT Hub semantics: which id, which priority
+                decision = edge_publish.prepare(bundles, req.name, req.rendered, req.spec.edge.priority)
+                marker.update(edge_publish.marker_fields(decision))
+                notes.append(edge_publish.note(decision))
             progress(f"publishing to {location}")
             where = bundles.put(req.name, req.rendered, marker)
         finally:
             bundles.close()
-        return DeployResult(url=str(where), container="", notes=(f"published to {where}",))
+        return DeployResult(url=str(where), container="", notes=(f"published to {where}", *notes))
 
     def delete(self, target_name: str, target: Target, name: str, *, progress: Progress) -> None:
         bundles = open_bundles(parse_location(publish_setting(target), self.root, target_name), self.workspace)

@@ -81,6 +81,11 @@ class FileBundles:
             return None
         return marker if isinstance(marker, dict) else None
 
+    def read(self, bundle: Bundle, rel: str) -> bytes | None:
+        """One published file of a bundle as listed (None: not there)."""
+        path = Path(bundle.where) / rel
+        return path.read_bytes() if path.is_file() else None
+
     def put(self, name: str, source: Path, marker: dict) -> str:
         dest = self.folder / name
         if dest.exists() and not _ours(self._marker(dest) or {}, self.workspace):
@@ -154,6 +159,11 @@ class OciBundles:
             }
             out.append(Bundle(tag, marker, layers == marker.get("files"), f"{self.url}:{tag}"))
         return out
+
+    def read(self, bundle: Bundle, rel: str) -> bytes | None:
+        """One published file of a bundle as listed (None: not there)."""
+        digest = (bundle.marker.get("files") or {}).get(rel)
+        return self.store.read_bytes(digest) if digest else None
 
     def put(self, name: str, source: Path, marker: dict) -> str:
         found = self.store.get_manifest(name)

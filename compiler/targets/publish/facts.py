@@ -10,7 +10,8 @@ from typing import Any
 from ...errors import PlanError
 from ...plan.target import FactsRequest
 from ...registry.errors import RegistryError
-from .bundles import open_bundles
+from .bundles import Bundle, FileBundles, OciBundles, open_bundles
+from .iothub import LiveDeployment
 from .location import parse_location, publish_setting
 
 
@@ -26,6 +27,7 @@ class PublishedFact:
     where: str  # folder or OCI reference
     intact: bool = True  # its files still match the checksums written at publish
     prevent_destroy: bool = False
+    edge: LiveDeployment | None = None  # an edge bundle: the IoT Hub deployment published now
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,25 @@ def read_published(request: FactsRequest) -> dict[str, PublishedFacts]:
                         b.where,
                         b.intact,
                         bool(m.get("preventDestroy", False)),
+                        _live_deployment(bundles, b),
                     )
                 )
         finally:
             bundles.close()
         out[name] = PublishedFacts(tuple(sorted(published, key=lambda p: p.deployment)))
     return out
+
+
+def _live_deployment(bundles: FileBundles | OciBundles, bundle: Bundle) -> LiveDeployment | None:
+    """The deployment.json an edge bundle publishes (None: not an edge bundle, or unreadable)."""
+    if not bundle.intact:
+        return None  # changed by hand: republished whole
+    try:
+        data = bundles.read(bundle, "deployment.json")
+        manifest = json.loads(data) if data else None
+    except (OSError, ValueError, RegistryError):
+        return None
+    if not isinstance(manifest, dict) or "content" not in manifest:
+        return None
+    spec_priority = ((bundle.marker.get("spec") or {}).get("edge") or {}).get("priority")
+    return LiveDeployment.from_manifest(manifest, spec_priority if isinstance(spec_priority, int) else None)

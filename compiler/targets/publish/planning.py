@@ -18,7 +18,7 @@ from .facts import PublishedFacts
 from .location import publish_setting
 
 
-def _facts(ctx: PlanContext, target_name: str) -> PublishedFacts:
+def published_facts(ctx: PlanContext, target_name: str) -> PublishedFacts:
     found = ctx.facts(target_name)
     return found if isinstance(found, PublishedFacts) else PublishedFacts()
 
@@ -26,7 +26,7 @@ def _facts(ctx: PlanContext, target_name: str) -> PublishedFacts:
 def plan_deployment(ctx: PlanContext, node: DeploymentNode, what: str) -> Action:
     """what: how the plan names the bundle ("edge bundle", "accelerator config")."""
     image_node, image_action, ref = desired_image(ctx, node)
-    fact = _facts(ctx, node.target_name).of(node.name)
+    fact = published_facts(ctx, node.target_name).of(node.name)
     change = DeploymentChange(image_node.name, ref, fact.where if fact else None)
     if fact is None:
         where = publish_setting(node.target)
@@ -57,5 +57,5 @@ def running(ctx: PlanContext, target_name: str) -> list[Running]:
             FieldDiff("published", b.where, None),
             b.prevent_destroy,
         )
-        for b in _facts(ctx, target_name).bundles
+        for b in published_facts(ctx, target_name).bundles
     ]

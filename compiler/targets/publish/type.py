@@ -6,10 +6,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from ...diagnostics import Diagnostic
 from ...errors import PlanError
-from ...graph import DeploymentNode, Graph
+from ...graph import DeploymentNode, EndpointNode, Graph, Node
 from ...plan.model import Action
-from ...plan.target import Connection, ConnectOptions, DeploymentStatus, PlanContext, Running, TargetFacts, TargetType
+from ...plan.target import (
+    Connection,
+    ConnectOptions,
+    DeploymentStatus,
+    Diagnose,
+    PlanContext,
+    Running,
+    TargetFacts,
+    TargetType,
+)
 from ...render import edge, fpga
 from ...render.tree import OutputTree
 from ...spec.workspace import Target
@@ -37,6 +47,12 @@ class PublishType(TargetType):
         found = facts.of(deployment) if isinstance(facts, PublishedFacts) else None
         return DeploymentStatus("missing" if found is None else "published" if found.intact else "changed by hand")
 
+    def kept_by_destroy(self, workspace: str, target_name: str, target: Target) -> tuple[str, ...]:
+        return (
+            f"devices of target {target_name}: destroy unpublishes the bundles (their folder or OCI tag); "
+            "a device keeps running what it last pulled until its own deployment service removes it",
+        )
+
     def owned_paths(self, root: Path, target_name: str, target: Target) -> tuple[Path, ...]:
         from .location import FileLocation, parse_location, publish_setting
 
@@ -50,6 +66,22 @@ class PublishType(TargetType):
 class EdgeType(PublishType):
     name = "edge"
     what = "edge bundle"
+
+    def plan_deployment(self, ctx: PlanContext, node: DeploymentNode) -> Action:
+        from .edge_planning import plan_edge
+
+        return plan_edge(ctx, node)
+
+    def check(
+        self,
+        nodes: Mapping[str, Node],
+        deployments: list[DeploymentNode],
+        endpoints: list[EndpointNode],
+        diagnose: Diagnose,
+    ) -> list[Diagnostic]:
+        from . import edge_checks
+
+        return edge_checks.check(nodes, deployments, diagnose)
 
     def render_deployment(
         self, graph: Graph, node: DeploymentNode, tree: OutputTree, model_versions: Mapping[str, str]
