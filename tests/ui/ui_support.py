@@ -140,6 +140,11 @@ def open_view(driver, url: str, view: str, arg: str | None = None) -> None:  # n
     )
     state = driver.execute_script("return document.getElementById('view').dataset.state")
     assert state == "ready", driver.find_element("id", "view").text
+    stray = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#view, #view *')).flatMap(e => Array.from(e.childNodes))"
+        ".filter(n => n.nodeType === 3 && ['null', 'undefined'].includes(n.textContent.trim())).length"
+    )
+    assert stray == 0, f"the {view} view shows a bare null/undefined"
 
 
 def screenshot(driver, name: str) -> Path:  # noqa: ANN001

@@ -25,6 +25,8 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+// replaceChildren() would show a null as the text "null": absent parts are left out here
+const put = (el, ...children) => el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
 const dash = (v) => (v === null || v === undefined || v === "" ? "-" : String(v));
 const slug = (v) => String(v).replace(/[^a-z0-9]+/gi, "-").toLowerCase();
 const badge = (text, cls) => h("span", { class: "badge " + slug(cls || text), text: dash(text) });
@@ -221,7 +223,7 @@ async function viewGraph(main, _arg, refresh) {
   }
   if (state.cy) { state.cy.destroy(); state.cy = null; }
   const container = h("div", { id: "graph" });
-  main.replaceChildren(h("h2", { text: "Workspace graph" }), h("p", { class: "muted", text: "Model → Image → Deployment → Endpoint. Click a node for its details. Red: drifted by hand; orange: pending (git changed)." }), container, graphTable(data));
+  put(main, h("h2", { text: "Workspace graph" }), h("p", { class: "muted", text: "Model → Image → Deployment → Endpoint. Click a node for its details. Red: drifted by hand; orange: pending (git changed)." }), container, graphTable(data));
   if (!window.cytoscape) return;
   const cy = window.cytoscape({
     container,
@@ -252,11 +254,11 @@ async function viewGraph(main, _arg, refresh) {
 async function viewRegistry(main) {
   const r = await api("/registry");
   if (r.error) {
-    main.replaceChildren(h("h2", { text: "Registry" }), h("p", { class: "banner bad", text: r.error }));
+    put(main, h("h2", { text: "Registry" }), h("p", { class: "banner bad", text: r.error }));
     return;
   }
   if (!r.present) {
-    main.replaceChildren(h("h2", { text: "Registry" }), h("p", { class: "banner", "data-state": "no-registry" }, "No registry yet. ", h("code", { class: "cmd", text: r.hint })));
+    put(main, h("h2", { text: "Registry" }), h("p", { class: "banner", "data-state": "no-registry" }, "No registry yet. ", h("code", { class: "cmd", text: r.hint })));
     return;
   }
   const aliasRows = [];
@@ -265,7 +267,7 @@ async function viewRegistry(main) {
       aliasRows.push([model, alias, events.map((e) => `${e.version === null ? "(removed)" : "v" + e.version} at ${e.at}`).join(" → ") || "-"]);
     }
   }
-  main.replaceChildren(
+  put(main, 
     h("h2", { text: "Models" }),
     table(
       ["model", "version", "framework", "tags", "aliases", "archived", "used by images", "deployed by", "protection"],
@@ -295,7 +297,7 @@ async function viewRegistry(main) {
 async function viewDeployments(main) {
   const d = await api("/deployments");
   banners(d);
-  main.replaceChildren(
+  put(main, 
     h("h2", { text: "Deployments" }),
     table(
       ["name", "target", "image", "URL", "replicas", "health", "drift", "last rollout", "auth", "fingerprint"],
@@ -317,11 +319,11 @@ async function viewDeployment(main, name) {
     ["replicas", `${dash(n.ready)} ready of ${dash(n.desired)}${n.autoscale ? " (autoscaled)" : ""}`], ["health", n.health],
     ["conditions", n.conditions.join(", ") || "-"], ["containers", n.containers.join(", ") || "-"],
     ["auth", n.auth ? `${n.auth.mode}${n.auth.secretRef ? " (secret " + n.auth.secretRef + ")" : ""}` : "-"],
-    ["drift", n.drift], ["last rollout", dash(n.lastRollout)], ["plan", n.action ? `${n.action}: ${n.reasons.join("; ")}` : "-"],
+    ["drift", n.drift], ["last rollout", dash(n.lastRollout)], ["plan", n.action ? n.action + (n.reasons.length ? ": " + n.reasons.join("; ") : "") : "-"],
     ["fingerprint", `${n.fingerprint} (live ${dash(n.liveFingerprint)})`], ["source", n.source],
   ];
   const activity = d.activity.replicas.map((r) => h("div", {}, h("h4", { text: r.source }), h("pre", { class: "activity", text: r.lines.join("\n") || "(no lines)" })));
-  main.replaceChildren(
+  put(main, 
     h("h2", { text: "Deployment " + n.name }),
     table(["field", "value"], fields.map(([k, v]) => [k, v])),
     n.action && n.action !== "no-op" ? h("p", {}, "To make it match git: ", h("code", { class: "cmd", text: n.command })) : null,
@@ -336,7 +338,7 @@ async function viewEndpoints(main) {
   const d = await api("/endpoints");
   banners(d);
   const split = (t) => (t ? Object.entries(t).map(([k, v]) => `${k} ${v}%`).join(", ") : "-");
-  main.replaceChildren(
+  put(main, 
     h("h2", { text: "Endpoints" }),
     table(
       ["name", "target", "URL", "split (git)", "routed now", "health", "drift"],
@@ -359,7 +361,7 @@ function historyTable(actions) {
 
 async function viewHistory(main) {
   const r = await api("/history");
-  main.replaceChildren(
+  put(main, 
     h("h2", { text: "Apply history" }),
     r.error ? h("p", { class: "banner bad", text: r.error })
       : r.present ? historyTable(r.actions) : h("p", { class: "banner", "data-state": "no-registry", text: "No history yet: nothing was applied." }),
@@ -382,7 +384,7 @@ async function viewMonitoring(main, name) {
   const deps = await api("/deployments");
   const picker = h("p", {}, "Deployment: ", ...deps.items.map((n) => [link("#/monitoring/" + encodeURIComponent(n.name), n.name), " "]));
   if (!name) {
-    main.replaceChildren(h("h2", { text: "Monitoring" }), picker);
+    put(main, h("h2", { text: "Monitoring" }), picker);
     return;
   }
   const m = await api("/monitoring/" + encodeURIComponent(name));
@@ -412,7 +414,7 @@ async function viewMonitoring(main, name) {
       const canvas = h("canvas", { id: "psi" });
       children.push(h("div", { class: "chart" }, canvas));
       children.push(table(["feature", "count", "mean", "PSI", "drift"], drift.features.map((f) => [f.feature, String(f.count), f.mean.toFixed(3), f.psi === null ? "-" : f.psi.toFixed(3), badge(f.drift, f.drift === "significant" ? "bad" : f.drift)])));
-      main.replaceChildren(...children);
+      put(main, ...children);
       state.charts.psi = new window.Chart(canvas, {
         type: "bar",
         data: { labels: drift.features.map((f) => f.feature), datasets: [{ label: "PSI vs baseline (0.1 moderate, 0.25 significant)", data: drift.features.map((f) => f.psi) }] },
@@ -421,7 +423,7 @@ async function viewMonitoring(main, name) {
       return;
     }
   }
-  main.replaceChildren(...children);
+  put(main, ...children);
 }
 
 async function viewPlans(main, params) {
@@ -448,7 +450,7 @@ async function viewPlans(main, params) {
     }
     children.push(state.pr.error ? h("p", { class: "banner bad", text: state.pr.error }) : h("pre", { id: "pr-markdown", text: state.pr.markdown }));
   }
-  main.replaceChildren(...children);
+  put(main, ...children);
 }
 
 // --- routing and refresh --------------------------------------------------------------------------
@@ -472,7 +474,7 @@ async function render() {
     main.dataset.state = "ready";
   } catch (err) {
     if (state.cy) { state.cy.destroy(); state.cy = null; }
-    main.replaceChildren(h("p", { class: "banner bad", text: "Cannot load this view: " + err.message }));
+    put(main, h("p", { class: "banner bad", text: "Cannot load this view: " + err.message }));
     main.dataset.state = "error";
   }
   main.dataset.view = r.view;
