@@ -11,6 +11,13 @@ from __future__ import annotations
 # (compiler/runtime/settings.py: CollectionSettings.sink has the same default).
 DEFAULT_COLLECTED_DIR = "/var/lib/modelctl/collected"
 
+# Where kubernetes and edge mount the auth secret (one file per key of the secret).
+AUTH_DIR = "/var/run/secrets/modelctl/auth"
+
+# Folders every target mounts storage of its own at (a writable /tmp; the auth secret): a file sink
+# there would be a second mount at one path, which Kubernetes and Docker refuse.
+RESERVED_CONTAINER_DIRS = ("/tmp", AUTH_DIR)
+
 
 def default_keys_secret(deployment: str) -> str:
     """The auth secret of a deployment whose `spec.auth.secretRef` is unset: `<deployment>-keys`."""

@@ -39,10 +39,12 @@ def drift_command(
     targets: Optional[List[str]] = typer.Option(None, "--targets", help=TARGETS_HELP),
     fmt: DriftFormat = typer.Option(DriftFormat.text, "--format", help="text, json or markdown."),
 ) -> None:
-    """Compare live state with git on every target apply manages. Exit 0 none, 2 drift found, 1 error.
+    """Compare live state with git on every target apply manages. Exit 0 none, 2 drift found, 3 no
+    drift but deployments held by a rollback, 1 error.
 
     Drift is split into changes made by hand since the last apply, pending git changes not applied
-    yet, and expected differences (fields owned by the target, e.g. replicas under an autoscaler).
+    yet, and expected differences (fields owned by the target, e.g. replicas under an autoscaler;
+    deployments `modelctl rollback` put back while git still wants the revision they replaced).
     Read-only: takes no lock and writes nothing.
 
     Example: modelctl drift examples/iris --format markdown

@@ -98,9 +98,15 @@ def history(
     run: Optional[str] = typer.Option(None, "--run", help="Only this apply run id."),
     limit: int = typer.Option(50, "--limit", min=1, help="How many, newest first."),
     fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="table or json."),
+    revisions: bool = typer.Option(
+        False, "--revisions", help="Only the deployment's revisions (what `modelctl rollback --to` takes)."
+    ),
 ) -> None:
     """The apply history from the workspace registry, newest first: which image and model versions
     were deployed on which target, when, by whom, from which git commit.
+
+    For a deployment, the revisions `modelctl rollback DEPLOYMENT --to REVISION` can go back to
+    follow the table (`--revisions` shows only them).
 
     Example: modelctl history Deployment/iris-local examples/iris
     """
@@ -108,6 +114,11 @@ def history(
     from ..registry import open_registry_if_present
 
     directory, resource = _split_args(list(args or []), resource)
+    if revisions:
+        if not resource or not resource.startswith("Deployment/"):
+            raise typer.BadParameter("--revisions needs a deployment (NAME or Deployment/NAME)")
+        _revisions(directory, resource, fmt, only=True)
+        return
     with user_errors():
         ws = load_workspace(directory)
         registry = open_registry_if_present(ws.spec.registry, ws.spec.artifacts, Path(directory).resolve())
@@ -124,6 +135,8 @@ def history(
         return
     if not rows:
         console.print(f"no history yet for {escape(resource)}" if resource else "no history yet")
+        if resource and resource.startswith("Deployment/"):
+            _revisions(directory, resource, fmt, only=False)
         return
     table = Table(box=None)
     for head in ("WHEN", "RUN", "RESOURCE", "ACTION", "RESULT", "VERSIONS", "TARGET", "WHO", "COMMIT"):
@@ -154,6 +167,68 @@ def history(
     console.print(table)
     if any(a.detail.get("gitDirty") for a, _ in rows):
         console.print("* applied with uncommitted changes (--allow-dirty)")
+    if resource and resource.startswith("Deployment/"):
+        _revisions(directory, resource, fmt, only=False)
+
+
+def _revisions(directory: Path, resource: str, fmt: ListFormat, *, only: bool) -> None:
+    """The deployment's revisions, for `modelctl rollback --to`. Beside the history a failure to read
+    them is a note; asked for alone (--revisions), an error."""
+    from ..diagnostics import DiagnosticError
+    from ..errors import ApplyError, PlanError
+    from ..registry import RegistryError
+    from ..workflow.rollback import list_revisions, shown_time
+
+    name = resource.split("/", 1)[1].split("@", 1)[0]
+    if only:
+        with user_errors():
+            found = list_revisions(directory, name)
+    else:
+        try:
+            found = list_revisions(directory, name)
+        except (ApplyError, PlanError, RegistryError, DiagnosticError) as err:
+            console.print(f"\nrevisions: not listed ({escape(str(err))})", soft_wrap=True)
+            return
+    if fmt is ListFormat.json:
+        console.print_json(
+            json.dumps(
+                [
+                    {
+                        "revision": r.id,
+                        "fingerprint": r.fingerprint,
+                        "current": r.current,
+                        "image": r.image,
+                        "imageVersion": r.image_version,
+                        "imageRef": r.image_ref,
+                        "at": r.at,
+                        "by": r.by,
+                        "commit": r.commit,
+                        "where": r.where,
+                    }
+                    for r in found
+                ]
+            )
+        )
+        return
+    if not found:
+        console.print(f"\nno revisions of {escape(resource)} to roll back to yet")
+        return
+    table = Table(box=None, title=None)
+    for head in ("REVISION", "", "IMAGE", "SINCE", "WHO", "COMMIT", "WHERE"):
+        table.add_column(head, no_wrap=True)
+    for r in found:
+        image = f"{r.image}:{r.image_version}" if r.image_version is not None else r.image or r.image_ref
+        table.add_row(
+            r.id,
+            "current" if r.current else "",
+            escape(image),
+            shown_time(r.at) if r.at else "-",
+            escape(r.by or "-"),
+            (r.commit or "-")[:12],
+            escape(r.where or "-"),
+        )
+    console.print(f"\nRevisions of {escape(resource)} (modelctl rollback {escape(name)} --to REVISION), newest first:")
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -143,6 +143,7 @@ def _register_groups() -> None:
         "destroy",
         "monitor",
         "history",
+        "rollback",
         "locks",
         "gitops",
         "devices",

@@ -2,7 +2,8 @@
 statistics and drift (PSI) against a baseline.
 
 A deployment on a docker target is looked up by name in the repo's registry (its URL), its auth
-secret (the bearer key) and its data-collection volume on the engine; --url, --key-file and
+secret (the bearer key, or in auth mode token the signing secret a short-lived token is minted from;
+the secret itself is never sent) and its data-collection volume on the engine; --url, --key-file and
 --collected point at any runtime and folder instead.
 """
 
@@ -25,10 +26,12 @@ def _fmt(value, spec: str = ".2f", suffix: str = "") -> str:
     return "-" if value is None else f"{value:{spec}}{suffix}"
 
 
-def _lookup(repo: Path, name: str) -> tuple[str | None, str | None, Path | None]:
-    """URL, bearer key and collected-data folder of a deployment, from the registry, secrets and engine."""
+def _lookup(repo: Path, name: str, interval: float) -> tuple[str | None, str | None, Path | None]:
+    """URL, bearer credential and collected-data folder of a deployment, from the registry, secrets and
+    engine (a token, valid for a scrape `interval` apart, when the deployment uses auth mode token)."""
     from ..diagnostics import DiagnosticError
     from ..graph import DeploymentNode
+    from ..monitor.credentials import bearer_credential, token_ttl
     from ..names import default_keys_secret
     from ..pipeline import compile_repo
     from ..registry import open_registry_if_present
@@ -71,9 +74,10 @@ def _lookup(repo: Path, name: str) -> tuple[str | None, str | None, Path | None]
         raise typer.Exit(1)
     key = None
     if node.spec.auth.mode in ("key", "token"):
-        # The secret apply mounted (secretRef, else the default it generated); absent: no key.
+        # The secret apply mounted (secretRef, else the default it generated); absent: no credential.
+        # In token mode it is the signing secret: only a short-lived token minted from it is sent.
         value = lookup(Path(graph.root), node.spec.auth.secret_ref or default_keys_secret(name))
-        key = value.strip().splitlines()[0] if value and value.strip() else None
+        key = bearer_credential(node.spec.auth.mode, value, token_ttl(interval))
     return (
         record.url,
         key,
@@ -92,6 +96,11 @@ def monitor(
     ),
     model: Optional[str] = typer.Option(None, "--model", help="Only this model."),
     key_file: Optional[Path] = typer.Option(None, "--key-file", help="File holding the runtime's bearer key."),
+    token_secret_file: Optional[Path] = typer.Option(
+        None,
+        "--token-secret-file",
+        help="Signing secret of a runtime in auth mode token: a short-lived token is minted from it (never sent).",
+    ),
     interval: float = typer.Option(
         5.0, "--interval", min=0.0, help="Seconds between two /metrics scrapes for rates (0: one scrape)."
     ),
@@ -113,15 +122,26 @@ def monitor(
         parse_since,
         read_records,
     )
+    from ..monitor.credentials import bearer_credential, token_ttl
     from ..monitor.drift import PSI_SIGNIFICANT, feature_stats
     from ..monitor.metrics import MonitorError, scrape, traffic
 
-    key = key_file.read_text().strip() if key_file else os.environ.get("MODELCTL_KEY")
+    if key_file and token_secret_file:
+        err_console.print("error: pass --key-file (auth mode key) or --token-secret-file (mode token), not both")
+        raise typer.Exit(1)
+    try:
+        if token_secret_file:
+            key = bearer_credential("token", token_secret_file.read_text(), token_ttl(interval))
+        else:
+            key = key_file.read_text().strip() if key_file else os.environ.get("MODELCTL_KEY")
+    except OSError as exc:
+        err_console.print(f"error: cannot read {escape(str(exc.filename))}: {escape(exc.strerror or str(exc))}")
+        raise typer.Exit(1) from None
     if not url and not collected:
         if not deployment:
             err_console.print("error: name a deployment, or pass --url and/or --collected")
             raise typer.Exit(1)
-        url, found_key, collected = _lookup(repo, deployment)
+        url, found_key, collected = _lookup(repo, deployment, interval)
         key = key or found_key
     report: dict = {"deployment": deployment}
     try:

@@ -5,7 +5,10 @@ Every change a plan shows is drift of one of three kinds:
   stopped, removed or replaced something by hand (or it crashed);
 - "pending": git changed since the last apply (or it was never applied) — apply has not run yet;
 - "expected": only fields owned by the target or a controller differ (e.g. replicas under an
-  autoscaler); reported, never counted as drift.
+  autoscaler); reported, never counted as drift;
+- "rolled-back": `modelctl rollback` put an earlier revision back and git still wants the one it
+  replaced (`compiler/plan/rollback.py`); expected, never healed by `reconcile --self-heal`, and
+  the check exits 3 when nothing else drifted.
 Targets whose type apply does not manage (a render-only type) are "not checked".
 """
 
@@ -15,17 +18,20 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping
 
+from ..plan import rollback
 from ..plan.model import Action, Plan, Removal
 from ..plan.state import LiveState
 from ..plan.target import TargetTypes
 from ..targets import TARGET_TYPES
 
-DriftKind = Literal["by-hand", "pending", "expected"]
+DriftKind = Literal["by-hand", "pending", "expected", "rolled-back"]
 KIND_TITLES = {
     "by-hand": "changed by hand since the last apply",
     "pending": "pending: git changed since the last apply",
     "expected": "expected (fields owned by the target, not drift)",
+    "rolled-back": "expected: rolled back (modelctl rollback; reconcile leaves it until git is reverted or apply rolls forward)",
 }
+NOT_DRIFT: tuple[DriftKind, ...] = ("expected", "rolled-back")
 
 
 @dataclass(frozen=True)
@@ -92,11 +98,16 @@ class DriftReport:
 
     @property
     def real(self) -> list[DriftItem]:
-        return [i for i in self.items if i.kind != "expected"]
+        return [i for i in self.items if i.kind not in NOT_DRIFT]
+
+    @property
+    def rolled_back(self) -> list[DriftItem]:
+        return [i for i in self.items if i.kind == "rolled-back"]
 
     @property
     def exit_code(self) -> int:
-        return 2 if self.real else 0
+        """0 in sync, 2 drift, 3 no drift but a rollback holds live state apart from git."""
+        return 2 if self.real else 3 if self.rolled_back else 0
 
     def count(self, kind: DriftKind) -> int:
         return sum(i.kind == kind for i in self.items)
@@ -111,8 +122,11 @@ def find_drift(
     types: TargetTypes = TARGET_TYPES,
 ) -> DriftReport:
     """plan: git against live; specs: desired deployment specs (JSON) by resource; targets: name → type in scope."""
+    held = rollback.held(plan.actions, live, targets, types)
     items = tuple(
-        _item(a, live, specs.get(a.resource, {}), targets.get(a.target or "", "")) for a in plan.actions if a.is_change
+        _item(a, live, specs.get(a.resource, {}), targets.get(a.target or "", ""), a.resource in held)
+        for a in plan.actions
+        if a.is_change
     ) + _expected(plan, live, specs, targets, types)
     render_only: dict[str, list[str]] = {}
     for n in plan.not_applied:
@@ -157,9 +171,9 @@ def _expected(
     return tuple(out)
 
 
-def _item(action: Action, live: LiveState, spec: Mapping[str, Any], target_type: str) -> DriftItem:
+def _item(action: Action, live: LiveState, spec: Mapping[str, Any], target_type: str, held: bool = False) -> DriftItem:
     fields = tuple(FieldDrift(d.path, d.before, d.after, owner_of(d.path, spec, target_type)) for d in action.diffs)
-    kind = _kind(action, live)
+    kind: DriftKind = "rolled-back" if held else _kind(action, live)
     if (
         kind == "by-hand"
         and fields
@@ -226,11 +240,17 @@ def _value(v: Any) -> str:
 def _summary(report: DriftReport) -> str:
     if not report.real:
         where = ", ".join(report.checked) or "none"
-        extra = f" ({report.count('expected')} expected difference(s))" if report.items else ""
+        extra = f" ({report.count('expected')} expected difference(s))" if report.count("expected") else ""
+        if report.rolled_back:
+            return (
+                f"No drift to heal: {len(report.rolled_back)} deployment(s) rolled back on purpose, held apart "
+                f"from git (expected); the rest matches git on the checked targets ({where}){extra}."
+            )
         return f"No drift: live state matches git on the checked targets ({where}){extra}."
     return (
         f"Drift: {report.count('by-hand')} changed by hand, {report.count('pending')} pending, "
-        f"{report.count('expected')} expected."
+        f"{report.count('expected')} expected"
+        + (f", {report.count('rolled-back')} rolled back." if report.rolled_back else ".")
     )
 
 

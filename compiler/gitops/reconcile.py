@@ -2,9 +2,10 @@
 
 The loop is plain logic over injected steps, a wait function and a stop event, so it is tested
 with fakes; `RepoSteps` are the real steps (git pull --ff-only, a drift check, the shared apply).
-Every event is one JSON object handed to `log` (cycle, pull, drift, apply, error, stop); drift
+Every event is one JSON object handed to `log` (cycle, pull, drift, skip, apply, error, stop); drift
 and every apply are also sent to `notify` (the webhook). Errors back off exponentially (capped);
-`stop` (set by SIGTERM) ends the loop after the current step.
+`stop` (set by SIGTERM) ends the loop after the current step. With self-heal, a deployment held by
+a rollback (drift kind "rolled-back") is logged as `skip` and never healed.
 """
 
 from __future__ import annotations
@@ -132,6 +133,17 @@ def _cycle(
     log(event)
     if report.real:
         _notify(notify, event, log)
+    if settings.self_heal:
+        for item in report.rolled_back:  # expected drift: logged, never undone
+            log(
+                {
+                    "event": "skip",
+                    "cycle": cycle,
+                    "resource": item.resource,
+                    "target": item.target,
+                    "reason": "held by a rollback, self-heal leaves it: " + (item.reasons[0] if item.reasons else ""),
+                }
+            )
     if not report.real:
         return 0
     if not settings.self_heal or stop.is_set():

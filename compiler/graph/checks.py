@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic
 from ..load import LoadedDocument
+from ..names import RESERVED_CONTAINER_DIRS
 from .nodes import DeploymentNode, ImageNode, ModelNode, Node
 
 
@@ -18,6 +19,7 @@ def run_all(
     deployments = [n for n in nodes.values() if isinstance(n, DeploymentNode)]
     _edge_layering(deployments, docs, diags)
     _fpga_architecture(deployments, nodes, docs, diags)
+    _sink_folders(deployments, docs, diags)
     if root is not None:
         _batching_scripts(deployments, nodes, docs, diags, root)
 
@@ -61,6 +63,31 @@ def _edge_layering(deployments: list[DeploymentNode], docs, diags: list[Diagnost
                     suggestion=f"set spec.edge.priority to {priority + 1} or more",
                 )
             )
+
+
+def _sink_folders(deployments: list[DeploymentNode], docs, diags: list[Diagnostic]) -> None:
+    """A file sink may not be a folder the targets mount something else at (/tmp, the auth secret):
+    Kubernetes refuses two volumes at one mountPath, Docker a duplicate mount point."""
+    for dep in deployments:
+        dc = dep.spec.data_collection
+        if not dc.enabled or not dc.sink.startswith("file://"):
+            continue
+        folder = "/" + dc.sink[len("file://") :].strip("/")
+        taken = next((d for d in RESERVED_CONTAINER_DIRS if folder == d or folder.startswith(d + "/")), None)
+        if taken is None or (taken == "/tmp" and folder != taken):  # a folder inside /tmp is a nested mount
+            continue
+        diags.append(
+            _error(
+                docs,
+                dep,
+                ("spec", "dataCollection", "sink"),
+                f"data-collection sink {dc.sink!r} is {'' if folder == taken else 'inside '}{taken}, where the "
+                "container already has other storage mounted",
+                code="sink-folder",
+                expected=f"a folder other than {', '.join(RESERVED_CONTAINER_DIRS)} (and not inside the auth folder)",
+                suggestion="use the default, file:///var/lib/modelctl/collected",
+            )
+        )
 
 
 def _fpga_architecture(deployments: list[DeploymentNode], nodes: dict[str, Node], docs, diags) -> None:

@@ -50,7 +50,9 @@ def scrape(url: str, key: str | None = None, verify=True) -> Snapshot:
     except httpx.HTTPError as exc:
         raise MonitorError(f"cannot reach {url}: {exc}") from None
     if r.status_code == 401:
-        raise MonitorError(f"{url} refused the scrape (401): pass --key or --key-file")
+        raise MonitorError(
+            f"{url} refused the scrape (401): pass --key-file (or MODELCTL_KEY), or --token-secret-file in auth mode token"
+        )
     if r.status_code != 200:
         raise MonitorError(f"{url}/metrics answered HTTP {r.status_code}")
     return parse(r.text)

@@ -350,6 +350,11 @@ class _Runner:
             "imageVersion": version,
             "models": models,
             "target": node.target_name,
+            # what `modelctl rollback` needs to run this revision again (docker reads its revisions here)
+            "fingerprint": node.fingerprint,
+            "ref": change.ref,
+            "imagePort": image.spec.port,
+            "spec": request.spec_json,
             "notes": list(result.notes),
         }
 

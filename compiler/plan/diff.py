@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from ..errors import PlanError
 from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode, ModelNode
 from ..ociref import parse_reference
+from . import rollback
 from .model import Action, FieldDiff, ImageChange, ModelChange, ModelVersion, Plan, Removal, Scope, Stage
 from .refs import image_inputs, image_reference, registry_digest, short
 from .scope import Selection, select
@@ -47,7 +48,9 @@ def make_plan(
         elif isinstance(node, ImageNode):
             actions[node.id] = _image(graph, node, live, actions)
         elif isinstance(node, DeploymentNode):
-            actions[node.id] = types[node.target.type].plan_deployment(ctx, node)
+            target_type = types[node.target.type]
+            mark = target_type.rollback_mark(ctx.facts(node.target_name), node.name)
+            actions[node.id] = rollback.noted(target_type.plan_deployment(ctx, node), mark)
         elif isinstance(node, EndpointNode):
             actions[node.id] = types[node.target.type].plan_endpoint(ctx, node)
     if scope.prune:

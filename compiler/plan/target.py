@@ -10,9 +10,17 @@ as pyinfra does with facts and operations:
   `running` for prune);
 - **render**: `render_deployment` / `render_endpoint` write the target's artifacts into a tree;
 - **checks**: `check(...)` adds the target's own validation rules;
+<<<<<<< HEAD
 - **execution**: `Connection.deploy / delete / route_endpoint / delete_endpoint`, and `teardown`
   (`modelctl destroy`: what `infrastructure` lists), with the capabilities declared (`applies`,
   `routes_endpoints`, `publishes`), never probed.
+=======
+- **execution**: `Connection.deploy / delete / route_endpoint / delete_endpoint`, with the
+  capabilities declared (`applies`, `routes_endpoints`, `publishes`, `rolls_back`), never probed;
+- **rollback** (`rolls_back`): `revisions` lists what a deployment ran or published before,
+  `rollback` puts one of them back, marked with a `RollbackMark` that `rollback_mark` reads back
+  from the facts (see docs/rollback.md).
+>>>>>>> h-rollback
 
 The planner (`plan/`) depends on this module only; it never imports a concrete target.
 """
@@ -88,6 +96,7 @@ class DeployRequest:
     spec: DeploymentSpec  # the deployment's spec, of the target type's spec class
     spec_json: dict[str, Any] = field(default_factory=dict)
     rendered: Path | None = None  # targets that publish: the deployment's rendered folder
+    rollback: RollbackMark | None = None  # set by `modelctl rollback`: kept on what it starts
 
 
 @dataclass(frozen=True)
@@ -165,6 +174,82 @@ class EndpointStatus:
     traffic: tuple[tuple[str, int], ...] = ()  # (deployment, percent) as the target routes it now
 
 
+@dataclass(frozen=True)
+class RollbackMark:
+    """What `modelctl rollback` leaves on the target beside the revision it put back: git wanted
+    `from_fingerprint` (and ran it), the target now serves `to_fingerprint`, since `at`, by `by`."""
+
+    from_fingerprint: str
+    to_fingerprint: str
+    at: str  # ISO 8601, UTC
+    by: str
+    run_id: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "from": self.from_fingerprint,
+            "to": self.to_fingerprint,
+            "at": self.at,
+            "by": self.by,
+            "run": self.run_id,
+        }
+
+    @classmethod
+    def from_json(cls, raw: object) -> RollbackMark | None:
+        """The mark as written by to_json; None for anything else (a missing or damaged mark)."""
+        if not isinstance(raw, Mapping) or not all(isinstance(raw.get(k), str) for k in ("from", "to", "at", "by")):
+            return None
+        return cls(raw["from"], raw["to"], raw["at"], raw["by"], str(raw.get("run") or ""))
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A version of a deployment that ran (docker) or was published (edge, fpga) and can be put back."""
+
+    fingerprint: str
+    image: str
+    image_ref: str
+    spec: Mapping[str, Any]  # the deployment spec it ran with (JSON; secret names only)
+    image_version: int | None = None
+    image_port: int | None = None
+    at: str | None = None  # when it was first deployed or published (ISO 8601)
+    by: str | None = None
+    commit: str | None = None
+    where: str | None = None  # a published revision: its folder or OCI reference
+    current: bool = False  # what the target serves now
+
+    @property
+    def id(self) -> str:
+        """What `modelctl rollback --to` takes (any unique prefix of the fingerprint works too)."""
+        return self.fingerprint[:REVISION_ID_LEN]
+
+
+REVISION_ID_LEN = 12
+
+
+@dataclass(frozen=True)
+class RevisionsRequest:
+    """A deployment's revisions: the target's settings, its facts, and what the registry's history
+    recorded of it (newest first; docker reads its revisions from there)."""
+
+    workspace: str
+    root: Path
+    target_name: str
+    target: Target
+    deployment: str
+    facts: TargetFacts | None
+    recorded: tuple[Revision, ...] = ()
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    """Put `revision` back for a deployment; `mark` says so on the target."""
+
+    deploy: DeployRequest  # the deployment as git has it (names, target, settings)
+    revision: Revision
+    mark: RollbackMark
+
+
 class TargetType:
     """The base of every target type. The defaults describe a render-only type."""
 
@@ -174,6 +259,7 @@ class TargetType:
     publishes: bool = False  # deploy() gets the deployment's rendered folder (bundles, configs)
     has_autoscaler: bool = False  # spec.autoscale drives its replica count (replicas are then not drift)
     serves_http: bool = False  # a deployment answers HTTP at its recorded URL (readiness, monitor)
+    rolls_back: bool = False  # `modelctl rollback` can put an earlier revision of a deployment back
 
     def status(self, facts: TargetFacts | None, deployment: str) -> DeploymentStatus:
         return DeploymentStatus("-")
@@ -191,6 +277,19 @@ class TargetType:
 
     def connect(self, options: ConnectOptions) -> Connection:
         raise ApplyError(f"{self.name} targets are not applied by this version")
+
+    # --- rollback ----------------------------------------------------------------------------
+
+    def rollback_mark(self, facts: TargetFacts | None, deployment: str) -> RollbackMark | None:
+        """The rollback mark on what the target serves now for the deployment (None: not rolled back)."""
+        return None
+
+    def revisions(self, connection: Connection, request: RevisionsRequest) -> list[Revision]:
+        """Every revision of the deployment that can be put back, newest first, the current one marked."""
+        raise ApplyError(f"{self.name} targets keep no revisions to roll back to")
+
+    def rollback(self, connection: Connection, request: RollbackRequest, *, progress: Progress) -> DeployResult:
+        raise ApplyError(f"{request.deploy.resource}: {self.name} targets cannot be rolled back by modelctl")
 
     # --- planning: pure ----------------------------------------------------------------------
 

@@ -38,7 +38,16 @@ def current_version(conn: Connection) -> int:
 
 
 def upgrade(engine: Engine, target: int = LATEST) -> int:
-    """Bring the database to `target`; safe when several processes open it at once."""
+    """Bring the database to `target`; safe when several processes open it at once.
+
+    An up-to-date database is only read (a deferred transaction on SQLite, no advisory lock on
+    PostgreSQL), so read-only commands never queue behind a writer; the write lock is taken, and the
+    version read again under it, only when a migration is due.
+    """
+    with engine.execution_options(readonly=True).begin() as conn:
+        version = current_version(conn)
+    if version >= target:
+        return version
     with engine.begin() as conn:  # a write transaction: BEGIN IMMEDIATE on SQLite
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7242019)")  # serialise concurrent upgrades

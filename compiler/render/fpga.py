@@ -11,6 +11,7 @@ from typing import Mapping
 
 from ..graph import DeploymentNode, FileRef, Graph, ImageNode, ModelNode
 from .naming import MANAGED_BY, image_reference, model_version
+from .runtime_settings import auth_secret
 from .serialize import json_text
 from .tree import OutputTree
 
@@ -79,7 +80,7 @@ def accelerator_config(graph: Graph, dep: DeploymentNode, model_versions: Mappin
         "serving": {
             "image": image_reference(graph, image),
             "port": image.spec.port,
-            "auth": {"mode": dep.spec.auth.mode, "secretRef": dep.spec.auth.secret_ref},
+            "auth": {"mode": dep.spec.auth.mode, "secretRef": auth_secret(dep.name, dep.spec.auth)},
             "env": dict(sorted(dep.spec.env.items())),
             "requestTimeoutSeconds": dep.spec.request_timeout_seconds,
         },

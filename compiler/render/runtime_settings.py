@@ -16,12 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..names import AUTH_DIR as AUTH_DIR  # where kubernetes and edge mount the auth secret (re-exported)
 from ..names import DEFAULT_COLLECTED_DIR, default_keys_secret
 from ..spec.deployment import Auth, DataCollection, DeploymentSpec
 from .serialize import compact_json
-
-# Where kubernetes and edge mount the auth secret (one file per key of the secret).
-AUTH_DIR = "/var/run/secrets/modelctl/auth"
 
 PORT = "MODELCTL_PORT"
 AUTH_MODE = "MODELCTL_AUTH_MODE"

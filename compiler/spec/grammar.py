@@ -426,8 +426,21 @@ RepoPath = Annotated[str, StringConstraints(min_length=1, max_length=4096), Afte
 SINK_PATTERN = _register(
     r"^(?:file:///[A-Za-z0-9_][A-Za-z0-9._-]*(?:/[A-Za-z0-9_][A-Za-z0-9._-]*)*/?|https?://[^\s\x00-\x1f\x7f/?#]+(?:[/?#][^\s\x00-\x1f\x7f]*)?)$",
     "file:///ABSOLUTE/FOLDER (not '/'; letters, digits, '.', '_', '-') or an http(s):// URL",
-    lambda v: "e.g. file:///var/lib/modelctl/collected or https://collector.example.com/ingest",
+    lambda v: _sink_hint(v),
 )
+
+
+def _sink_hint(value: Any) -> str:
+    rest = value[len("file://") :] if isinstance(value, str) and value.startswith("file://") else ""
+    if rest and not rest.startswith("/"):
+        # A relative folder has no meaning every target agrees on (the working directory is the
+        # image's; Kubernetes mounts need absolute paths): name the folder inside the container.
+        folder = rest if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*(?:/[A-Za-z0-9_][A-Za-z0-9._-]*)*/?", rest) else ""
+        return (
+            "a file sink is a folder inside the container: write its absolute path, "
+            f"e.g. file:///var/lib/modelctl/{folder or 'collected'}"
+        )
+    return "e.g. file:///var/lib/modelctl/collected or https://collector.example.com/ingest"
 
 
 def _sink(value: str) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..gitops.drift import DriftReport
+from ..gitops.drift import DriftItem, DriftReport
 from ..gitops.reconcile import ReconcileError
+from ..plan import rollback
 from ..plan.model import Plan, Scope
 from .drift import drift_of
 from .run import apply_planned, refuse_dirty
@@ -23,6 +24,7 @@ class RepoSteps:
     def __init__(self, root: Path, scope: Scope, *, allow_dirty: bool = False) -> None:
         self.root, self.scope, self.allow_dirty = Path(root), scope, allow_dirty
         self._detected: tuple[Session, Plan] | None = None  # the last check's session and drift plan
+        self._held: list[DriftItem] = []  # the last check's deployments held by a rollback
 
     def pull(self) -> dict[str, Any]:
         import git
@@ -47,6 +49,7 @@ class RepoSteps:
         except BaseException:
             session.close()
             raise
+        self._held = report.rolled_back
         if report.real:  # kept for heal(), which only follows real drift
             self._detected = (session, plan)
         else:
@@ -59,6 +62,8 @@ class RepoSteps:
             self.detect()
         assert self._detected is not None
         session, plan = self._detected
+        session.hold_rollbacks = True  # a rollback is expected drift: self-heal never undoes it
+        plan = rollback.without(plan, {i.resource for i in self._held})
         try:
             refuse_dirty(session.git, session.root, allow_dirty=self.allow_dirty, note=lambda _text: None)
             run = apply_planned(session, plan)

@@ -18,6 +18,7 @@ from .. import gitinfo, pipeline
 from ..diagnostics import errors_only
 from ..gitinfo import GitInfo
 from ..graph import Graph
+from ..plan import rollback
 from ..plan import scope as plan_scope
 from ..plan.diff import make_plan
 from ..plan.model import Plan, Scope
@@ -40,6 +41,7 @@ class Session:
     warnings: tuple[str, ...] = ()
     registry: Registry | None = None
     force_conflicts: bool = False  # apply --force-conflicts, handed to every connection
+    hold_rollbacks: bool = False  # reconcile --self-heal: plans leave deployments held by a rollback alone
     _connections: dict[str, Connection] = field(default_factory=dict, repr=False)
     _oci: Any = field(default=None, repr=False)
 
@@ -119,6 +121,13 @@ class Session:
 
     def plan(self, live: LiveState | None = None) -> Plan:
         live = live if live is not None else self.read_live()
+        plan = self._plan(live)
+        if not self.hold_rollbacks:
+            return plan
+        target_types = {name: t.type for name, t in self.graph.workspace.spec.targets.items()}
+        return rollback.without(plan, set(rollback.held(plan.actions, live, target_types, self.types)))
+
+    def _plan(self, live: LiveState) -> Plan:
         return make_plan(
             self.graph,
             live,

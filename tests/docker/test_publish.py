@@ -86,6 +86,12 @@ def test_edge_and_fpga_bundles_are_published_and_reconciled(workspace, oci_regis
         headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
     )
     assert got.status_code == 200 and got.json()["annotations"]["io.modelctl.resource"] == "Deployment/rack"
+    fingerprint = got.json()["annotations"]["io.modelctl.fingerprint"]
+    revision = httpx.get(
+        f"http://{oci_registry}/v2/{ws.name}-fpga/manifests/rack.{fingerprint[:12]}",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+    )
+    assert revision.status_code == 200 and revision.json() == got.json()  # one tag per revision beside it
     titles = {layer["annotations"]["org.opencontainers.image.title"] for layer in got.json()["layers"]}
     assert "accelerator.json" in titles
     assert not ws.plan().has_changes
@@ -139,7 +145,9 @@ def test_edge_and_fpga_bundles_are_published_and_reconciled(workspace, oci_regis
     assert outcome.ok and published["id"] != first_id and published["priority"] == 6
     assert (marker["deploymentId"], marker["priority"], marker["replaces"]) == (published["id"], 6, first_id)
     assert not ws.plan().has_changes  # the raised priority is what git asks for, not drift
-    assert [p.name for p in (ws.root / "published/edge").iterdir()] == ["cam"]  # no leftovers of the swap
+    # no leftovers of the swap; every version kept for a rollback, the pointer on the newest
+    assert sorted(p.name for p in (ws.root / "published/edge").iterdir()) == [".revisions", "cam"]
+    assert len(list((ws.root / "published/edge/.revisions/cam").iterdir())) == 3 and folder.is_symlink()
 
     # Removed from git → unpublished, from the folder and from the registry.
     ws.remove("deployments/cam.yaml")

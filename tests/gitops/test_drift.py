@@ -192,7 +192,7 @@ def test_outputs_name_each_resource_and_field():
     report = find_drift(plan(changed), live(FP_GIT), specs={}, targets=TARGETS)
     doc = json.loads(RENDERERS["json"](report))
     assert doc == to_json(report) and doc["drift"] is True
-    assert doc["summary"] == {"by-hand": 1, "pending": 0, "expected": 0}
+    assert doc["summary"] == {"by-hand": 1, "pending": 0, "expected": 0, "rolled-back": 0}
     assert doc["items"][0]["fields"] == [{"path": "spec.resources.memory", "live": "1Gi", "git": "512Mi"}]
     assert doc["git"] == {"commit": "1" * 40, "branch": "main", "dirty": False}
     text = RENDERERS["text"](report)

@@ -130,6 +130,29 @@ def test_fpga_config(rendered):
     assert config["batchSize"] == 8 and config["precision"] == "int8"
 
 
+@pytest.mark.parametrize("mode", ["mtls", "token", "key"])
+def test_fpga_names_the_default_auth_secret(copy_example, tmp_path, mode):
+    """Without auth.secretRef the host must provision `<deployment>-keys`, the secret every other
+    target reads by default: the config names it instead of leaving `secretRef: null`."""
+    repo = copy_example("edge-vision")
+    path = repo / "deployments" / "digits-fpga.yaml"
+    path.write_text(path.read_text().replace("auth: {mode: mtls, secretRef: rack-7-certs}", f"auth: {{mode: {mode}}}"))
+    out = tmp_path / "out"
+    render_graph(compile_repo(repo).require(), out, types=TARGET_TYPES)
+    config = json.loads((out / "fpga" / "digits-fpga" / "accelerator.json").read_text())
+    assert config["serving"]["auth"] == {"mode": mode, "secretRef": "digits-fpga-keys"}
+
+
+def test_fpga_without_auth_names_no_secret(copy_example, tmp_path):
+    repo = copy_example("edge-vision")
+    path = repo / "deployments" / "digits-fpga.yaml"
+    path.write_text(path.read_text().replace("auth: {mode: mtls, secretRef: rack-7-certs}", "auth: {mode: none}"))
+    out = tmp_path / "out"
+    render_graph(compile_repo(repo).require(), out, types=TARGET_TYPES)
+    config = json.loads((out / "fpga" / "digits-fpga" / "accelerator.json").read_text())
+    assert config["serving"]["auth"] == {"mode": "none", "secretRef": None}
+
+
 def test_fpga_architecture_mismatch_is_refused(copy_example):
     repo = copy_example("edge-vision")
     path = repo / "deployments" / "digits-fpga.yaml"

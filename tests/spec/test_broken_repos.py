@@ -352,6 +352,47 @@ CASES = [
         None,
     ),
     (
+        "relative-file-sink",
+        edit(
+            "deployments/d.yaml",
+            "  replicas: 2",
+            "  replicas: 2\n  dataCollection: {enabled: true, sink: file://collected/}",
+        ),
+        "deployments/d.yaml",
+        9,
+        41,
+        "invalid value string 'file://collected/' for 'sink'",
+        "a file sink is a folder inside the container: write its absolute path, "
+        "e.g. file:///var/lib/modelctl/collected/",
+    ),
+    (
+        "sink-on-tmp",
+        edit(
+            "deployments/d.yaml",
+            "  replicas: 2",
+            "  replicas: 2\n  dataCollection: {enabled: true, sink: file:///tmp/}",
+        ),
+        "deployments/d.yaml",
+        9,
+        41,
+        "data-collection sink 'file:///tmp/' is /tmp, where the container already has other storage mounted",
+        "use the default, file:///var/lib/modelctl/collected",
+    ),
+    (
+        "sink-in-the-auth-folder",
+        edit(
+            "deployments/d.yaml",
+            "  replicas: 2",
+            "  replicas: 2\n  dataCollection: {enabled: true, sink: file:///var/run/secrets/modelctl/auth/c}",
+        ),
+        "deployments/d.yaml",
+        9,
+        41,
+        "data-collection sink 'file:///var/run/secrets/modelctl/auth/c' is inside /var/run/secrets/modelctl/auth, "
+        "where the container already has other storage mounted",
+        None,
+    ),
+    (
         "layered-without-base",
         {"modelctl.yaml": EDGE_WS, **add("deployments/cam.yaml", LAYERED)},
         "deployments/cam.yaml",

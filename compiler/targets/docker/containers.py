@@ -73,7 +73,8 @@ def image_user(client: docker.DockerClient, ref: str) -> str:
 def backend_labels(req: DeployRequest, port: int, secret_digests: dict[str, str]) -> dict[str, str]:
     """How a backend is found again: workspace, resource, fingerprint, the spec it runs and digests of
     the secret values it started with (never a value)."""
-    return {
+    rollback = {L.ROLLBACK: json.dumps(req.rollback.to_json(), sort_keys=True)} if req.rollback else {}
+    return rollback | {
         L.MANAGED_BY_KEY: L.MANAGED_BY,
         L.WORKSPACE: req.workspace,
         L.ROLE: "backend",

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...plan.target import DeploymentStatus, EndpointStatus
+from ...plan.target import DeploymentStatus, EndpointStatus, RollbackMark
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class ContainerFact:
     secrets: tuple[tuple[str, str], ...] | None = None  # (secret id, digest of the value it started with);
     #                                                   None: started by a version that did not record them
     renamed: bool = False  # found by its labels under an earlier version's name: the plan rolls it
+    rollback: RollbackMark | None = None  # started by `modelctl rollback`
 
     @property
     def running(self) -> bool:
@@ -86,6 +87,12 @@ class DockerFacts:
 
     def of(self, deployment: str) -> list[ContainerFact]:
         return [c for c in self.containers if c.deployment == deployment]
+
+    def serving(self, deployment: str) -> ContainerFact | None:
+        """The container receiving the deployment's traffic (the route's first replica)."""
+        route = self.router.route(deployment) if self.router else None
+        names = [name for name, _ in route.servers] if route else []
+        return next((c for c in self.of(deployment) if names and c.name == names[0]), None)
 
     def status(self, deployment: str) -> DeploymentStatus:
         route = self.router.route(deployment) if self.router else None

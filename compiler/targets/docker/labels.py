@@ -16,6 +16,7 @@ IMAGE = "modelctl.io/image"
 SPEC = "modelctl.io/spec"  # the deployment spec as compact JSON (secret names only, never values)
 PREVENT_DESTROY = "modelctl.io/prevent-destroy"
 BACKEND_PORT = "modelctl.io/backend-port"
+ROLLBACK = "modelctl.io/rollback"  # set by `modelctl rollback`: the RollbackMark as JSON
 SECRETS = "modelctl.io/secrets"  # secret id → digest of the value the container started with (JSON)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from ...plan.target import FactsRequest
+from ...plan.target import FactsRequest, RollbackMark
 from ...spec.workspace import DockerTarget
 from . import labels as L
 from . import names
@@ -73,7 +73,16 @@ def _container(row: dict, workspace: str) -> ContainerFact | None:
         backend_port=int(port) if port and port.isdigit() else None,
         prevent_destroy=labels.get(L.PREVENT_DESTROY) == "true",
         secrets=_secrets(labels.get(L.SECRETS)),
+        rollback=_rollback(labels.get(L.ROLLBACK), labels.get(L.FINGERPRINT, "")),
     )
+
+
+def _rollback(label: str | None, fingerprint: str) -> RollbackMark | None:
+    try:
+        mark = RollbackMark.from_json(json.loads(label)) if label else None
+    except ValueError:
+        return None
+    return mark if mark is not None and mark.to_fingerprint == fingerprint else None
 
 
 def _secrets(label: str | None) -> tuple[tuple[str, str], ...] | None:

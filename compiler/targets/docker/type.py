@@ -4,9 +4,11 @@ endpoints as router listeners split across deployments."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from ...diagnostics import Diagnostic
+from ...errors import ApplyError
 from ...graph import DeploymentNode, EndpointNode, Node
 from ...plan.model import Action
 from ...plan.target import (
@@ -14,9 +16,15 @@ from ...plan.target import (
     Connection,
     ConnectOptions,
     DeploymentStatus,
+    DeployResult,
     Diagnose,
     EndpointStatus,
     PlanContext,
+    Progress,
+    Revision,
+    RevisionsRequest,
+    RollbackMark,
+    RollbackRequest,
     Running,
     TargetFacts,
     TargetType,
@@ -31,6 +39,7 @@ class DockerType(TargetType):
     applies = True
     routes_endpoints = True
     serves_http = True
+    rolls_back = True
 
     def connect(self, options: ConnectOptions) -> Connection:
         from .adapter import DockerDeployments
@@ -91,6 +100,50 @@ class DockerType(TargetType):
             "the router image modelctl/router:* and pulled deployment images on the engine: docker image rm IMAGE",
         )
 
+    # --- rollback: the image versions (and specs) the registry's history says the deployment ran ---
+
+    def rollback_mark(self, facts: TargetFacts | None, deployment: str) -> RollbackMark | None:
+        serving = facts.serving(deployment) if isinstance(facts, DockerFacts) else None
+        return serving.rollback if serving is not None else None
+
+    def revisions(self, connection: Connection, request: RevisionsRequest) -> list[Revision]:
+        """What the history recorded this deployment running (first time each), and what runs now."""
+        facts = request.facts if isinstance(request.facts, DockerFacts) else DockerFacts()
+        serving = facts.serving(request.deployment)
+        current = serving.fingerprint if serving else None
+        first: dict[str, Revision] = {}
+        for r in reversed(request.recorded):  # oldest first: keep when each revision was first deployed
+            first.setdefault(r.fingerprint, r)
+        out = [replace(r, current=r.fingerprint == current) for r in first.values()]
+        if serving is not None and current not in first:  # deployed before the history kept revisions
+            spec = _json(serving.spec)
+            out.append(Revision(serving.fingerprint, str(spec.get("image", "")), serving.image_ref, spec, current=True))
+        return sorted(out, key=lambda r: r.at or "", reverse=True)
+
+    def rollback(self, connection: Connection, request: RollbackRequest, *, progress: Progress) -> DeployResult:
+        """A blue/green roll to the revision's image and spec, its containers marked as rolled back."""
+        from pydantic import ValidationError
+
+        base, rev = request.deploy, request.revision
+        try:
+            spec = type(base.spec).model_validate(dict(rev.spec))
+        except ValidationError as exc:
+            raise ApplyError(
+                f"{base.resource}: the spec recorded for revision {rev.id} does not validate any more "
+                f"({exc.errors()[0].get('msg', exc)}); roll back to another revision"
+            ) from None
+        deploy = replace(
+            base,
+            fingerprint=rev.fingerprint,
+            image_ref=rev.image_ref,
+            image_name=rev.image or base.image_name,
+            image_port=rev.image_port or base.image_port,
+            spec=spec,
+            spec_json=dict(rev.spec),
+            rollback=request.mark,
+        )
+        return connection.deploy(deploy, progress=progress)
+
     def collected_data(self, workspace: str, node: DeploymentNode) -> Path | None:
         """The deployment's collected-data volume, where it lives on this host (the engine must be local,
         as for secret mounts)."""
@@ -121,3 +174,13 @@ class DockerType(TargetType):
         diagnose: Diagnose,
     ) -> list[Diagnostic]:
         return checks.check(nodes, deployments, endpoints, diagnose)
+
+
+def _json(text: str) -> dict:
+    import json
+
+    try:
+        found = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}

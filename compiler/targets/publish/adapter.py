@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import getpass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ...errors import ApplyError
-from ...plan.target import DeployRequest, DeployResult, FactsRequest, Progress, TargetFacts
+from ...plan.target import (
+    DeployRequest,
+    DeployResult,
+    FactsRequest,
+    Progress,
+    Revision,
+    RevisionsRequest,
+    RollbackRequest,
+    TargetFacts,
+)
 from ...spec.workspace import Target
 from . import edge_publish
 from .bundles import open_bundles
@@ -57,6 +68,8 @@ class PublishedDeployments:
             "imageRef": req.image_ref,
             "spec": req.spec_json,
             "preventDestroy": req.spec.lifecycle.prevent_destroy,
+            "publishedAt": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "publishedBy": getpass.getuser(),
         }
         bundles = open_bundles(location, self.workspace)
         notes: list[str] = []
@@ -78,3 +91,47 @@ class PublishedDeployments:
             bundles.remove(name)
         finally:
             bundles.close()
+
+    # --- revisions and rollback ------------------------------------------------------------------
+
+    def revisions(self, req: RevisionsRequest, current: str | None) -> list[Revision]:
+        """The revisions kept where the target publishes, newest first; the registry's history adds
+        the image version and the commit each was applied from."""
+        recorded = {r.fingerprint: r for r in reversed(req.recorded)}  # the first time each was applied
+        bundles = open_bundles(parse_location(publish_setting(req.target), self.root, req.target_name), self.workspace)
+        try:
+            kept = bundles.revisions(req.deployment)
+        finally:
+            bundles.close()
+        out = []
+        for b in kept:
+            m, fingerprint = b.marker, str(b.marker.get("fingerprint", ""))
+            known = recorded.get(fingerprint)
+            spec = m.get("spec") or {}
+            out.append(
+                Revision(
+                    fingerprint,
+                    str(spec.get("image", "")) or (known.image if known else ""),
+                    str(m.get("imageRef", "")),
+                    spec,
+                    image_version=known.image_version if known else None,
+                    at=m.get("publishedAt") or (known.at if known else None),
+                    by=m.get("publishedBy") or (known.by if known else None),
+                    commit=known.commit if known else None,
+                    where=b.where,
+                    current=fingerprint == current,
+                )
+            )
+        return out
+
+    def rollback(self, req: RollbackRequest, *, progress: Progress) -> DeployResult:
+        deploy = req.deploy
+        bundles = open_bundles(
+            parse_location(publish_setting(deploy.target), self.root, deploy.target_name), self.workspace
+        )
+        try:
+            progress(f"re-pointing {deploy.name} to revision {req.revision.id}")
+            where = bundles.repoint(deploy.name, req.revision.fingerprint, req.mark.to_json())
+        finally:
+            bundles.close()
+        return DeployResult(url=where, container="", notes=(f"{where} points at revision {req.revision.id} again",))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import PlanError
-from ...plan.target import FactsRequest
+from ...plan.target import FactsRequest, RollbackMark
 from ...registry.errors import RegistryError
 from .bundles import Bundle, FileBundles, OciBundles, open_bundles
 from .iothub import LiveDeployment
@@ -28,6 +28,7 @@ class PublishedFact:
     intact: bool = True  # its files still match the checksums written at publish
     prevent_destroy: bool = False
     edge: LiveDeployment | None = None  # an edge bundle: the IoT Hub deployment published now
+    rollback: RollbackMark | None = None  # `modelctl rollback` put this revision back
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ def read_published(request: FactsRequest) -> dict[str, PublishedFacts]:
                         b.intact,
                         bool(m.get("preventDestroy", False)),
                         _live_deployment(bundles, b),
+                        _mark(b.rollback, str(m.get("fingerprint", ""))),
                     )
                 )
         finally:
@@ -93,3 +95,9 @@ def _live_deployment(bundles: FileBundles | OciBundles, bundle: Bundle) -> LiveD
         return None
     spec_priority = ((bundle.marker.get("spec") or {}).get("edge") or {}).get("priority")
     return LiveDeployment.from_manifest(manifest, spec_priority if isinstance(spec_priority, int) else None)
+
+
+def _mark(raw: object, fingerprint: str) -> RollbackMark | None:
+    """The rollback mark beside the current pointer, when it is about the revision served now."""
+    mark = RollbackMark.from_json(raw)
+    return mark if mark is not None and mark.to_fingerprint == fingerprint else None

@@ -14,8 +14,14 @@ from ...plan.target import (
     Connection,
     ConnectOptions,
     DeploymentStatus,
+    DeployResult,
     Diagnose,
     PlanContext,
+    Progress,
+    Revision,
+    RevisionsRequest,
+    RollbackMark,
+    RollbackRequest,
     Running,
     TargetFacts,
     TargetType,
@@ -30,6 +36,7 @@ from .facts import PublishedFacts
 class PublishType(TargetType):
     applies = True
     publishes = True
+    rolls_back = True
     what = ""  # how the plan names what is published
 
     def connect(self, options: ConnectOptions) -> Connection:
@@ -52,6 +59,23 @@ class PublishType(TargetType):
             f"devices of target {target_name}: destroy unpublishes the bundles (their folder or OCI tag); "
             "a device keeps running what it last pulled until its own deployment service removes it",
         )
+
+    def rollback_mark(self, facts: TargetFacts | None, deployment: str) -> RollbackMark | None:
+        found = facts.of(deployment) if isinstance(facts, PublishedFacts) else None
+        return found.rollback if found is not None else None
+
+    def revisions(self, connection: Connection, request: RevisionsRequest) -> list[Revision]:
+        from .adapter import PublishedDeployments
+
+        assert isinstance(connection, PublishedDeployments)
+        found = request.facts.of(request.deployment) if isinstance(request.facts, PublishedFacts) else None
+        return connection.revisions(request, found.fingerprint if found else None)
+
+    def rollback(self, connection: Connection, request: RollbackRequest, *, progress: Progress) -> DeployResult:
+        from .adapter import PublishedDeployments
+
+        assert isinstance(connection, PublishedDeployments)
+        return connection.rollback(request, progress=progress)
 
     def owned_paths(self, root: Path, target_name: str, target: Target) -> tuple[Path, ...]:
         from .location import FileLocation, parse_location, publish_setting
