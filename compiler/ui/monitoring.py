@@ -3,7 +3,8 @@ a baseline), sampled while the UI runs.
 
 A deployment is sampled once its monitoring view was asked for, every `interval` seconds, by one
 background thread; consecutive scrapes give rate, error rate and p50/p99 points (`monitor.metrics.traffic`).
-The bearer key for /metrics is read where apply keeps it and used here only: it is never returned.
+The bearer credential for /metrics is made as `modelctl monitor` makes it (the key; in auth mode token a
+short-lived token minted per scrape from the signing secret) and used here only: it is never returned.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..monitor.collected import (
     parse_since,
     read_records,
 )
+from ..monitor.credentials import bearer_credential, token_ttl
 from ..monitor.drift import feature_stats
 from ..monitor.metrics import MonitorError, Snapshot, scrape, traffic
 from ..names import default_keys_secret
@@ -35,8 +37,13 @@ POINTS = 120  # scrapes kept per deployment
 @dataclass
 class Source:
     url: str
-    key: str | None = field(repr=False)
-    collected: Path | None
+    auth_mode: str
+    secret: str | None = field(repr=False)  # a bearer key, or (mode token) the signing secret: never sent
+    collected: Path | None = None
+
+    def credential(self, interval: float) -> str | None:
+        """What a scrape sends as its bearer: the key, or a token minted for this scrape (mode token)."""
+        return bearer_credential(self.auth_mode, self.secret, token_ttl(interval))
 
 
 @dataclass
@@ -55,12 +62,12 @@ def source_of(root: Path, node: DeploymentNode, url: str | None, workspace: str)
         return f"{node.name} runs on a {node.target.type} target, which serves nothing reachable from here"
     if not url:
         return f"{node.name} is not deployed (no record in the registry)"
-    key = None
-    if node.spec.auth.mode in ("key", "token"):
-        value = lookup(root, node.spec.auth.secret_ref or default_keys_secret(node.name))
-        key = value.strip().splitlines()[0] if value and value.strip() else None
+    mode = node.spec.auth.mode
+    secret = (
+        lookup(root, node.spec.auth.secret_ref or default_keys_secret(node.name)) if mode in ("key", "token") else None
+    )
     collected = target_type.collected_data(workspace, node) if node.spec.data_collection.enabled else None
-    return Source(url, key, collected)
+    return Source(url, mode, secret, collected)
 
 
 class Sampler:
@@ -102,7 +109,7 @@ class Sampler:
     def _sample(self, name: str) -> None:
         series = self._series[name]
         try:
-            snap = scrape(series.source.url, series.source.key)
+            snap = scrape(series.source.url, series.source.credential(self.interval))
         except MonitorError as exc:
             series.error = str(exc)
             return
