@@ -147,6 +147,7 @@ def _register_groups() -> None:
         "locks",
         "gitops",
         "devices",
+        "ui",
     ):
         try:
             module = importlib.import_module(f"{__package__}.{module_name}")

@@ -154,6 +154,14 @@ class DeploymentStatus:
 
 
 @dataclass(frozen=True)
+class Activity:
+    """One replica's recent activity: where it comes from ("container …", "pod …") and its last lines."""
+
+    source: str
+    lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class EndpointStatus:
     """How an endpoint is doing on its target, from the target's facts (`endpoints list/status`)."""
 
@@ -305,6 +313,13 @@ class TargetType:
     def collected_data(self, workspace: str, node: DeploymentNode) -> Path | None:
         """The folder on this host where the deployment's collected inputs/outputs land (None: not here)."""
         return None
+
+    def recent_activity(
+        self, connection: Connection, target_name: str, target: Target, deployment: str, tail: int = 50
+    ) -> list[Activity]:
+        """What the target says lately about each replica of a deployment (container logs; pod
+        conditions and events): the dashboard's details. Read-only; empty for types that run nothing."""
+        return []
 
     def owned_paths(self, root: Path, target_name: str, target: Target) -> tuple[Path, ...]:
         """Folders of the repo this target writes into (apply's own output: never a dirty work tree)."""

@@ -13,6 +13,7 @@ from ...errors import ApplyError
 from ...graph import DeploymentNode, EndpointNode, Node, target_as
 from ...plan.model import Action
 from ...plan.target import (
+    Activity,
     Connection,
     ConnectOptions,
     DeploymentStatus,
@@ -68,6 +69,24 @@ class DockerType(TargetType):
 
     def endpoint_status(self, facts: TargetFacts | None, endpoint: str) -> EndpointStatus:
         return facts.endpoint_status(endpoint) if isinstance(facts, DockerFacts) else EndpointStatus("missing")
+
+    def recent_activity(
+        self, connection: Connection, target_name: str, target: Target, deployment: str, tail: int = 50
+    ) -> list[Activity]:
+        """The last log lines of each container serving the deployment (found by labels, never by name)."""
+        from .adapter import DockerDeployments
+        from .containers import backends
+        from .engine import docker_settings
+
+        assert isinstance(connection, DockerDeployments)
+        client = connection.engines.get(docker_settings(target).host)
+        return [
+            Activity(
+                f"container {c.name} ({c.status})",
+                tuple(c.logs(tail=tail).decode(errors="replace").splitlines()[-tail:]),
+            )
+            for c in backends(client, connection.workspace, target_name, deployment)
+        ]
 
     def infrastructure(self, workspace: str, target_name: str, facts: TargetFacts | None) -> tuple[str, ...]:
         router = facts.router if isinstance(facts, DockerFacts) else None

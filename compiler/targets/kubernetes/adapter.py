@@ -21,7 +21,7 @@ from typing import Any
 
 from ...errors import ApplyError
 from ...graph import DeploymentNode, EndpointNode, Graph
-from ...plan.target import DeployRequest, DeployResult, FactsRequest, Progress, TargetFacts
+from ...plan.target import Activity, DeployRequest, DeployResult, FactsRequest, Progress, TargetFacts
 from ...render.kubernetes import endpoint_gateway, http_route
 from ...spec.workspace import Target
 from .connection import BY_KIND, DEPLOYMENT, DEPLOYMENT_KINDS, ENDPOINT_KINDS, EVENT, POD, Cluster, KubeError, conflicts
@@ -198,34 +198,14 @@ class KubernetesDeployments:
         ]
 
     def _pods_report(self, cluster: Cluster, req: DeployRequest) -> str:
-        lines = []
-        for pod in self._new_pods(cluster, req)[:3]:
-            name = pod["metadata"]["name"]
-            status = pod.get("status") or {}
-            lines.append(f"--- pod {name}: phase {status.get('phase', '?')}")
-            for c in status.get("conditions") or []:
-                extra = " ".join(x for x in (c.get("reason"), c.get("message")) if x)
-                lines.append(f"  condition {c.get('type')}={c.get('status')}" + (f" ({extra})" if extra else ""))
-            for cs in status.get("containerStatuses") or []:
-                for state, detail in (cs.get("state") or {}).items():
-                    extra = " ".join(str(x) for x in (detail.get("reason"), detail.get("message")) if x)
-                    lines.append(
-                        f"  container {cs.get('name')}: {state}"
-                        + (f" {extra}" if extra else "")
-                        + f", ready={cs.get('ready')}, restarts={cs.get('restartCount', 0)}"
-                    )
-            try:
-                _, events = cluster.request(
-                    "GET",
-                    EVENT.collection(cluster.namespace),
-                    query=[("fieldSelector", f"involvedObject.name={name}")],
-                    what="list events",
-                )
-                for e in (events.get("items") or [])[-5:]:
-                    lines.append(f"  event {e.get('type')} {e.get('reason')}: {e.get('message')}")
-            except KubeError:
-                pass
+        lines = [line for pod in self._new_pods(cluster, req)[:3] for line in _pod_lines(cluster, pod)]
         return "\n".join(lines) or "(no new pod was created)"
+
+    def activity(self, target_name: str, target: Target, name: str, tail: int = 50) -> list[Activity]:
+        """Every pod of the deployment (read-only): its phase, conditions, container states, last events."""
+        cluster = self.cluster(target_name, target)
+        pods = cluster.list(POD, f"app.kubernetes.io/instance={name},modelctl.io/kind=Deployment") or []
+        return [Activity(f"pod {p['metadata']['name']}", tuple(_pod_lines(cluster, p)[-tail:])) for p in pods[:10]]
 
     def _roll_back(
         self, cluster: Cluster, req: DeployRequest, previous: dict[str, Any] | None, progress: Progress
@@ -304,3 +284,33 @@ def _waiting_reason(pod: dict[str, Any]) -> str:
         if waiting:
             return str(waiting.get("reason", ""))
     return ""
+
+
+def _pod_lines(cluster: Cluster, pod: dict[str, Any]) -> list[str]:
+    """A pod as a failed rollout reports it: phase, conditions, container states, its last 5 events."""
+    name = pod["metadata"]["name"]
+    status = pod.get("status") or {}
+    lines = [f"--- pod {name}: phase {status.get('phase', '?')}"]
+    for c in status.get("conditions") or []:
+        extra = " ".join(x for x in (c.get("reason"), c.get("message")) if x)
+        lines.append(f"  condition {c.get('type')}={c.get('status')}" + (f" ({extra})" if extra else ""))
+    for cs in status.get("containerStatuses") or []:
+        for state, detail in (cs.get("state") or {}).items():
+            extra = " ".join(str(x) for x in (detail.get("reason"), detail.get("message")) if x)
+            lines.append(
+                f"  container {cs.get('name')}: {state}"
+                + (f" {extra}" if extra else "")
+                + f", ready={cs.get('ready')}, restarts={cs.get('restartCount', 0)}"
+            )
+    try:
+        _, events = cluster.request(
+            "GET",
+            EVENT.collection(cluster.namespace),
+            query=[("fieldSelector", f"involvedObject.name={name}")],
+            what="list events",
+        )
+        for e in (events.get("items") or [])[-5:]:
+            lines.append(f"  event {e.get('type')} {e.get('reason')}: {e.get('message')}")
+    except KubeError:
+        pass
+    return lines

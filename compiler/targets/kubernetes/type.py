@@ -11,6 +11,7 @@ from ...diagnostics import Diagnostic
 from ...graph import DeploymentNode, EndpointNode, Graph, Node
 from ...plan.model import Action, FieldDiff
 from ...plan.target import (
+    Activity,
     Connection,
     ConnectOptions,
     DeploymentStatus,
@@ -39,6 +40,15 @@ class KubernetesType(TargetType):
         return KubernetesDeployments(
             options.workspace, options.root, force_conflicts=options.force_conflicts, graph=options.graph
         )
+
+    def recent_activity(
+        self, connection: Connection, target_name: str, target: Target, deployment: str, tail: int = 50
+    ) -> list[Activity]:
+        """Each pod of the deployment: phase, conditions, container states and its last events."""
+        from .adapter import KubernetesDeployments
+
+        assert isinstance(connection, KubernetesDeployments)
+        return connection.activity(target_name, target, deployment, tail)
 
     def plan_deployment(self, ctx: PlanContext, node: DeploymentNode) -> Action:
         return planning.plan_deployment(ctx, node)
