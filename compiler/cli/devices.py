@@ -48,7 +48,7 @@ def simulate(
         graph = compile_repo(directory).require()
         edge = {d.name: d for d in graph.of_kind("Deployment") if d.spec.edge is not None}
         node = edge.get(deployment)
-        other = graph.nodes.get(f"Deployment/{deployment}")
+        other = next((d for d in graph.of_kind("Deployment") if d.name == deployment), None)
         if node is None and other is not None:
             err_console.print(
                 f"[red]error:[/red] Deployment/{escape(deployment)} runs on target '{escape(other.target_name)}' "
