@@ -23,8 +23,8 @@ from typing import Any
 from ..diagnostics import did_you_mean
 from ..errors import ApplyError, PlanError
 from ..graph import DeploymentNode, ImageNode
-from ..plan.deployments import deployment_spec_json
 from ..plan import scope as plan_scope
+from ..plan.deployments import deployment_spec_json
 from ..plan.lock import workspace_lock
 from ..plan.model import Scope
 from ..plan.refs import image_reference
