@@ -80,3 +80,12 @@ def test_monitor_unknown_deployment_hint_is_its_own_clause(make_repo):
     result = runner.invoke(app, ["monitor", "bleu", "--repo", str(root)])
     assert result.exit_code == 1, result.output
     assert f"no deployment 'bleu' in {root}; did you mean 'blue'?" in " ".join(result.output.split())
+
+
+def test_deployments_list_before_any_apply_names_what_the_repo_declares(make_repo):
+    root = make_repo()
+    result = runner.invoke(app, ["deployments", "list", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "no deployments applied yet: the repo declares blue, green (modelctl apply deploys them)" in " ".join(
+        result.output.split()
+    )
