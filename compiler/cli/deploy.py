@@ -202,6 +202,7 @@ def list_deployments(
     """
     from .endpoints import _rows as endpoint_rows
     from .endpoints import endpoints_table
+    from .lookup import repo_names
 
     with user_errors():
         facts = _facts_cache(directory)  # one read per target type: health and endpoints
@@ -215,7 +216,12 @@ def list_deployments(
         console.print_json(json.dumps([r.to_json() for r in rows]))
         return
     if not rows:
-        console.print("no deployments")
+        declared = set() if (model or image or target) else repo_names(directory, "Deployment")
+        console.print(
+            f"no deployments applied yet: the repo declares {', '.join(sorted(declared))} (modelctl apply deploys them)"
+            if declared
+            else "no deployments"
+        )
         return
     table = Table("NAME", "TARGET", "IMAGE", "MODELS", "URL", "ENDPOINTS", "HEALTH", box=None)
     for r in rows:

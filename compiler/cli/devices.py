@@ -48,6 +48,14 @@ def simulate(
         graph = compile_repo(directory).require()
         edge = {d.name: d for d in graph.of_kind("Deployment") if d.spec.edge is not None}
         node = edge.get(deployment)
+        other = next((d for d in graph.of_kind("Deployment") if d.name == deployment), None)
+        if node is None and other is not None:
+            err_console.print(
+                f"[red]error:[/red] Deployment/{escape(deployment)} runs on target '{escape(other.target_name)}' "
+                f"(type {escape(other.target.type)}), not on an edge target: devices simulate runs edge "
+                f"deployments (here: {', '.join(sorted(edge)) or 'none'})"
+            )
+            raise typer.Exit(1)
         if node is None:
             hint = did_you_mean(deployment, edge)
             err_console.print(

@@ -54,7 +54,9 @@ def _lookup(repo: Path, name: str, interval: float) -> tuple[str | None, str | N
         from ..diagnostics import did_you_mean
 
         hint = did_you_mean(name, [n.name for n in graph.of_kind("Deployment")]) or ""
-        err_console.print(f"error: no deployment '{escape(name)}' in {repo} {hint}".rstrip())
+        err_console.print(
+            f"error: no deployment '{escape(name)}' in {escape(str(repo))}" + (f"; {hint}" if hint else "")
+        )
         raise typer.Exit(1)
     target_type = TARGET_TYPES[node.target.type]
     if not target_type.serves_http:

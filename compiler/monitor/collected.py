@@ -127,30 +127,55 @@ def columns(rows) -> dict[str, list[float]]:
 class Baseline:
     columns: dict[str, list[float]]  # as the file names them
     aliases: dict[str, str] = field(default_factory=dict)  # `input[i]` → feature name (record baselines)
+    notes: tuple[str, ...] = ()  # what reading it left out (non-numeric CSV cells), warned with the matches
 
 
 def load_baseline(path: Path, model: str | None = None) -> Baseline:
     """A CSV with a header row, a JSON Lines file of collected records, or a collected-data folder."""
     if not path.exists():
         raise MonitorError(f"baseline not found: {path}")
+    baseline = _read_baseline(path, model)
+    if not baseline.columns:  # an empty PSI column would look like "no drift"
+        raise MonitorError(
+            f"baseline {path} has no numeric values: expected a CSV with a header row and rows of numbers, "
+            "collected records (JSON Lines) or a collected-data folder"
+        )
+    return baseline
+
+
+def _read_baseline(path: Path, model: str | None) -> Baseline:
     if path.is_dir():
         records = read_records(path, model=model)
         return Baseline(columns(feature_rows(records)), aliases(records))
     if path.suffix == ".csv":
-        cols: dict[str, list[float]] = {}
-        with path.open(newline="") as f:
-            for row in csv.DictReader(f):
-                for k, v in row.items():
-                    try:
-                        cols.setdefault(k, []).append(float(v))
-                    except (TypeError, ValueError):
-                        pass
-        return Baseline(cols)
+        return _read_csv(path)
     try:
         records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     except json.JSONDecodeError as exc:
         raise MonitorError(f"{path}: not JSON Lines ({exc})") from None
     return Baseline(columns(feature_rows(records)), aliases(records))
+
+
+def _read_csv(path: Path) -> Baseline:
+    cols: dict[str, list[float]] = {}
+    skipped: dict[str, int] = {}
+    with path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            for k, v in row.items():
+                try:
+                    value = float(v)
+                except (TypeError, ValueError):
+                    skipped[k] = skipped.get(k, 0) + 1
+                else:
+                    cols.setdefault(k, []).append(value)
+    notes = tuple(
+        f"baseline column {k!r}: {n} value(s) are not numbers and are left out"
+        if k in cols
+        else f"baseline column {k!r} has no numeric values: it gives no PSI"
+        for k, n in skipped.items()
+        if k is not None
+    )
+    return Baseline(cols, notes=notes)
 
 
 def match_baseline(
@@ -165,7 +190,7 @@ def match_baseline(
         base_aliases.setdefault(name, []).append(alias)
     matched: dict[str, list[float]] = {}
     source: dict[str, str] = {}
-    warnings: list[str] = []
+    warnings: list[str] = list(baseline.notes)
     unmatched: list[str] = []
     for column, values in baseline.columns.items():
         feature = _feature_of(column, current, named_as, base_aliases)

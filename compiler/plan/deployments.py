@@ -23,8 +23,18 @@ def deployment_spec_json(node: DeploymentNode) -> dict[str, Any]:
 
 
 def set_fields(node: DeploymentNode) -> dict[str, Any]:
-    """What the user wrote (defaults left out): shown for a new deployment."""
-    return node.spec.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
+    """What the user wrote (defaults left out): shown for a new deployment. A section written with
+    only default values (`batching: {maxBatchSize: 32}`) shows its values, not `{}`."""
+    written = node.spec.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
+    return _fill_empty(written, deployment_spec_json(node))
+
+
+def _fill_empty(written: Any, full: Any) -> Any:
+    if not isinstance(written, dict) or not isinstance(full, dict):
+        return written
+    if not written:
+        return full
+    return {k: _fill_empty(v, full.get(k)) for k, v in written.items()}
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .common import StrictModel
 from .grammar import Identifier, RepoPath, Uri
@@ -40,26 +40,34 @@ class TensorSpec(StrictModel):
     def _dims(self) -> "TensorSpec":
         if any(d < -1 or d == 0 for d in self.shape):
             raise ValueError("shape dimensions must be positive, or -1 for a variable dimension")
-        if self.features is not None:
-            self._check_features(self.features)
         return self
 
-    def _check_features(self, features: list[str]) -> None:
-        if len(self.shape) < 2:
-            raise ValueError(
-                f"features names the columns of a [rows, columns] input; shape {self.shape} has no columns "
-                "(use a shape such as [-1, " + str(len(features)) + "])"
-            )
-        if self.shape[-1] not in (-1, len(features)):
-            raise ValueError(
-                f"features has {len(features)} names but the last dimension of shape {self.shape} is "
-                f"{self.shape[-1]}: name every column once"
-            )
-        if any(not f for f in features):
-            raise ValueError("features: a feature name cannot be empty")
-        twice = sorted({f for f in features if features.count(f) > 1})
-        if twice:
-            raise ValueError(f"features: {', '.join(repr(f) for f in twice)} named twice; names must be unique")
+    @field_validator("features")
+    @classmethod
+    def _features(cls, features: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        """Checked at the field, so an error points at `features` (file:line:col), not at the input."""
+        shape = info.data.get("shape")
+        if features is not None and shape is not None:
+            _check_features(shape, features)
+        return features
+
+
+def _check_features(shape: list[int], features: list[str]) -> None:
+    if len(shape) < 2:
+        raise ValueError(
+            f"features names the columns of a [rows, columns] input; shape {shape} has no columns "
+            "(use a shape such as [-1, " + str(len(features)) + "])"
+        )
+    if shape[-1] not in (-1, len(features)):
+        raise ValueError(
+            f"features has {len(features)} names but the last dimension of shape {shape} is "
+            f"{shape[-1]}: name every column once"
+        )
+    if any(not f for f in features):
+        raise ValueError("a feature name cannot be empty")
+    twice = sorted({f for f in features if features.count(f) > 1})
+    if twice:
+        raise ValueError(f"{', '.join(repr(f) for f in twice)} named twice; names must be unique")
 
 
 class Signature(StrictModel):

@@ -23,6 +23,7 @@ from typing import Any
 from ..diagnostics import did_you_mean
 from ..errors import ApplyError, PlanError
 from ..graph import DeploymentNode, ImageNode
+from ..plan import scope as plan_scope
 from ..plan.deployments import deployment_spec_json
 from ..plan.lock import workspace_lock
 from ..plan.model import Scope
@@ -75,7 +76,11 @@ def open_session(root: Path, deployment: str, stage: str | None = None) -> tuple
         hint = did_you_mean(name, names) or (f"deployments: {', '.join(names)}" if names else "it has none")
         raise PlanError(f"unknown deployment {name!r}: not in the repo; {hint}")
     session = Session.open(Path(root), Scope(resources=(f"Deployment/{name}",), prune=False, stage=stage))
-    return session, session.graph.get_as(f"Deployment/{name}", DeploymentNode)
+    node = session.graph.get_as(f"Deployment/{name}", DeploymentNode)
+    # only the deployment's own target is read: another target being unreachable does not matter here
+    session.scope = Scope(resources=(node.id,), targets=(node.target_name,), prune=False, stage=stage)
+    session.selection = plan_scope.select(session.graph, session.scope, session.types)
+    return session, node
 
 
 def recorded_revisions(registry: Registry | None, node: DeploymentNode) -> tuple[Revision, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from live_support import make_plan
+from live_support import LiveFacts, make_plan
 from testkit import changes
 
 from compiler.plan.explain import render_text
@@ -49,3 +49,11 @@ def test_retuning_batching_shows_before_and_after(repo, converge):
     repo.write("deployments/deployments.yaml", path.read_text().replace(", runtime: {batching: {maxBatchSize: 8}}", ""))
     action = make_plan(repo.graph(), live).action("Deployment/iris-local")
     assert action.reasons[-1] == "batching: off"
+
+
+def test_a_new_deployment_with_default_batching_values_shows_them(repo):
+    repo.write("score/score.py", "BATCHABLE = True\n\ndef init():\n    pass\n\ndef run(data):\n    return data\n")
+    _batching(repo, "local", "{maxBatchSize: 32, maxLatencyMs: 2}")  # both equal the defaults
+    action = make_plan(repo.graph(), LiveFacts()).action("Deployment/iris-local")
+    batching = [(d.path, d.after) for d in action.diffs if "batching" in d.path]
+    assert batching == [("spec.runtime.batching.maxBatchSize", 32), ("spec.runtime.batching.maxLatencyMs", 2)]

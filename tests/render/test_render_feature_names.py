@@ -66,3 +66,5 @@ def test_names_that_do_not_fit_the_shape_are_errors(tmp_path):
         diagnostics = compile_repo(_repo(tmp_path / shape.replace(" ", ""), shape, features)).diagnostics
         text = " ".join(f"{d.location} {d.message}" for d in diagnostics)
         assert said in text and "models/m.yaml" in text, text
+        # located at the `features` field, not at the whole input
+        assert [d.path for d in diagnostics] == ["spec.signature.inputs.0.features"], text

@@ -12,7 +12,15 @@ import pytest
 from typer.testing import CliRunner
 
 from compiler.cli.main import app
-from compiler.monitor.collected import Baseline, aliases, columns, feature_rows, match_baseline
+from compiler.monitor.collected import (
+    Baseline,
+    MonitorError,
+    aliases,
+    columns,
+    feature_rows,
+    load_baseline,
+    match_baseline,
+)
 from compiler.monitor.drift import PSI_SIGNIFICANT, feature_stats
 
 from runtime_support import KEY
@@ -61,6 +69,25 @@ def test_either_naming_matches_and_a_typo_warns():
     _, [warning] = match_baseline(old, {}, Baseline({"height": [3.0]}))
     assert "the collected features are data[0], data[1], data[2], data[3]" in warning
     assert "spec.signature.inputs[].features" in warning
+
+
+def test_a_baseline_without_numbers_is_never_a_silent_empty_psi(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("petal_length,petal_width\n")
+    for path in (empty, header_only):
+        with pytest.raises(MonitorError, match="has no numeric values"):
+            load_baseline(path)
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("petal_length,petal_width,sepal_width\nx,1,a\ntall,2,b\n3,n/a,c\n")
+    matched, warnings = match_baseline({n: [1.0] for n in NAMES}, {}, load_baseline(mixed))
+    assert matched == {"petal_length": [3.0], "petal_width": [1.0, 2.0]}
+    assert warnings == [
+        "baseline column 'petal_length': 2 value(s) are not numbers and are left out",
+        "baseline column 'sepal_width' has no numeric values: it gives no PSI",
+        "baseline column 'petal_width': 1 value(s) are not numbers and are left out",
+    ]
 
 
 def test_psi_per_named_feature_flags_the_shifted_one():

@@ -64,3 +64,28 @@ def test_a_name_only_the_registry_knows_is_known(make_repo):
     assert result.exit_code == 0 and "no deployments" in result.output, result.output
     result = runner.invoke(app, ["deployments", "list", "--model", "retird", str(root)])
     assert result.exit_code == 1 and "did you mean 'retired'?" in result.output
+
+
+def test_devices_simulate_names_a_deployment_that_is_not_on_an_edge_target(make_repo):
+    root = make_repo()
+    result = runner.invoke(app, ["devices", "simulate", "blue", str(root)])
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert "Deployment/blue runs on target 'prod' (type kubernetes), not on an edge target" in text
+    assert "did you mean" not in text
+
+
+def test_monitor_unknown_deployment_hint_is_its_own_clause(make_repo):
+    root = make_repo()
+    result = runner.invoke(app, ["monitor", "bleu", "--repo", str(root)])
+    assert result.exit_code == 1, result.output
+    assert f"no deployment 'bleu' in {root}; did you mean 'blue'?" in " ".join(result.output.split())
+
+
+def test_deployments_list_before_any_apply_names_what_the_repo_declares(make_repo):
+    root = make_repo()
+    result = runner.invoke(app, ["deployments", "list", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "no deployments applied yet: the repo declares blue, green (modelctl apply deploys them)" in " ".join(
+        result.output.split()
+    )
