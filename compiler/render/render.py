@@ -11,7 +11,7 @@ from ..diagnostics import Diagnostic, DiagnosticError, did_you_mean
 from ..graph import DeploymentNode, EndpointNode, Graph, ImageNode, Node
 from . import docker
 from .publish import GENERATOR, MANIFEST, check_out_dir, publish
-from .serialize import json_text
+from .serialize import json_text_fast
 from .templating import Templates
 from .tree import OutputTree
 
@@ -80,7 +80,7 @@ def render_graph(
         "nodes": nodes,
         "files": {f.path: {"node": f.node, "sha256": f.sha256} for f in files},
     }
-    tree.add(MANIFEST, "", json_text(manifest))
+    tree.add(MANIFEST, "", json_text_fast(manifest))
     publish(tree, out)
     return RenderResult(out.resolve(), files, nodes, objects)
 

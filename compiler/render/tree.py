@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -42,7 +43,14 @@ class OutputTree:
         self.files[item.path] = item
 
 
+_SAFE_CHARS = re.compile(r"[A-Za-z0-9_./-]+")
+
+
 def _clean(path: str) -> str:
+    if _SAFE_CHARS.fullmatch(path):
+        parts = path.split("/")
+        if "" not in parts and "." not in parts and ".." not in parts:
+            return path  # already a plain, normalised relative path, as almost every rendered path is
     pure = PurePosixPath(path)
     if pure.is_absolute() or ".." in pure.parts or not pure.parts or "\\" in path:
         raise ValueError(f"rendered path {path!r} is not a plain relative path")
