@@ -69,6 +69,12 @@ def _write_all(tree: OutputTree, root: Path) -> None:
 def _write_files(base: str, items: Iterable[OutputFile]) -> None:
     for item in items:
         path = f"{base}/{item.path}"
+        if item.known_sha256 is not None and item.source is not None:
+            try:
+                os.link(item.source, path)  # a file kept from the last render: same bytes, same inode
+                continue
+            except OSError:
+                pass  # e.g. a file system without hard links: copy it
         if item.source is not None:
             shutil.copyfile(item.source, path)
             os.chmod(path, 0o644)  # readable by the image's non-root user after COPY

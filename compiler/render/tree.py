@@ -15,8 +15,11 @@ class OutputFile:
     node: str  # id of the node that produced it
     data: bytes | None = None
     source: Path | None = None  # copied byte for byte (model files) instead of held in memory
+    known_sha256: str | None = None  # kept from the last render (see cache.py): hard-linked from `source`
 
     def sha256(self) -> str:
+        if self.known_sha256 is not None:
+            return self.known_sha256
         if self.data is not None:
             return sha256_bytes(self.data)
         assert self.source is not None  # add() sets data, copy() sets source
@@ -36,6 +39,10 @@ class OutputTree:
 
     def copy(self, path: str, node: str, source: Path) -> None:
         self._put(OutputFile(_clean(path), node, source=source))
+
+    def keep(self, path: str, node: str, previous: Path, sha256: str) -> None:
+        """A file the last render wrote, unchanged: linked (or copied) from the previous output."""
+        self._put(OutputFile(_clean(path), node, source=previous, known_sha256=sha256))
 
     def _put(self, item: OutputFile) -> None:
         if item.path in self.files:
