@@ -1,17 +1,25 @@
-"""Whole-graph rules that look across nodes: edge layering and FPGA architecture matching. What a
-target type can run is its own check (`TargetType.check`), run by the pipeline after these."""
+"""Whole-graph rules that look across nodes: edge layering, FPGA architecture matching, batching with
+scoring scripts. What a target type can run is its own check (`TargetType.check`), run by the
+pipeline after these."""
 
 from __future__ import annotations
+
+import ast
+from pathlib import Path
 
 from ..diagnostics import Diagnostic
 from ..load import LoadedDocument
 from .nodes import DeploymentNode, ImageNode, ModelNode, Node
 
 
-def run_all(nodes: dict[str, Node], docs: dict[str, LoadedDocument], diags: list[Diagnostic]) -> None:
+def run_all(
+    nodes: dict[str, Node], docs: dict[str, LoadedDocument], diags: list[Diagnostic], root: Path | None = None
+) -> None:
     deployments = [n for n in nodes.values() if isinstance(n, DeploymentNode)]
     _edge_layering(deployments, docs, diags)
     _fpga_architecture(deployments, nodes, docs, diags)
+    if root is not None:
+        _batching_scripts(deployments, nodes, docs, diags, root)
 
 
 def _error(docs: dict[str, LoadedDocument], node: Node, path: tuple, message: str, **kw) -> Diagnostic:
@@ -79,3 +87,52 @@ def _fpga_architecture(deployments: list[DeploymentNode], nodes: dict[str, Node]
                         suggestion="use a bitstream built for the model's architecture, or recompile the model",
                     )
                 )
+
+
+def declares_batchable(source: str) -> bool | None:
+    """Does a scoring script set `BATCHABLE = True` at module level? None when it cannot be parsed."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    for stmt in tree.body:
+        targets = (
+            stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
+        )
+        value = getattr(stmt, "value", None)
+        if any(isinstance(t, ast.Name) and t.id == "BATCHABLE" for t in targets):
+            return isinstance(value, ast.Constant) and value.value is True
+    return False
+
+
+def _batching_scripts(deployments: list[DeploymentNode], nodes: dict[str, Node], docs, diags, root: Path) -> None:
+    """Batching asked for, but the image's scoring script does not declare it takes batches: the runtime
+    will not batch its models (it logs so at startup); say it here already."""
+    for dep in deployments:
+        runtime = dep.spec.runtime
+        image = nodes.get(dep.image_id)
+        if runtime is None or runtime.batching is None or not isinstance(image, ImageNode):
+            continue
+        script = image.scoring_script
+        if script is None or script.is_dir:
+            continue
+        try:
+            source = (root / script.path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if declares_batchable(source) is False:
+            diags.append(
+                _error(
+                    docs,
+                    dep,
+                    ("spec", "runtime", "batching"),
+                    f"batching is off for image '{image.name}': its scoring script {script.path} does not "
+                    "declare BATCHABLE = True",
+                    code="batching-script",
+                    severity="warning",
+                    expected="BATCHABLE = True in a script whose run() takes the rows of several requests",
+                    suggestion='add `BATCHABLE = True` to the script once run() accepts {"data": rows} of several '
+                    "requests and returns one result per row (a list, or a dict of lists), or remove "
+                    "spec.runtime.batching",
+                )
+            )

@@ -117,7 +117,7 @@ def build_graph(result: LoadResult, target_checks: TargetChecks | None = None) -
     for node_id in order:
         if node_id in ctx.docs:
             _resolve(ctx, node_id, workspace)
-    checks.run_all(ctx.nodes, ctx.docs, ctx.diags)
+    checks.run_all(ctx.nodes, ctx.docs, ctx.diags, ctx.root)
     if target_checks is not None:
         ctx.diags.extend(target_checks(ctx.nodes, ctx.diagnose))
     graph = Graph(str(ctx.root), workspace, {i: ctx.nodes[i] for i in order if i in ctx.nodes})

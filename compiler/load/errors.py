@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import types
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -96,6 +97,8 @@ def _child_types(tp: Any, step: Any) -> list[Any]:
 
 
 def _unwrap(tp: Any) -> list[Any]:
+    if isinstance(tp, types.UnionType):  # `X | None` (not a typing.Union, so without __origin__)
+        return [t for a in tp.__args__ for t in _unwrap(a)]
     args = getattr(tp, "__args__", None)
     origin = getattr(tp, "__origin__", None)
     if origin is not None and origin not in (dict, list, tuple) and args:  # Union / Annotated

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..graph import DeploymentNode, ImageNode
+from ..render.runtime_settings import BATCHING
 from .model import Action, ActionKind, DeploymentChange, FieldDiff, ImageChange
 from .refs import image_reference
 from .target import PlanContext
@@ -53,14 +54,30 @@ def creation_diffs(node: DeploymentNode, ref: str) -> tuple[FieldDiff, ...]:
 def deployment_action(
     node: DeploymentNode, kind: ActionKind, reasons: Sequence[str], diffs: Sequence[FieldDiff], change: DeploymentChange
 ) -> Action:
+    why = batching_reason(node, diffs) if kind in ("create", "update") else None
     return Action(
         node.id,
         kind,
-        tuple(reasons),
+        tuple(reasons) + ((why,) if why else ()),
         tuple(diffs),
         target=node.target_name,
         fingerprint=node.fingerprint,
         change=change,
+    )
+
+
+def batching_reason(node: DeploymentNode, diffs: Sequence[FieldDiff]) -> str | None:
+    """Say what batching will be when a change touches it (spec fields, or on targets compared by their
+    objects, the runtime's batching variables)."""
+    names = ("batching", *BATCHING.values())
+    if not any(name in d.path for d in diffs for name in names):
+        return None
+    batching = node.spec.runtime.batching if node.spec.runtime else None
+    if batching is None:
+        return "batching: off"
+    return (
+        f"batching: on, up to {batching.max_batch_size} rows per predict call, "
+        f"waiting at most {batching.max_latency_ms} ms"
     )
 
 

@@ -8,7 +8,8 @@ data-collection sink. Everything else comes from the Deployment spec, the same w
 Every `MODELCTL_*` variable is the runtime's: validate refuses user `env` / `secretEnv` names with that
 prefix, and this function drops any that reach it (defence in depth), so the spec — not an env
 override — decides the port, the auth mode and its credentials, the scoring timeout, data
-collection and the server's tuning (`spec.runtime`: workers, body limit, inline rows, access log).
+collection and the server's tuning (`spec.runtime`: workers, body limit, inline rows, access log,
+memory budget, batching).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ TUNING = {
     "access_log": "MODELCTL_ACCESS_LOG",
     "memory_budget_bytes": "MODELCTL_MEMORY_BUDGET_BYTES",
 }
+# spec.runtime.batching field → the variable the runtime reads
+BATCHING = {"max_batch_size": "MODELCTL_BATCH_MAX_SIZE", "max_latency_ms": "MODELCTL_BATCH_MAX_LATENCY_MS"}
 
 # Per auth mode: the keys the auth secret must hold, and the runtime variable naming each one's file.
 AUTH_SECRET_KEYS: Mapping[str, Mapping[str, str]] = {
@@ -56,6 +59,7 @@ AUTH_SECRET_KEYS: Mapping[str, Mapping[str, str]] = {
 RUNTIME_OWNED: frozenset[str] = frozenset(
     {PORT, AUTH_MODE, AUTH_KEYS, TIMEOUT_SECONDS, DATA_COLLECTION}
     | set(TUNING.values())
+    | set(BATCHING.values())
     | {var for keys in AUTH_SECRET_KEYS.values() for var in keys.values()}
 )
 
@@ -112,13 +116,16 @@ def runtime_settings(
         env[DATA_COLLECTION] = compact_json(
             {"enabled": True, "sampling": dc.sampling, "sink": sink, "redact": list(dc.redact)}
         )
-    tuning = spec.runtime.model_dump(exclude_none=True, by_alias=False) if spec.runtime else {}
+    tuning = spec.runtime.model_dump(exclude_none=True, exclude={"batching"}, by_alias=False) if spec.runtime else {}
     env.update(
         {
             TUNING[field]: ("1" if value else "0") if isinstance(value, bool) else str(value)
             for field, value in tuning.items()
         }
     )
+    batching = spec.runtime.batching if spec.runtime else None
+    if batching is not None:
+        env.update({var: str(getattr(batching, field)) for field, var in BATCHING.items()})
     given = spec.env if user_env is None else user_env
     merged = {name: value for name, value in given.items() if not name.upper().startswith(RESERVED_PREFIX)}
     merged.update(env)

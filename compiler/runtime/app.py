@@ -23,9 +23,11 @@ import orjson
 from . import __version__, openapi
 from .accesslog import JsonLog
 from .auth import Authenticator
+from .batching import ARRAYS, ROWS, Batcher, arrays_key
 from .collection import CollectionQueue
 from .collector import ScoringContext, current
 from .errors import HTTPError
+from .errors import guard as _guard
 from .memory import RETRY_AFTER_SECONDS, Admission, MiB, Ticket, budget_for
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import Metrics
@@ -36,6 +38,7 @@ from .tensors import decode_input, encode_output
 JSON = b"application/json"
 DUMP = orjson.OPT_SERIALIZE_NUMPY
 MAX_REQUEST_ID = 128
+NOT_BATCHED = object()  # _score_batched: this request goes the unbatched way
 MIN_BUDGET = 16 * 1024 * 1024  # a worker's budget never goes below this (small requests still fit)
 
 
@@ -107,6 +110,7 @@ class App:
         self.max_body = settings.max_body_bytes
         self.timeout = settings.timeout_seconds
         self.inline_rows = settings.inline_max_rows
+        self.batchers: dict[str, Batcher] = {}  # model name → its batcher (batching on, model batchable)
         self._openapi = _dump(
             openapi.build(settings.image, list(self.models.slots), settings.auth_mode in ("key", "token"))
         )
@@ -142,6 +146,7 @@ class App:
                 # load (e.g. init() raising) is recorded and reported, never a crash loop.
                 await loop.run_in_executor(None, self.models.load_all)
                 self._set_budget()
+                self._start_batching(loop)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.queue is not None:  # graceful shutdown: everything queued reaches the sink
@@ -173,6 +178,38 @@ class App:
         self.metrics.memory_budget.set(budget)
         self.log.write(
             {**entry, "budgetBytes": budget, "maxJsonBodyBytes": min(self.max_body, self.admission.max_json_body())}
+        )
+
+    def _start_batching(self, loop) -> None:
+        """A batcher for every loaded model that can take batches (MODELCTL_BATCH_MAX_SIZE > 0)."""
+        s = self.settings
+        if s.batch_max_size <= 0:
+            return
+        for name, slot in self.models.slots.items():
+            if slot.model is None:
+                continue
+            reason = slot.model.not_batchable()
+            if reason is not None:
+                self.log.write({"msg": "batching off for model", "model": name, "reason": reason})
+                continue
+            self.batchers[name] = Batcher(
+                slot.model,
+                self.executor,
+                max_rows=s.batch_max_size,
+                max_latency=s.batch_max_latency_ms / 1000,
+                timeout=self.timeout,
+                metrics=self.metrics,
+                queue=self.queue,
+                on_timeout=self._release_late,
+                loop=loop,
+            )
+        self.log.write(
+            {
+                "msg": "batching",
+                "maxBatchSize": s.batch_max_size,
+                "maxLatencyMs": s.batch_max_latency_ms,
+                "models": sorted(self.batchers),
+            }
         )
 
     async def http(self, scope, receive, send):
@@ -349,11 +386,31 @@ class App:
         try:
             return await asyncio.wait_for(asyncio.wrap_future(job, loop=loop), self.timeout)
         except asyncio.TimeoutError:
-            if ticket is not None and ticket.cost:  # the thread still holds the memory: release when it ends
-                late = Ticket()
-                late.cost, ticket.cost = ticket.cost, 0
-                job.add_done_callback(lambda _job: _call_soon(loop, self.admission.release, late))
+            if ticket is not None:
+                self._release_late(ticket, job)
             raise HTTPError(504, f"scoring took longer than {self.timeout:g} s") from None
+
+    def _release_late(self, ticket: Ticket, job) -> None:
+        """A request answered 504 while its scoring thread runs on: the thread still holds the request's
+        memory, so its reservation moves to a ticket released when the thread ends."""
+        if ticket.cost:
+            loop = asyncio.get_running_loop()
+            late = Ticket()
+            late.cost, ticket.cost = ticket.cost, 0
+            job.add_done_callback(lambda _job: _call_soon(loop, self.admission.release, late))
+
+    async def _score_batched(self, batcher: Batcher, model, doc: dict, rid: str, ticket):
+        """/score through the model's batcher: the rows are validated here, for this request alone.
+        NOT_BATCHED when the request is not one a batch can take (a script's body with more than 'data')."""
+        if not model.scripted:
+            inputs = model.score_inputs(doc)
+            key, rows = arrays_key(inputs) or (None, 0)
+            if key is None:
+                return NOT_BATCHED
+            return model.score_result(await batcher.submit(ARRAYS, key, inputs, rows, rid, ticket))
+        if len(doc) != 1:
+            return NOT_BATCHED
+        return await batcher.submit(ROWS, None, doc["data"], len(doc["data"]), rid, ticket)
 
     def _collect(self, model, rid: str, inputs, outputs, ticket: Ticket | None) -> None:
         """Queue references only (no copy, no encoding): the collector's writer thread builds the record.
@@ -392,8 +449,13 @@ class App:
             for name in specs:
                 if name not in arrays:
                     raise HTTPError(422, f"missing input '{name}'", input=name)
-        rows = next(iter(arrays.values())).shape[0] if next(iter(arrays.values())).ndim else 1
-        results = await self._call(model, model.predict, rows, rid, r.ticket, arrays)
+        batcher = self.batchers.get(model.cfg.name) if self.batchers else None
+        keyed = arrays_key(arrays) if batcher is not None else None
+        if batcher is not None and keyed is not None and 0 < keyed[1] <= batcher.max_rows:
+            results = await batcher.submit(ARRAYS, keyed[0], arrays, keyed[1], rid, r.ticket)
+        else:
+            rows = next(iter(arrays.values())).shape[0] if next(iter(arrays.values())).ndim else 1
+            results = await self._call(model, model.predict, rows, rid, r.ticket, arrays)
         requested, binary_default = _requested_outputs(doc)
         names = list(results) if requested is None else list(requested)
         outputs, blobs_out = [], []
@@ -422,7 +484,12 @@ class App:
         doc = _loads(body)
         if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
             raise HTTPError(422, "body must be a JSON object with a 'data' list", input="data")
-        result = await self._call(model, model.score, len(doc["data"]), rid, r.ticket, body, doc)
+        result = NOT_BATCHED
+        batcher = self.batchers.get(name) if self.batchers else None
+        if batcher is not None and 0 < len(doc["data"]) <= batcher.max_rows:
+            result = await self._score_batched(batcher, model, doc, rid, r.ticket)
+        if result is NOT_BATCHED:
+            result = await self._call(model, model.score, len(doc["data"]), rid, r.ticket, body, doc)
         self._collect(model, rid, {"data": doc["data"]}, result, r.ticket)
         return 200, _dump(result), JSON, ()
 
@@ -477,16 +544,6 @@ def _process_start() -> float:
         return boot + ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, StopIteration):
         return time.time()
-
-
-def _guard(fn, *args):
-    """Map a model's complaints about its input to 422; anything else stays a server error."""
-    try:
-        return fn(*args)
-    except HTTPError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise HTTPError(422, f"the model rejected the input: {str(exc)[:300]}") from None
 
 
 def _loads(body: bytes):

@@ -13,3 +13,13 @@ class HTTPError(Exception):
 
 class ConfigError(Exception):
     """The image config or deployment environment is invalid (the server refuses to start)."""
+
+
+def guard(fn, *args):
+    """Map a model's complaints about its input to 422; anything else stays a server error."""
+    try:
+        return fn(*args)
+    except HTTPError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise HTTPError(422, f"the model rejected the input: {str(exc)[:300]}") from None

@@ -55,6 +55,7 @@ class Model:
     """A loaded model. `inline` models are fast enough to predict on the event loop."""
 
     inline = True
+    scripted = False  # a scoring script's run() (CustomModel)
     feature_names: tuple[str, ...] | None = None
 
     def __init__(self, cfg: ModelConfig, inputs, outputs):
@@ -67,15 +68,28 @@ class Model:
 
     def score(self, body: bytes, doc) -> object:
         """POST /score: {"data": rows} -> {"predictions": [...]} (first output)."""
+        return self.score_result(self.predict(self.score_inputs(doc)))
+
+    def score_inputs(self, doc) -> dict:
+        """A /score body's rows as the model's input (validated: 422 when they do not fit)."""
         data = doc.get("data") if isinstance(doc, dict) else None
         if not isinstance(data, list):
             raise HTTPError(422, "body must be a JSON object with a 'data' list", input="data")
         if not self.inputs or len(self.inputs) != 1:
             raise HTTPError(422, "this model has several inputs; use the V2 infer endpoint")
         spec = self.inputs[0]
-        arr = rows_to_array(data, spec, self.feature_names)
-        outputs = self.predict({spec.name: arr})
+        return {spec.name: rows_to_array(data, spec, self.feature_names)}
+
+    @staticmethod
+    def score_result(outputs: dict) -> dict:
         return {"predictions": next(iter(outputs.values())).tolist()}
+
+    def not_batchable(self) -> str | None:
+        """Why requests to this model cannot be batched, or None when they can."""
+        fixed = [s.name for s in self.inputs or () if s.shape and s.shape[0] != -1]
+        if fixed:
+            return f"input {fixed[0]!r} has a fixed first dimension (batching needs -1)"
+        return None
 
 
 def rows_to_array(rows: list, spec: TensorSpec, feature_names):
@@ -228,6 +242,7 @@ class CustomModel(Model):
     """A scoring script following the Azure ML convention: init() once, run(raw_json) per request."""
 
     inline = False
+    scripted = True
 
     def __init__(self, cfg: ModelConfig, module):
         self.module = module
@@ -247,6 +262,18 @@ class CustomModel(Model):
 
     def score(self, body: bytes, doc) -> object:
         return self._run(body.decode("utf-8"))
+
+    def not_batchable(self) -> str | None:
+        if getattr(self.module, "BATCHABLE", False) is not True:
+            script = self.cfg.script.name if self.cfg.script else "script"
+            return f"its scoring script {script} does not declare BATCHABLE = True"
+        return super().not_batchable()
+
+    def run_rows(self, rows: list):
+        """A batchable script's run() on the rows of several /score requests: {"data": rows}."""
+        import orjson
+
+        return self._run(orjson.dumps({"data": rows}, option=orjson.OPT_SERIALIZE_NUMPY).decode())
 
     def _run(self, raw: str):
         try:

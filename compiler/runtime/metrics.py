@@ -19,6 +19,8 @@ from pathlib import Path
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
+WAIT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
@@ -138,6 +140,27 @@ class Metrics:
             "Memory budget for requests in flight (sum over live workers).",
             registry=reg,
             multiprocess_mode="livesum",
+        )
+        self.batch_rows = Histogram(
+            "modelctl_batch_rows",
+            "Rows per batched predict call (adaptive batching), by model.",
+            ("model",),
+            buckets=BATCH_BUCKETS,
+            registry=reg,
+        )
+        self.batch_requests = Histogram(
+            "modelctl_batch_requests",
+            "Requests per batched predict call (adaptive batching), by model.",
+            ("model",),
+            buckets=BATCH_BUCKETS,
+            registry=reg,
+        )
+        self.batch_wait = Histogram(
+            "modelctl_batch_queue_wait_seconds",
+            "Time a request waited for its batch to start, in seconds, by model.",
+            ("model",),
+            buckets=WAIT_BUCKETS,
+            registry=reg,
         )
         self._children: dict = {}
 

@@ -56,6 +56,8 @@ class Settings:
     max_body_bytes: int = 4 * 1024 * 1024
     timeout_seconds: float = 30.0
     inline_max_rows: int = 64
+    batch_max_size: int = 0  # rows per batched predict call; 0: no batching
+    batch_max_latency_ms: int = 2  # how long the first request of a batch waits for others
     auth_mode: str = "key"
     auth_keys_file: Path | None = None
     auth_keys: tuple[str, ...] = ()
@@ -222,6 +224,8 @@ def load_settings(env=None) -> Settings:
         max_body_bytes=_env_int(env, "MODELCTL_MAX_BODY_BYTES", 4 * 1024 * 1024),
         timeout_seconds=_env_float(env, "MODELCTL_TIMEOUT_SECONDS", 30.0),
         inline_max_rows=_env_int(env, "MODELCTL_INLINE_MAX_ROWS", 64, minimum=0),
+        batch_max_size=_env_int(env, "MODELCTL_BATCH_MAX_SIZE", 0, minimum=0),
+        batch_max_latency_ms=_env_int(env, "MODELCTL_BATCH_MAX_LATENCY_MS", 2, minimum=0),
         auth_mode=auth_mode,
         auth_keys_file=_env_path(env, "MODELCTL_AUTH_KEYS_FILE"),
         auth_keys=tuple(k.strip() for k in env.get("MODELCTL_AUTH_KEYS", "").split(",") if k.strip()),

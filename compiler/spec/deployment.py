@@ -114,6 +114,18 @@ class FpgaSettings(StrictModel):
     precision: Literal["int8", "int16", "fp16", "bf16", "fp32"] = "int8"
 
 
+class Batching(StrictModel):
+    """Adaptive micro-batching: concurrent requests to one model are predicted in one call (each
+    request still gets exactly its own rows, errors and collection record)."""
+
+    max_batch_size: int = Field(
+        32, ge=2, le=4096, description="Rows per batched predict call; larger requests are predicted alone."
+    )
+    max_latency_ms: int = Field(
+        2, ge=0, le=1000, description="How long the first request of a batch waits for others, in milliseconds."
+    )
+
+
 class RuntimeTuning(StrictModel):
     """Tuning of the scoring server (the runtime's settings that no other field governs). Unset: the
     runtime's default. User env may not set MODELCTL_* variables; these fields are the way."""
@@ -135,6 +147,11 @@ class RuntimeTuning(StrictModel):
         le=1 << 40,
         description="Memory each worker may spend on requests in flight (default: derived from the container's "
         "memory limit); a request that does not fit now gets 503 with Retry-After.",
+    )
+    batching: Batching | None = Field(
+        None,
+        description="Adaptive micro-batching (default off). Custom scoring scripts take part only when they "
+        "declare BATCHABLE = True.",
     )
 
 

@@ -23,6 +23,7 @@ from compiler.render.kubernetes import deployment_objects
 from compiler.render.naming import image_reference
 from compiler.render.runtime_settings import (
     AUTH_SECRET_KEYS,
+    BATCHING,
     DATA_COLLECTION,
     RUNTIME_OWNED,
     TUNING,
@@ -55,6 +56,10 @@ CASES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("docker", "kubernetes", "edge"),
     ),
     "mtls": ("  auth: {mode: mtls, secretRef: probe-certs}", ("kubernetes", "edge")),
+    "key, batching": (
+        "  auth: {mode: key}\n  runtime: {workers: 2, batching: {maxBatchSize: 16, maxLatencyMs: 5}}",
+        ("docker", "kubernetes", "edge"),
+    ),
 }
 
 
@@ -206,12 +211,17 @@ def test_each_target_sets_exactly_the_runtime_settings(compile_with, target_type
         sink_dir=COLLECT_DIR if target_type == "docker" else None,
     )
     assert _runtime_only(env) == expected
+    runtime_spec = dep.spec.runtime
+    tuning = set(runtime_spec.model_dump(exclude_none=True, exclude={"batching"})) if runtime_spec else set()
+    batching = runtime_spec is not None and runtime_spec.batching is not None
     assert set(expected) == {
         "MODELCTL_PORT",
         "MODELCTL_AUTH_MODE",
         "MODELCTL_TIMEOUT_SECONDS",
         *AUTH_SECRET_KEYS[dep.spec.auth.mode].values(),
         *([DATA_COLLECTION] if dep.spec.data_collection.enabled else []),
+        *(TUNING[field] for field in tuning),
+        *(BATCHING.values() if batching else ()),
     }
 
 
@@ -253,6 +263,10 @@ def test_the_runtime_reads_each_target_settings_as_the_spec_says(compile_with, t
         dc.sampling,
         tuple(dc.redact),
     )
+    batching = dep.spec.runtime.batching if dep.spec.runtime else None
+    assert (got.batch_max_size, got.batch_max_latency_ms) == (
+        (batching.max_batch_size, batching.max_latency_ms) if batching else (0, 2)
+    )
     assert {n for n in env if n.startswith("MODELCTL_")} <= env.read  # nothing emitted that goes unread
 
 
@@ -260,7 +274,7 @@ def test_emitted_and_owned_names_are_names_the_runtime_reads(runtime_reads):
     assert RUNTIME_OWNED <= runtime_reads, RUNTIME_OWNED - runtime_reads
     assert {"MODELCTL_PORT", "MODELCTL_AUTH_MODE", "MODELCTL_TIMEOUT_SECONDS", DATA_COLLECTION} <= RUNTIME_OWNED
     # the server's tuning comes from spec.runtime, one variable per field
-    assert set(TUNING.values()) <= RUNTIME_OWNED
+    assert set(TUNING.values()) | set(BATCHING.values()) <= RUNTIME_OWNED
 
 
 def test_every_auth_mode_gets_the_files_the_runtime_requires(tmp_path):
@@ -281,6 +295,7 @@ OVERRIDES = {
     "MODELCTL_TIMEOUT_SECONDS": "999",
     "MODELCTL_DATA_COLLECTION": '{"enabled": true}',
     "MODELCTL_WORKERS": "9",
+    "MODELCTL_BATCH_MAX_SIZE": "4096",
     "modelctl_access_log": "0",
 }
 ALLOWED = {"LOG_LEVEL": "debug"}
@@ -306,6 +321,7 @@ def test_user_env_cannot_override_runtime_settings(compile_with, target_type):
     assert env["MODELCTL_TIMEOUT_SECONDS"] == "30"
     assert env["MODELCTL_AUTH_KEYS_FILE"] != "/etc/passwd"
     assert "MODELCTL_AUTH_KEYS" not in env and DATA_COLLECTION not in env and "modelctl_access_log" not in env
+    assert "MODELCTL_BATCH_MAX_SIZE" not in env  # batching is spec.runtime.batching, never env
     assert (env["MODELCTL_WORKERS"], env["MODELCTL_ACCESS_LOG"]) == ("2", "0")  # spec.runtime, not env
     assert {k: env[k] for k in ALLOWED} == ALLOWED
 
