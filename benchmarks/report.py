@@ -118,6 +118,23 @@ def sweep_section(r: dict) -> tuple[list[str], list[tuple[str, str, bool | None]
             warm_ratio <= 0.10,
         )
     )
+    lines += [
+        "",
+        "CPU seconds (user + system of the whole process, every thread; not skewed by waiting for a shared machine):",
+        "",
+    ]
+    for row in rows:
+        if row["helm_cpu_s"]:
+            cpu_ratio = med(row["helm_cpu_s"]) / med(row["render_cold_cpu_s"])
+            verdict = (
+                f"modelctl uses **{cpu_ratio:.2f}×** less CPU than Helm"
+                if cpu_ratio >= 1
+                else f"Helm uses **{1 / cpu_ratio:.2f}×** less CPU"
+            )
+            lines.append(
+                f"- {row['deployments']:,} deployments: cold render {spread(row['render_cold_cpu_s'])}, "
+                f"Helm {spread(row['helm_cpu_s'])}: {verdict}"
+            )
     lines += ["", "Helm's engine alone (render call only, without loading the chart or writing files): "]
     lines[-1] += "; ".join(
         f"{row['deployments']:,}: {spread(row['helm_render_only_s'])} s" for row in rows if row["helm_render_only_s"]

@@ -23,12 +23,12 @@ import orjson
 from ..digest import canonical_sha256, file_sha256, sha256_bytes
 from ..graph import DeploymentNode, Graph, ImageNode, ModelNode
 from ..paths import PROJECT_ROOT, TEMPLATES_DIR
+from .publish import Stat
+from .tree import is_plain_path
 
 CACHE_DIR = Path(".modelctl/cache/render")
 INDEX_VERSION = 1
 _RENDERER_SOURCES = ("compiler/render", "compiler/targets", "compiler/graph/nodes.py", "compiler/spec")
-
-Stat = tuple[int, int, int]  # size, mtime_ns, inode
 
 
 @lru_cache(maxsize=1)
@@ -106,28 +106,29 @@ class RenderIndex:
         kept: dict[str, tuple[int, list[KeptFile]]] = {}
         if not out.is_dir():
             return kept
-        base = str(out)
-        for node_id, key in keys.items():
-            entry = self.nodes.get(node_id)
-            if entry is None or entry.get("key") != key:
-                continue
-            files = entry.get("files", [])
-            if all(_stat(f"{base}/{path}") == tuple(stat) for path, _sha, stat in files):
-                kept[node_id] = (entry.get("objects", 0), [KeptFile(path, sha) for path, sha, _stat in files])
+        with _Folders(str(out)) as folders:
+            for node_id, key in keys.items():
+                entry = self.nodes.get(node_id)
+                if entry is None or entry.get("key") != key:
+                    continue
+                files = entry.get("files", [])
+                if all(is_plain_path(path) and folders.stat(path) == tuple(stat) for path, _sha, stat in files):
+                    kept[node_id] = (entry.get("objects", 0), [KeptFile(path, sha) for path, sha, _stat in files])
         return kept
 
-    def save(self, keys: Mapping[str, str], objects: Mapping[str, int], files: Mapping[str, list], out: Path) -> None:
-        """Record what `out` now holds (stat read back from `out`), atomically; best effort."""
-        base = str(out)
+    def save(
+        self,
+        keys: Mapping[str, str],
+        objects: Mapping[str, int],
+        files: Mapping[str, list[tuple[str, str]]],
+        stats: Mapping[str, Stat],
+        out: Path,
+    ) -> None:
+        """Record what `out` now holds (files with the stats publish saw), atomically; best effort."""
         nodes = {}
         for node_id, key in keys.items():
-            listed = []
-            for path, sha in files.get(node_id, []):
-                stat = _stat(f"{base}/{path}")
-                if stat is None:
-                    break
-                listed.append([path, sha, list(stat)])
-            else:
+            listed = [[path, sha, list(stats[path])] for path, sha in files.get(node_id, []) if path in stats]
+            if len(listed) == len(files.get(node_id, [])):
                 nodes[node_id] = {"key": key, "objects": objects.get(node_id, 0), "files": listed}
         data = orjson.dumps({"version": INDEX_VERSION, "out": str(out), "nodes": nodes})
         try:
@@ -144,9 +145,33 @@ class RenderIndex:
             pass  # a cache that cannot be written only costs the next render its warm start
 
 
-def _stat(path: str) -> Stat | None:
-    try:
-        st = os.stat(path, follow_symlinks=False)
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
+class _Folders:
+    """stat() of files under one root, each folder opened once (fstatat on its descriptor: no path walk)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.fds: dict[str, int | None] = {}
+
+    def __enter__(self) -> _Folders:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self.fds.values():
+            if fd is not None:
+                os.close(fd)
+
+    def stat(self, path: str) -> Stat | None:
+        folder, _, name = path.rpartition("/")
+        if folder not in self.fds:
+            try:
+                self.fds[folder] = os.open(f"{self.root}/{folder}", os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:
+                self.fds[folder] = None
+        fd = self.fds[folder]
+        if fd is None or not name or "/" in name:
+            return None
+        try:
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except OSError:
+            return None
+        return (st.st_size, st.st_mtime_ns, st.st_ino)

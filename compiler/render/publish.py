@@ -39,20 +39,25 @@ def _is_render_output(out: Path) -> bool:
         return False
 
 
-def publish(tree: OutputTree, out: Path) -> None:
+Stat = tuple[int, int, int]  # size, mtime_ns, inode: what a warm render checks (cache.py)
+
+
+def publish(tree: OutputTree, out: Path) -> dict[str, Stat]:
+    """Write the tree beside `out` and swap it in; returns each written file's stat (renames keep them)."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.render-"))
     try:
         os.chmod(tmp, 0o755)
-        _write_all(tree, tmp)
+        stats = _write_all(tree, tmp)
         _swap(tmp, out)
+        return stats
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def _write_all(tree: OutputTree, root: Path) -> None:
+def _write_all(tree: OutputTree, root: Path) -> dict[str, Stat]:
     base = str(root)
     made: set[str] = {""}
     for item in tree.files.values():
@@ -60,33 +65,44 @@ def _write_all(tree: OutputTree, root: Path) -> None:
         if folder not in made:
             os.makedirs(f"{base}/{folder}", exist_ok=True)
             made.update(_parents(folder))
-    _write_files(base, tree.files.values())  # (writer threads measured no faster: ext4 serialises creates per folder)
+    stats = _write_files(base, tree.files.values())  # (writer threads measured no faster here)
     for folder in made:
         os.chmod(f"{base}/{folder}" if folder else base, 0o755)
     _fsync_tree(root)
+    return stats
 
 
-def _write_files(base: str, items: Iterable[OutputFile]) -> None:
+def _write_files(base: str, items: Iterable[OutputFile]) -> dict[str, Stat]:
+    stats: dict[str, Stat] = {}
     for item in items:
         path = f"{base}/{item.path}"
-        if item.known_sha256 is not None and item.source is not None:
+        if item.data is None:
+            _copy_or_link(item, path)
+            st = os.stat(path)
+        else:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             try:
-                os.link(item.source, path)  # a file kept from the last render: same bytes, same inode
-                continue
-            except OSError:
-                pass  # e.g. a file system without hard links: copy it
-        if item.source is not None:
-            shutil.copyfile(item.source, path)
-            os.chmod(path, 0o644)  # readable by the image's non-root user after COPY
-            continue
-        assert item.data is not None  # OutputTree.add() sets data, copy() sets source
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+                _write_fully(fd, item.data)
+                if _UMASK & 0o644:  # the umask took permission bits away: set them on the open file
+                    os.fchmod(fd, 0o644)
+                st = os.fstat(fd)
+            finally:
+                os.close(fd)
+        stats[item.path] = (st.st_size, st.st_mtime_ns, st.st_ino)
+    return stats
+
+
+def _copy_or_link(item: OutputFile, path: str) -> None:
+    source = item.kept_from or item.source
+    assert source is not None  # OutputTree.add() sets data, copy() sets source, keep() kept_from
+    if item.kept_from is not None:
         try:
-            _write_fully(fd, item.data)
-            if _UMASK & 0o644:  # the umask took permission bits away: set them on the open file
-                os.fchmod(fd, 0o644)
-        finally:
-            os.close(fd)
+            os.link(item.kept_from, path)  # a file kept from the last render: same bytes, same inode
+            return
+        except OSError:
+            pass  # e.g. a file system without hard links: copy it
+    shutil.copyfile(source, path)
+    os.chmod(path, 0o644)  # readable by the image's non-root user after COPY
 
 
 def _parents(folder: str) -> list[str]:

@@ -87,10 +87,11 @@ def render_graph(
     todo = [i for i in selected if i not in kept]
     counts: dict[str, int] = {}
     tree, _ = build_tree(graph, todo, model_versions, templates or Templates(), model_files, types=types, counts=counts)
+    previous_out = str(out.resolve())
     for node_id, (objects, previous) in kept.items():
         counts[node_id] = objects
         for kept_file in previous:
-            tree.keep(kept_file.path, node_id, out / kept_file.path, kept_file.sha256)
+            tree.keep(kept_file.path, node_id, previous_out, kept_file.sha256)
     files = sorted((RenderedFile(f.path, f.sha256(), f.node) for f in tree.files.values()), key=lambda f: f.path)
     nodes = {node_id: graph.get(node_id).fingerprint for node_id in sorted(selected)}
     manifest = {
@@ -104,12 +105,12 @@ def render_graph(
     if index is not None and not todo and _holds_exactly(out, manifest_text, len(files)):
         return result  # nothing changed: `out` already is this render
     tree.add(MANIFEST, "", manifest_text)
-    publish(tree, out)
+    stats = publish(tree, out)
     if index is not None:
         by_node: dict[str, list[tuple[str, str]]] = {}
         for f in files:
             by_node.setdefault(f.node, []).append((f.path, f.sha256))
-        index.save(keys, counts, by_node, out.resolve())
+        index.save(keys, counts, by_node, stats, out.resolve())
     return result
 
 

@@ -15,7 +15,8 @@ class OutputFile:
     node: str  # id of the node that produced it
     data: bytes | None = None
     source: Path | None = None  # copied byte for byte (model files) instead of held in memory
-    known_sha256: str | None = None  # kept from the last render (see cache.py): hard-linked from `source`
+    known_sha256: str | None = None  # kept from the last render (see cache.py), with its sha256 …
+    kept_from: str | None = None  # … and its path in the previous output, hard-linked from there
 
     def sha256(self) -> str:
         if self.known_sha256 is not None:
@@ -40,9 +41,10 @@ class OutputTree:
     def copy(self, path: str, node: str, source: Path) -> None:
         self._put(OutputFile(_clean(path), node, source=source))
 
-    def keep(self, path: str, node: str, previous: Path, sha256: str) -> None:
-        """A file the last render wrote, unchanged: linked (or copied) from the previous output."""
-        self._put(OutputFile(_clean(path), node, source=previous, known_sha256=sha256))
+    def keep(self, path: str, node: str, previous_out: str, sha256: str) -> None:
+        """A file the last render wrote into `previous_out`, unchanged: linked (or copied) from there."""
+        path = _clean(path)
+        self._put(OutputFile(path, node, known_sha256=sha256, kept_from=f"{previous_out}/{path}"))
 
     def _put(self, item: OutputFile) -> None:
         if item.path in self.files:
@@ -51,6 +53,16 @@ class OutputTree:
 
 
 _SAFE_CHARS = re.compile(r"[A-Za-z0-9_./-]+")
+
+
+def is_plain_path(path: object) -> bool:
+    """A normalised relative path inside the tree (what every rendered path is)."""
+    if not isinstance(path, str):
+        return False
+    try:
+        return _clean(path) == path
+    except ValueError:
+        return False
 
 
 def _clean(path: str) -> str:

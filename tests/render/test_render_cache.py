@@ -118,3 +118,22 @@ def test_a_new_out_folder_renders_everything(tmp_path):
     render(repo, tmp_path / "a")
     assert render(repo, tmp_path / "b").rendered == set(compile_repo(repo).require().nodes)
     assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
+
+
+def test_a_tampered_record_cannot_reach_outside_out(tmp_path):
+    import json
+
+    repo, out = make_repo(tmp_path / "repo"), tmp_path / "out"
+    render(repo, out)
+    reference = tree_bytes(out)
+    (record,) = (repo / CACHE_DIR).glob("*.json")
+    data = json.loads(record.read_text())
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not yours")
+    st = outside.stat()
+    entry = data["nodes"]["Deployment/dep-3"]
+    entry["files"] = [["../secret.txt", "0" * 64, [st.st_size, st.st_mtime_ns, st.st_ino]]]
+    record.write_text(json.dumps(data))
+    again = render(repo, out)
+    assert "Deployment/dep-3" in again.rendered
+    assert tree_bytes(out) == reference
