@@ -28,6 +28,7 @@ from .tree import is_plain_path
 
 CACHE_DIR = Path(".modelctl/cache/render")
 INDEX_VERSION = 1
+KEEP_RECORDS = 16  # output folders remembered per repo (the oldest record goes first)
 _RENDERER_SOURCES = ("compiler/render", "compiler/targets", "compiler/graph/nodes.py", "compiler/spec")
 
 
@@ -141,8 +142,16 @@ class RenderIndex:
             except BaseException:
                 os.unlink(tmp)
                 raise
+            _prune(self.location.parent)
         except OSError:
             pass  # a cache that cannot be written only costs the next render its warm start
+
+
+def _prune(folder: Path) -> None:
+    """Keep the records of the most recently rendered KEEP_RECORDS output folders of a repo."""
+    records = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    for stale in records[KEEP_RECORDS:]:
+        stale.unlink(missing_ok=True)
 
 
 class _Folders:

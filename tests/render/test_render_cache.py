@@ -137,3 +137,14 @@ def test_a_tampered_record_cannot_reach_outside_out(tmp_path):
     again = render(repo, out)
     assert "Deployment/dep-3" in again.rendered
     assert tree_bytes(out) == reference
+
+
+def test_records_are_kept_for_a_bounded_number_of_output_folders(tmp_path, monkeypatch):
+    from compiler.render import cache
+
+    monkeypatch.setattr(cache, "KEEP_RECORDS", 2)
+    repo = make_repo(tmp_path / "repo")
+    for name in ("a", "b", "c"):
+        render(repo, tmp_path / name)
+    assert len(list((repo / CACHE_DIR).glob("*.json"))) == 2
+    assert render(repo, tmp_path / "c").rendered == set()  # the newest is still remembered
