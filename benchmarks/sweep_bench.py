@@ -3,7 +3,7 @@
 Per size N (deployments; the render benchmark's repo: 10 models/images, half autoscaled, N/10 endpoints):
 - validate: `compile_repo` (discover, parse, schema-validate, resolve, hash artifacts, fingerprint);
 - cold render: `render_graph` into a new folder (nothing to keep), then a warm render into the same
-  folder (unchanged repo) and, once, after one model file changed (N/10 deployments depend on it);
+  folder (unchanged repo, 3 times) and, once, after one model file changed (N/10 deployments depend on it);
 - Helm: the equivalent chart (peers/helm_chart.py) loaded and rendered by Helm's engine in its own
   venv, each run interleaved with a modelctl run; both outputs parse to the same objects (checked);
 - `kubectl kustomize` over the rendered objects, up to --kustomize-max deployments (it is quadratic);
@@ -39,6 +39,7 @@ from compiler.targets import TARGET_TYPES  # noqa: E402
 from compiler.workflow import Session  # noqa: E402
 
 HELM_RENDER = ROOT / "benchmarks" / "peers" / "helm_render.py"
+WARM_PER_COLD = 3  # warm renders are short: more samples of them
 
 
 def helm_run(helm_py: Path, chart: Path, out: Path) -> dict:
@@ -82,9 +83,10 @@ def size_run(n: int, repeat: int, helm_py: Path | None, kustomize: bool, check: 
             assert res.rendered == set(res.nodes), "a cold render kept files"
             cold.append(dt)
             objects = res.kubernetes_objects
-            dt, again = timed(lambda out=out: render_graph(graph, out, types=TARGET_TYPES))
-            assert again.rendered == set() and again.files == res.files
-            warm.append(dt)
+            for _ in range(WARM_PER_COLD):
+                dt, again = timed(lambda out=out: render_graph(graph, out, types=TARGET_TYPES))
+                assert again.rendered == set() and again.files == res.files
+                warm.append(dt)
             if helm_py:
                 h = helm_run(helm_py, tmp / "chart", tmp / "helm-out")
                 helm.append(h["times"][0])

@@ -27,7 +27,7 @@ from .publish import Stat
 from .tree import is_plain_path
 
 CACHE_DIR = Path(".modelctl/cache/render")
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 KEEP_RECORDS = 16  # output folders remembered per repo (the oldest record goes first)
 _RENDERER_SOURCES = ("compiler/render", "compiler/targets", "compiler/graph/nodes.py", "compiler/spec")
 
@@ -74,7 +74,7 @@ def node_keys(graph: Graph, ids: list[str], model_versions: Mapping[str, str] | 
                 model = graph.get(use.model_id)
                 if isinstance(model, ModelNode):
                     extra += [f.sha256 for f in (model.artifact, model.compiled) if f is not None]
-        keys[node_id] = sha256_bytes(f"{shared}\0{node.id}\0{node.fingerprint}\0{','.join(extra)}".encode())
+        keys[node_id] = f"{shared[:32]}:{node.fingerprint}:{','.join(extra)}"  # node ids are the record's keys
     return keys
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+
+import orjson
 
 from ..diagnostics import Diagnostic, DiagnosticError
 from .tree import OutputFile, OutputTree
@@ -34,8 +35,8 @@ def check_out_dir(out: Path, repo_root: Path) -> None:
 
 def _is_render_output(out: Path) -> bool:
     try:
-        return json.loads((out / MANIFEST).read_text()).get("generator") == GENERATOR
-    except (OSError, ValueError, AttributeError):
+        return orjson.loads((out / MANIFEST).read_bytes()).get("generator") == GENERATOR
+    except (OSError, ValueError, AttributeError):  # orjson.JSONDecodeError is a ValueError
         return False
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -74,7 +76,33 @@ def render_graph(
     cache: keep the files of nodes whose inputs did not change since the last render into `out`
         (see cache.py; off, or with `templates`/`model_files`, every node is rendered).
     """
-    out = Path(out)
+    with _gc_paused():
+        return _render(graph, Path(out), types, only, model_versions, templates, model_files, cache)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while rendering: it allocates many small, acyclic objects, and each full
+    collection walks the whole graph held in memory (measured: a third of a warm render's CPU)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _render(
+    graph: Graph,
+    out: Path,
+    types: TargetRenderers,
+    only: set[str] | None,
+    model_versions: Mapping[str, str] | None,
+    templates: Templates | None,
+    model_files: Mapping[str, tuple[Path, str]] | None,
+    cache: bool,
+) -> RenderResult:
     check_out_dir(out, Path(graph.root))
     selected = select(graph, only)
     index: RenderIndex | None = None

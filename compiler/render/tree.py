@@ -42,8 +42,10 @@ class OutputTree:
         self._put(OutputFile(_clean(path), node, source=source))
 
     def keep(self, path: str, node: str, previous_out: str, sha256: str) -> None:
-        """A file the last render wrote into `previous_out`, unchanged: linked (or copied) from there."""
-        path = _clean(path)
+        """A file the last render wrote into `previous_out`, unchanged: linked (or copied) from there.
+
+        `path` comes from `RenderIndex.reusable`, which keeps only plain relative paths (`is_plain_path`).
+        """
         self._put(OutputFile(path, node, known_sha256=sha256, kept_from=f"{previous_out}/{path}"))
 
     def _put(self, item: OutputFile) -> None:
