@@ -68,5 +68,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check compiler tests benchmarks
 	$(BIN)/mypy
 
+# Every benchmark in one run (< 20 min here), peers in their own venvs under ~/.cache/modelctl-bench;
+# rewrites docs/benchmarks.md. BENCH_ARGS=--quick for a short run while developing the harness.
+bench: $(STAMP) services
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -15,7 +15,7 @@ ENV_FILE=$STATE_DIR/services.env
 STARTED_DIR=$STATE_DIR/started            # one marker file per service `up` started
 LOCK_FILE=$STATE_DIR/up.lock         # held on fd 9 while up/down run
 
-PACKAGES=(docker.io docker-registry postgresql debootstrap curl etcd-server prometheus chromium chromium-driver)  # etcd: the kubernetes tests start their own control plane; prometheus: only its promtool (tests/docker/test_router_edge.py), no Prometheus server runs; chromium: the ui browser tests
+PACKAGES=(docker.io docker-registry postgresql debootstrap curl etcd-server prometheus chromium chromium-driver wrk)  # etcd: the kubernetes tests start their own control plane; prometheus: only its promtool (tests/docker/test_router_edge.py), no Prometheus server runs; chromium: the ui browser tests; wrk: make bench
 
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_PIDFILE=/var/run/docker.pid

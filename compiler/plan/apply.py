@@ -256,6 +256,7 @@ class _Runner:
                 only={node.id},
                 model_versions={k: str(v) for k, v in versions.items()},
                 model_files=model_files,
+                cache=False,  # a fresh temp folder: nothing to keep, no record to leave behind
             )
             built = self.services.builder.build(
                 out / "images" / node.name, change.ref, resource=node.id, progress=progress

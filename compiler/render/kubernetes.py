@@ -88,21 +88,25 @@ def deployment_objects(graph: Graph, dep: DeploymentNode) -> list[dict]:
     ns = target_as(dep, KubernetesTarget).namespace
     labels = _labels(graph, dep, app=image.name, component="scorer", version=image_tag(image))
     spec = dep.spec
+    # One metadata and one selector dict per deployment, shared by its objects (nothing mutates them):
+    # the YAML writer then writes each once per file and repeats its lines.
+    meta = _meta(dep.name, ns, labels, dep)
+    pods = selector(dep)
     objects = [
         {
             "apiVersion": "v1",
             "kind": "ServiceAccount",
-            "metadata": _meta(dep.name, ns, labels, dep),
+            "metadata": meta,
             "automountServiceAccountToken": False,
         },
-        _deployment(graph, dep, image, labels),
+        _deployment(graph, dep, image, meta, pods),
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": _meta(dep.name, ns, labels, dep),
+            "metadata": meta,
             "spec": {
                 "type": "ClusterIP",
-                "selector": selector(dep),
+                "selector": pods,
                 "ports": [_service_port(dep)],
             },
         },
@@ -112,7 +116,7 @@ def deployment_objects(graph: Graph, dep: DeploymentNode) -> list[dict]:
             {
                 "apiVersion": "autoscaling/v2",
                 "kind": "HorizontalPodAutoscaler",
-                "metadata": _meta(dep.name, ns, labels, dep),
+                "metadata": meta,
                 "spec": {
                     "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": dep.name},
                     "minReplicas": spec.autoscale.min,
@@ -136,17 +140,17 @@ def deployment_objects(graph: Graph, dep: DeploymentNode) -> list[dict]:
         {
             "apiVersion": "policy/v1",
             "kind": "PodDisruptionBudget",
-            "metadata": _meta(dep.name, ns, labels, dep),
-            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(dep)}},
+            "metadata": meta,
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": pods}},
         }
     )
     objects.append(
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",
-            "metadata": _meta(dep.name, ns, labels, dep),
+            "metadata": meta,
             "spec": {
-                "podSelector": {"matchLabels": selector(dep)},
+                "podSelector": {"matchLabels": pods},
                 "policyTypes": ["Ingress"],
                 "ingress": [{"ports": [{"port": image.spec.port, "protocol": "TCP"}]}],
             },
@@ -155,7 +159,7 @@ def deployment_objects(graph: Graph, dep: DeploymentNode) -> list[dict]:
     return objects
 
 
-def _deployment(graph: Graph, dep: DeploymentNode, image: ImageNode, labels: dict) -> dict:
+def _deployment(graph: Graph, dep: DeploymentNode, image: ImageNode, meta: dict, pods: dict) -> dict:
     spec = dep.spec
     env, volumes, mounts = _settings(dep, image)
     container = {
@@ -180,12 +184,12 @@ def _deployment(graph: Graph, dep: DeploymentNode, image: ImageNode, labels: dic
         "volumeMounts": mounts,
     }
     deployment_spec = {
-        "selector": {"matchLabels": selector(dep)},
+        "selector": {"matchLabels": pods},
         "revisionHistoryLimit": 5,
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
         "template": {
             "metadata": {
-                "labels": labels,
+                "labels": meta["labels"],
                 "annotations": {"modelctl.io/resource": dep.id, "modelctl.io/fingerprint": dep.fingerprint},
             },
             "spec": {
@@ -207,11 +211,10 @@ def _deployment(graph: Graph, dep: DeploymentNode, image: ImageNode, labels: dic
     }
     if spec.autoscale is None:  # with an HPA, the autoscaler owns spec.replicas
         deployment_spec["replicas"] = spec.replicas
-    namespace = target_as(dep, KubernetesTarget).namespace
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _meta(dep.name, namespace, labels, dep),
+        "metadata": meta,
         "spec": deployment_spec,
     }
 

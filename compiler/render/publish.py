@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
+import orjson
+
 from ..diagnostics import Diagnostic, DiagnosticError
-from .tree import OutputTree
+from .tree import OutputFile, OutputTree
 
 MANIFEST = "manifest.json"
 GENERATOR = "modelctl render"
@@ -33,41 +35,97 @@ def check_out_dir(out: Path, repo_root: Path) -> None:
 
 def _is_render_output(out: Path) -> bool:
     try:
-        return json.loads((out / MANIFEST).read_text()).get("generator") == GENERATOR
-    except (OSError, ValueError, AttributeError):
+        return orjson.loads((out / MANIFEST).read_bytes()).get("generator") == GENERATOR
+    except (OSError, ValueError, AttributeError):  # orjson.JSONDecodeError is a ValueError
         return False
 
 
-def publish(tree: OutputTree, out: Path) -> None:
+Stat = tuple[int, int, int]  # size, mtime_ns, inode: what a warm render checks (cache.py)
+
+
+def publish(tree: OutputTree, out: Path) -> dict[str, Stat]:
+    """Write the tree beside `out` and swap it in; returns each written file's stat (renames keep them)."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.render-"))
     try:
         os.chmod(tmp, 0o755)
-        _write_all(tree, tmp)
+        stats = _write_all(tree, tmp)
         _swap(tmp, out)
+        return stats
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def _write_all(tree: OutputTree, root: Path) -> None:
-    made: set[Path] = {root}
+def _write_all(tree: OutputTree, root: Path) -> dict[str, Stat]:
+    base = str(root)
+    made: set[str] = {""}
     for item in tree.files.values():
-        path = root / item.path
-        if path.parent not in made:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            made.add(path.parent)
-        if item.source is not None:
-            shutil.copyfile(item.source, path)
-        else:
-            assert item.data is not None  # OutputTree.add() sets data, copy() sets source
-            with open(path, "wb") as fh:
-                fh.write(item.data)
-        os.chmod(path, 0o644)  # readable by the image's non-root user after COPY
+        folder = item.path.rpartition("/")[0]
+        if folder not in made:
+            os.makedirs(f"{base}/{folder}", exist_ok=True)
+            made.update(_parents(folder))
+    stats = _write_files(base, tree.files.values())  # (writer threads measured no faster here)
     for folder in made:
-        os.chmod(folder, 0o755)
+        os.chmod(f"{base}/{folder}" if folder else base, 0o755)
     _fsync_tree(root)
+    return stats
+
+
+def _write_files(base: str, items: Iterable[OutputFile]) -> dict[str, Stat]:
+    stats: dict[str, Stat] = {}
+    for item in items:
+        path = f"{base}/{item.path}"
+        if item.data is None:
+            _copy_or_link(item, path)
+            st = os.stat(path)
+        else:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            try:
+                _write_fully(fd, item.data)
+                if _UMASK & 0o644:  # the umask took permission bits away: set them on the open file
+                    os.fchmod(fd, 0o644)
+                st = os.fstat(fd)
+            finally:
+                os.close(fd)
+        stats[item.path] = (st.st_size, st.st_mtime_ns, st.st_ino)
+    return stats
+
+
+def _copy_or_link(item: OutputFile, path: str) -> None:
+    source = item.kept_from or item.source
+    assert source is not None  # OutputTree.add() sets data, copy() sets source, keep() kept_from
+    if item.kept_from is not None:
+        try:
+            os.link(item.kept_from, path)  # a file kept from the last render: same bytes, same inode
+            return
+        except OSError:
+            pass  # e.g. a file system without hard links: copy it
+    shutil.copyfile(source, path)
+    os.chmod(path, 0o644)  # readable by the image's non-root user after COPY
+
+
+def _parents(folder: str) -> list[str]:
+    parts = folder.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def _write_fully(fd: int, data: bytes) -> None:
+    written = os.write(fd, data)
+    if written < len(data):
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view) :]
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()  # read once at import (os.umask can only be read by setting it)
 
 
 def _fsync_tree(root: Path) -> None:
