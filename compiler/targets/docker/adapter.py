@@ -254,7 +254,7 @@ class DockerDeployments:
             remove_copies(self.root, c.name)
 
     def teardown(self, target_name: str, target: Target, *, progress: Progress) -> None:
-        """Remove the target's router and its route files' volume (found by labels, checked before removal);
+        """Remove the target's router, its route files' and certificates' volumes (found by labels, checked before removal);
         the router image stays (it is shared by content)."""
         from docker.errors import NotFound
 
@@ -267,14 +267,15 @@ class DockerDeployments:
             for c in find_routers(client, self.workspace, target_name):
                 progress(f"removing the router {c.name}")
                 c.remove(force=True)
-            name = N.routes_volume(self.workspace, target_name)
-            try:
-                volume = client.volumes.get(name)
-            except NotFound:
-                return
-            if L.owned_by(volume.attrs.get("Labels"), self.workspace, **{L.TARGET: target_name, L.ROLE: "routes"}):
-                progress(f"removing the volume {name}")
-                volume.remove(force=True)
+            routes = N.routes_volume(self.workspace, target_name)
+            for name, role in ((routes, "routes"), (router_tls.volume_name(routes), "tls")):
+                try:
+                    volume = client.volumes.get(name)
+                except NotFound:
+                    continue
+                if L.owned_by(volume.attrs.get("Labels"), self.workspace, **{L.TARGET: target_name, L.ROLE: role}):
+                    progress(f"removing the volume {name}")
+                    volume.remove(force=True)
 
     # --- endpoints -------------------------------------------------------------------------------
 

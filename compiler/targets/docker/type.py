@@ -92,11 +92,13 @@ class DockerType(TargetType):
         router = facts.router if isinstance(facts, DockerFacts) else None
         if router is None:
             return ()
+        from . import router_tls
         from .names import routes_volume
 
         return (
             f"router container {router.container}",
             f"route files volume {routes_volume(workspace, target_name)}",
+            f"certificates volume {router_tls.volume_name(routes_volume(workspace, target_name))}",
         )
 
     def kept_by_destroy(self, workspace: str, target_name: str, target: Target) -> tuple[str, ...]:
