@@ -154,16 +154,21 @@ class Sampler:
             current = columns(feature_rows(records))
             base: dict[str, list[float]] | None = None
             warnings: list[str] = []
-            if self.baseline:  # its columns matched to the collected features as `modelctl monitor` does
-                base, warnings = match_baseline(current, aliases(records), load_baseline(self.baseline))
         except (MonitorError, OSError) as exc:
             return {"features": [], "records": 0, "error": str(exc)}
+        baseline_error = None
+        if self.baseline:  # its columns matched to the collected features as `modelctl monitor` does
+            try:
+                base, warnings = match_baseline(current, aliases(records), load_baseline(self.baseline))
+            except (MonitorError, OSError) as exc:  # the collected features are still shown, without PSI
+                baseline_error = str(exc)
         stats = feature_stats(current, base)
         return {
             "records": len(records),
             "since": since,
             "baseline": str(self.baseline) if self.baseline else None,
             "baselineWarnings": warnings,
+            "baselineError": baseline_error,
             "features": [dict(s.__dict__, drift=s.drift) for s in stats],
             "error": None,
         }

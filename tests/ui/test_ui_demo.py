@@ -201,6 +201,8 @@ def test_dashboard_over_the_applied_demo(demo, tmp_path):
             interval=1,
             message="the collected data reached the volume",
         )
+        # a baseline that cannot be read is said, and the collected features are still shown
+        assert "no numeric values" in ui.get("/api/v1/monitoring/iris-local").json()["drift"]["baselineError"]
         _write_baseline(baseline, features)
         psi = wait_until(
             lambda: (

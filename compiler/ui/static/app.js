@@ -410,6 +410,7 @@ async function viewMonitoring(main, name) {
     children.push(h("h3", { text: `Feature drift (PSI) over the last ${dash(drift.since)}: ${drift.records} records, baseline ${dash(drift.baseline)}` }));
     if (drift.error) children.push(h("p", { class: "muted", text: drift.error }));
     for (const w of drift.baselineWarnings || []) children.push(h("p", { class: "banner", text: "baseline: " + w }));
+    if (drift.baselineError) children.push(h("p", { class: "banner", text: "baseline: " + drift.baselineError }));
     if (drift.features.length) {
       const canvas = h("canvas", { id: "psi" });
       children.push(h("div", { class: "chart" }, canvas));
