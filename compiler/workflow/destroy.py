@@ -13,17 +13,16 @@ docker's router and its volume) is removed with `Connection.teardown`. Anything 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from ..plan.apply import Outcome, Reporter, execute
+from ..plan.apply import Outcome, Reporter
 from ..plan.diff import make_destroy_plan
 from ..plan.lock import workspace_lock
 from ..plan.model import Plan, Scope
 from ..plan.target import TargetTypes
 from ..targets import TARGET_TYPES
+from .run import execute_plan
 from .session import Session
 
 
@@ -98,22 +97,7 @@ def destroy_repo(
                 return DestroyRun(current, None)
             if confirm is not None and not confirm(current):
                 return DestroyRun(current, None, cancelled=True)
-            context: AbstractContextManager[Any] = (
-                reporter if isinstance(reporter, AbstractContextManager) else nullcontext(reporter)
-            )
-            with context as active:
-                git = session.git
-                outcome = execute(
-                    current.plan,
-                    session.graph,
-                    session.services(),
-                    session.types,
-                    reporter=active,
-                    git_commit=git.commit,
-                    git_branch=git.branch,
-                    git_dirty=git.dirty if git.in_git else None,
-                    lost=lease.lost.is_set,
-                )
+            outcome = execute_plan(session, current.plan, reporter, lost=lease.lost.is_set)
             removed, failed = _teardown(session, current, outcome)
     return DestroyRun(current, outcome, removed, failed)
 

@@ -172,23 +172,28 @@ def _locked(
             return ApplyRun(plan, None, session.git)
         if confirm is not None and not confirm(plan):
             return ApplyRun(plan, None, session.git, cancelled=True)
-        context: AbstractContextManager[Any] = (
-            reporter if isinstance(reporter, AbstractContextManager) else nullcontext(reporter)
-        )
-        with context as active:
-            git = session.git
-            outcome = execute(
-                plan,
-                session.graph,
-                session.services(),
-                session.types,
-                reporter=active,
-                git_commit=git.commit,
-                git_branch=git.branch,
-                git_dirty=git.dirty if git.in_git else None,
-                lost=lease.lost.is_set,
-            )
+        outcome = execute_plan(session, plan, reporter, lost=lease.lost.is_set)
     return ApplyRun(plan, outcome, session.git)
+
+
+def execute_plan(session: Session, plan: Plan, reporter: Reporter | None, *, lost: Callable[[], bool]) -> Outcome:
+    """Carry out `plan` with the session's services, recording the session's git facts (under the lock)."""
+    context: AbstractContextManager[Any] = (
+        reporter if isinstance(reporter, AbstractContextManager) else nullcontext(reporter)
+    )
+    with context as active:
+        git = session.git
+        return execute(
+            plan,
+            session.graph,
+            session.services(),
+            session.types,
+            reporter=active,
+            git_commit=git.commit,
+            git_branch=git.branch,
+            git_dirty=git.dirty if git.in_git else None,
+            lost=lost,
+        )
 
 
 def check_repo(plan: Plan, graph: Graph) -> None:
